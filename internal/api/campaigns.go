@@ -1,0 +1,241 @@
+package api
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/email"
+)
+
+type campaignResponse struct {
+	CampaignID  string      `json:"campaign_id"`
+	Name        string      `json:"name"`
+	Status      string      `json:"status"`
+	Total       int         `json:"total"`
+	Succeeded   int         `json:"succeeded"`
+	Failed      int         `json:"failed"`
+	NeedsReview int         `json:"needs_review"`
+	Pending     int         `json:"pending"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+	CompletedAt *time.Time  `json:"completed_at"`
+	Usage       email.Usage `json:"usage"`
+}
+
+func toCampaign(c *campaign.Campaign) campaignResponse {
+	r := campaignResponse{
+		CampaignID: c.ID, Name: c.Name, Status: string(c.Status), Total: c.Total,
+		Succeeded: c.Succeeded, Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Usage: c.Usage,
+	}
+	if !c.CompletedAt.IsZero() {
+		t := c.CompletedAt
+		r.CompletedAt = &t
+	}
+	return r
+}
+
+type acceptedResponse struct {
+	CampaignID string   `json:"campaign_id"`
+	Status     string   `json:"status"`
+	Total      int      `json:"total"`
+	Warnings   []string `json:"warnings"`
+}
+
+func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxCampaignBody))
+	if err != nil {
+		return err
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 200 {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be at most 200 characters"}
+	}
+	sub, err := s.campaigns.Submit(r.Context(), tenantOf(r.Context()), key, body)
+	if errors.Is(err, campaign.ErrIdempotencyConflict) {
+		return &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Message: err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	c := sub.Campaign
+	addLog(r.Context(), slog.String("campaign_id", c.ID), slog.Int("total", c.Total), slog.Bool("replayed", sub.Replayed))
+	w.Header().Set("Location", "/api/v1/campaigns/"+c.ID)
+	writeJSON(w, http.StatusAccepted, acceptedResponse{
+		CampaignID: c.ID, Status: string(c.Status), Total: c.Total,
+		Warnings: append([]string{}, sub.Warnings...),
+	})
+	return nil
+}
+
+func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.campaigns.Get(r.Context(), tenantOf(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toCampaign(c))
+	return nil
+}
+
+func (s *Server) cancelCampaign(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.campaigns.Cancel(r.Context(), tenantOf(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toCampaign(c))
+	return nil
+}
+
+type listResponse struct {
+	Campaigns  []campaignResponse `json:"campaigns"`
+	NextCursor string             `json:"next_cursor"`
+}
+
+func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
+	p, err := page(r, 20, 100)
+	if err != nil {
+		return err
+	}
+	cs, next, err := s.campaigns.List(r.Context(), tenantOf(r.Context()), p)
+	if err != nil {
+		return err
+	}
+	out := listResponse{Campaigns: make([]campaignResponse, len(cs)), NextCursor: next}
+	for i := range cs {
+		out.Campaigns[i] = toCampaign(&cs[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type emailItem struct {
+	Index   int          `json:"index"`
+	Ref     string       `json:"ref"`
+	Status  string       `json:"status"`
+	Subject string       `json:"subject"`
+	Body    string       `json:"body"`
+	Model   string       `json:"model,omitempty"`
+	Error   string       `json:"error"`
+	Usage   *email.Usage `json:"usage"`
+}
+
+type emailsResponse struct {
+	Emails     []emailItem `json:"emails"`
+	NextCursor string      `json:"next_cursor"`
+}
+
+func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
+	if wantsCSV(r) {
+		return s.exportCSV(w, r)
+	}
+	p, err := page(r, 100, 1000)
+	if err != nil {
+		return err
+	}
+	items, next, err := s.campaigns.Emails(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p)
+	if err != nil {
+		return err
+	}
+	out := emailsResponse{Emails: make([]emailItem, len(items)), NextCursor: next}
+	for i := range items {
+		it := &items[i]
+		e := emailItem{Index: it.Index, Ref: it.Ref, Status: string(it.Status)}
+		if res := it.Result; res != nil {
+			e.Subject, e.Body, e.Model, e.Error = res.Subject, res.Body, res.Model, res.Error
+			u := res.Usage
+			e.Usage = &u
+		}
+		out.Emails[i] = e
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// CSVHeader is the header row of a campaign's CSV export.
+var CSVHeader = []string{"ref", "first_name", "last_name", "company_name", "status", "subject", "body", "error"}
+
+// exportCSV streams every item, page by page, so memory stays flat for
+// any campaign size.
+func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	tenant, id := tenantOf(ctx), r.PathValue("id")
+	items, next, err := s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: 500})
+	if err != nil {
+		return err // nothing written yet: a proper JSON error
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+id+`.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write(CSVHeader)
+	for {
+		for i := range items {
+			it := &items[i]
+			row := []string{it.Ref, it.Request.Prospect.FirstName, it.Request.Prospect.LastName,
+				it.Request.Company.CompanyName, string(it.Status), "", "", ""}
+			if res := it.Result; res != nil {
+				row[5], row[6], row[7] = res.Subject, res.Body, res.Error
+			}
+			for j := range row {
+				row[j] = csvSafe(row[j])
+			}
+			_ = cw.Write(row)
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return nil // the client went away; the status line is sent
+		}
+		if next == "" {
+			return nil
+		}
+		items, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: 500, Cursor: next})
+		if err != nil {
+			// Headers are sent: all we can do is stop and log.
+			s.log.ErrorContext(ctx, "csv export failed midway", slog.String("campaign_id", id), slog.String("error", err.Error()))
+			return nil
+		}
+	}
+}
+
+// csvSafe defuses spreadsheet formula injection: prospect data and model
+// output are untrusted, and sales-ops users open exports in Excel.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func wantsCSV(r *http.Request) bool {
+	if f := r.URL.Query().Get("format"); f != "" {
+		return f == "csv"
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
+			return true
+		}
+	}
+	return false
+}
+
+func page(r *http.Request, def, max int) (campaign.Page, error) {
+	p := campaign.Page{Limit: def, Cursor: r.URL.Query().Get("cursor")}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > max {
+			return p, &email.ValidationError{Fields: []email.FieldError{{Field: "limit", Message: "must be a whole number from 1 to " + strconv.Itoa(max)}}}
+		}
+		p.Limit = n
+	}
+	if len(p.Cursor) > 512 {
+		return p, &email.ValidationError{Fields: []email.FieldError{{Field: "cursor", Message: "is not a cursor this API gave"}}}
+	}
+	return p, nil
+}

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/email"
+)
+
+// ErrUnauthorized is a missing or unknown API key.
+var ErrUnauthorized = errors.New("missing or invalid API key")
+
+// Error is an answer the API gives on purpose, with its status and code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Fields  []email.FieldError
+	// RetryAfter sets the Retry-After header when positive.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string             `json:"code"`
+	Message   string             `json:"message"`
+	Fields    []email.FieldError `json:"fields,omitempty"`
+	RequestID string             `json:"request_id,omitempty"`
+}
+
+// toError decides the answer for any error a handler returns. Internal
+// errors are logged in full and answered with "internal error".
+func (s *Server) toError(ctx context.Context, err error) *Error {
+	var (
+		apiErr *Error
+		syn    *email.SyntaxError
+		val    *email.ValidationError
+		tooBig *http.MaxBytesError
+		wErr   *email.Error
+	)
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr
+	case errors.As(err, &syn):
+		return &Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: syn.Error()}
+	case errors.As(err, &val):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+			Message: fmt.Sprintf("the request has %d invalid field(s)", len(val.Fields)), Fields: val.Fields}
+	case errors.As(err, &tooBig):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Message: fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
+	case errors.Is(err, ErrUnauthorized):
+		return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing or invalid API key (send it in the x-api-key header)"}
+	case errors.Is(err, campaign.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such campaign"}
+	case errors.As(err, &wErr):
+		return s.writerError(ctx, wErr)
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Message: "the model did not answer in time"}
+	}
+	s.log.ErrorContext(ctx, "internal error", slog.String("request_id", requestIDOf(ctx)), slog.String("error", err.Error()))
+	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+}
+
+func (s *Server) writerError(ctx context.Context, e *email.Error) *Error {
+	s.log.WarnContext(ctx, "model call failed", slog.String("request_id", requestIDOf(ctx)),
+		slog.String("kind", e.Kind.String()), slog.String("error", e.Error()))
+	switch e.Kind {
+	case email.KindRateLimited:
+		ra := e.RetryAfter
+		if ra <= 0 {
+			ra = time.Second
+		}
+		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Message: "the model provider is rate limiting; retry later", RetryAfter: ra}
+	case email.KindTimeout:
+		return &Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Message: "the model did not answer in time"}
+	case email.KindBadOutput:
+		return &Error{Status: http.StatusBadGateway, Code: "bad_model_output", Message: "the model's answer was unusable, even after a repair attempt"}
+	case email.KindRejected:
+		return &Error{Status: http.StatusBadGateway, Code: "upstream_rejected", Message: "the model provider refused the request (check the model name and the provider key)"}
+	default:
+		return &Error{Status: http.StatusBadGateway, Code: "upstream_unavailable", Message: "the model provider failed; retry later"}
+	}
+}
+
+// writeError answers with err as JSON.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.toError(r.Context(), err)
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeJSON(w, e.Status, errorBody{Error: errorDetail{
+		Code: e.Code, Message: e.Message, Fields: e.Fields, RequestID: requestIDOf(r.Context()),
+	}})
+}

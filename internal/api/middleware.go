@@ -1,0 +1,169 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
+
+// observe gives every request an id and logs one line per request: never
+// its body, never the key.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(RequestIDHeader)
+		if id == "" || len(id) > 128 {
+			id = newID("req_")
+		}
+		w.Header().Set(RequestIDHeader, id)
+		attrs := &logAttrs{}
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		ctx = context.WithValue(ctx, keyLogAttrs, attrs)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		level := slog.LevelInfo
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+		all := append([]slog.Attr{
+			slog.String("request_id", id),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+		}, attrs.attrs...)
+		s.log.LogAttrs(ctx, level, "request", all...)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (Flush
+// for CSV streaming).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// cors answers preflight requests without a key and adds the CORS headers
+// for allowed origins.
+func (s *Server) cors(next http.Handler) http.Handler {
+	any := slices.Contains(s.cfg.CORSAllowOrigins, "*")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		allowed := origin != "" && (any || slices.Contains(s.cfg.CORSAllowOrigins, origin))
+		if allowed {
+			h := w.Header()
+			if any {
+				h.Set("Access-Control-Allow-Origin", "*")
+			} else {
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Add("Vary", "Origin")
+			}
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if allowed {
+				h := w.Header()
+				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, x-api-key, Idempotency-Key, Accept, X-Request-Id")
+				h.Set("Access-Control-Max-Age", "600")
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authed resolves the tenant and runs h, turning its error into a JSON
+// answer.
+func (s *Server) authed(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenant, err := s.auth.Tenant(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), keyTenant, tenant)
+		addLog(ctx, slog.String("tenant", tenant))
+		if err := h(w, r.WithContext(ctx)); err != nil {
+			s.writeError(w, r.WithContext(ctx), err)
+		}
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// notFound answers 405 when the path exists with another method, else 404.
+func (s *Server) notFound(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Message: r.Method + " is not allowed here; use " + strings.Join(allow, " or ")})
+		return
+	}
+	s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no route for " + r.Method + " " + r.URL.Path})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// KeyAuth is the local program's Authenticator: the x-api-key header
+// checked against a set of keys.
+type KeyAuth struct {
+	Keys interface {
+		Tenant(key string) (string, bool)
+	}
+}
+
+// Tenant implements Authenticator.
+func (a KeyAuth) Tenant(r *http.Request) (string, error) {
+	key := r.Header.Get("x-api-key")
+	if key == "" {
+		return "", ErrUnauthorized
+	}
+	t, ok := a.Keys.Tenant(key)
+	if !ok {
+		return "", ErrUnauthorized
+	}
+	return t, nil
+}

@@ -1,0 +1,80 @@
+// Package api is Ingren's HTTP API: one http.Handler that serves the local
+// program (net/http) and the API Lambda (through internal/apigw) alike.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/email"
+)
+
+// Authenticator says which tenant a request comes from, or returns
+// ErrUnauthorized.
+type Authenticator interface {
+	Tenant(r *http.Request) (string, error)
+}
+
+// Config is what the server needs besides its dependencies.
+type Config struct {
+	// CORSAllowOrigins lists origins browsers may call from; "*" allows any.
+	CORSAllowOrigins []string
+	// MaxEmailBody bounds a generate-email body (default 64 KiB).
+	MaxEmailBody int64
+	// MaxCampaignBody bounds a campaign body (default 6 MB, Lambda's
+	// synchronous payload limit).
+	MaxCampaignBody int64
+}
+
+// Server holds the API's dependencies.
+type Server struct {
+	cfg       Config
+	auth      Authenticator
+	composer  *email.Composer
+	campaigns *campaign.Service
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// NewServer returns the API as one handler. campaigns may be nil, for a
+// program that serves single emails only.
+func NewServer(cfg Config, auth Authenticator, composer *email.Composer, campaigns *campaign.Service, log *slog.Logger) http.Handler {
+	if cfg.MaxEmailBody == 0 {
+		cfg.MaxEmailBody = 64 << 10
+	}
+	if cfg.MaxCampaignBody == 0 {
+		cfg.MaxCampaignBody = 6 << 20
+	}
+	s := &Server{cfg: cfg, auth: auth, composer: composer, campaigns: campaigns, log: log, now: time.Now}
+	return s.routes()
+}
+
+type ctxKey int
+
+const (
+	keyTenant ctxKey = iota
+	keyRequestID
+	keyLogAttrs
+)
+
+func tenantOf(ctx context.Context) string {
+	t, _ := ctx.Value(keyTenant).(string)
+	return t
+}
+
+func requestIDOf(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// logAttrs collects attributes a handler adds to the request's log line.
+type logAttrs struct{ attrs []slog.Attr }
+
+func addLog(ctx context.Context, attrs ...slog.Attr) {
+	if l, ok := ctx.Value(keyLogAttrs).(*logAttrs); ok {
+		l.attrs = append(l.attrs, attrs...)
+	}
+}

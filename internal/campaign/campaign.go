@@ -1,0 +1,108 @@
+// Package campaign says what a bulk campaign is, how it is submitted, worked
+// and finished. It knows nothing of DynamoDB, SQS or SQLite: they implement
+// Store and Queue.
+package campaign
+
+import (
+	"errors"
+	"time"
+
+	"github.com/ingren/ingren/internal/email"
+)
+
+// Status is a campaign's state.
+type Status string
+
+// Campaign states. Queued and Running are live; the others are final.
+const (
+	StatusQueued              Status = "queued"
+	StatusRunning             Status = "running"
+	StatusCompleted           Status = "completed"
+	StatusCompletedWithErrors Status = "completed_with_errors"
+	StatusCancelled           Status = "cancelled"
+)
+
+// Final reports whether s is an end state.
+func (s Status) Final() bool {
+	return s == StatusCompleted || s == StatusCompletedWithErrors || s == StatusCancelled
+}
+
+// ItemStatus is one prospect's state.
+type ItemStatus string
+
+// Item states. Only pending items are worked; the others are final.
+const (
+	ItemPending     ItemStatus = "pending"
+	ItemSucceeded   ItemStatus = "succeeded"
+	ItemNeedsReview ItemStatus = "needs_review"
+	ItemFailed      ItemStatus = "failed"
+)
+
+// Campaign is a batch of prospects submitted at once by one tenant.
+type Campaign struct {
+	ID     string
+	Tenant string
+	Name   string
+	Status Status
+	Total  int
+	// Succeeded counts items with an email (NeedsReview ones included);
+	// Failed counts items without. The campaign is done when
+	// Succeeded+Failed == Total.
+	Succeeded   int
+	Failed      int
+	NeedsReview int
+	Usage       email.Usage
+	WebhookURL  string
+	// IdempotencyKey and RequestHash make a repeated submit return the
+	// same campaign.
+	IdempotencyKey string
+	RequestHash    string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CompletedAt    time.Time // zero until final
+	ExpiresAt      time.Time // the store may delete the campaign after this
+}
+
+// Pending counts items not yet worked.
+func (c *Campaign) Pending() int { return c.Total - c.Succeeded - c.Failed }
+
+// Done reports whether every item has an outcome.
+func (c *Campaign) Done() bool { return c.Succeeded+c.Failed >= c.Total }
+
+// Item is one prospect of a campaign, in input order from 0.
+type Item struct {
+	CampaignID string
+	Index      int
+	Ref        string
+	Request    email.Request // campaign defaults already merged in
+	Status     ItemStatus
+	Result     *Result // nil while pending
+}
+
+// Result is what working an item produced.
+type Result struct {
+	Subject string      `json:"subject,omitempty"`
+	Body    string      `json:"body,omitempty"`
+	Model   string      `json:"model,omitempty"`
+	Usage   email.Usage `json:"usage"`
+	Error   string      `json:"error,omitempty"`
+}
+
+// Errors the ports return and callers branch on.
+var (
+	// ErrNotFound: no such campaign or item for this tenant.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the state was not what the write required (a status
+	// transition from another state, an id that exists, or an idempotency
+	// key used with another body).
+	ErrConflict = errors.New("conflict")
+	// ErrAlreadyDone: the item was not pending (a redelivered message).
+	ErrAlreadyDone = errors.New("item already done")
+)
+
+// Page asks for one page of a listing. Cursor is opaque, "" for the first
+// page.
+type Page struct {
+	Limit  int
+	Cursor string
+}

@@ -1,0 +1,82 @@
+package campaign
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps campaigns and their items.
+//
+// Implementations are safe for concurrent use by many processes. Writes that
+// decide an outcome are conditional, so that at-least-once delivery of work
+// never counts an item twice and a crash never loses a count.
+type Store interface {
+	// Create stores c and its items. c.ID is new. When c.IdempotencyKey is
+	// set and the tenant already used it, Create stores nothing and returns
+	// the existing campaign with ErrConflict; the caller compares
+	// RequestHash. A campaign becomes visible to Get only once all its items
+	// are stored. Items number from 0 to c.Total-1.
+	Create(ctx context.Context, c *Campaign, items []Item) (*Campaign, error)
+
+	// Get returns the tenant's campaign, or ErrNotFound (also when the
+	// campaign belongs to another tenant).
+	Get(ctx context.Context, tenant, id string) (*Campaign, error)
+
+	// List returns the tenant's campaigns, newest first, and the cursor of
+	// the next page ("" after the last).
+	List(ctx context.Context, tenant string, p Page) ([]Campaign, string, error)
+
+	// Items returns a page of the campaign's items in index order, and the
+	// next cursor. It does not check the tenant: call Get first.
+	Items(ctx context.Context, campaignID string, p Page) ([]Item, string, error)
+
+	// Item returns one item, or ErrNotFound.
+	Item(ctx context.Context, campaignID string, index int) (*Item, error)
+
+	// Finish records a pending item's outcome (status ItemSucceeded,
+	// ItemNeedsReview or ItemFailed) and adds it to the campaign's counters
+	// and usage in one atomic write. It returns ErrAlreadyDone, changing
+	// nothing, when the item is no longer pending.
+	Finish(ctx context.Context, campaignID string, index int, status ItemStatus, r Result, now time.Time) error
+
+	// Transition moves the campaign to status to if it is in one of from,
+	// setting UpdatedAt (and CompletedAt for a final status), or returns
+	// ErrConflict. Exactly one of several racing callers succeeds.
+	Transition(ctx context.Context, campaignID string, from []Status, to Status, now time.Time) error
+}
+
+// Message is a received unit of work.
+type Message struct {
+	// ID identifies the message (SQS message id).
+	ID string
+	// Handle deletes or extends this delivery (SQS receipt handle).
+	Handle string
+	Body   []byte
+	// ReceiveCount is how many times the message was received, this time
+	// included (SQS ApproximateReceiveCount).
+	ReceiveCount int
+}
+
+// Queue is a work queue with SQS semantics: at-least-once delivery, a
+// visibility timeout after which an undeleted message comes back, and a
+// receive count.
+//
+// Implementations are safe for concurrent use.
+type Queue interface {
+	// Send enqueues the bodies (each at most 256 KiB), batching and
+	// parallelising as the backend allows. On error some bodies may have
+	// been sent: work must be idempotent.
+	Send(ctx context.Context, bodies [][]byte) error
+
+	// Receive returns up to max (1..10) messages, waiting up to wait for the
+	// first one; it returns an empty slice, not an error, when none came.
+	Receive(ctx context.Context, max int, wait time.Duration) ([]Message, error)
+
+	// Delete acknowledges messages by handle; unknown or expired handles are
+	// not an error.
+	Delete(ctx context.Context, handles []string) error
+
+	// Extend sets a received message's visibility timeout to d from now.
+	// d = 0 makes it visible again at once.
+	Extend(ctx context.Context, handle string, d time.Duration) error
+}

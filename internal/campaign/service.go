@@ -1,0 +1,188 @@
+package campaign
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrIdempotencyConflict is an Idempotency-Key reused with another body.
+var ErrIdempotencyConflict = errors.New("idempotency key already used with a different body")
+
+// Service submits, reads and cancels campaigns.
+type Service struct {
+	Store Store
+	Queue Queue
+	// MaxProspects bounds one campaign (default 10,000).
+	MaxProspects int
+	// TTL is how long a campaign is kept (default 30 days).
+	TTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Submitted is the outcome of Submit.
+type Submitted struct {
+	Campaign *Campaign
+	// Replayed is true when an Idempotency-Key matched an earlier submit.
+	Replayed bool
+	Warnings []string
+}
+
+// Submit validates the whole body, stores the campaign and its items, then
+// enqueues one message that a worker expands into one message per item.
+// Nothing is stored unless every entry is valid. With an idempotency key, a
+// repeat of the same body returns the first campaign; another body is
+// ErrIdempotencyConflict.
+func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byte) (*Submitted, error) {
+	max := s.MaxProspects
+	if max == 0 {
+		max = 10000
+	}
+	sub, reqs, warnings, err := DecodeSubmission(body, max)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	ttl := s.TTL
+	if ttl == 0 {
+		ttl = 30 * 24 * time.Hour
+	}
+	sum := sha256.Sum256(body)
+	c := &Campaign{
+		ID:             NewID(now),
+		Tenant:         tenant,
+		Name:           sub.Name,
+		Status:         StatusQueued,
+		Total:          len(reqs),
+		WebhookURL:     sub.WebhookURL,
+		IdempotencyKey: idemKey,
+		RequestHash:    hex.EncodeToString(sum[:]),
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		ExpiresAt:      now.Add(ttl),
+	}
+	items := make([]Item, len(reqs))
+	for i := range reqs {
+		items[i] = Item{CampaignID: c.ID, Index: i, Ref: sub.Prospects[i].Ref, Request: reqs[i], Status: ItemPending}
+	}
+	existing, err := s.Store.Create(ctx, c, items)
+	switch {
+	case errors.Is(err, ErrConflict) && existing != nil:
+		if existing.RequestHash != c.RequestHash {
+			return nil, ErrIdempotencyConflict
+		}
+		// A replay: if the first submit failed to enqueue, this one
+		// enqueues again. Expanding twice is harmless: items are idempotent.
+		if existing.Status == StatusQueued && existing.Succeeded+existing.Failed == 0 {
+			if err := s.enqueueExpand(ctx, existing); err != nil {
+				return nil, err
+			}
+		}
+		return &Submitted{Campaign: existing, Replayed: true, Warnings: warnings}, nil
+	case err != nil:
+		return nil, fmt.Errorf("store campaign: %w", err)
+	}
+	if err := s.enqueueExpand(ctx, c); err != nil {
+		// Do not leave a queued campaign that nothing will work: cancel it.
+		// The client may submit again (with the same Idempotency-Key, it gets
+		// a new try at enqueueing only while the campaign is queued).
+		if terr := s.Store.Transition(context.WithoutCancel(ctx), c.ID, []Status{StatusQueued}, StatusCancelled, s.now()); terr != nil {
+			err = errors.Join(err, terr)
+		}
+		return nil, fmt.Errorf("enqueue campaign: %w", err)
+	}
+	return &Submitted{Campaign: c, Warnings: warnings}, nil
+}
+
+func (s *Service) enqueueExpand(ctx context.Context, c *Campaign) error {
+	b, err := json.Marshal(message{Type: msgExpand, Tenant: c.Tenant, CampaignID: c.ID, Total: c.Total})
+	if err != nil {
+		return err
+	}
+	return s.Queue.Send(ctx, [][]byte{b})
+}
+
+// Get returns the tenant's campaign. A campaign whose items are all done
+// but whose status was not yet moved (a worker died in between) is
+// finished here.
+func (s *Service) Get(ctx context.Context, tenant, id string) (*Campaign, error) {
+	c, err := s.Store.Get(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Status.Final() && c.Done() {
+		to := finalStatus(c)
+		if err := s.Store.Transition(ctx, c.ID, []Status{StatusQueued, StatusRunning}, to, s.now()); err != nil && !errors.Is(err, ErrConflict) {
+			return nil, err
+		}
+		return s.Store.Get(ctx, tenant, id)
+	}
+	return c, nil
+}
+
+// List returns a page of the tenant's campaigns, newest first.
+func (s *Service) List(ctx context.Context, tenant string, p Page) ([]Campaign, string, error) {
+	return s.Store.List(ctx, tenant, p)
+}
+
+// Emails returns a page of the tenant's campaign's items, in input order.
+func (s *Service) Emails(ctx context.Context, tenant, id string, p Page) ([]Item, string, error) {
+	if _, err := s.Store.Get(ctx, tenant, id); err != nil {
+		return nil, "", err
+	}
+	return s.Store.Items(ctx, id, p)
+}
+
+// Cancel stops a live campaign: its pending items are not sent to the
+// model. Cancelling a finished campaign returns it unchanged.
+func (s *Service) Cancel(ctx context.Context, tenant, id string) (*Campaign, error) {
+	if _, err := s.Store.Get(ctx, tenant, id); err != nil {
+		return nil, err
+	}
+	err := s.Store.Transition(ctx, id, []Status{StatusQueued, StatusRunning}, StatusCancelled, s.now())
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return nil, err
+	}
+	return s.Store.Get(ctx, tenant, id)
+}
+
+func finalStatus(c *Campaign) Status {
+	if c.Failed > 0 {
+		return StatusCompletedWithErrors
+	}
+	return StatusCompleted
+}
+
+// NewID returns a new campaign id: sortable by creation time, unguessable.
+func NewID(now time.Time) string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("cmp_%011x%s", now.UnixMilli(), hex.EncodeToString(b))
+}
+
+// message is a queue message body.
+type message struct {
+	Type       string `json:"type"`
+	Tenant     string `json:"tenant,omitempty"`
+	CampaignID string `json:"campaign_id"`
+	Index      int    `json:"index,omitempty"`
+	Total      int    `json:"total,omitempty"`
+}
+
+const (
+	msgExpand = "expand"
+	msgItem   = "item"
+)

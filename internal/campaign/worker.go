@@ -1,0 +1,243 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ingren/ingren/internal/email"
+)
+
+// Composer writes one email; *email.Composer is one.
+type Composer interface {
+	Compose(ctx context.Context, req *email.Request) (email.Result, error)
+}
+
+// Notifier tells a campaign's owner it finished (a webhook).
+type Notifier interface {
+	Notify(ctx context.Context, c *Campaign) error
+}
+
+// Worker works queue messages: it expands a campaign into one message per
+// item, and writes each item's email exactly once.
+type Worker struct {
+	Store    Store
+	Queue    Queue
+	Composer Composer
+	// Notifier is told when a campaign finishes; nil for none.
+	Notifier Notifier
+	// Concurrency bounds parallel items per Process call (default 16).
+	Concurrency int
+	// MaxReceive is the queue's redrive count: on that receive a transient
+	// failure fails the item ("retries exhausted") instead of losing the
+	// message to the dead-letter queue (default 5).
+	MaxReceive int
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (w *Worker) log() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// errRetry marks a message to come back later.
+var errRetry = errors.New("retry later")
+
+// Process works msgs with bounded concurrency and returns the IDs of the
+// messages to deliver again: transient failures only. Everything else is
+// done (or recorded as failed) and may be deleted.
+func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
+	limit := w.Concurrency
+	if limit <= 0 {
+		limit = 16
+	}
+	var (
+		mu     sync.Mutex
+		failed []string
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, m := range msgs {
+		g.Go(func() error {
+			if err := w.Handle(gctx, m); err != nil {
+				mu.Lock()
+				failed = append(failed, m.ID)
+				mu.Unlock()
+			}
+			return nil // one message's failure must not cancel the others
+		})
+	}
+	_ = g.Wait()
+	return failed
+}
+
+// Handle works one message. A non-nil error means: deliver it again.
+func (w *Worker) Handle(ctx context.Context, m Message) error {
+	var msg message
+	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.CampaignID == "" {
+		// Undecodable: it comes back until the queue moves it to the
+		// dead-letter queue, where a person can look at it.
+		w.log().ErrorContext(ctx, "undecodable message", slog.String("message_id", m.ID), slog.Int("receive_count", m.ReceiveCount))
+		return fmt.Errorf("undecodable message %s", m.ID)
+	}
+	switch msg.Type {
+	case msgExpand:
+		return w.expand(ctx, msg)
+	case msgItem:
+		return w.item(ctx, m, msg)
+	}
+	w.log().ErrorContext(ctx, "unknown message type", slog.String("message_id", m.ID), slog.String("type", msg.Type))
+	return fmt.Errorf("unknown message type %q", msg.Type)
+}
+
+// expand sends one message per item. A redelivered expand sends them again;
+// items already done are skipped when worked.
+func (w *Worker) expand(ctx context.Context, msg message) error {
+	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
+	if errors.Is(err, ErrNotFound) {
+		w.log().WarnContext(ctx, "expand: campaign gone", slog.String("campaign_id", msg.CampaignID))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.Status.Final() {
+		return nil
+	}
+	bodies := make([][]byte, c.Total)
+	for i := range bodies {
+		b, err := json.Marshal(message{Type: msgItem, Tenant: c.Tenant, CampaignID: c.ID, Index: i})
+		if err != nil {
+			return err
+		}
+		bodies[i] = b
+	}
+	if err := w.Queue.Send(ctx, bodies); err != nil {
+		return fmt.Errorf("expand campaign %s: %w", c.ID, err)
+	}
+	w.log().InfoContext(ctx, "campaign expanded", slog.String("campaign_id", c.ID), slog.String("tenant", c.Tenant), slog.Int("total", c.Total))
+	return nil
+}
+
+func (w *Worker) item(ctx context.Context, m Message, msg message) error {
+	log := w.log().With(slog.String("campaign_id", msg.CampaignID), slog.String("tenant", msg.Tenant), slog.Int("index", msg.Index))
+	it, err := w.Store.Item(ctx, msg.CampaignID, msg.Index)
+	if errors.Is(err, ErrNotFound) {
+		log.WarnContext(ctx, "item gone")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if it.Status != ItemPending {
+		return nil // done already: a redelivery
+	}
+	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	if c.Status == StatusCancelled {
+		return nil
+	}
+	if c.Status == StatusQueued {
+		if err := w.Store.Transition(ctx, c.ID, []Status{StatusQueued}, StatusRunning, w.now()); err != nil && !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+
+	res, err := w.Composer.Compose(ctx, &it.Request)
+	status, result := ItemSucceeded, Result{}
+	switch {
+	case err == nil:
+		result = Result{Subject: res.Subject, Body: res.Body, Model: res.Model, Usage: res.Usage}
+	case email.IsTransient(err) && m.ReceiveCount < w.maxReceive():
+		log.WarnContext(ctx, "transient failure; will retry", slog.Int("receive_count", m.ReceiveCount), slog.String("error", err.Error()))
+		return errRetry
+	case email.IsTransient(err):
+		status, result = ItemFailed, Result{Error: "retries exhausted: " + reason(err)}
+	default:
+		status, result = ItemFailed, Result{Error: reason(err)}
+	}
+	if status == ItemFailed {
+		log.WarnContext(ctx, "item failed", slog.String("error", err.Error()))
+	}
+	err = w.Store.Finish(ctx, c.ID, it.Index, status, result, w.now())
+	if errors.Is(err, ErrAlreadyDone) {
+		return nil // another delivery won the race; it counted
+	}
+	if err != nil {
+		return fmt.Errorf("finish item %d: %w", it.Index, err)
+	}
+	return w.complete(ctx, msg.Tenant, c.ID)
+}
+
+// complete finishes the campaign if every item is done. Exactly one caller
+// wins the transition and sends the notification.
+func (w *Worker) complete(ctx context.Context, tenant, id string) error {
+	c, err := w.Store.Get(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	if c.Status.Final() || !c.Done() {
+		return nil
+	}
+	err = w.Store.Transition(ctx, id, []Status{StatusQueued, StatusRunning}, finalStatus(c), w.now())
+	if errors.Is(err, ErrConflict) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c, err = w.Store.Get(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	w.log().InfoContext(ctx, "campaign finished", slog.String("campaign_id", id), slog.String("tenant", tenant),
+		slog.String("status", string(c.Status)), slog.Int("succeeded", c.Succeeded), slog.Int("failed", c.Failed))
+	if w.Notifier != nil && c.WebhookURL != "" {
+		if err := w.Notifier.Notify(ctx, c); err != nil {
+			// The campaign is done either way; the poller of the status sees it.
+			w.log().WarnContext(ctx, "webhook failed", slog.String("campaign_id", id), slog.String("error", err.Error()))
+		}
+	}
+	return nil
+}
+
+func (w *Worker) maxReceive() int {
+	if w.MaxReceive <= 0 {
+		return 5
+	}
+	return w.MaxReceive
+}
+
+// reason is the text a client sees for a failed item: the kind of failure,
+// never internal detail.
+func reason(err error) string {
+	var e *email.Error
+	if errors.As(err, &e) {
+		return e.Kind.String()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return email.KindTimeout.String()
+	}
+	return "internal error"
+}

@@ -1,0 +1,185 @@
+// Package config reads the service's configuration from the environment
+// into one typed struct, checked at start-up with every problem listed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the service. Defaults are noted per field.
+type Config struct {
+	// OpenAIAPIKey is the provider key (OPENAI_API_KEY). Never logged.
+	OpenAIAPIKey string
+	// OpenAIBaseURL points at any OpenAI-compatible server (OPENAI_BASE_URL;
+	// default the OpenAI API).
+	OpenAIBaseURL string
+	// OpenAIModel is the default model (OPENAI_MODEL; default gpt-4o-mini).
+	OpenAIModel string
+	// OpenAITimeout bounds one model call (OPENAI_TIMEOUT; default 30s).
+	OpenAITimeout time.Duration
+	// OpenAIRPM and OpenAITPM state the account's rate limits up front
+	// (OPENAI_RPM, OPENAI_TPM; default 0 = learn from 429s).
+	OpenAIRPM int
+	OpenAITPM int
+
+	// Port is the local program's HTTP port (PORT; default 8080).
+	Port int
+	// APIKeys are the keys the local program accepts (API_KEYS,
+	// comma-separated; when empty the local program makes one).
+	APIKeys []string
+	// DataDir holds local state (DATA_DIR; default ./data).
+	DataDir string
+	// PromptsDir replaces the embedded prompts (PROMPTS_DIR; default none).
+	PromptsDir string
+	// LogLevel is debug, info, warn or error (LOG_LEVEL; default info).
+	LogLevel slog.Level
+	// CORSAllowOrigins lists the origins browsers may call from
+	// (CORS_ALLOW_ORIGINS, comma-separated, * for any; default none).
+	CORSAllowOrigins []string
+
+	// WorkerConcurrency bounds parallel model calls per worker
+	// (WORKER_CONCURRENCY; default 16).
+	WorkerConcurrency int
+	// MaxCampaignProspects bounds one campaign (MAX_CAMPAIGN_PROSPECTS;
+	// default 10000).
+	MaxCampaignProspects int
+	// MaxReceiveCount is the queue's redrive count: on that receive a
+	// prospect is failed rather than retried (MAX_RECEIVE_COUNT; default 5).
+	MaxReceiveCount int
+	// ItemTTL is how long campaigns are kept (ITEM_TTL_DAYS; default 30).
+	ItemTTL time.Duration
+	// WebhookSecret signs webhook calls (WEBHOOK_SECRET). Never logged.
+	WebhookSecret string
+	// WebhookAllowPrivate lets webhooks go to loopback and private
+	// addresses (WEBHOOK_ALLOW_PRIVATE; default false).
+	WebhookAllowPrivate bool
+
+	// AWS only.
+	// TableName is the DynamoDB table (TABLE_NAME).
+	TableName string
+	// QueueURL is the SQS work queue (QUEUE_URL).
+	QueueURL string
+	// OpenAIAPIKeyParam names the SSM SecureString holding the OpenAI key
+	// (OPENAI_API_KEY_PARAM), read at cold start.
+	OpenAIAPIKeyParam string
+	// WebhookSecretParam names the SSM SecureString holding the webhook
+	// secret (WEBHOOK_SECRET_PARAM).
+	WebhookSecretParam string
+}
+
+// Offline reports whether no model is configured: no key and no base URL.
+func (c Config) Offline() bool { return c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" }
+
+// FromEnv reads the configuration with getenv (os.Getenv in a main).
+func FromEnv(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		OpenAIAPIKey:         strings.TrimSpace(getenv("OPENAI_API_KEY")),
+		OpenAIBaseURL:        strings.TrimSpace(getenv("OPENAI_BASE_URL")),
+		OpenAIModel:          p.str("OPENAI_MODEL", "gpt-4o-mini"),
+		OpenAITimeout:        p.duration("OPENAI_TIMEOUT", 30*time.Second),
+		OpenAIRPM:            p.int("OPENAI_RPM", 0, 0, 1_000_000),
+		OpenAITPM:            p.int("OPENAI_TPM", 0, 0, 1_000_000_000),
+		Port:                 p.int("PORT", 8080, 0, 65535),
+		APIKeys:              list(getenv("API_KEYS")),
+		DataDir:              p.str("DATA_DIR", "./data"),
+		PromptsDir:           getenv("PROMPTS_DIR"),
+		LogLevel:             p.level("LOG_LEVEL"),
+		CORSAllowOrigins:     list(getenv("CORS_ALLOW_ORIGINS")),
+		WorkerConcurrency:    p.int("WORKER_CONCURRENCY", 16, 1, 1024),
+		MaxCampaignProspects: p.int("MAX_CAMPAIGN_PROSPECTS", 10000, 1, 100000),
+		MaxReceiveCount:      p.int("MAX_RECEIVE_COUNT", 5, 1, 1000),
+		ItemTTL:              time.Duration(p.int("ITEM_TTL_DAYS", 30, 1, 3650)) * 24 * time.Hour,
+		WebhookSecret:        getenv("WEBHOOK_SECRET"),
+		WebhookAllowPrivate:  p.bool("WEBHOOK_ALLOW_PRIVATE"),
+		TableName:            getenv("TABLE_NAME"),
+		QueueURL:             getenv("QUEUE_URL"),
+		OpenAIAPIKeyParam:    getenv("OPENAI_API_KEY_PARAM"),
+		WebhookSecretParam:   getenv("WEBHOOK_SECRET_PARAM"),
+	}
+	for _, k := range c.APIKeys {
+		if len(k) < 16 {
+			p.errs = append(p.errs, fmt.Errorf("API_KEYS: every key must be at least 16 characters"))
+			break
+		}
+	}
+	return c, errors.Join(p.errs...)
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def, min, max int) int {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a whole number from %d to %d", name, v, min, max))
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a positive duration such as 30s", name, v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) bool(name string) bool {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not true or false", name, v))
+	}
+	return b
+}
+
+func (p *parser) level(name string) slog.Level {
+	var l slog.Level
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return slog.LevelInfo
+	}
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not debug, info, warn or error", name, v))
+		return slog.LevelInfo
+	}
+	return l
+}
+
+func list(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -1,0 +1,66 @@
+package email
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// SyntaxError is a body that is not the JSON it should be.
+type SyntaxError struct{ Err error }
+
+func (e *SyntaxError) Error() string { return "malformed JSON: " + e.Err.Error() }
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
+// TypeError turns a json decoding error into a *ValidationError that names
+// the field with prefix, or a *SyntaxError when it is not about one field.
+func TypeError(err error, prefix string) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		field := te.Field
+		if prefix != "" {
+			field = prefix + "." + field
+		}
+		return &ValidationError{Fields: []FieldError{{
+			Field:   field,
+			Message: fmt.Sprintf("must be %s, not %s", kindName(te.Type), te.Value),
+		}}}
+	}
+	return &SyntaxError{Err: err}
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "an integer"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice:
+		return "an array"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Pointer:
+		return kindName(t.Elem())
+	}
+	return t.String()
+}
+
+// jsonNames returns the JSON member names of a struct's fields.
+func jsonNames(v any) map[string]bool {
+	names := make(map[string]bool)
+	t := reflect.TypeOf(v)
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	return names
+}

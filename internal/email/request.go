@@ -1,0 +1,251 @@
+// Package email says what a request for a sales email is, what makes one
+// valid, and what writing one returns. It knows nothing of HTTP, AWS or the
+// model provider: adapters implement Writer.
+package email
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// Request is everything needed to write one email. Prospect and Company keep
+// the "additional fields" a client sends in Extra; they reach the model as
+// context.
+type Request struct {
+	Prospect Prospect `json:"prospect"`
+	Company  Company  `json:"company"`
+	CTA      CTA      `json:"cta"`
+	Sender   Sender   `json:"sender"`
+	Options  Options  `json:"options"`
+}
+
+// Prospect is the person the email is written to.
+type Prospect struct {
+	FirstName          string `json:"first_name,omitempty"`
+	LastName           string `json:"last_name,omitempty"`
+	Email              string `json:"email,omitempty"`
+	JobTitle           string `json:"job_title,omitempty"`
+	Department         string `json:"department,omitempty"`
+	Seniority          string `json:"seniority,omitempty"`
+	TenureMonths       *int   `json:"tenure_months,omitempty"`
+	Location           string `json:"location,omitempty"`
+	LinkedInURL        string `json:"linkedin_url,omitempty"`
+	NotableAchievement string `json:"notable_achievement,omitempty"`
+	// Extra holds fields the schema does not name, by their JSON name.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// Company is the prospect's company.
+type Company struct {
+	CompanyName   string `json:"company_name,omitempty"`
+	Industry      string `json:"industry,omitempty"`
+	EmployeeCount *int   `json:"employee_count,omitempty"`
+	AnnualRevenue string `json:"annual_revenue,omitempty"`
+	FundingStage  string `json:"funding_stage,omitempty"`
+	GrowthSignals string `json:"growth_signals,omitempty"`
+	RecentNews    string `json:"recent_news,omitempty"`
+	Technography  string `json:"technography,omitempty"`
+	Description   string `json:"description,omitempty"`
+	Website       string `json:"website,omitempty"`
+	Location      string `json:"location,omitempty"`
+	// Extra holds fields the schema does not name, by their JSON name.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// CTA is the one thing the email asks for.
+type CTA struct {
+	Ask          string `json:"ask,omitempty"`
+	CalendarLink string `json:"calendar_link,omitempty"`
+}
+
+// Sender is who signs the email.
+type Sender struct {
+	Name             string `json:"name,omitempty"`
+	Title            string `json:"title,omitempty"`
+	Company          string `json:"company,omitempty"`
+	ValueProposition string `json:"value_proposition,omitempty"`
+	Signature        string `json:"signature,omitempty"`
+}
+
+// Options tune how the email is written. Zero values mean the defaults.
+type Options struct {
+	Tone        string   `json:"tone,omitempty"`
+	MaxWords    int      `json:"max_words,omitempty"`
+	Language    string   `json:"language,omitempty"`
+	Model       string   `json:"model,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+}
+
+// Default option values.
+const (
+	DefaultMaxWords = 125
+	DefaultTone     = "friendly"
+	DefaultLanguage = "English"
+)
+
+// WithDefaults returns o with empty fields set to the defaults.
+func (o Options) WithDefaults() Options {
+	if o.Tone == "" {
+		o.Tone = DefaultTone
+	}
+	if o.MaxWords == 0 {
+		o.MaxWords = DefaultMaxWords
+	}
+	if o.Language == "" {
+		o.Language = DefaultLanguage
+	}
+	return o
+}
+
+// Merge returns o with every empty field taken from d: request options win
+// over campaign defaults.
+func (o Options) Merge(d Options) Options {
+	if o.Tone == "" {
+		o.Tone = d.Tone
+	}
+	if o.MaxWords == 0 {
+		o.MaxWords = d.MaxWords
+	}
+	if o.Language == "" {
+		o.Language = d.Language
+	}
+	if o.Model == "" {
+		o.Model = d.Model
+	}
+	if o.Temperature == nil {
+		o.Temperature = d.Temperature
+	}
+	return o
+}
+
+// UnmarshalJSON keeps the fields Prospect does not name in Extra.
+func (p *Prospect) UnmarshalJSON(b []byte) error {
+	type plain Prospect
+	extra, err := splitExtra(b, (*plain)(p), prospectFields)
+	p.Extra = extra
+	return err
+}
+
+// MarshalJSON writes Extra back beside the named fields.
+func (p Prospect) MarshalJSON() ([]byte, error) {
+	type plain Prospect
+	return joinExtra(plain(p), p.Extra)
+}
+
+// UnmarshalJSON keeps the fields Company does not name in Extra.
+func (c *Company) UnmarshalJSON(b []byte) error {
+	type plain Company
+	extra, err := splitExtra(b, (*plain)(c), companyFields)
+	c.Extra = extra
+	return err
+}
+
+// MarshalJSON writes Extra back beside the named fields.
+func (c Company) MarshalJSON() ([]byte, error) {
+	type plain Company
+	return joinExtra(plain(c), c.Extra)
+}
+
+var (
+	prospectFields = jsonNames(Prospect{})
+	companyFields  = jsonNames(Company{})
+)
+
+// splitExtra decodes b into v and returns the object's members whose names
+// are not in known.
+func splitExtra(b []byte, v any, known map[string]bool) (map[string]json.RawMessage, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, err
+	}
+	var extra map[string]json.RawMessage
+	for k, raw := range all {
+		if known[k] {
+			continue
+		}
+		if extra == nil {
+			extra = make(map[string]json.RawMessage)
+		}
+		extra[k] = raw
+	}
+	return extra, nil
+}
+
+func joinExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	var buf bytes.Buffer
+	buf.Write(b[:len(b)-1])
+	first := len(b) == 2
+	for _, k := range SortedKeys(extra) {
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		kb, _ := json.Marshal(k)
+		buf.Write(kb)
+		buf.WriteByte(':')
+		buf.Write(extra[k])
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// SortedKeys returns m's keys in order, so that output built from a map is
+// the same every time.
+func SortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ExtraText renders an extra field's value as text: strings as they are,
+// anything else as compact JSON.
+func ExtraText(raw json.RawMessage) string {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+// Decode reads a request from JSON. Members of the top-level object that
+// Request does not name are returned as warnings rather than refused, so old
+// and new clients keep working. Type errors become a *ValidationError naming
+// the field.
+func Decode(b []byte) (Request, []string, error) {
+	var req Request
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return req, nil, &SyntaxError{Err: err}
+	}
+	if top == nil {
+		return req, nil, &SyntaxError{Err: fmt.Errorf("body must be a JSON object")}
+	}
+	var warnings []string
+	for _, k := range SortedKeys(top) {
+		if !requestFields[k] {
+			warnings = append(warnings, fmt.Sprintf("unknown field %q ignored", k))
+		}
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		return req, warnings, TypeError(err, "")
+	}
+	return req, warnings, nil
+}
+
+var requestFields = jsonNames(Request{})

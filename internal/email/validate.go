@@ -1,0 +1,187 @@
+package email
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// FieldError is one problem with one field, named by its JSON path
+// (for example "prospect.first_name" or "prospects[3].company.company_name").
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists every problem found in a request at once.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return "invalid request: " + strings.Join(parts, "; ")
+}
+
+// Add records a problem with field.
+func (e *ValidationError) Add(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err returns e, or nil when it holds no problem.
+func (e *ValidationError) Err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Limits on field sizes. They keep a prompt (and its cost) bounded and stop
+// a client from using the model as a free text processor.
+const (
+	MaxNameLen    = 100
+	MaxShortLen   = 200
+	MaxTextLen    = 1000
+	MaxLongLen    = 2000
+	MaxURLLen     = 500
+	MaxExtra      = 30
+	MaxExtraKey   = 64
+	MaxExtraValue = 2000
+	MinMaxWords   = 20
+	MaxMaxWords   = 500
+)
+
+// Validate checks r and returns a *ValidationError listing every problem,
+// each field named under prefix ("" for a single request).
+func (r *Request) Validate(prefix string) error {
+	v := &ValidationError{}
+	r.validate(v, prefix)
+	return v.Err()
+}
+
+// AddTo records r's problems in v, each field named under prefix.
+func (r *Request) AddTo(v *ValidationError, prefix string) { r.validate(v, prefix) }
+
+func (r *Request) validate(v *ValidationError, prefix string) {
+	path := func(s string) string {
+		if prefix == "" {
+			return s
+		}
+		return prefix + "." + s
+	}
+	p, c := r.Prospect, r.Company
+	required(v, path("prospect.first_name"), p.FirstName, MaxNameLen)
+	optional(v, path("prospect.last_name"), p.LastName, MaxNameLen)
+	optional(v, path("prospect.email"), p.Email, MaxShortLen)
+	if p.Email != "" && !strings.Contains(p.Email, "@") {
+		v.Add(path("prospect.email"), "must be an email address")
+	}
+	optional(v, path("prospect.job_title"), p.JobTitle, MaxShortLen)
+	optional(v, path("prospect.department"), p.Department, MaxShortLen)
+	optional(v, path("prospect.seniority"), p.Seniority, MaxShortLen)
+	optional(v, path("prospect.location"), p.Location, MaxShortLen)
+	optional(v, path("prospect.linkedin_url"), p.LinkedInURL, MaxURLLen)
+	optional(v, path("prospect.notable_achievement"), p.NotableAchievement, MaxTextLen)
+	if p.TenureMonths != nil && (*p.TenureMonths < 0 || *p.TenureMonths > 1200) {
+		v.Add(path("prospect.tenure_months"), "must be between 0 and 1200")
+	}
+	extra(v, path("prospect"), p.Extra)
+
+	required(v, path("company.company_name"), c.CompanyName, MaxNameLen)
+	optional(v, path("company.industry"), c.Industry, MaxShortLen)
+	if c.EmployeeCount != nil && *c.EmployeeCount < 0 {
+		v.Add(path("company.employee_count"), "must not be negative")
+	}
+	optional(v, path("company.annual_revenue"), c.AnnualRevenue, MaxShortLen)
+	optional(v, path("company.funding_stage"), c.FundingStage, MaxShortLen)
+	optional(v, path("company.growth_signals"), c.GrowthSignals, MaxTextLen)
+	optional(v, path("company.recent_news"), c.RecentNews, MaxTextLen)
+	optional(v, path("company.technography"), c.Technography, MaxTextLen)
+	optional(v, path("company.description"), c.Description, MaxLongLen)
+	optional(v, path("company.website"), c.Website, MaxURLLen)
+	optional(v, path("company.location"), c.Location, MaxShortLen)
+	extra(v, path("company"), c.Extra)
+
+	optional(v, path("cta.ask"), r.CTA.Ask, MaxShortLen)
+	optional(v, path("cta.calendar_link"), r.CTA.CalendarLink, MaxURLLen)
+
+	s := r.Sender
+	optional(v, path("sender.name"), s.Name, MaxNameLen)
+	optional(v, path("sender.title"), s.Title, MaxShortLen)
+	optional(v, path("sender.company"), s.Company, MaxNameLen)
+	optional(v, path("sender.value_proposition"), s.ValueProposition, MaxTextLen)
+	optional(v, path("sender.signature"), s.Signature, MaxShortLen)
+
+	r.Options.validate(v, path("options"))
+}
+
+func (o Options) validate(v *ValidationError, prefix string) {
+	word(v, prefix+".tone", o.Tone)
+	word(v, prefix+".language", o.Language)
+	if o.MaxWords != 0 && (o.MaxWords < MinMaxWords || o.MaxWords > MaxMaxWords) {
+		v.Add(prefix+".max_words", "must be between %d and %d", MinMaxWords, MaxMaxWords)
+	}
+	if o.Model != "" {
+		if len(o.Model) > MaxNameLen || strings.IndexFunc(o.Model, func(r rune) bool {
+			return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._:/-", r)))
+		}) >= 0 {
+			v.Add(prefix+".model", "must be a model name of letters, digits and . _ : / -")
+		}
+	}
+	if o.Temperature != nil && (*o.Temperature < 0 || *o.Temperature > 2) {
+		v.Add(prefix+".temperature", "must be between 0 and 2")
+	}
+}
+
+// word checks an option that is spliced into the instructions: short, and
+// letters, spaces and hyphens only, so it cannot carry instructions itself.
+func word(v *ValidationError, field, s string) {
+	if s == "" {
+		return
+	}
+	if utf8.RuneCountInString(s) > 40 || strings.IndexFunc(s, func(r rune) bool {
+		return !(unicode.IsLetter(r) || r == ' ' || r == '-')
+	}) >= 0 {
+		v.Add(field, "must be at most 40 letters, spaces or hyphens")
+	}
+}
+
+func required(v *ValidationError, field, s string, max int) {
+	if strings.TrimSpace(s) == "" {
+		v.Add(field, "is required")
+		return
+	}
+	optional(v, field, s, max)
+}
+
+func optional(v *ValidationError, field, s string, max int) {
+	if n := utf8.RuneCountInString(s); n > max {
+		v.Add(field, "must be at most %d characters (got %d)", max, n)
+	}
+	if !utf8.ValidString(s) {
+		v.Add(field, "must be valid UTF-8")
+	}
+}
+
+// extra bounds the additional fields of prospect or company: how many, how
+// long their names and values are.
+func extra(v *ValidationError, prefix string, m map[string]json.RawMessage) {
+	if len(m) > MaxExtra {
+		v.Add(prefix, "has %d additional fields; at most %d are allowed", len(m), MaxExtra)
+		return
+	}
+	for _, k := range SortedKeys(m) {
+		if len(k) > MaxExtraKey {
+			v.Add(prefix, "additional field name %.20q... is longer than %d characters", k, MaxExtraKey)
+			continue
+		}
+		if n := utf8.RuneCountInString(ExtraText(m[k])); n > MaxExtraValue {
+			v.Add(prefix+"."+k, "must be at most %d characters (got %d)", MaxExtraValue, n)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Draft is what a Writer produced for one request.
+type Draft struct {
+	Subject string
+	Body    string
+	Model   string
+	Usage   Usage
+}
+
+// Usage counts the model's tokens.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// Add returns u plus o.
+func (u Usage) Add(o Usage) Usage {
+	return Usage{
+		PromptTokens:     u.PromptTokens + o.PromptTokens,
+		CompletionTokens: u.CompletionTokens + o.CompletionTokens,
+		TotalTokens:      u.TotalTokens + o.TotalTokens,
+	}
+}
+
+// Job is one call to a Writer: the request and, on a repair round, the
+// previous draft and what was wrong with it.
+type Job struct {
+	Request  *Request
+	Previous *Draft
+	Problems []string
+}
+
+// Writer writes one email: the model call.
+//
+// Write is safe for concurrent use. It honours ctx's deadline. A failure is
+// an *Error whose Kind says whether trying again later can help
+// (IsTransient); an implementation has already retried what it sensibly can.
+type Writer interface {
+	Write(ctx context.Context, job Job) (Draft, error)
+}
+
+// Kind classifies a Writer failure.
+type Kind int
+
+// Kinds of Writer failure.
+const (
+	// KindRateLimited: the provider said 429 and retries did not get through.
+	KindRateLimited Kind = iota + 1
+	// KindUnavailable: the provider failed (5xx or connection error).
+	KindUnavailable
+	// KindTimeout: no answer before the deadline.
+	KindTimeout
+	// KindBadOutput: the model's answer was unusable, even after a repair.
+	KindBadOutput
+	// KindRejected: the provider refused the request (4xx other than 429).
+	KindRejected
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindRateLimited:
+		return "rate_limited"
+	case KindUnavailable:
+		return "upstream_unavailable"
+	case KindTimeout:
+		return "upstream_timeout"
+	case KindBadOutput:
+		return "bad_model_output"
+	case KindRejected:
+		return "upstream_rejected"
+	}
+	return "unknown"
+}
+
+// Error is a Writer failure.
+type Error struct {
+	Kind Kind
+	// RetryAfter is the provider's hint, for KindRateLimited.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Kind.String()
+	}
+	return fmt.Sprintf("%s: %v", e.Kind, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Transient reports whether trying the same request later may succeed.
+func (e *Error) Transient() bool {
+	return e.Kind == KindRateLimited || e.Kind == KindUnavailable || e.Kind == KindTimeout
+}
+
+// IsTransient reports whether err is a Writer failure that a later try may
+// cure. Errors that are not an *Error (a bug, a cancelled context) count as
+// transient only when the context ran out.
+func IsTransient(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Transient()
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}

@@ -1,0 +1,158 @@
+// Package prompt renders the prompt templates for a request. Templates are
+// text/template files (see prompts/); a template that names a field the data
+// lacks fails at Load, not as a blank in an email.
+package prompt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"text/template"
+
+	"github.com/ingren/ingren/internal/email"
+)
+
+// File names of the templates, as the seed named the first two.
+const (
+	SystemFile  = "system_prompt.txt"
+	UserFile    = "user_prompt_template.txt"
+	RepairFile  = "repair_prompt.txt"
+	OfflineFile = "offline_email.txt"
+)
+
+// Set is a parsed, checked set of templates. It is safe for concurrent use.
+type Set struct {
+	system, user, repair, offline *template.Template
+}
+
+// Data is what every template sees.
+type Data struct {
+	Request *email.Request
+	// Options are the request's options with defaults filled in.
+	Options email.Options
+	// ProspectData is the request's data as indented JSON. JSON escapes <, >
+	// and &, so no value can close the <prospect_data> fence around it.
+	ProspectData string
+	// Problems lists what a repair round must fix.
+	Problems []string
+}
+
+// Load parses the four templates from fsys and renders each with sample
+// requests, so a typo in a field name is an error now.
+func Load(fsys fs.FS) (*Set, error) {
+	var s Set
+	var errs []error
+	for _, f := range []struct {
+		name string
+		dst  **template.Template
+	}{{SystemFile, &s.system}, {UserFile, &s.user}, {RepairFile, &s.repair}, {OfflineFile, &s.offline}} {
+		b, err := fs.ReadFile(fsys, f.name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read prompt %s: %w", f.name, err))
+			continue
+		}
+		t, err := template.New(f.name).Option("missingkey=error").Parse(string(b))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("parse prompt %s: %w", f.name, err))
+			continue
+		}
+		*f.dst = t
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, req := range samples() {
+		d := NewData(req, []string{"sample problem"})
+		for _, t := range []*template.Template{s.system, s.user, s.repair, s.offline} {
+			out, err := execute(t, d)
+			if err != nil {
+				return nil, err
+			}
+			if strings.TrimSpace(out) == "" {
+				return nil, fmt.Errorf("prompt %s renders empty", t.Name())
+			}
+		}
+	}
+	return &s, nil
+}
+
+// NewData builds the template data for a request.
+func NewData(req *email.Request, problems []string) Data {
+	b, err := json.MarshalIndent(dataView{
+		Prospect: req.Prospect, Company: req.Company, CTA: cta(req.CTA), Sender: sender(req.Sender),
+	}, "", "  ")
+	if err != nil {
+		// Every field is a string, number or raw JSON that was decoded
+		// already: marshalling cannot fail.
+		panic(fmt.Sprintf("prompt: marshal prospect data: %v", err))
+	}
+	return Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: string(b), Problems: problems}
+}
+
+type dataView struct {
+	Prospect email.Prospect `json:"prospect"`
+	Company  email.Company  `json:"company"`
+	CTA      *email.CTA     `json:"call_to_action,omitempty"`
+	Sender   *email.Sender  `json:"sender,omitempty"`
+}
+
+func cta(c email.CTA) *email.CTA {
+	if c == (email.CTA{}) {
+		return nil
+	}
+	return &c
+}
+
+func sender(s email.Sender) *email.Sender {
+	if s == (email.Sender{}) {
+		return nil
+	}
+	return &s
+}
+
+// System renders the system prompt.
+func (s *Set) System(d Data) (string, error) { return execute(s.system, d) }
+
+// User renders the user message holding the fenced data.
+func (s *Set) User(d Data) (string, error) { return execute(s.user, d) }
+
+// Repair renders the message asking the model to fix d.Problems.
+func (s *Set) Repair(d Data) (string, error) { return execute(s.repair, d) }
+
+// Offline renders the offline email: its first line is the subject, the
+// rest the body.
+func (s *Set) Offline(d Data) (subject, body string, err error) {
+	out, err := execute(s.offline, d)
+	if err != nil {
+		return "", "", err
+	}
+	subject, body, _ = strings.Cut(strings.TrimLeft(out, "\n"), "\n")
+	return strings.TrimSpace(subject), strings.TrimSpace(body), nil
+}
+
+func execute(t *template.Template, d Data) (string, error) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		return "", fmt.Errorf("render prompt %s: %w", t.Name(), err)
+	}
+	return buf.String(), nil
+}
+
+func samples() []*email.Request {
+	tenure, employees, temp := 18, 250, 0.7
+	return []*email.Request{
+		{
+			Prospect: email.Prospect{FirstName: "Sarah", LastName: "Johnson", JobTitle: "VP of Sales", TenureMonths: &tenure,
+				Extra: map[string]json.RawMessage{"hobby": json.RawMessage(`"sailing"`)}},
+			Company: email.Company{CompanyName: "TechNova Solutions", Industry: "SaaS", EmployeeCount: &employees,
+				RecentNews: "Launched a product", GrowthSignals: "Hiring"},
+			CTA:     email.CTA{Ask: "15-min chat?", CalendarLink: "calendly.com/x"},
+			Sender:  email.Sender{Name: "Alex", Signature: "Alex, Ingren", ValueProposition: "We help."},
+			Options: email.Options{Tone: "direct", MaxWords: 90, Language: "German", Temperature: &temp},
+		},
+		{Prospect: email.Prospect{FirstName: "Li"}, Company: email.Company{CompanyName: "Acme"}},
+	}
+}
