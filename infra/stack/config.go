@@ -1,0 +1,336 @@
+package stack
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Namespace is the Pulumi config namespace of every key this program reads:
+// `pulumi config set ingren:batchSize 20`, or just `batchSize` in this project.
+const Namespace = "ingren"
+
+// Config is everything a stack can tune. Each field names its config key and
+// default; Defaults returns them and DEPLOYMENT.md lists them in a table.
+type Config struct {
+	// OpenAIAPIKey (openaiApiKey, secret, required) is written to an SSM
+	// SecureString parameter that the functions read at cold start.
+	OpenAIAPIKey Secret
+	// WebhookSecret (webhookSecret, secret, optional) signs webhook callbacks;
+	// when set it is stored like the OpenAI key.
+	WebhookSecret Secret
+	// OpenAIModel (openaiModel) is the chat model. Default gpt-4o-mini.
+	OpenAIModel string
+	// OpenAIBaseURL (openaiBaseUrl) points the functions at an OpenAI-compatible
+	// endpoint. Default empty: the OpenAI API.
+	OpenAIBaseURL string
+
+	// APIZip (apiZip) is the api function's zip, relative to infra/. Default ../dist/api.zip.
+	APIZip string
+	// WorkerZip (workerZip) is the worker function's zip. Default ../dist/worker.zip.
+	WorkerZip string
+	// APIMemoryMB (apiMemoryMb) is the api function's memory. Default 256.
+	APIMemoryMB int
+	// APITimeoutSeconds (apiTimeoutSeconds) is the api function's timeout.
+	// Default 29, the API Gateway integration limit.
+	APITimeoutSeconds int
+	// WorkerMemoryMB (workerMemoryMb) is the worker function's memory. Default 512.
+	WorkerMemoryMB int
+	// WorkerTimeoutSeconds (workerTimeoutSeconds) is the worker function's
+	// timeout; the queue's visibility timeout is six times it. Default 120.
+	WorkerTimeoutSeconds int
+
+	// MaxReceiveCount (maxReceiveCount) is how often a message is received
+	// before SQS moves it to the dead-letter queue. Default 5.
+	MaxReceiveCount int
+	// BatchSize (batchSize) is the most messages one worker invocation gets. Default 10.
+	BatchSize int
+	// MaxBatchingWindowSeconds (maxBatchingWindowSeconds) is how long Lambda
+	// gathers a batch; AWS requires at least 1 when batchSize > 10. Default 1.
+	MaxBatchingWindowSeconds int
+	// MaxConcurrency (maxConcurrency) caps concurrent worker invocations
+	// (AWS minimum 2). Default 5.
+	MaxConcurrency int
+	// WorkerConcurrency (workerConcurrency) is how many messages one worker
+	// invocation processes at once. Default 16.
+	WorkerConcurrency int
+
+	// ItemTTLDays (itemTtlDays) is how long campaigns and emails are kept. Default 30.
+	ItemTTLDays int
+	// LogLevel (logLevel) is debug, info, warn or error. Default info.
+	LogLevel string
+	// CORSAllowOrigins (corsAllowOrigins) is the comma-separated list of
+	// browser origins the api answers preflight for. Default *.
+	CORSAllowOrigins string
+	// MaxCampaignProspects (maxCampaignProspects) caps one campaign's size. Default 10000.
+	MaxCampaignProspects int
+	// LogRetentionDays (logRetentionDays) is every log group's retention; one
+	// of the values CloudWatch accepts. Default 14.
+	LogRetentionDays int
+
+	// ThrottleRateLimit (throttleRateLimit) is the usage plan's steady rate,
+	// requests per second. Default 50.
+	ThrottleRateLimit float64
+	// ThrottleBurstLimit (throttleBurstLimit) is the usage plan's burst. Default 100.
+	ThrottleBurstLimit int
+	// QuotaLimit (quotaLimit) is the requests one API key may make per
+	// QuotaPeriod. Default 100000.
+	QuotaLimit int
+	// QuotaPeriod (quotaPeriod) is DAY, WEEK or MONTH. Default MONTH.
+	QuotaPeriod string
+
+	// DeletionProtection (deletionProtection) guards the table against
+	// deletion, destroy included. Default false; turn it on for prod.
+	DeletionProtection bool
+	// AlarmEmail (alarmEmail) subscribes an address to the alarms through an
+	// SNS topic. Default empty: alarms without notifications.
+	AlarmEmail string
+	// ManageAPIGatewayAccount (manageApiGatewayAccount) sets the region's
+	// account-wide API Gateway CloudWatch role, which access logs need. Only one
+	// stack per account and region should; set false on the others. Default true.
+	ManageAPIGatewayAccount bool
+}
+
+// Defaults returns the Config used for every key that is not set.
+func Defaults() Config {
+	return Config{
+		OpenAIModel:              "gpt-4o-mini",
+		APIZip:                   "../dist/api.zip",
+		WorkerZip:                "../dist/worker.zip",
+		APIMemoryMB:              256,
+		APITimeoutSeconds:        29,
+		WorkerMemoryMB:           512,
+		WorkerTimeoutSeconds:     120,
+		MaxReceiveCount:          5,
+		BatchSize:                10,
+		MaxBatchingWindowSeconds: 1,
+		MaxConcurrency:           5,
+		WorkerConcurrency:        16,
+		ItemTTLDays:              30,
+		LogLevel:                 "info",
+		CORSAllowOrigins:         "*",
+		MaxCampaignProspects:     10000,
+		LogRetentionDays:         14,
+		ThrottleRateLimit:        50,
+		ThrottleBurstLimit:       100,
+		QuotaLimit:               100000,
+		QuotaPeriod:              "MONTH",
+		DeletionProtection:       false,
+		ManageAPIGatewayAccount:  true,
+	}
+}
+
+// Secret is a config value that must not be printed: fmt shows it as [secret].
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[secret]"
+}
+
+// GoString hides the value from %#v too.
+func (s Secret) GoString() string { return `stack.Secret("` + s.String() + `")` }
+
+// Output returns the value as a Pulumi secret, so it is encrypted in the state.
+func (s Secret) Output() pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.String(string(s))).(pulumi.StringOutput)
+}
+
+// ValidationError lists every problem found in a stack's config.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid %s config (%d problems):\n  - %s",
+		Namespace, len(e.Problems), strings.Join(e.Problems, "\n  - "))
+}
+
+// Source is where config values come from: the stack config in a program, a
+// map in tests. Keys are given without the namespace.
+type Source interface {
+	// Get returns the raw value of key and whether it is set.
+	Get(key string) (string, bool)
+	// IsSecret reports whether key was set with --secret.
+	IsSecret(key string) bool
+}
+
+// LoadConfig reads the stack's config in namespace ingren.
+func LoadConfig(ctx *pulumi.Context) (Config, error) {
+	return Load(pulumiSource{ctx})
+}
+
+type pulumiSource struct{ ctx *pulumi.Context }
+
+func (s pulumiSource) Get(key string) (string, bool) {
+	return s.ctx.GetConfig(Namespace + ":" + key)
+}
+
+func (s pulumiSource) IsSecret(key string) bool {
+	return s.ctx.IsConfigSecret(Namespace + ":" + key)
+}
+
+// Load reads a Config from src over Defaults and validates it, returning a
+// *ValidationError that lists every problem at once.
+func Load(src Source) (Config, error) {
+	l := loader{src: src}
+	c := Defaults()
+	c.OpenAIAPIKey = l.secret("openaiApiKey")
+	c.WebhookSecret = l.secret("webhookSecret")
+	l.str(&c.OpenAIModel, "openaiModel")
+	l.str(&c.OpenAIBaseURL, "openaiBaseUrl")
+	l.str(&c.APIZip, "apiZip")
+	l.str(&c.WorkerZip, "workerZip")
+	l.int(&c.APIMemoryMB, "apiMemoryMb")
+	l.int(&c.APITimeoutSeconds, "apiTimeoutSeconds")
+	l.int(&c.WorkerMemoryMB, "workerMemoryMb")
+	l.int(&c.WorkerTimeoutSeconds, "workerTimeoutSeconds")
+	l.int(&c.MaxReceiveCount, "maxReceiveCount")
+	l.int(&c.BatchSize, "batchSize")
+	l.int(&c.MaxBatchingWindowSeconds, "maxBatchingWindowSeconds")
+	l.int(&c.MaxConcurrency, "maxConcurrency")
+	l.int(&c.WorkerConcurrency, "workerConcurrency")
+	l.int(&c.ItemTTLDays, "itemTtlDays")
+	l.str(&c.LogLevel, "logLevel")
+	l.str(&c.CORSAllowOrigins, "corsAllowOrigins")
+	l.int(&c.MaxCampaignProspects, "maxCampaignProspects")
+	l.int(&c.LogRetentionDays, "logRetentionDays")
+	l.float(&c.ThrottleRateLimit, "throttleRateLimit")
+	l.int(&c.ThrottleBurstLimit, "throttleBurstLimit")
+	l.int(&c.QuotaLimit, "quotaLimit")
+	l.str(&c.QuotaPeriod, "quotaPeriod")
+	l.bool(&c.DeletionProtection, "deletionProtection")
+	l.str(&c.AlarmEmail, "alarmEmail")
+	l.bool(&c.ManageAPIGatewayAccount, "manageApiGatewayAccount")
+
+	problems := append(l.problems, c.Validate()...)
+	if len(problems) > 0 {
+		return c, &ValidationError{Problems: problems}
+	}
+	return c, nil
+}
+
+// retentionDays are the values CloudWatch Logs accepts for a log group.
+var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Validate returns every problem with c, each naming its config key; none
+// means c is good to deploy.
+func (c Config) Validate() []string {
+	var p []string
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			p = append(p, fmt.Sprintf(format, args...))
+		}
+	}
+	between := func(key string, v, lo, hi int, why string) {
+		check(v >= lo && v <= hi, "%s must be between %d and %d%s, got %d", key, lo, hi, why, v)
+	}
+
+	check(c.OpenAIAPIKey != "", "openaiApiKey is required: pulumi config set --secret openaiApiKey sk-...")
+	check(c.OpenAIModel != "", "openaiModel must not be empty")
+	if c.OpenAIBaseURL != "" {
+		u, err := url.Parse(c.OpenAIBaseURL)
+		check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "",
+			"openaiBaseUrl must be an http(s) URL, got %q", c.OpenAIBaseURL)
+	}
+	check(c.APIZip != "", "apiZip must not be empty")
+	check(c.WorkerZip != "", "workerZip must not be empty")
+	between("apiMemoryMb", c.APIMemoryMB, 128, 10240, "")
+	between("apiTimeoutSeconds", c.APITimeoutSeconds, 1, 29, " (API Gateway ends the request at 29 s)")
+	between("workerMemoryMb", c.WorkerMemoryMB, 128, 10240, "")
+	between("workerTimeoutSeconds", c.WorkerTimeoutSeconds, 1, 900, "")
+	between("maxReceiveCount", c.MaxReceiveCount, 1, 1000, "")
+	between("batchSize", c.BatchSize, 1, 10000, "")
+	between("maxBatchingWindowSeconds", c.MaxBatchingWindowSeconds, 0, 300, "")
+	check(c.BatchSize <= 10 || c.MaxBatchingWindowSeconds >= 1,
+		"maxBatchingWindowSeconds must be at least 1 when batchSize is over 10 (AWS rule), got %d", c.MaxBatchingWindowSeconds)
+	between("maxConcurrency", c.MaxConcurrency, 2, 1000, " (AWS limits)")
+	between("workerConcurrency", c.WorkerConcurrency, 1, 1024, "")
+	between("itemTtlDays", c.ItemTTLDays, 1, 3650, "")
+	check(slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel),
+		"logLevel must be debug, info, warn or error, got %q", c.LogLevel)
+	check(c.CORSAllowOrigins != "", "corsAllowOrigins must not be empty (use * to allow any origin)")
+	between("maxCampaignProspects", c.MaxCampaignProspects, 1, 100000, "")
+	check(slices.Contains(retentionDays, c.LogRetentionDays),
+		"logRetentionDays must be one of %v, got %d", retentionDays, c.LogRetentionDays)
+	check(c.ThrottleRateLimit > 0, "throttleRateLimit must be above 0, got %g", c.ThrottleRateLimit)
+	check(c.ThrottleBurstLimit >= 1, "throttleBurstLimit must be at least 1, got %d", c.ThrottleBurstLimit)
+	check(c.QuotaLimit >= 1, "quotaLimit must be at least 1, got %d", c.QuotaLimit)
+	check(slices.Contains([]string{"DAY", "WEEK", "MONTH"}, c.QuotaPeriod),
+		"quotaPeriod must be DAY, WEEK or MONTH, got %q", c.QuotaPeriod)
+	if c.AlarmEmail != "" {
+		_, err := mail.ParseAddress(c.AlarmEmail)
+		check(err == nil, "alarmEmail must be an email address, got %q", c.AlarmEmail)
+	}
+	return p
+}
+
+// loader reads typed values from a Source, recording each unreadable one.
+type loader struct {
+	src      Source
+	problems []string
+}
+
+func (l *loader) str(dst *string, key string) {
+	if v, ok := l.src.Get(key); ok {
+		*dst = v
+	}
+}
+
+// secret reads a value that must have been set with --secret: a plaintext
+// secret would sit unencrypted in Pulumi.<stack>.yaml and in the state.
+func (l *loader) secret(key string) Secret {
+	v, ok := l.src.Get(key)
+	if ok && v != "" && !l.src.IsSecret(key) {
+		l.problems = append(l.problems, fmt.Sprintf(
+			"%s is stored in plaintext: pulumi config rm %s && pulumi config set --secret %s ...", key, key, key))
+	}
+	return Secret(v)
+}
+
+func (l *loader) int(dst *int, key string) {
+	v, ok := l.src.Get(key)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		l.problems = append(l.problems, fmt.Sprintf("%s must be a whole number, got %q", key, v))
+		return
+	}
+	*dst = n
+}
+
+func (l *loader) float(dst *float64, key string) {
+	v, ok := l.src.Get(key)
+	if !ok {
+		return
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		l.problems = append(l.problems, fmt.Sprintf("%s must be a number, got %q", key, v))
+		return
+	}
+	*dst = f
+}
+
+func (l *loader) bool(dst *bool, key string) {
+	v, ok := l.src.Get(key)
+	if !ok {
+		return
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		l.problems = append(l.problems, fmt.Sprintf("%s must be true or false, got %q", key, v))
+		return
+	}
+	*dst = b
+}

@@ -1,0 +1,135 @@
+package stack
+
+import (
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// functionSpec is what differs between the api and worker functions.
+type functionSpec struct {
+	name       string // api or worker: the logical name's suffix
+	logGroup   string
+	zip        string
+	memoryMB   int
+	timeoutSec int
+	policy     func(resourceARNs) policyDocument
+}
+
+type function struct {
+	fn       *lambda.Function
+	logGroup *cloudwatch.LogGroup
+	// policy is the role's inline policy; whatever needs the function's
+	// permissions in place (the event source mapping) depends on it.
+	policy *iam.RolePolicy
+}
+
+// environment is what both functions get. Secrets are passed by parameter
+// name; the functions fetch the values from SSM at cold start.
+func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulumi.StringMap {
+	env := pulumi.StringMap{
+		"TABLE_NAME":             tbl.Name,
+		"QUEUE_URL":              q.work.Url,
+		"OPENAI_API_KEY_PARAM":   p.openAIKey.Name,
+		"OPENAI_MODEL":           pulumi.String(cfg.OpenAIModel),
+		"WORKER_CONCURRENCY":     pulumi.String(strconv.Itoa(cfg.WorkerConcurrency)),
+		"MAX_RECEIVE_COUNT":      pulumi.String(strconv.Itoa(cfg.MaxReceiveCount)),
+		"ITEM_TTL_DAYS":          pulumi.String(strconv.Itoa(cfg.ItemTTLDays)),
+		"LOG_LEVEL":              pulumi.String(cfg.LogLevel),
+		"CORS_ALLOW_ORIGINS":     pulumi.String(cfg.CORSAllowOrigins),
+		"MAX_CAMPAIGN_PROSPECTS": pulumi.String(strconv.Itoa(cfg.MaxCampaignProspects)),
+	}
+	if cfg.OpenAIBaseURL != "" {
+		env["OPENAI_BASE_URL"] = pulumi.String(cfg.OpenAIBaseURL)
+	}
+	if p.webhook != nil {
+		env["WEBHOOK_SECRET_PARAM"] = p.webhook.Name
+	}
+	return env
+}
+
+// newFunction declares a Go function on provided.al2023/arm64 with its own log
+// group, and a role whose only policy is spec.policy over this stack's ARNs.
+func newFunction(ctx *pulumi.Context, cfg Config, spec functionSpec,
+	tbl *dynamodb.Table, q *queues, params *parameters, env pulumi.StringMap,
+) (*function, error) {
+	name := "ingren-" + spec.name
+	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(spec.logGroup),
+		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	assume, err := jsonString(assumeRolePolicy("lambda.amazonaws.com"))
+	if err != nil {
+		return nil, err
+	}
+	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
+		Description:      pulumi.String("Ingren " + spec.name + " function"),
+		AssumeRolePolicy: pulumi.String(assume),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	arns := []any{tbl.Arn, q.work.Arn, logGroup.Arn}
+	for _, a := range params.arns() {
+		arns = append(arns, a)
+	}
+	document := pulumi.All(arns...).ApplyT(func(v []any) (string, error) {
+		a := resourceARNs{Table: v[0].(string), Queue: v[1].(string), LogGroup: v[2].(string)}
+		for _, p := range v[3:] {
+			a.Parameters = append(a.Parameters, p.(string))
+		}
+		return jsonString(spec.policy(a))
+	}).(pulumi.StringOutput)
+	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
+		Role:   role.ID(),
+		Policy: document,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	fn, err := lambda.NewFunction(ctx, name, &lambda.FunctionArgs{
+		Runtime:       pulumi.String("provided.al2023"),
+		Architectures: pulumi.StringArray{pulumi.String("arm64")},
+		Handler:       pulumi.String("bootstrap"),
+		Code:          pulumi.NewFileArchive(spec.zip),
+		Role:          role.Arn,
+		MemorySize:    pulumi.Int(spec.memoryMB),
+		Timeout:       pulumi.Int(spec.timeoutSec),
+		Environment:   lambda.FunctionEnvironmentArgs{Variables: env},
+		LoggingConfig: lambda.FunctionLoggingConfigArgs{
+			LogFormat: pulumi.String("JSON"),
+			LogGroup:  logGroup.Name,
+		},
+	}, pulumi.DependsOn([]pulumi.Resource{policy}))
+	if err != nil {
+		return nil, err
+	}
+	return &function{fn: fn, logGroup: logGroup, policy: policy}, nil
+}
+
+// newWorkerTrigger feeds the work queue to the worker. With
+// ReportBatchItemFailures only the messages the worker names are retried;
+// MaximumConcurrency bounds the parallel OpenAI calls (times WORKER_CONCURRENCY).
+func newWorkerTrigger(ctx *pulumi.Context, cfg Config, q *queues, worker *function) error {
+	_, err := lambda.NewEventSourceMapping(ctx, "ingren-worker-queue", &lambda.EventSourceMappingArgs{
+		EventSourceArn:                 q.work.Arn,
+		FunctionName:                   worker.fn.Arn,
+		BatchSize:                      pulumi.Int(cfg.BatchSize),
+		MaximumBatchingWindowInSeconds: pulumi.Int(cfg.MaxBatchingWindowSeconds),
+		FunctionResponseTypes:          pulumi.StringArray{pulumi.String("ReportBatchItemFailures")},
+		ScalingConfig: lambda.EventSourceMappingScalingConfigArgs{
+			MaximumConcurrency: pulumi.Int(cfg.MaxConcurrency),
+		},
+	}, pulumi.DependsOn([]pulumi.Resource{worker.policy})) // AWS checks the role can read the queue
+	return err
+}
