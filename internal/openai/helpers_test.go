@@ -1,0 +1,77 @@
+package openai
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/prompts"
+)
+
+func mustPrompts(tb testing.TB) *prompt.Set {
+	tb.Helper()
+	set, err := prompt.Load(prompts.FS)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return set
+}
+
+// mustWriter returns a Writer for s, changed by opts.
+func mustWriter(tb testing.TB, s *openaitest.Server, opts ...func(*Config)) *Writer {
+	tb.Helper()
+	cfg := Config{APIKey: "sk-test", BaseURL: s.URL}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w, err := New(cfg, mustPrompts(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+func newRequest() *email.Request {
+	return &email.Request{
+		Prospect: email.Prospect{FirstName: "Sarah", LastName: "Johnson", JobTitle: "VP of Sales"},
+		Company:  email.Company{CompanyName: "TechNova Solutions", Industry: "SaaS", RecentNews: "Opened a Berlin office"},
+		CTA:      email.CTA{Ask: "Open to a 15-minute chat next week?"},
+		Sender:   email.Sender{Name: "Alex", Company: "Ingren"},
+	}
+}
+
+// fakeClock is a clock that moves only when someone sleeps on it, and
+// remembers every sleep.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept []time.Duration
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.slept = append(c.slept, d)
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+func (c *fakeClock) Slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.slept...)
+}
+
+func (c *fakeClock) use(cfg *Config) { cfg.Now, cfg.Sleep = c.Now, c.Sleep }
