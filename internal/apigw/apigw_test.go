@@ -1,0 +1,117 @@
+package apigw_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/apigw"
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/offline"
+	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/prompts"
+)
+
+// MustEvent reads an API Gateway REST proxy event from testdata/events.
+func MustEvent(tb testing.TB, name string) events.APIGatewayProxyRequest {
+	tb.Helper()
+	b, err := os.ReadFile("../../testdata/events/" + name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(b, &ev); err != nil {
+		tb.Fatal(err)
+	}
+	return ev
+}
+
+func handler(t *testing.T) func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	set, err := prompt.Load(prompts.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := api.NewServer(api.Config{CORSAllowOrigins: []string{"*"}}, apigw.Auth{},
+		&email.Composer{Writer: offline.New(set)}, nil, slog.New(slog.DiscardHandler))
+	return apigw.Handler(h)
+}
+
+func TestHandler(t *testing.T) {
+	h := handler(t)
+	t.Run("OK", func(t *testing.T) {
+		res, err := h(context.Background(), MustEvent(t, "apigw-generate-email.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Subject, Body, Model string }
+		if res.StatusCode != 200 || json.Unmarshal([]byte(res.Body), &body) != nil || !strings.Contains(body.Body, "Hi Sarah,") || body.Model != "offline" {
+			t.Fatalf("%d %s", res.StatusCode, res.Body)
+		}
+		if got := res.MultiValueHeaders["X-Request-Id"]; len(got) != 1 || got[0] != "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" {
+			t.Fatalf("X-Request-Id %v: want API Gateway's request id", got)
+		}
+	})
+	t.Run("OKBase64Body", func(t *testing.T) {
+		ev := MustEvent(t, "apigw-generate-email.json")
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(ev.Body)), true
+		res, _ := h(context.Background(), ev)
+		if res.StatusCode != 200 {
+			t.Fatalf("%d %s", res.StatusCode, res.Body)
+		}
+	})
+	t.Run("ErrNoAPIKeyID", func(t *testing.T) {
+		ev := MustEvent(t, "apigw-generate-email.json")
+		ev.RequestContext.Identity.APIKeyID = ""
+		res, _ := h(context.Background(), ev)
+		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Body, `"unauthorized"`) {
+			t.Fatalf("%d %s", res.StatusCode, res.Body)
+		}
+	})
+	t.Run("OKPreflight", func(t *testing.T) {
+		ev := MustEvent(t, "apigw-generate-email.json")
+		ev.HTTPMethod, ev.Body = "OPTIONS", ""
+		ev.RequestContext.Identity.APIKeyID = ""
+		ev.MultiValueHeaders["Origin"] = []string{"https://app.example.com"}
+		ev.MultiValueHeaders["Access-Control-Request-Method"] = []string{"POST"}
+		res, _ := h(context.Background(), ev)
+		if res.StatusCode != http.StatusNoContent || res.MultiValueHeaders["Access-Control-Allow-Origin"][0] != "*" {
+			t.Fatalf("%d %v", res.StatusCode, res.MultiValueHeaders)
+		}
+	})
+	t.Run("ErrValidation", func(t *testing.T) {
+		ev := MustEvent(t, "apigw-generate-email.json")
+		ev.Body = `{"prospect": {}, "company": {"company_name": "X"}}`
+		res, _ := h(context.Background(), ev)
+		if res.StatusCode != 422 || !strings.Contains(res.Body, "prospect.first_name") {
+			t.Fatalf("%d %s", res.StatusCode, res.Body)
+		}
+	})
+	t.Run("ErrBadBase64", func(t *testing.T) {
+		ev := MustEvent(t, "apigw-generate-email.json")
+		ev.Body, ev.IsBase64Encoded = "%%%", true
+		res, _ := h(context.Background(), ev)
+		if res.StatusCode != 400 {
+			t.Fatalf("%d %s", res.StatusCode, res.Body)
+		}
+	})
+}
+
+func TestTenantIsTheKeyIDNotTheKey(t *testing.T) {
+	ev := MustEvent(t, "apigw-generate-email.json")
+	req, err := apigw.Request(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant, err := apigw.Auth{}.Tenant(req)
+	if err != nil || tenant != "apikey_a1b2c3d4e5" {
+		t.Fatalf("tenant %q, %v", tenant, err)
+	}
+}
