@@ -63,13 +63,15 @@ type Message struct {
 //
 // Implementations are safe for concurrent use.
 type Queue interface {
-	// Send enqueues the bodies (each at most 256 KiB), batching and
-	// parallelising as the backend allows. On error some bodies may have
-	// been sent: work must be idempotent.
+	// Send enqueues the bodies (each at most 256 KiB, and text that SQS
+	// accepts, such as JSON), batching and parallelising as the backend
+	// allows. A body over 256 KiB is an error before anything is sent. On
+	// other errors some bodies may have been sent: work must be idempotent.
 	Send(ctx context.Context, bodies [][]byte) error
 
-	// Receive returns up to max (1..10) messages, waiting up to wait for the
-	// first one; it returns an empty slice, not an error, when none came.
+	// Receive returns up to max (1..10, else an error) messages, waiting up
+	// to wait for the first one; it returns an empty slice, not an error,
+	// when none came. SQS rounds wait up to whole seconds, at most 20.
 	Receive(ctx context.Context, max int, wait time.Duration) ([]Message, error)
 
 	// Delete acknowledges messages by handle; unknown or expired handles are
@@ -77,6 +79,8 @@ type Queue interface {
 	Delete(ctx context.Context, handles []string) error
 
 	// Extend sets a received message's visibility timeout to d from now.
-	// d = 0 makes it visible again at once.
+	// d = 0 makes it visible again at once. SQS rounds d up to whole
+	// seconds, and returns an error when the delivery is no longer in
+	// flight (deleted, or timed out); other backends may not.
 	Extend(ctx context.Context, handle string, d time.Duration) error
 }

@@ -1,0 +1,196 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/campaign/queuetest"
+	"github.com/ingren/ingren/internal/sqlite"
+)
+
+func TestQueue(t *testing.T) {
+	queuetest.Run(t, func(t *testing.T, visibility time.Duration) campaign.Queue {
+		return mustNewQueue(t, mustOpenQueueDB(t), "jobs", visibility, 5)
+	})
+}
+
+func TestNewQueue(t *testing.T) {
+	db := mustOpenQueueDB(t)
+	cases := []struct {
+		name       string
+		db         *sql.DB
+		queue      string
+		visibility time.Duration
+		maxReceive int
+		wantErr    bool
+	}{
+		{"OK", db, "jobs", time.Second, 3, false},
+		{"OKAgainOnTheSameDB", db, "jobs", time.Second, 3, false},
+		{"ErrNilDB", nil, "jobs", time.Second, 3, true},
+		{"ErrEmptyName", db, "", time.Second, 3, true},
+		{"ErrZeroVisibility", db, "jobs", 0, 3, true},
+		{"ErrZeroMaxReceive", db, "jobs", time.Second, 0, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := sqlite.NewQueue(c.db, c.queue, c.visibility, c.maxReceive)
+			if (err != nil) != c.wantErr {
+				t.Fatalf("NewQueue: %v, want error %v", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestQueuesShareTheTableByName(t *testing.T) {
+	db := mustOpenQueueDB(t)
+	a := mustNewQueue(t, db, "a", time.Minute, 3)
+	b := mustNewQueue(t, db, "b", time.Minute, 3)
+	queuetest.MustSend(t, a, [][]byte{[]byte("for a")})
+	if msgs, err := b.Receive(t.Context(), 10, 0); err != nil || len(msgs) != 0 {
+		t.Fatalf("b.Receive = %d messages, %v; want none", len(msgs), err)
+	}
+	msgs, err := a.Receive(t.Context(), 10, 0)
+	if err != nil || len(msgs) != 1 || string(msgs[0].Body) != "for a" {
+		t.Fatalf("a.Receive = %v, %v; want the message", msgs, err)
+	}
+}
+
+// TestDeadLetters shows the local dead-letter queue: after maxReceive
+// receives a message is not delivered again, and DeadLetters counts it once
+// its last delivery has timed out.
+func TestDeadLetters(t *testing.T) {
+	q := mustNewQueue(t, mustOpenQueueDB(t), "jobs", time.Minute, 2)
+	ctx := t.Context()
+	queuetest.MustSend(t, q, [][]byte{[]byte("poison"), []byte("fine")})
+
+	for want := 1; want <= 2; want++ {
+		msgs, err := q.Receive(ctx, 10, 0)
+		if err != nil || len(msgs) != 2 {
+			t.Fatalf("receive %d = %d messages, %v; want 2", want, len(msgs), err)
+		}
+		for _, m := range msgs {
+			if m.ReceiveCount != want {
+				t.Fatalf("receive %d: ReceiveCount %d", want, m.ReceiveCount)
+			}
+			if string(m.Body) == "fine" && want == 2 {
+				if err := q.Delete(ctx, []string{m.Handle}); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if err := q.Extend(ctx, m.Handle, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if msgs, err := q.Receive(ctx, 10, 50*time.Millisecond); err != nil || len(msgs) != 0 {
+		t.Fatalf("third receive = %d messages, %v; want none", len(msgs), err)
+	}
+	n, err := q.DeadLetters(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("DeadLetters = %d, %v; want 1", n, err)
+	}
+}
+
+// TestReceiveWaitsForASend checks that a waiting Receive sees a message sent
+// while it waits, well before its wait is over.
+func TestReceiveWaitsForASend(t *testing.T) {
+	q := mustNewQueue(t, mustOpenQueueDB(t), "jobs", time.Minute, 3)
+	const wait = 10 * time.Second
+	got := make(chan []campaign.Message, 1)
+	go func() {
+		msgs, err := q.Receive(t.Context(), 10, wait)
+		if err != nil {
+			t.Errorf("Receive: %v", err)
+		}
+		got <- msgs
+	}()
+	// Not synchronisation: any interleaving passes. The pause only makes
+	// the waiting path the likely one.
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	queuetest.MustSend(t, q, [][]byte{[]byte("late")})
+	msgs := <-got
+	if len(msgs) != 1 {
+		t.Fatalf("Receive returned %d messages, want 1", len(msgs))
+	}
+	if took := time.Since(start); took > wait/2 {
+		t.Fatalf("Receive took %v after the send", took)
+	}
+}
+
+// TestSendTenThousand sends a campaign's worth of messages at once, as the
+// worker's expand step does, checks that all arrived, and logs the time.
+// It asserts no time, which -race and a busy machine stretch many times;
+// BenchmarkSendTenThousand measures. Without -race it takes well under a
+// second.
+func TestSendTenThousand(t *testing.T) {
+	const total = 10_000
+	db := mustOpenQueueDB(t)
+	q := mustNewQueue(t, db, "jobs", time.Minute, 3)
+
+	start := time.Now()
+	queuetest.MustSend(t, q, campaignBodies(total))
+	took := time.Since(start)
+	var n int
+	if err := db.QueryRow(`select count(*) from goqite where queue = 'jobs'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != total {
+		t.Fatalf("%d messages after Send, want %d", n, total)
+	}
+	t.Logf("Send %d: %v (%.0f msg/s)", total, took.Round(time.Millisecond), total/took.Seconds())
+}
+
+// BenchmarkSendTenThousand measures one Send of 10,000 messages per op.
+func BenchmarkSendTenThousand(b *testing.B) {
+	q := mustNewQueue(b, mustOpenQueueDB(b), "jobs", time.Minute, 3)
+	bodies := campaignBodies(10_000)
+	for b.Loop() {
+		queuetest.MustSend(b, q, bodies)
+	}
+	b.ReportMetric(float64(10_000*b.N)/b.Elapsed().Seconds(), "msg/s")
+}
+
+// BenchmarkReceiveDelete measures draining b.N messages with 8 receivers
+// that receive 10 at a time and delete what they got, as workers would.
+func BenchmarkReceiveDelete(b *testing.B) {
+	q := mustNewQueue(b, mustOpenQueueDB(b), "jobs", time.Minute, 3)
+	queuetest.MustSend(b, q, campaignBodies(b.N))
+	b.ResetTimer()
+	if got := queuetest.Drain(b, q, b.N, 8); got != b.N {
+		b.Fatalf("drained %d distinct messages, want %d", got, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+}
+
+func campaignBodies(n int) [][]byte {
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		bodies[i] = fmt.Appendf(nil, `{"type":"item","tenant":"t_0123456789","campaign_id":"c_0123456789abcdef","index":%d}`, i)
+	}
+	return bodies
+}
+
+func mustOpenQueueDB(tb testing.TB) *sql.DB {
+	tb.Helper()
+	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "queue.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustNewQueue(tb testing.TB, db *sql.DB, name string, visibility time.Duration, maxReceive int) *sqlite.Queue {
+	tb.Helper()
+	q, err := sqlite.NewQueue(db, name, visibility, maxReceive)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return q
+}
