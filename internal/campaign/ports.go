@@ -10,12 +10,21 @@ import (
 // Implementations are safe for concurrent use by many processes. Writes that
 // decide an outcome are conditional, so that at-least-once delivery of work
 // never counts an item twice and a crash never loses a count.
+//
+// Times are kept to the millisecond and come back in UTC; ExpiresAt is kept
+// to the second. A Page.Limit <= 0 means 100; a malformed cursor is a
+// *email.ValidationError naming "cursor". storetest.Run checks all of this.
 type Store interface {
 	// Create stores c and its items. c.ID is new. When c.IdempotencyKey is
 	// set and the tenant already used it, Create stores nothing and returns
 	// the existing campaign with ErrConflict; the caller compares
 	// RequestHash. A campaign becomes visible to Get only once all its items
-	// are stored. Items number from 0 to c.Total-1.
+	// are stored. Items number from 0 to c.Total-1: len(items) must be
+	// c.Total and items[i].Index i. An id already used is ErrConflict. A zero
+	// ExpiresAt lets the store choose one. Create returns the campaign as
+	// Get will. A store whose Create is not one transaction may, for the
+	// same key and RequestHash, complete the campaign that an earlier Create
+	// left half-written, and return that with ErrConflict.
 	Create(ctx context.Context, c *Campaign, items []Item) (*Campaign, error)
 
 	// Get returns the tenant's campaign, or ErrNotFound (also when the
@@ -35,13 +44,15 @@ type Store interface {
 
 	// Finish records a pending item's outcome (status ItemSucceeded,
 	// ItemNeedsReview or ItemFailed) and adds it to the campaign's counters
-	// and usage in one atomic write. It returns ErrAlreadyDone, changing
-	// nothing, when the item is no longer pending.
+	// and usage in one atomic write, and sets the campaign's UpdatedAt to
+	// now. It returns ErrAlreadyDone, changing nothing, when the item is no
+	// longer pending, and ErrNotFound when there is no such item.
 	Finish(ctx context.Context, campaignID string, index int, status ItemStatus, r Result, now time.Time) error
 
 	// Transition moves the campaign to status to if it is in one of from,
 	// setting UpdatedAt (and CompletedAt for a final status), or returns
-	// ErrConflict. Exactly one of several racing callers succeeds.
+	// ErrConflict (ErrNotFound when there is no such campaign). Exactly one
+	// of several racing callers succeeds.
 	Transition(ctx context.Context, campaignID string, from []Status, to Status, now time.Time) error
 }
 

@@ -1,0 +1,108 @@
+package dynamo_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/campaign/storetest"
+	"github.com/ingren/ingren/internal/dynamo"
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/testenv"
+)
+
+// DynamoDB Local runs transactions one at a time and never cancels one for
+// a conflict, as DynamoDB does when two touch the same record. These tests
+// answer the first calls of an operation with DynamoDB's own conflict
+// errors, on the wire, and pass the rest to DynamoDB Local.
+const (
+	transactionConflict = `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",` +
+		`"Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]",` +
+		`"CancellationReasons":[{"Code":"None"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]}`
+	writeConflict = `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException",` +
+		`"message":"Transaction is ongoing for the item"}`
+)
+
+// conflicting answers the first n calls of op with body, as HTTP 400.
+type conflicting struct {
+	op, body string
+	n        int64
+	calls    atomic.Int64
+	next     http.RoundTripper
+}
+
+func (c *conflicting) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+c.op) && c.calls.Add(1) <= c.n {
+		return &http.Response{
+			StatusCode: http.StatusBadRequest,
+			Header:     http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+			Body:       io.NopCloser(bytes.NewBufferString(c.body)),
+			Request:    r,
+		}, nil
+	}
+	return c.next.RoundTrip(r)
+}
+
+func TestConflictsAreRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name, op, body string
+		conflicts      int64
+		write          func(s campaign.Store, c *campaign.Campaign) error
+		wantErr        bool
+	}{
+		{"FinishSucceedsAfterConflicts", "TransactWriteItems", transactionConflict, 5, finish, false},
+		{"FinishFailsAfterTooMany", "TransactWriteItems", transactionConflict, 1000, finish, true},
+		{"TransitionSucceedsAfterConflicts", "UpdateItem", writeConflict, 5, transition, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := testenv.DynamoDB(t)
+			table := testenv.CreateTable(t, client)
+			rt := &conflicting{op: tc.op, body: tc.body, n: tc.conflicts, next: http.DefaultTransport}
+			faulty := dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+				o.HTTPClient = &http.Client{Transport: rt}
+			})
+			s := dynamo.New(faulty, table, 0)
+			c := storetest.NewCampaign("tenant-a", 1)
+			storetest.MustCreate(t, s, c, storetest.NewItems(c))
+
+			start := time.Now()
+			err := tc.write(s, c)
+			t.Logf("%d calls of %s in %v: %v", rt.calls.Load(), tc.op, time.Since(start), err)
+			if tc.wantErr {
+				if err == nil || errors.Is(err, campaign.ErrAlreadyDone) || errors.Is(err, campaign.ErrNotFound) {
+					t.Errorf("err = %v, want a transaction error", err)
+				}
+				got, gerr := s.Get(context.Background(), c.Tenant, c.ID)
+				if gerr != nil {
+					t.Fatal(gerr)
+				}
+				storetest.EqualCampaign(t, got, c)
+				return
+			}
+			if err != nil {
+				t.Fatalf("err = %v after %d conflicts", err, tc.conflicts)
+			}
+			if got := rt.calls.Load(); got != tc.conflicts+1 {
+				t.Errorf("%d calls, want %d", got, tc.conflicts+1)
+			}
+		})
+	}
+}
+
+func finish(s campaign.Store, c *campaign.Campaign) error {
+	r := campaign.Result{Subject: "s", Usage: email.Usage{TotalTokens: 1}}
+	return s.Finish(context.Background(), c.ID, 0, campaign.ItemSucceeded, r, time.Now())
+}
+
+func transition(s campaign.Store, c *campaign.Campaign) error {
+	return s.Transition(context.Background(), c.ID, []campaign.Status{campaign.StatusQueued}, campaign.StatusRunning, time.Now())
+}

@@ -1,0 +1,187 @@
+package dynamo
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/email"
+)
+
+// The table layout. Every record has pk, sk and expires_at (Unix seconds,
+// the table's TTL attribute):
+//
+//	campaign     pk CAMPAIGN#<id>           sk META
+//	             gsi1pk TENANT#<tenant>     gsi1sk <created_at>#<id>
+//	item         pk CAMPAIGN#<id>           sk ITEM#<index, 6 digits>
+//	idempotency  pk IDEM#<tenant>#<key>     sk IDEM
+//
+// Times are UTC strings with milliseconds and a fixed width (timeLayout), so
+// that gsi1sk sorts by creation time and a person reading the table in the
+// console can too.
+const (
+	attrPK     = "pk"
+	attrSK     = "sk"
+	attrStatus = "status"
+
+	campaignPrefix = "CAMPAIGN#"
+	tenantPrefix   = "TENANT#"
+	itemPrefix     = "ITEM#"
+	idemPrefix     = "IDEM#"
+	metaSK         = "META"
+	idemSK         = "IDEM"
+
+	gsi1 = "gsi1"
+
+	timeLayout = "2006-01-02T15:04:05.000Z"
+)
+
+type campaignRecord struct {
+	PK               string `dynamodbav:"pk"`
+	SK               string `dynamodbav:"sk"`
+	GSI1PK           string `dynamodbav:"gsi1pk"`
+	GSI1SK           string `dynamodbav:"gsi1sk"`
+	Tenant           string `dynamodbav:"tenant"`
+	Name             string `dynamodbav:"name,omitempty"`
+	Status           string `dynamodbav:"status"`
+	Total            int    `dynamodbav:"total"`
+	Succeeded        int    `dynamodbav:"succeeded"`
+	Failed           int    `dynamodbav:"failed"`
+	NeedsReview      int    `dynamodbav:"needs_review"`
+	PromptTokens     int    `dynamodbav:"prompt_tokens"`
+	CompletionTokens int    `dynamodbav:"completion_tokens"`
+	TotalTokens      int    `dynamodbav:"total_tokens"`
+	WebhookURL       string `dynamodbav:"webhook_url,omitempty"`
+	IdempotencyKey   string `dynamodbav:"idempotency_key,omitempty"`
+	RequestHash      string `dynamodbav:"request_hash,omitempty"`
+	CreatedAt        string `dynamodbav:"created_at"`
+	UpdatedAt        string `dynamodbav:"updated_at"`
+	CompletedAt      string `dynamodbav:"completed_at,omitempty"`
+	ExpiresAt        int64  `dynamodbav:"expires_at"`
+}
+
+type itemRecord struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Status    string `dynamodbav:"status"`
+	Ref       string `dynamodbav:"ref,omitempty"`
+	Input     string `dynamodbav:"input"`            // email.Request as JSON
+	Output    string `dynamodbav:"output,omitempty"` // campaign.Result as JSON, once done
+	ExpiresAt int64  `dynamodbav:"expires_at"`
+}
+
+type idemRecord struct {
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	CampaignID  string `dynamodbav:"campaign_id"`
+	RequestHash string `dynamodbav:"request_hash,omitempty"`
+	CreatedAt   string `dynamodbav:"created_at"`
+	ExpiresAt   int64  `dynamodbav:"expires_at"`
+}
+
+func campaignPK(id string) string             { return campaignPrefix + id }
+func itemSK(index int) string                 { return fmt.Sprintf("%s%06d", itemPrefix, index) }
+func idemPK(tenant, key string) string        { return idemPrefix + tenant + "#" + key }
+func gsi1SK(created string, id string) string { return created + "#" + id }
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, s)
+}
+
+func toCampaignRecord(c *campaign.Campaign) campaignRecord {
+	created := formatTime(c.CreatedAt)
+	return campaignRecord{
+		PK:               campaignPK(c.ID),
+		SK:               metaSK,
+		GSI1PK:           tenantPrefix + c.Tenant,
+		GSI1SK:           gsi1SK(created, c.ID),
+		Tenant:           c.Tenant,
+		Name:             c.Name,
+		Status:           string(c.Status),
+		Total:            c.Total,
+		Succeeded:        c.Succeeded,
+		Failed:           c.Failed,
+		NeedsReview:      c.NeedsReview,
+		PromptTokens:     c.Usage.PromptTokens,
+		CompletionTokens: c.Usage.CompletionTokens,
+		TotalTokens:      c.Usage.TotalTokens,
+		WebhookURL:       c.WebhookURL,
+		IdempotencyKey:   c.IdempotencyKey,
+		RequestHash:      c.RequestHash,
+		CreatedAt:        created,
+		UpdatedAt:        formatTime(c.UpdatedAt),
+		CompletedAt:      formatTime(c.CompletedAt),
+		ExpiresAt:        c.ExpiresAt.Unix(),
+	}
+}
+
+func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
+	c := &campaign.Campaign{
+		ID:             strings.TrimPrefix(r.PK, campaignPrefix),
+		Tenant:         r.Tenant,
+		Name:           r.Name,
+		Status:         campaign.Status(r.Status),
+		Total:          r.Total,
+		Succeeded:      r.Succeeded,
+		Failed:         r.Failed,
+		NeedsReview:    r.NeedsReview,
+		Usage:          email.Usage{PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens},
+		WebhookURL:     r.WebhookURL,
+		IdempotencyKey: r.IdempotencyKey,
+		RequestHash:    r.RequestHash,
+		ExpiresAt:      time.Unix(r.ExpiresAt, 0).UTC(),
+	}
+	var err error
+	if c.CreatedAt, err = parseTime(r.CreatedAt); err != nil {
+		return nil, fmt.Errorf("campaign %s created_at: %w", c.ID, err)
+	}
+	if c.UpdatedAt, err = parseTime(r.UpdatedAt); err != nil {
+		return nil, fmt.Errorf("campaign %s updated_at: %w", c.ID, err)
+	}
+	if c.CompletedAt, err = parseTime(r.CompletedAt); err != nil {
+		return nil, fmt.Errorf("campaign %s completed_at: %w", c.ID, err)
+	}
+	if r.ExpiresAt == 0 {
+		c.ExpiresAt = time.Time{}
+	}
+	return c, nil
+}
+
+func itemIndex(sk string) (int, error) {
+	i, err := strconv.Atoi(strings.TrimPrefix(sk, itemPrefix))
+	if err != nil || !strings.HasPrefix(sk, itemPrefix) {
+		return 0, fmt.Errorf("item sort key %q", sk)
+	}
+	return i, nil
+}
+
+// Cursors are base64 of the sort key they continue after: the last item's
+// index, or the last campaign's gsi1sk.
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeCursor(cursor string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) == 0 {
+		return "", badCursor()
+	}
+	return string(b), nil
+}
+
+func badCursor() error {
+	v := &email.ValidationError{}
+	v.Add("cursor", "is not a cursor this listing returned")
+	return v
+}

@@ -1,0 +1,737 @@
+// Package dynamo keeps campaigns and their items in the app's single
+// DynamoDB table (see records.go for the layout). Attribute names and
+// expressions live only here.
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ingren/ingren/internal/campaign"
+)
+
+// DefaultTTL is how long records are kept when New is given no TTL.
+const DefaultTTL = 30 * 24 * time.Hour
+
+const (
+	defaultLimit = 100
+	// batchSize is BatchWriteItem's limit.
+	batchSize = 25
+	// writers bounds the BatchWriteItem calls of one Create in flight.
+	// Measured against DynamoDB Local on 2 cores (see the report in
+	// store_test.go); real DynamoDB takes more, but a Lambda's network
+	// and the SDK's connection pool do not.
+	writers = 16
+	// maxAttempts bounds the tries of a write that DynamoDB refuses for a
+	// reason that passes: unprocessed batch items, transaction conflicts.
+	maxAttempts = 12
+	// staleClaim is how old an idempotency claim without its campaign must
+	// be before a new Create with the same key and body completes it: older
+	// than any Create can run (the API's Lambda stops after 29 s).
+	staleClaim = time.Minute
+	// claimWait is how long a Create whose key is claimed by a Create still
+	// running waits for that campaign to appear.
+	claimWait = 10 * time.Second
+)
+
+// Store is the campaign.Store on DynamoDB.
+type Store struct {
+	client *dynamodb.Client
+	table  string
+	ttl    time.Duration
+	// Tests change these.
+	writers               int
+	staleClaim, claimWait time.Duration
+}
+
+var _ campaign.Store = (*Store)(nil)
+
+// New returns a Store on table. Every record expires ttl after its
+// campaign's creation unless the campaign sets ExpiresAt; ttl <= 0 means
+// DefaultTTL.
+func New(client *dynamodb.Client, table string, ttl time.Duration) *Store {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Store{client: client, table: table, ttl: ttl, writers: writers, staleClaim: staleClaim, claimWait: claimWait}
+}
+
+// Create writes the items first, in parallel batches, and the campaign
+// record last, so that Get sees a campaign only once it is whole.
+//
+// With an idempotency key, Create first claims the key with a conditional
+// put. A key already claimed returns the claimant's campaign with
+// ErrConflict. If that campaign is not there, its Create is either still
+// running, and this one waits up to claimWait for it, or it died halfway
+// (the claim is older than staleClaim): then this Create, if its request
+// hash matches, writes the campaign again under the claimed id and returns
+// it with ErrConflict, as any replay, so the caller enqueues it. A failed
+// Create releases its claim, so the client's retry starts afresh; items
+// written before the failure are left for TTL to remove.
+func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Item) (*campaign.Campaign, error) {
+	if err := checkItems(c, items); err != nil {
+		return nil, err
+	}
+	out := s.stored(c)
+	if _, err := s.getCampaign(ctx, out.ID); err == nil {
+		return nil, fmt.Errorf("create campaign %s: %w", out.ID, campaign.ErrConflict)
+	} else if !errors.Is(err, campaign.ErrNotFound) {
+		return nil, fmt.Errorf("create campaign %s: %w", out.ID, err)
+	}
+
+	replay := false
+	if out.IdempotencyKey != "" {
+		existing, takeover, err := s.claim(ctx, out)
+		if err != nil {
+			return existing, err
+		}
+		if takeover != "" {
+			out.ID, replay = takeover, true
+		}
+	}
+	fail := func(err error) (*campaign.Campaign, error) {
+		if out.IdempotencyKey != "" {
+			s.release(ctx, out)
+		}
+		return nil, fmt.Errorf("create campaign %s: %w", out.ID, err)
+	}
+
+	if err := s.putItems(ctx, out, items); err != nil {
+		return fail(err)
+	}
+	av, err := attributevalue.MarshalMap(toCampaignRecord(out))
+	if err != nil {
+		return fail(err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     av,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+	})
+	if isConditionFailed(err) {
+		// Another Create completed the same claim first (two replays of a
+		// create that died), or the id was taken meanwhile.
+		if existing, gerr := s.Get(ctx, out.Tenant, out.ID); gerr == nil && out.IdempotencyKey != "" &&
+			existing.IdempotencyKey == out.IdempotencyKey {
+			return existing, campaign.ErrConflict
+		}
+		return nil, fmt.Errorf("create campaign %s: %w", out.ID, campaign.ErrConflict)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if replay {
+		return out, campaign.ErrConflict
+	}
+	return out, nil
+}
+
+// claim takes c's idempotency key for c. It returns the campaign that holds
+// the key with ErrConflict, or the id of a dead Create's campaign that c
+// should complete.
+func (s *Store) claim(ctx context.Context, c *campaign.Campaign) (*campaign.Campaign, string, error) {
+	rec := idemRecord{
+		PK:          idemPK(c.Tenant, c.IdempotencyKey),
+		SK:          idemSK,
+		CampaignID:  c.ID,
+		RequestHash: c.RequestHash,
+		CreatedAt:   formatTime(c.CreatedAt),
+		ExpiresAt:   c.ExpiresAt.Unix(),
+	}
+	av, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return nil, "", err
+	}
+	// An expired claim that TTL has not yet deleted (that can take days) is
+	// free again.
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      av,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp < :now"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": "expires_at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": number(c.CreatedAt.Unix())},
+	})
+	if err == nil {
+		return nil, "", nil
+	}
+	if !isConditionFailed(err) {
+		return nil, "", fmt.Errorf("claim idempotency key: %w", err)
+	}
+
+	var held idemRecord
+	found, err := s.getItem(ctx, key(rec.PK, rec.SK), &held)
+	if err != nil {
+		return nil, "", fmt.Errorf("read idempotency key: %w", err)
+	}
+	if !found {
+		// Released since the put failed: the client's other request failed.
+		// Report the conflict rather than loop; a retry will claim it.
+		return nil, "", fmt.Errorf("idempotency key released meanwhile: %w", campaign.ErrConflict)
+	}
+	existing, err := s.Get(ctx, c.Tenant, held.CampaignID)
+	if err == nil {
+		return existing, "", campaign.ErrConflict
+	}
+	if !errors.Is(err, campaign.ErrNotFound) {
+		return nil, "", err
+	}
+	if held.RequestHash != c.RequestHash {
+		// Enough for the caller to see another body used the key.
+		return &campaign.Campaign{ID: held.CampaignID, Tenant: c.Tenant, IdempotencyKey: c.IdempotencyKey,
+			RequestHash: held.RequestHash}, "", campaign.ErrConflict
+	}
+	claimed, err := parseTime(held.CreatedAt)
+	if err != nil {
+		return nil, "", fmt.Errorf("read idempotency key: %w", err)
+	}
+	if c.CreatedAt.Sub(claimed) >= s.staleClaim {
+		return nil, held.CampaignID, nil
+	}
+	deadline := time.Now().Add(s.claimWait)
+	for time.Now().Before(deadline) {
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return nil, "", err
+		}
+		existing, err := s.Get(ctx, c.Tenant, held.CampaignID)
+		if err == nil {
+			return existing, "", campaign.ErrConflict
+		}
+		if !errors.Is(err, campaign.ErrNotFound) {
+			return nil, "", err
+		}
+	}
+	return nil, "", fmt.Errorf("campaign %s of this idempotency key is still being created: %w",
+		held.CampaignID, campaign.ErrConflict)
+}
+
+// release deletes c's claim on its idempotency key, if it still holds it.
+// It is best effort: an unreleased claim only delays the client's retry by
+// staleClaim.
+func (s *Store) release(ctx context.Context, c *campaign.Campaign) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, _ = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(idemPK(c.Tenant, c.IdempotencyKey), idemSK),
+		ConditionExpression:       aws.String("#cid = :cid"),
+		ExpressionAttributeNames:  map[string]string{"#cid": "campaign_id"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":cid": &types.AttributeValueMemberS{Value: c.ID}},
+	})
+}
+
+// putItems writes the items in batches of 25, writers batches at a time.
+func (s *Store) putItems(ctx context.Context, c *campaign.Campaign, items []campaign.Item) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.writers)
+	pk, expires := campaignPK(c.ID), c.ExpiresAt.Unix()
+	for start := 0; start < len(items); start += batchSize {
+		chunk := items[start:min(start+batchSize, len(items))]
+		g.Go(func() error {
+			reqs := make([]types.WriteRequest, len(chunk))
+			for i := range chunk {
+				it := &chunk[i]
+				av, err := marshalItem(pk, start+i, it, expires)
+				if err != nil {
+					return err
+				}
+				reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: av}}
+			}
+			return s.batchWrite(ctx, reqs)
+		})
+	}
+	return g.Wait()
+}
+
+func marshalItem(pk string, index int, it *campaign.Item, expires int64) (map[string]types.AttributeValue, error) {
+	input, err := json.Marshal(it.Request)
+	if err != nil {
+		return nil, fmt.Errorf("item %d request: %w", index, err)
+	}
+	rec := itemRecord{PK: pk, SK: itemSK(index), Status: string(it.Status), Ref: it.Ref, Input: string(input), ExpiresAt: expires}
+	if rec.Status == "" {
+		rec.Status = string(campaign.ItemPending)
+	}
+	if it.Result != nil {
+		output, err := json.Marshal(it.Result)
+		if err != nil {
+			return nil, fmt.Errorf("item %d result: %w", index, err)
+		}
+		rec.Output = string(output)
+	}
+	return attributevalue.MarshalMap(rec)
+}
+
+// batchWrite writes one batch, retrying what DynamoDB leaves unprocessed
+// (it does under throttling) with backoff.
+func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	for attempt := 0; ; attempt++ {
+		out, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems: map[string][]types.WriteRequest{s.table: reqs},
+		})
+		if err != nil {
+			return fmt.Errorf("write items: %w", err)
+		}
+		reqs = out.UnprocessedItems[s.table]
+		if len(reqs) == 0 {
+			return nil
+		}
+		if attempt+1 >= maxAttempts {
+			return fmt.Errorf("write items: %d still unprocessed after %d attempts", len(reqs), maxAttempts)
+		}
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return err
+		}
+	}
+}
+
+// Get reads the campaign record with a strongly consistent read.
+func (s *Store) Get(ctx context.Context, tenant, id string) (*campaign.Campaign, error) {
+	c, err := s.getCampaign(ctx, id)
+	if err == nil && c.Tenant != tenant {
+		err = campaign.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get campaign %s: %w", id, err)
+	}
+	return c, nil
+}
+
+func (s *Store) getCampaign(ctx context.Context, id string) (*campaign.Campaign, error) {
+	var rec campaignRecord
+	found, err := s.getItem(ctx, key(campaignPK(id), metaSK), &rec)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, campaign.ErrNotFound
+	}
+	return rec.campaign()
+}
+
+// List queries gsi1 newest first. The cursor is the last campaign's gsi1sk.
+// gsi1 is eventually consistent: a campaign may list a moment after Create.
+func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]campaign.Campaign, string, error) {
+	limit := pageLimit(p)
+	gsi1pk := tenantPrefix + tenant
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		IndexName:                aws.String(gsi1),
+		KeyConditionExpression:   aws.String("#gpk = :gpk"),
+		ExpressionAttributeNames: map[string]string{"#gpk": "gsi1pk"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":gpk": &types.AttributeValueMemberS{Value: gsi1pk},
+		},
+		ScanIndexForward: aws.Bool(false),
+	}
+	if p.Cursor != "" {
+		after, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		i := strings.LastIndexByte(after, '#')
+		if i < 0 || i == len(after)-1 {
+			return nil, "", badCursor()
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			attrPK:   &types.AttributeValueMemberS{Value: campaignPK(after[i+1:])},
+			attrSK:   &types.AttributeValueMemberS{Value: metaSK},
+			"gsi1pk": &types.AttributeValueMemberS{Value: gsi1pk},
+			"gsi1sk": &types.AttributeValueMemberS{Value: after},
+		}
+	}
+	var recs []campaignRecord
+	if err := s.query(ctx, in, limit+1, &recs); err != nil {
+		return nil, "", fmt.Errorf("list campaigns: %w", err)
+	}
+	list := make([]campaign.Campaign, 0, min(len(recs), limit))
+	for i := range recs[:min(len(recs), limit)] {
+		c, err := recs[i].campaign()
+		if err != nil {
+			return nil, "", fmt.Errorf("list campaigns: %w", err)
+		}
+		list = append(list, *c)
+	}
+	if len(recs) <= limit {
+		return list, "", nil
+	}
+	return list, encodeCursor(recs[limit-1].GSI1SK), nil
+}
+
+// Items queries the campaign's items in index order. The cursor is the last
+// index returned.
+func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Item, string, error) {
+	limit := pageLimit(p)
+	pk := campaignPK(campaignID)
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :item)"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":   &types.AttributeValueMemberS{Value: pk},
+			":item": &types.AttributeValueMemberS{Value: itemPrefix},
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	if p.Cursor != "" {
+		after, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		i, err := strconv.Atoi(after)
+		if err != nil || i < 0 {
+			return nil, "", badCursor()
+		}
+		in.ExclusiveStartKey = key(pk, itemSK(i))
+	}
+	var recs []itemRecord
+	if err := s.query(ctx, in, limit+1, &recs); err != nil {
+		return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
+	}
+	items := make([]campaign.Item, 0, min(len(recs), limit))
+	for i := range recs[:min(len(recs), limit)] {
+		it, err := recs[i].item(campaignID)
+		if err != nil {
+			return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
+		}
+		items = append(items, *it)
+	}
+	if len(recs) <= limit {
+		return items, "", nil
+	}
+	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
+}
+
+// query runs in until it has n records or no more, following
+// LastEvaluatedKey: one response holds at most 1 MB.
+func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, n int, out any) error {
+	var all []map[string]types.AttributeValue
+	for len(all) < n {
+		in.Limit = aws.Int32(int32(min(n-len(all), 1<<30)))
+		res, err := s.client.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		all = append(all, res.Items...)
+		if len(res.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+	return attributevalue.UnmarshalListOfMaps(all, out)
+}
+
+// Item reads one item with a strongly consistent read.
+func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campaign.Item, error) {
+	var rec itemRecord
+	found, err := s.getItem(ctx, key(campaignPK(campaignID), itemSK(index)), &rec)
+	if err == nil && !found {
+		err = campaign.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get item %s/%d: %w", campaignID, index, err)
+	}
+	it, err := rec.item(campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("get item %s/%d: %w", campaignID, index, err)
+	}
+	return it, nil
+}
+
+func (r *itemRecord) item(campaignID string) (*campaign.Item, error) {
+	index, err := itemIndex(r.SK)
+	if err != nil {
+		return nil, err
+	}
+	it := &campaign.Item{CampaignID: campaignID, Index: index, Ref: r.Ref, Status: campaign.ItemStatus(r.Status)}
+	if err := json.Unmarshal([]byte(r.Input), &it.Request); err != nil {
+		return nil, fmt.Errorf("item %d input: %w", index, err)
+	}
+	if r.Output != "" {
+		it.Result = new(campaign.Result)
+		if err := json.Unmarshal([]byte(r.Output), it.Result); err != nil {
+			return nil, fmt.Errorf("item %d output: %w", index, err)
+		}
+	}
+	return it, nil
+}
+
+// Finish updates the item (if pending) and the campaign's counters in one
+// transaction. Transactions on the same campaign record conflict with each
+// other; Finish retries those with backoff.
+func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.ItemStatus, r campaign.Result, now time.Time) error {
+	var succeeded, needsReview, failed int64
+	switch status {
+	case campaign.ItemSucceeded:
+		succeeded = 1
+	case campaign.ItemNeedsReview:
+		succeeded, needsReview = 1, 1
+	case campaign.ItemFailed:
+		failed = 1
+	default:
+		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
+	}
+	output, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	pk := campaignPK(campaignID)
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:                aws.String(s.table),
+			Key:                      key(pk, itemSK(index)),
+			UpdateExpression:         aws.String("SET #st = :st, #out = :out"),
+			ConditionExpression:      aws.String("attribute_exists(#pk) AND #st = :pending"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#st": attrStatus, "#out": "output"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":st":      &types.AttributeValueMemberS{Value: string(status)},
+				":out":     &types.AttributeValueMemberS{Value: string(output)},
+				":pending": &types.AttributeValueMemberS{Value: string(campaign.ItemPending)},
+			},
+		}},
+		{Update: &types.Update{
+			TableName:           aws.String(s.table),
+			Key:                 key(pk, metaSK),
+			UpdateExpression:    aws.String("SET #ua = :now ADD #ok :ok, #nr :nr, #fail :fail, #pt :pt, #ct :ct, #tt :tt"),
+			ConditionExpression: aws.String("attribute_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{
+				"#pk": attrPK, "#ua": "updated_at", "#ok": "succeeded", "#nr": "needs_review", "#fail": "failed",
+				"#pt": "prompt_tokens", "#ct": "completion_tokens", "#tt": "total_tokens",
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":now":  &types.AttributeValueMemberS{Value: formatTime(now)},
+				":ok":   number(succeeded),
+				":nr":   number(needsReview),
+				":fail": number(failed),
+				":pt":   number(int64(r.Usage.PromptTokens)),
+				":ct":   number(int64(r.Usage.CompletionTokens)),
+				":tt":   number(int64(r.Usage.TotalTokens)),
+			},
+		}},
+	}}
+	err = retryConflicts(ctx, func() error {
+		_, err := s.client.TransactWriteItems(ctx, in)
+		return err
+	})
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) {
+		switch {
+		case reason(cancelled, 0) == "ConditionalCheckFailed":
+			// Not pending, or no such item: only a read tells which.
+			var rec itemRecord
+			found, gerr := s.getItem(ctx, key(pk, itemSK(index)), &rec)
+			switch {
+			case gerr != nil:
+				err = gerr
+			case found:
+				err = campaign.ErrAlreadyDone
+			default:
+				err = campaign.ErrNotFound
+			}
+		case reason(cancelled, 1) == "ConditionalCheckFailed":
+			err = campaign.ErrNotFound
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	return nil
+}
+
+// Transition is one conditional UpdateItem on the campaign record.
+func (s *Store) Transition(ctx context.Context, campaignID string, from []campaign.Status, to campaign.Status, now time.Time) error {
+	k := key(campaignPK(campaignID), metaSK)
+	err := error(campaign.ErrConflict)
+	if len(from) > 0 {
+		names := map[string]string{"#pk": attrPK, "#st": attrStatus, "#ua": "updated_at"}
+		values := map[string]types.AttributeValue{
+			":to":  &types.AttributeValueMemberS{Value: string(to)},
+			":now": &types.AttributeValueMemberS{Value: formatTime(now)},
+		}
+		update := "SET #st = :to, #ua = :now"
+		if to.Final() {
+			names["#ca"] = "completed_at"
+			update += ", #ca = :now"
+		}
+		in := make([]string, len(from))
+		for i, f := range from {
+			in[i] = ":from" + strconv.Itoa(i)
+			values[in[i]] = &types.AttributeValueMemberS{Value: string(f)}
+		}
+		err = retryConflicts(ctx, func() error {
+			_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName:                 aws.String(s.table),
+				Key:                       k,
+				UpdateExpression:          aws.String(update),
+				ConditionExpression:       aws.String("attribute_exists(#pk) AND #st IN (" + strings.Join(in, ", ") + ")"),
+				ExpressionAttributeNames:  names,
+				ExpressionAttributeValues: values,
+			})
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+	}
+	if isConditionFailed(err) || errors.Is(err, campaign.ErrConflict) {
+		var rec campaignRecord
+		found, gerr := s.getItem(ctx, k, &rec)
+		switch {
+		case gerr != nil:
+			err = gerr
+		case found:
+			err = fmt.Errorf("from %s to %s: %w", rec.Status, to, campaign.ErrConflict)
+		default:
+			err = campaign.ErrNotFound
+		}
+	}
+	return fmt.Errorf("transition campaign %s: %w", campaignID, err)
+}
+
+// getItem reads one record with a strongly consistent read into out.
+func (s *Store) getItem(ctx context.Context, k map[string]types.AttributeValue, out any) (bool, error) {
+	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            k,
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, err
+	}
+	if len(res.Item) == 0 {
+		return false, nil
+	}
+	return true, attributevalue.UnmarshalMap(res.Item, out)
+}
+
+// stored returns c as Get will return it: times to the millisecond,
+// ExpiresAt to the second and set.
+func (s *Store) stored(c *campaign.Campaign) *campaign.Campaign {
+	out := *c
+	ms := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.Truncate(time.Millisecond).UTC()
+	}
+	out.CreatedAt, out.UpdatedAt, out.CompletedAt = ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.CompletedAt)
+	if out.ExpiresAt.IsZero() {
+		out.ExpiresAt = c.CreatedAt.Add(s.ttl)
+	}
+	out.ExpiresAt = time.Unix(out.ExpiresAt.Unix(), 0).UTC()
+	return &out
+}
+
+// checkItems enforces the port's numbering: items[i] is item i of c.Total.
+func checkItems(c *campaign.Campaign, items []campaign.Item) error {
+	if len(items) != c.Total {
+		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(items), c.Total)
+	}
+	for i := range items {
+		if items[i].Index != i {
+			return fmt.Errorf("create campaign %s: item %d has index %d", c.ID, i, items[i].Index)
+		}
+	}
+	return nil
+}
+
+// retryConflicts calls write until it succeeds or fails for another reason
+// than a transaction conflict, at most maxAttempts times, with jittered
+// exponential backoff.
+func retryConflicts(ctx context.Context, write func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := write()
+		if !isConflict(err) || attempt+1 >= maxAttempts {
+			return err
+		}
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return err
+		}
+	}
+}
+
+// isConflict reports a write refused because a transaction held an item it
+// touches: a transaction cancelled for TransactionConflict (and for nothing
+// that retrying cannot change), or a single write's
+// TransactionConflictException.
+func isConflict(err error) bool {
+	var tce *types.TransactionConflictException
+	if errors.As(err, &tce) {
+		return true
+	}
+	var cancelled *types.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return false
+	}
+	conflict := false
+	for _, r := range cancelled.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "TransactionConflict":
+			conflict = true
+		case "", "None":
+		default:
+			return false
+		}
+	}
+	return conflict
+}
+
+func reason(e *types.TransactionCanceledException, i int) string {
+	if i >= len(e.CancellationReasons) {
+		return ""
+	}
+	return aws.ToString(e.CancellationReasons[i].Code)
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// backoff is 20 ms doubling per attempt, capped at 1 s, of which a random
+// half is waited: enough spread that racing writers do not meet again.
+func backoff(attempt int) time.Duration {
+	d := min(20*time.Millisecond<<attempt, time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: pk},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func number(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func pageLimit(p campaign.Page) int {
+	if p.Limit <= 0 {
+		return defaultLimit
+	}
+	return p.Limit
+}

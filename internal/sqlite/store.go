@@ -1,0 +1,464 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/email"
+)
+
+//go:embed store.sql
+var storeSchema string
+
+// defaultLimit is the page size when Page.Limit is not positive.
+const defaultLimit = 100
+
+// Store is the campaign.Store of the local program: campaigns and items in
+// SQLite tables, each write one transaction.
+type Store struct {
+	db *sql.DB
+}
+
+var _ campaign.Store = (*Store)(nil)
+
+// NewStore returns a Store on db, creating its tables if missing. db should
+// come from Open: Create and Finish rely on its immediate transactions.
+func NewStore(db *sql.DB) (*Store, error) {
+	if _, err := db.Exec(storeSchema); err != nil {
+		return nil, fmt.Errorf("create campaign tables: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+const campaignColumns = `id, tenant, name, status, total, succeeded, failed, needs_review,
+	prompt_tokens, completion_tokens, total_tokens, webhook_url, idempotency_key, request_hash,
+	created_at, updated_at, completed_at, expires_at`
+
+// Create stores c and its items in one transaction.
+func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Item) (*campaign.Campaign, error) {
+	if err := checkItems(c, items); err != nil {
+		return nil, err
+	}
+	out := stored(c)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create campaign: %w", err)
+	}
+	defer tx.Rollback()
+
+	if c.IdempotencyKey != "" {
+		existing, err := scanCampaign(tx.QueryRowContext(ctx,
+			`SELECT `+campaignColumns+` FROM campaigns WHERE tenant = ? AND idempotency_key = ?`,
+			c.Tenant, c.IdempotencyKey))
+		if err == nil {
+			return existing, campaign.ErrConflict
+		}
+		if !errors.Is(err, campaign.ErrNotFound) {
+			return nil, fmt.Errorf("create campaign: %w", err)
+		}
+	}
+
+	_, err = tx.ExecContext(ctx, `INSERT INTO campaigns (`+campaignColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		out.ID, out.Tenant, out.Name, string(out.Status), out.Total, out.Succeeded, out.Failed, out.NeedsReview,
+		out.Usage.PromptTokens, out.Usage.CompletionTokens, out.Usage.TotalTokens, out.WebhookURL,
+		nullString(out.IdempotencyKey), out.RequestHash,
+		out.CreatedAt.UnixMilli(), out.UpdatedAt.UnixMilli(), nullMillis(out.CompletedAt), nullMillis(out.ExpiresAt))
+	if isConstraint(err) {
+		// The id is taken, or (with a connection not from Open) another
+		// transaction took the idempotency key after the check above.
+		tx.Rollback()
+		if c.IdempotencyKey != "" {
+			if existing, gerr := s.byIdempotencyKey(ctx, c.Tenant, c.IdempotencyKey); gerr == nil {
+				return existing, campaign.ErrConflict
+			}
+		}
+		return nil, fmt.Errorf("create campaign %s: %w", c.ID, campaign.ErrConflict)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create campaign: %w", err)
+	}
+
+	stmt, err := tx.PrepareContext(ctx,
+		`INSERT INTO campaign_items (campaign_id, idx, ref, request, status, result) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("create campaign items: %w", err)
+	}
+	defer stmt.Close()
+	for i := range items {
+		it := &items[i]
+		req, err := json.Marshal(it.Request)
+		if err != nil {
+			return nil, fmt.Errorf("create item %d: %w", i, err)
+		}
+		status := it.Status
+		if status == "" {
+			status = campaign.ItemPending
+		}
+		var result any
+		if it.Result != nil {
+			b, err := json.Marshal(it.Result)
+			if err != nil {
+				return nil, fmt.Errorf("create item %d: %w", i, err)
+			}
+			result = string(b)
+		}
+		if _, err := stmt.ExecContext(ctx, c.ID, i, it.Ref, string(req), string(status), result); err != nil {
+			return nil, fmt.Errorf("create item %d: %w", i, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("create campaign: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) byIdempotencyKey(ctx context.Context, tenant, key string) (*campaign.Campaign, error) {
+	return scanCampaign(s.db.QueryRowContext(ctx,
+		`SELECT `+campaignColumns+` FROM campaigns WHERE tenant = ? AND idempotency_key = ?`, tenant, key))
+}
+
+// Get returns the tenant's campaign.
+func (s *Store) Get(ctx context.Context, tenant, id string) (*campaign.Campaign, error) {
+	c, err := scanCampaign(s.db.QueryRowContext(ctx,
+		`SELECT `+campaignColumns+` FROM campaigns WHERE id = ? AND tenant = ?`, id, tenant))
+	if err != nil {
+		return nil, fmt.Errorf("get campaign %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// List returns the tenant's campaigns newest first. The cursor is the last
+// campaign's (created_at, id), the key List orders by.
+func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]campaign.Campaign, string, error) {
+	limit := pageLimit(p)
+	var rows *sql.Rows
+	var err error
+	if p.Cursor == "" {
+		rows, err = s.db.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns
+			WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT ?`, tenant, limit+1)
+	} else {
+		created, id, cerr := decodeListCursor(p.Cursor)
+		if cerr != nil {
+			return nil, "", cerr
+		}
+		rows, err = s.db.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns
+			WHERE tenant = ? AND (created_at, id) < (?, ?)
+			ORDER BY created_at DESC, id DESC LIMIT ?`, tenant, created, id, limit+1)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list campaigns: %w", err)
+	}
+	defer rows.Close()
+	list := []campaign.Campaign{}
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list campaigns: %w", err)
+		}
+		list = append(list, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list campaigns: %w", err)
+	}
+	if len(list) <= limit {
+		return list, "", nil
+	}
+	list = list[:limit]
+	last := list[limit-1]
+	return list, encodeCursor(strconv.FormatInt(last.CreatedAt.UnixMilli(), 10) + "." + last.ID), nil
+}
+
+// Items returns a page of the campaign's items in index order. The cursor is
+// the last index returned.
+func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Item, string, error) {
+	limit := pageLimit(p)
+	after := -1
+	if p.Cursor != "" {
+		i, err := decodeItemsCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		after = i
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT idx, ref, request, status, result FROM campaign_items
+		WHERE campaign_id = ? AND idx > ? ORDER BY idx LIMIT ?`, campaignID, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
+	}
+	defer rows.Close()
+	items := []campaign.Item{}
+	for rows.Next() {
+		it, err := scanItem(rows, campaignID)
+		if err != nil {
+			return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
+		}
+		items = append(items, *it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
+	}
+	if len(items) <= limit {
+		return items, "", nil
+	}
+	items = items[:limit]
+	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
+}
+
+// Item returns one item.
+func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campaign.Item, error) {
+	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT idx, ref, request, status, result FROM campaign_items
+		WHERE campaign_id = ? AND idx = ?`, campaignID, index), campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("get item %s/%d: %w", campaignID, index, err)
+	}
+	return it, nil
+}
+
+// Finish records a pending item's outcome and counts it, in one transaction.
+func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.ItemStatus, r campaign.Result, now time.Time) error {
+	var succeeded, needsReview, failed int
+	switch status {
+	case campaign.ItemSucceeded:
+		succeeded = 1
+	case campaign.ItemNeedsReview:
+		succeeded, needsReview = 1, 1
+	case campaign.ItemFailed:
+		failed = 1
+	default:
+		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
+	}
+	result, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE campaign_items SET status = ?, result = ?
+		WHERE campaign_id = ? AND idx = ? AND status = ?`,
+		string(status), string(result), campaignID, index, string(campaign.ItemPending))
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if err != nil {
+			return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+		}
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM campaign_items WHERE campaign_id = ? AND idx = ?)`,
+			campaignID, index).Scan(&exists); err != nil {
+			return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+		}
+		if !exists {
+			return fmt.Errorf("finish item %s/%d: %w", campaignID, index, campaign.ErrNotFound)
+		}
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, campaign.ErrAlreadyDone)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET
+			succeeded = succeeded + ?, needs_review = needs_review + ?, failed = failed + ?,
+			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
+			updated_at = ?
+		WHERE id = ?`,
+		succeeded, needsReview, failed, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
+		now.UnixMilli(), campaignID); err != nil {
+		return fmt.Errorf("count item %s/%d: %w", campaignID, index, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	return nil
+}
+
+// Transition moves the campaign from one of from to to, in one conditional
+// UPDATE.
+func (s *Store) Transition(ctx context.Context, campaignID string, from []campaign.Status, to campaign.Status, now time.Time) error {
+	var completed any
+	if to.Final() {
+		completed = now.UnixMilli()
+	}
+	n := int64(0)
+	if len(from) > 0 {
+		args := []any{string(to), now.UnixMilli(), completed, campaignID}
+		for _, f := range from {
+			args = append(args, string(f))
+		}
+		res, err := s.db.ExecContext(ctx, `UPDATE campaigns
+			SET status = ?, updated_at = ?, completed_at = coalesce(?, completed_at)
+			WHERE id = ? AND status IN (?`+strings.Repeat(", ?", len(from)-1)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("transition campaign %s: %w", campaignID, err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("transition campaign %s: %w", campaignID, err)
+		}
+	}
+	if n == 1 {
+		return nil
+	}
+	var exists bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = ?)`, campaignID).Scan(&exists); err != nil {
+		return fmt.Errorf("transition campaign %s: %w", campaignID, err)
+	}
+	if !exists {
+		return fmt.Errorf("transition campaign %s: %w", campaignID, campaign.ErrNotFound)
+	}
+	return fmt.Errorf("transition campaign %s to %s: %w", campaignID, to, campaign.ErrConflict)
+}
+
+// checkItems enforces the port's numbering: items[i] is item i of c.Total.
+func checkItems(c *campaign.Campaign, items []campaign.Item) error {
+	if len(items) != c.Total {
+		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(items), c.Total)
+	}
+	for i := range items {
+		if items[i].Index != i {
+			return fmt.Errorf("create campaign %s: item %d has index %d", c.ID, i, items[i].Index)
+		}
+	}
+	return nil
+}
+
+// stored returns c as Get will return it.
+func stored(c *campaign.Campaign) *campaign.Campaign {
+	out := *c
+	out.CreatedAt = fromMillis(c.CreatedAt.UnixMilli())
+	out.UpdatedAt = fromMillis(c.UpdatedAt.UnixMilli())
+	if !c.CompletedAt.IsZero() {
+		out.CompletedAt = fromMillis(c.CompletedAt.UnixMilli())
+	}
+	if !c.ExpiresAt.IsZero() {
+		out.ExpiresAt = fromMillis(c.ExpiresAt.UnixMilli())
+	}
+	return &out
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCampaign(row scanner) (*campaign.Campaign, error) {
+	var (
+		c                  campaign.Campaign
+		status             string
+		idemKey            sql.NullString
+		created, updated   int64
+		completed, expires sql.NullInt64
+	)
+	err := row.Scan(&c.ID, &c.Tenant, &c.Name, &status, &c.Total, &c.Succeeded, &c.Failed, &c.NeedsReview,
+		&c.Usage.PromptTokens, &c.Usage.CompletionTokens, &c.Usage.TotalTokens, &c.WebhookURL, &idemKey, &c.RequestHash,
+		&created, &updated, &completed, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, campaign.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.Status = campaign.Status(status)
+	c.IdempotencyKey = idemKey.String
+	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
+	if completed.Valid {
+		c.CompletedAt = fromMillis(completed.Int64)
+	}
+	if expires.Valid {
+		c.ExpiresAt = fromMillis(expires.Int64)
+	}
+	return &c, nil
+}
+
+func scanItem(row scanner, campaignID string) (*campaign.Item, error) {
+	var (
+		it      = campaign.Item{CampaignID: campaignID}
+		req     string
+		status  string
+		result  sql.NullString
+		scanErr = row.Scan(&it.Index, &it.Ref, &req, &status, &result)
+	)
+	if errors.Is(scanErr, sql.ErrNoRows) {
+		return nil, campaign.ErrNotFound
+	}
+	if scanErr != nil {
+		return nil, scanErr
+	}
+	it.Status = campaign.ItemStatus(status)
+	if err := json.Unmarshal([]byte(req), &it.Request); err != nil {
+		return nil, fmt.Errorf("item %d request: %w", it.Index, err)
+	}
+	if result.Valid {
+		it.Result = new(campaign.Result)
+		if err := json.Unmarshal([]byte(result.String), it.Result); err != nil {
+			return nil, fmt.Errorf("item %d result: %w", it.Index, err)
+		}
+	}
+	return &it, nil
+}
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func nullMillis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func isConstraint(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}
+
+func pageLimit(p campaign.Page) int {
+	if p.Limit <= 0 {
+		return defaultLimit
+	}
+	return p.Limit
+}
+
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeListCursor(cursor string) (created int64, id string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		ms, rest, ok := strings.Cut(string(b), ".")
+		if created, err = strconv.ParseInt(ms, 10, 64); ok && err == nil && rest != "" {
+			return created, rest, nil
+		}
+	}
+	return 0, "", badCursor()
+}
+
+func decodeItemsCursor(cursor string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		if i, err := strconv.Atoi(string(b)); err == nil && i >= 0 {
+			return i, nil
+		}
+	}
+	return 0, badCursor()
+}
+
+func badCursor() error {
+	v := &email.ValidationError{}
+	v.Add("cursor", "is not a cursor this listing returned")
+	return v
+}

@@ -1,0 +1,44 @@
+-- Campaigns and their items. Every statement is idempotent: NewStore runs
+-- this file at each start.
+--
+-- Times are Unix milliseconds (UTC); completed_at and expires_at are NULL
+-- until set. Counters and token usage are updated in place by Finish.
+
+CREATE TABLE IF NOT EXISTS campaigns (
+	id                TEXT PRIMARY KEY,
+	tenant            TEXT NOT NULL,
+	name              TEXT NOT NULL DEFAULT '',
+	status            TEXT NOT NULL,
+	total             INTEGER NOT NULL,
+	succeeded         INTEGER NOT NULL DEFAULT 0,
+	failed            INTEGER NOT NULL DEFAULT 0,
+	needs_review      INTEGER NOT NULL DEFAULT 0,
+	prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+	completion_tokens INTEGER NOT NULL DEFAULT 0,
+	total_tokens      INTEGER NOT NULL DEFAULT 0,
+	webhook_url       TEXT NOT NULL DEFAULT '',
+	idempotency_key   TEXT, -- NULL when the submit had none
+	request_hash      TEXT NOT NULL DEFAULT '',
+	created_at        INTEGER NOT NULL,
+	updated_at        INTEGER NOT NULL,
+	completed_at      INTEGER,
+	expires_at        INTEGER
+) STRICT;
+
+-- A tenant uses an idempotency key once.
+CREATE UNIQUE INDEX IF NOT EXISTS campaigns_idempotency
+	ON campaigns (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+-- List: a tenant's campaigns newest first, keyset-paged on (created_at, id).
+CREATE INDEX IF NOT EXISTS campaigns_tenant_created
+	ON campaigns (tenant, created_at DESC, id DESC);
+
+CREATE TABLE IF NOT EXISTS campaign_items (
+	campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+	idx         INTEGER NOT NULL,
+	ref         TEXT NOT NULL DEFAULT '',
+	request     TEXT NOT NULL, -- email.Request as JSON
+	status      TEXT NOT NULL,
+	result      TEXT,          -- campaign.Result as JSON, NULL while pending
+	PRIMARY KEY (campaign_id, idx)
+) STRICT, WITHOUT ROWID;
