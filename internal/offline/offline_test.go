@@ -42,7 +42,7 @@ func TestWrite(t *testing.T) {
 		{
 			name:        "OK",
 			job:         email.Job{Request: newRequest()},
-			wantSubject: "TechNova Solutions and SaaS outreach",
+			wantSubject: "Idea for TechNova Solutions",
 			wantInBody: []string{"Hi Sarah,\n\n", "opened a Berlin office", "As VP of Sales",
 				"Open to a 15-minute chat? https://cal.example/alex", "Best,\nAlex"},
 		},
@@ -56,7 +56,7 @@ func TestWrite(t *testing.T) {
 			name: "OKRepairJobRendersAgain",
 			job: email.Job{Request: newRequest(), Previous: &email.Draft{Subject: "x", Body: "y"},
 				Problems: []string{"too long"}},
-			wantSubject: "TechNova Solutions and SaaS outreach",
+			wantSubject: "Idea for TechNova Solutions",
 			wantInBody:  []string{"Hi Sarah,"},
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"strings"
 	"text/template"
+	"unicode"
 
 	"github.com/ingren/ingren/internal/email"
 )
@@ -54,7 +55,7 @@ func Load(fsys fs.FS) (*Set, error) {
 			errs = append(errs, fmt.Errorf("read prompt %s: %w", f.name, err))
 			continue
 		}
-		t, err := template.New(f.name).Option("missingkey=error").Parse(string(b))
+		t, err := template.New(f.name).Option("missingkey=error").Funcs(funcs).Parse(string(b))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("parse prompt %s: %w", f.name, err))
 			continue
@@ -77,6 +78,23 @@ func Load(fsys fs.FS) (*Set, error) {
 		}
 	}
 	return &s, nil
+}
+
+// funcs are the helpers templates may call.
+var funcs = template.FuncMap{
+	// lowerFirst lowercases the first letter of a phrase spliced into a
+	// sentence ("Launched a product" → "launched a product"), unless it
+	// starts an acronym or a name in capitals ("SOC 2", "AI").
+	"lowerFirst": func(s string) string {
+		r := []rune(s)
+		if len(r) == 0 || (len(r) > 1 && unicode.IsUpper(r[1])) {
+			return s
+		}
+		r[0] = unicode.ToLower(r[0])
+		return string(r)
+	},
+	// trimDot drops a trailing full stop, so a field can end a sentence.
+	"trimDot": func(s string) string { return strings.TrimRight(strings.TrimSpace(s), ".") },
 }
 
 // NewData builds the template data for a request.
