@@ -11,8 +11,16 @@ export TZ := UTC
 run: ## Start the local program on :$(PORT) (offline mode without OPENAI_API_KEY)
 	$(GO) run ./functions/ingren serve
 
-test: ## All tests; installs and starts DynamoDB Local and fauxqs by itself
+# The Lambda Runtime Interface Emulator has no tags: this is the pinned
+# pseudo-version the RIE tests were written against.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE := .tools/bin/aws-lambda-rie
+
+test: $(RIE) ## All tests; installs and starts DynamoDB Local, fauxqs and the Lambda emulator by itself
 	bash .ci/emulators.sh run -- $(MAKE) --no-print-directory test-go
+
+$(RIE):
+	GOBIN=$(abspath .tools/bin) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 test-go: vet
 	$(GO) test -race -count=1 -timeout 8m ./...

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/apigw"
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/config"
+	"github.com/ingren/ingren/internal/dynamo"
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/sqsevent"
+	"github.com/ingren/ingren/internal/sqsqueue"
+	"github.com/ingren/ingren/internal/webhook"
+)
+
+// lambdaParts are what both Lambdas build at cold start.
+type lambdaParts struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    *dynamo.Store
+	queue    *sqsqueue.Queue
+	composer *email.Composer
+}
+
+func newLambdaParts(ctx context.Context, getenv func(string) string) (*lambdaParts, error) {
+	cfg, err := config.FromEnv(getenv)
+	var missing []error
+	if cfg.TableName == "" {
+		missing = append(missing, errors.New("TABLE_NAME is required"))
+	}
+	if cfg.QueueURL == "" {
+		missing = append(missing, errors.New("QUEUE_URL is required"))
+	}
+	if err := errors.Join(append([]error{err}, missing...)...); err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	log := Logger(os.Stderr, cfg.LogLevel)
+	// Endpoints come from the SDK's own variables (AWS_ENDPOINT_URL_DYNAMODB,
+	// AWS_ENDPOINT_URL_SQS), which is how tests point a binary at emulators.
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	if err := readSecrets(ctx, ssm.NewFromConfig(awsCfg), &cfg); err != nil {
+		return nil, err
+	}
+	set, err := Prompts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	writer, err := Writer(cfg, set, log)
+	if err != nil {
+		return nil, err
+	}
+	return &lambdaParts{
+		cfg:      cfg,
+		log:      log,
+		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.ItemTTL),
+		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
+		composer: &email.Composer{Writer: writer},
+	}, nil
+}
+
+// readSecrets fills the OpenAI key and webhook secret from SSM
+// SecureString parameters, so they never sit in a function's environment.
+func readSecrets(ctx context.Context, c *ssm.Client, cfg *config.Config) error {
+	for _, s := range []struct {
+		param string
+		dst   *string
+	}{{cfg.OpenAIAPIKeyParam, &cfg.OpenAIAPIKey}, {cfg.WebhookSecretParam, &cfg.WebhookSecret}} {
+		if s.param == "" {
+			continue
+		}
+		out, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.param), WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return fmt.Errorf("read parameter %s: %w", s.param, err)
+		}
+		*s.dst = aws.ToString(out.Parameter.Value)
+	}
+	return nil
+}
+
+// NewAPILambda builds the API Lambda's handler.
+func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), error) {
+	p, err := newLambdaParts(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	svc := &campaign.Service{Store: p.store, Queue: p.queue, MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.ItemTTL}
+	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins}, apigw.Auth{}, p.composer, svc, p.log)
+	return apigw.Handler(h), nil
+}
+
+// NewWorkerLambda builds the worker Lambda's handler.
+func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	p, err := newLambdaParts(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	w := &campaign.Worker{
+		Store: p.store, Queue: p.queue, Composer: p.composer,
+		Notifier:    webhook.New(webhook.Options{Secret: p.cfg.WebhookSecret, AllowPrivate: p.cfg.WebhookAllowPrivate}),
+		Concurrency: p.cfg.WorkerConcurrency, MaxReceive: p.cfg.MaxReceiveCount, Log: p.log,
+	}
+	return sqsevent.Handler(w), nil
+}

@@ -1,0 +1,353 @@
+package app_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ingren/ingren/internal/app"
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/dynamo"
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/openai"
+	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/internal/sqsevent"
+	"github.com/ingren/ingren/internal/sqsqueue"
+	"github.com/ingren/ingren/internal/testenv"
+	"github.com/ingren/ingren/prompts"
+)
+
+type apiHandler = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+type workerHandler = func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+
+// awsWorld is the AWS deployment on emulators: DynamoDB Local, fauxqs, and
+// the two Lambda handlers built exactly as their mains build them.
+type awsWorld struct {
+	api      apiHandler
+	worker   workerHandler
+	queue    *sqsqueue.Queue
+	sqs      *sqs.Client
+	queueURL string
+	dlqURL   string
+	table    string
+}
+
+func newAWSWorld(t *testing.T, upstream string, extra map[string]string) *awsWorld {
+	t.Helper()
+	ddb := testenv.DynamoDB(t)
+	sqsc := testenv.SQS(t)
+	table := testenv.CreateTable(t, ddb)
+	url, dlq := testenv.CreateQueue(t, sqsc, 2*time.Second, 3)
+	// The SDK's own variables point the Lambdas' clients at the emulators.
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", os.Getenv("INGREN_DYNAMODB_ENDPOINT"))
+	t.Setenv("AWS_ENDPOINT_URL_SQS", os.Getenv("INGREN_SQS_ENDPOINT"))
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	env := map[string]string{
+		"TABLE_NAME": table, "QUEUE_URL": url, "OPENAI_BASE_URL": upstream, "OPENAI_API_KEY": "sk-test",
+		"WORKER_CONCURRENCY": "8", "MAX_RECEIVE_COUNT": "3", "LOG_LEVEL": "error", "OPENAI_TIMEOUT": "2s",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	getenv := func(k string) string { return env[k] }
+	ctx := context.Background()
+	apiH, err := app.NewAPILambda(ctx, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerH, err := app.NewWorkerLambda(ctx, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &awsWorld{api: apiH, worker: workerH, queue: sqsqueue.New(sqsc, url), sqs: sqsc, queueURL: url, dlqURL: dlq, table: table}
+}
+
+// call sends one API Gateway REST proxy event, built from the recorded one
+// in testdata, to the API Lambda's handler.
+func (w *awsWorld) call(t *testing.T, method, path, keyID string, body any) (int, string) {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/events/apigw-generate-email.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	p, q, _ := strings.Cut(path, "?")
+	ev.HTTPMethod, ev.Path, ev.Resource = method, p, p
+	ev.MultiValueQueryStringParameters = map[string][]string{}
+	for _, kv := range strings.Split(q, "&") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			ev.MultiValueQueryStringParameters[k] = []string{v}
+		}
+	}
+	ev.RequestContext.Identity.APIKeyID = keyID
+	ev.RequestContext.RequestID = fmt.Sprintf("req-%d", time.Now().UnixNano())
+	switch v := body.(type) {
+	case nil:
+		ev.Body = ""
+	case string:
+		ev.Body = v
+	default:
+		j, _ := json.Marshal(v)
+		ev.Body = string(j)
+	}
+	res, err := w.api(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Body
+}
+
+// poll is the test's stand-in for Lambda's event source mapping: it
+// receives messages and hands them to the worker handler as real SQS
+// events, deleting all but the reported failures. deliver can alter how a
+// batch is delivered (for example twice).
+func (w *awsWorld) poll(t *testing.T, ctx context.Context, deliver func(ev events.SQSEvent) []events.SQSEventResponse) {
+	t.Helper()
+	if deliver == nil {
+		deliver = func(ev events.SQSEvent) []events.SQSEventResponse {
+			res, err := w.worker(context.Background(), ev)
+			if err != nil {
+				t.Error(err)
+			}
+			return []events.SQSEventResponse{res}
+		}
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	for range 2 { // two concurrent invocations, as Lambda would run
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				msgs, err := w.queue.Receive(ctx, 10, time.Second)
+				if err != nil || len(msgs) == 0 {
+					continue
+				}
+				failed := map[string]bool{}
+				for _, res := range deliver(sqsevent.Event(msgs, "arn:aws:sqs:us-east-1:000000000000:work")) {
+					for _, f := range res.BatchItemFailures {
+						failed[f.ItemIdentifier] = true
+					}
+				}
+				var del []string
+				for _, m := range msgs {
+					if !failed[m.ID] {
+						del = append(del, m.Handle)
+					}
+				}
+				if err := w.queue.Delete(context.WithoutCancel(ctx), del); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+}
+
+func (w *awsWorld) waitDone(t *testing.T, keyID, id string, timeout time.Duration) campaignView {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var c campaignView
+	for time.Now().Before(deadline) {
+		status, body := w.call(t, "GET", "/api/v1/campaigns/"+id, keyID, nil)
+		if status != 200 {
+			t.Fatalf("GET campaign: %d %s", status, body)
+		}
+		c = MustDecode[campaignView](t, []byte(body))
+		if c.Status != "queued" && c.Status != "running" {
+			return c
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("campaign not done after %v: %+v", timeout, c)
+	return c
+}
+
+func (w *awsWorld) submit(t *testing.T, keyID string, n int) string {
+	t.Helper()
+	status, body := w.call(t, "POST", "/api/v1/campaigns", keyID, map[string]any{"name": "e2e", "prospects": prospects(n)})
+	if status != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	return MustDecode[campaignView](t, []byte(body)).CampaignID
+}
+
+func TestAWSCampaignEndToEnd(t *testing.T) {
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.poll(t, ctx, nil)
+
+	id := w.submit(t, "key-a", 30)
+	c := w.waitDone(t, "key-a", id, 60*time.Second)
+	if c.Status != "completed" || c.Succeeded != 30 || c.Pending != 0 || c.Usage.TotalTokens == 0 {
+		t.Fatalf("campaign %+v", c)
+	}
+	if up.Count() != 30 {
+		t.Errorf("model calls %d, want 30", up.Count())
+	}
+	status, body := w.call(t, "GET", "/api/v1/campaigns/"+id+"/emails?limit=25", "key-a", nil)
+	page := MustDecode[emailsView](t, []byte(body))
+	if status != 200 || len(page.Emails) != 25 || page.NextCursor == "" || page.Emails[24].Index != 24 {
+		t.Fatalf("emails page: %d %d emails, cursor %q", status, len(page.Emails), page.NextCursor)
+	}
+	status, body = w.call(t, "GET", "/api/v1/campaigns/"+id+"/emails?format=csv", "key-a", nil)
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if status != 200 || err != nil || len(rows) != 31 || rows[30][0] != "crm-0029" {
+		t.Fatalf("csv: %d %v %d rows", status, err, len(rows))
+	}
+	if status, _ := w.call(t, "GET", "/api/v1/campaigns/"+id, "key-b", nil); status != 404 {
+		t.Fatalf("another key's GET: %d, want 404", status)
+	}
+}
+
+func TestAWSDuplicateDelivery(t *testing.T) {
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Every batch is delivered twice, at the same time.
+	w.poll(t, ctx, func(ev events.SQSEvent) []events.SQSEventResponse {
+		out := make([]events.SQSEventResponse, 2)
+		var wg sync.WaitGroup
+		for i := range out {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out[i], _ = w.worker(context.Background(), ev)
+			}()
+		}
+		wg.Wait()
+		return out
+	})
+	id := w.submit(t, "key-a", 20)
+	c := w.waitDone(t, "key-a", id, 60*time.Second)
+	if c.Status != "completed" || c.Succeeded != 20 || c.Failed != 0 {
+		t.Fatalf("campaign %+v: counters must not double", c)
+	}
+	// A duplicate delivered at the same instant may call the model twice,
+	// but its result is recorded and counted once.
+	if n := up.Count(); n < 20 || n > 40 {
+		t.Fatalf("model calls %d", n)
+	}
+}
+
+func TestAWSFlakyUpstream(t *testing.T) {
+	up := openaitest.New(t, openaitest.WithFailRate(0.2), openaitest.WithRateLimitRate(0.2), openaitest.WithSeed(7))
+	w := newAWSWorld(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.poll(t, ctx, nil)
+	id := w.submit(t, "key-a", 30)
+	c := w.waitDone(t, "key-a", id, 90*time.Second)
+	if c.Succeeded+c.Failed != 30 || c.Pending != 0 {
+		t.Fatalf("campaign %+v", c)
+	}
+	// 40% faults with 3 tries in the writer and 3 receives: an item fails
+	// only after 9 faults in a row, (0.4)^9 ≈ 0.03%.
+	if c.Status != "completed" {
+		t.Fatalf("campaign %+v: want every item written despite faults", c)
+	}
+	if sc := up.StatusCounts(); sc[500] == 0 || sc[429] == 0 {
+		t.Fatalf("status counts %v: the faults did not happen", sc)
+	}
+}
+
+func TestAWSPoisonMessageGoesToDLQ(t *testing.T) {
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := w.queue.Send(ctx, [][]byte{[]byte("this is not json")}); err != nil {
+		t.Fatal(err)
+	}
+	w.poll(t, ctx, nil)
+	id := w.submit(t, "key-a", 3)
+	if c := w.waitDone(t, "key-a", id, 60*time.Second); c.Status != "completed" {
+		t.Fatalf("campaign %+v", c)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.dlqURL), WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 1 && aws.ToString(out.Messages[0].Body) == "this is not json" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the poison message never reached the DLQ")
+		}
+	}
+}
+
+// crashOnce is a Store whose first Finish of each listed item fails, as if
+// the worker died between the model call and the write.
+type crashOnce struct {
+	campaign.Store
+	mu      sync.Mutex
+	crashed map[int]bool
+}
+
+func (s *crashOnce) Finish(ctx context.Context, id string, index int, st campaign.ItemStatus, r campaign.Result, now time.Time) error {
+	s.mu.Lock()
+	first := index%3 == 0 && !s.crashed[index]
+	if first {
+		s.crashed[index] = true
+	}
+	s.mu.Unlock()
+	if first {
+		return errors.New("worker died")
+	}
+	return s.Store.Finish(ctx, id, index, st, r, now)
+}
+
+func TestAWSWorkerDiesBetweenModelAndWrite(t *testing.T) {
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil)
+	set, err := prompt.Load(prompts.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL}, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &crashOnce{Store: dynamo.New(testenv.DynamoDB(t), w.table, time.Hour), crashed: map[int]bool{}}
+	worker := sqsevent.Handler(&campaign.Worker{Store: store, Queue: w.queue, Composer: &email.Composer{Writer: writer},
+		Concurrency: 8, MaxReceive: 3, Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.poll(t, ctx, func(ev events.SQSEvent) []events.SQSEventResponse {
+		res, _ := worker(context.Background(), ev)
+		return []events.SQSEventResponse{res}
+	})
+	id := w.submit(t, "key-a", 12)
+	c := w.waitDone(t, "key-a", id, 60*time.Second)
+	if c.Status != "completed" || c.Succeeded != 12 {
+		t.Fatalf("campaign %+v", c)
+	}
+	if n := up.Count(); n != 12+4 {
+		t.Fatalf("model calls %d, want 16: the 4 crashed items are redone once each", n)
+	}
+}
+

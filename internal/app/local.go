@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/apikey"
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/config"
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/webhook"
+)
+
+// LocalQueueVisibility is how long the local worker may hold a message
+// before it comes back: longer than a model call with its retries.
+const LocalQueueVisibility = 2 * time.Minute
+
+// Local is the all-in-one program: the API and the campaign worker over
+// SQLite (store and queue) in one process.
+type Local struct {
+	Handler http.Handler
+	poller  *campaign.Poller
+	db      *sql.DB
+}
+
+// NewLocal builds the local program from cfg. keys are the accepted API keys.
+func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error) {
+	set, err := Prompts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	writer, err := Writer(cfg, set, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("DATA_DIR: %w", err)
+	}
+	db, err := sqlite.Open(filepath.Join(cfg.DataDir, "ingren.db"))
+	if err != nil {
+		return nil, err
+	}
+	store, err := sqlite.NewStore(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	queue, err := sqlite.NewQueue(db, "work", LocalQueueVisibility, cfg.MaxReceiveCount)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	composer := &email.Composer{Writer: writer}
+	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.ItemTTL}
+	worker := &campaign.Worker{
+		Store: store, Queue: queue, Composer: composer,
+		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
+		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Log: log,
+	}
+	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins},
+		api.KeyAuth{Keys: apikey.New(keys)}, composer, svc, log)
+	return &Local{
+		Handler: h,
+		poller:  &campaign.Poller{Queue: queue, Worker: worker, Concurrency: cfg.WorkerConcurrency, Log: log},
+		db:      db,
+	}, nil
+}
+
+// RunWorker works the queue until ctx ends.
+func (l *Local) RunWorker(ctx context.Context) error { return l.poller.Run(ctx) }
+
+// Close releases the database.
+func (l *Local) Close() error { return l.db.Close() }
+
+// Serve runs the local program until ctx ends: the API on cfg.Port and the
+// worker. With no API_KEYS it makes a key and prints it to out.
+func Serve(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger) error {
+	keys := cfg.APIKeys
+	if len(keys) == 0 {
+		k, err := apikey.Generate()
+		if err != nil {
+			return err
+		}
+		keys = []string{k}
+		fmt.Fprintf(out, "No API_KEYS set; this run accepts the key:\n\n    x-api-key: %s\n\n", k)
+	}
+	l, err := NewLocal(cfg, keys, log)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: l.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Bool("offline", cfg.Offline()),
+		slog.String("data_dir", cfg.DataDir), slog.Int("worker_concurrency", cfg.WorkerConcurrency))
+	fmt.Fprintf(out, "Ingren is listening on http://%s\n", ln.Addr())
+
+	var wg sync.WaitGroup
+	wctx, stopWorker := context.WithCancel(ctx)
+	defer stopWorker()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := l.RunWorker(wctx); err != nil {
+			log.Error("worker stopped", slog.String("error", err.Error()))
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopWorker()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	stopWorker()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

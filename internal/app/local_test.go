@@ -1,0 +1,249 @@
+package app_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingren/ingren/internal/app"
+	"github.com/ingren/ingren/internal/config"
+	"github.com/ingren/ingren/internal/openaitest"
+)
+
+// startLocal runs the local program in-process against upstream, with its
+// worker, and returns its base URL.
+func startLocal(t *testing.T, upstream string, mod func(*config.Config)) string {
+	t.Helper()
+	cfg := config.Config{
+		OpenAIAPIKey: "sk-test", OpenAIBaseURL: upstream, OpenAIModel: "gpt-4o-mini",
+		OpenAITimeout: 5 * time.Second, DataDir: t.TempDir(), WorkerConcurrency: 8,
+		MaxCampaignProspects: 10000, MaxReceiveCount: 5, ItemTTL: 24 * time.Hour,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	l, err := app.NewLocal(cfg, []string{testKey, testKey + "-other"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l.Handler)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.RunWorker(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+		l.Close()
+	})
+	return srv.URL
+}
+
+func TestLocalCampaign(t *testing.T) {
+	up := openaitest.New(t)
+	base := startLocal(t, up.URL, nil)
+
+	status, hdr, body := do(t, "POST", base+"/api/v1/campaigns", testKey, map[string]any{
+		"name":      "Q4 outbound",
+		"defaults":  map[string]any{"cta": map[string]any{"ask": "Worth a 15-min chat?"}, "sender": map[string]any{"name": "Alex"}},
+		"prospects": prospects(45),
+	})
+	if status != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	acc := MustDecode[campaignView](t, body)
+	if acc.Status != "queued" || acc.Total != 45 || hdr.Get("Location") != "/api/v1/campaigns/"+acc.CampaignID {
+		t.Fatalf("accepted %+v, Location %q", acc, hdr.Get("Location"))
+	}
+
+	c := waitFor(t, base, testKey, acc.CampaignID, 30*time.Second, func(c campaignView) bool { return c.Status == "completed" })
+	if c.Succeeded != 45 || c.Failed != 0 || c.Pending != 0 || c.CompletedAt == nil || c.Usage.TotalTokens == 0 {
+		t.Fatalf("completed campaign %+v", c)
+	}
+	if got := up.Count(); got != 45 {
+		t.Errorf("model calls = %d, want exactly 45", got)
+	}
+
+	t.Run("EmailsPagedInOrder", func(t *testing.T) {
+		var idx []int
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatal("too many pages")
+			}
+			status, _, body := do(t, "GET", base+"/api/v1/campaigns/"+acc.CampaignID+"/emails?limit=20&cursor="+cursor, testKey, nil)
+			if status != http.StatusOK {
+				t.Fatalf("emails: %d %s", status, body)
+			}
+			page := MustDecode[emailsView](t, body)
+			for _, e := range page.Emails {
+				if e.Status != "succeeded" || e.Subject == "" || !strings.Contains(e.Body, fmt.Sprintf("Pat%d", e.Index)) || e.Ref != fmt.Sprintf("crm-%04d", e.Index) {
+					t.Fatalf("email %d: %+v", e.Index, e)
+				}
+				idx = append(idx, e.Index)
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		for i, v := range idx {
+			if i != v {
+				t.Fatalf("indices %v: want 0..44 in order", idx)
+			}
+		}
+		if len(idx) != 45 {
+			t.Fatalf("got %d emails, want 45", len(idx))
+		}
+	})
+
+	t.Run("CSVExport", func(t *testing.T) {
+		status, hdr, body := do(t, "GET", base+"/api/v1/campaigns/"+acc.CampaignID+"/emails?format=csv", testKey, nil)
+		if status != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
+			t.Fatalf("csv: %d %s", status, hdr.Get("Content-Type"))
+		}
+		rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 46 || strings.Join(rows[0], ",") != "ref,first_name,last_name,company_name,status,subject,body,error" {
+			t.Fatalf("csv has %d rows, header %v", len(rows), rows[0])
+		}
+		if rows[1][0] != "crm-0000" || rows[1][1] != "Pat0" || rows[1][4] != "succeeded" || rows[1][6] == "" {
+			t.Fatalf("first row %v", rows[1])
+		}
+		status, _, _ = do(t, "GET", base+"/api/v1/campaigns/"+acc.CampaignID+"/emails", testKey, nil, "Accept", "text/csv")
+		if status != http.StatusOK {
+			t.Fatalf("csv by Accept: %d", status)
+		}
+	})
+
+	t.Run("OtherKeyGets404", func(t *testing.T) {
+		for _, path := range []string{"", "/emails", "/emails?format=csv"} {
+			status, _, body := do(t, "GET", base+"/api/v1/campaigns/"+acc.CampaignID+path, testKey+"-other", nil)
+			if status != http.StatusNotFound {
+				t.Fatalf("GET %s with another key: %d %s", path, status, body)
+			}
+		}
+		status, _, _ := do(t, "DELETE", base+"/api/v1/campaigns/"+acc.CampaignID, testKey+"-other", nil)
+		if status != http.StatusNotFound {
+			t.Fatalf("DELETE with another key: %d", status)
+		}
+		status, _, body := do(t, "GET", base+"/api/v1/campaigns", testKey+"-other", nil)
+		if status != http.StatusOK || strings.Contains(string(body), acc.CampaignID) {
+			t.Fatalf("list with another key: %d %s", status, body)
+		}
+	})
+
+	t.Run("List", func(t *testing.T) {
+		status, _, body := do(t, "GET", base+"/api/v1/campaigns?limit=5", testKey, nil)
+		if status != http.StatusOK || !strings.Contains(string(body), acc.CampaignID) {
+			t.Fatalf("list: %d %s", status, body)
+		}
+	})
+}
+
+func TestLocalCampaignRejected(t *testing.T) {
+	up := openaitest.New(t)
+	base := startLocal(t, up.URL, func(c *config.Config) { c.MaxCampaignProspects = 100 })
+	bad := prospects(8)
+	bad[2]["prospect"] = map[string]any{"last_name": "NoFirst"}
+	bad[5]["company"] = map[string]any{"industry": "no name"}
+
+	cases := []struct {
+		name   string
+		body   any
+		status int
+		want   []string
+	}{
+		{"ErrEntriesInvalid", map[string]any{"prospects": bad}, 422, []string{"prospects[2].prospect.first_name", "prospects[5].company.company_name"}},
+		{"ErrTooMany", map[string]any{"prospects": prospects(101)}, 422, []string{"at most 100"}},
+		{"ErrEmpty", map[string]any{"prospects": []any{}}, 422, []string{`"field":"prospects"`}},
+		{"ErrMalformed", `{"prospects": [`, 400, []string{"malformed_json"}},
+		{"ErrWebhookScheme", map[string]any{"prospects": prospects(1), "webhook_url": "ftp://x"}, 422, []string{"webhook_url"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := do(t, "POST", base+"/api/v1/campaigns", testKey, tc.body)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, body)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(body), w) {
+					t.Errorf("body %s lacks %q", body, w)
+				}
+			}
+		})
+	}
+	status, _, body := do(t, "GET", base+"/api/v1/campaigns", testKey, nil)
+	if status != http.StatusOK || strings.Contains(string(body), "cmp_") {
+		t.Fatalf("a rejected submit stored something: %s", body)
+	}
+	if n := up.Count(); n != 0 {
+		t.Fatalf("rejected submits reached the model %d times", n)
+	}
+}
+
+func TestLocalIdempotencyKey(t *testing.T) {
+	up := openaitest.New(t)
+	base := startLocal(t, up.URL, nil)
+	body := map[string]any{"prospects": prospects(3)}
+	s1, _, b1 := do(t, "POST", base+"/api/v1/campaigns", testKey, body, "Idempotency-Key", "abc-1")
+	s2, _, b2 := do(t, "POST", base+"/api/v1/campaigns", testKey, body, "Idempotency-Key", "abc-1")
+	if s1 != 202 || s2 != 202 || MustDecode[campaignView](t, b1).CampaignID != MustDecode[campaignView](t, b2).CampaignID {
+		t.Fatalf("same key and body: %d %s / %d %s", s1, b1, s2, b2)
+	}
+	s3, _, b3 := do(t, "POST", base+"/api/v1/campaigns", testKey, map[string]any{"prospects": prospects(4)}, "Idempotency-Key", "abc-1")
+	if s3 != http.StatusConflict || !strings.Contains(string(b3), "idempotency_conflict") {
+		t.Fatalf("same key, other body: %d %s", s3, b3)
+	}
+	s4, _, b4 := do(t, "POST", base+"/api/v1/campaigns", testKey+"-other", body, "Idempotency-Key", "abc-1")
+	if s4 != 202 || MustDecode[campaignView](t, b4).CampaignID == MustDecode[campaignView](t, b1).CampaignID {
+		t.Fatalf("another tenant's key must not collide: %d %s", s4, b4)
+	}
+	id := MustDecode[campaignView](t, b1).CampaignID
+	waitFor(t, base, testKey, id, 20*time.Second, func(c campaignView) bool { return c.Status == "completed" })
+}
+
+func TestLocalCancel(t *testing.T) {
+	up := openaitest.New(t, openaitest.WithLatency(200*time.Millisecond, 0))
+	base := startLocal(t, up.URL, func(c *config.Config) { c.WorkerConcurrency = 2 })
+	status, _, body := do(t, "POST", base+"/api/v1/campaigns", testKey, map[string]any{"prospects": prospects(40)})
+	if status != 202 {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	id := MustDecode[campaignView](t, body).CampaignID
+	waitFor(t, base, testKey, id, 20*time.Second, func(c campaignView) bool { return c.Succeeded >= 2 })
+	status, _, body = do(t, "DELETE", base+"/api/v1/campaigns/"+id, testKey, nil)
+	if status != http.StatusOK || MustDecode[campaignView](t, body).Status != "cancelled" {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	// The calls in flight at cancel time finish and count; every other
+	// prospect is skipped without a model call. Absence can only be seen
+	// by waiting: give the 40 queued messages time to drain.
+	var c campaignView
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c = waitFor(t, base, testKey, id, time.Second, func(campaignView) bool { return true })
+		if up.Count() == c.Succeeded+c.Failed || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	c = waitFor(t, base, testKey, id, time.Second, func(campaignView) bool { return true })
+	if c.Status != "cancelled" || c.Pending == 0 {
+		t.Fatalf("after cancel: %+v", c)
+	}
+	if calls := up.Count(); calls != c.Succeeded+c.Failed || calls >= 40 {
+		t.Fatalf("model calls %d after cancel with %d done: pending prospects reached the model", calls, c.Succeeded+c.Failed)
+	}
+}
