@@ -470,7 +470,7 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 				want[k] = v
 			}
 			sizes := map[string][3]any{
-				"ingren-api":    {float64(256), float64(29), "../dist/api.zip"},
+				"ingren-api":    {float64(512), float64(29), "../dist/api.zip"},
 				"ingren-worker": {float64(512), float64(120), "../dist/worker.zip"},
 			}
 			fns := d.ofType(typeFunction)

@@ -63,6 +63,9 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, campaign.ErrIdempotencyConflict) {
 		return &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Message: err.Error()}
 	}
+	if errors.Is(err, campaign.ErrIdempotencyInProgress) {
+		return &Error{Status: http.StatusConflict, Code: "idempotency_in_progress", Message: err.Error(), RetryAfter: 2 * time.Second}
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,7 +30,9 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := req.Validate(""); err != nil {
 		return err
 	}
-	res, err := s.composer.Compose(r.Context(), &req)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.EmailTimeout)
+	defer cancel()
+	res, err := s.composer.Compose(ctx, &req)
 	if err != nil {
 		return err
 	}

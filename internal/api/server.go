@@ -27,6 +27,10 @@ type Config struct {
 	// MaxCampaignBody bounds a campaign body (default 6 MB, Lambda's
 	// synchronous payload limit).
 	MaxCampaignBody int64
+	// EmailTimeout bounds one generate-email request, retries included
+	// (default 25 s): under API Gateway's 29 s integration timeout, so the
+	// client gets our 504 with a request id rather than the gateway's.
+	EmailTimeout time.Duration
 }
 
 // Server holds the API's dependencies.
@@ -47,6 +51,9 @@ func NewServer(cfg Config, auth Authenticator, composer *email.Composer, campaig
 	}
 	if cfg.MaxCampaignBody == 0 {
 		cfg.MaxCampaignBody = 6 << 20
+	}
+	if cfg.EmailTimeout == 0 {
+		cfg.EmailTimeout = 25 * time.Second
 	}
 	s := &Server{cfg: cfg, auth: auth, composer: composer, campaigns: campaigns, log: log, now: time.Now}
 	return s.routes()

@@ -350,4 +350,3 @@ func TestAWSWorkerDiesBetweenModelAndWrite(t *testing.T) {
 		t.Fatalf("model calls %d, want 16: the 4 crashed items are redone once each", n)
 	}
 }
-

@@ -11,8 +11,14 @@ import (
 	"time"
 )
 
-// ErrIdempotencyConflict is an Idempotency-Key reused with another body.
-var ErrIdempotencyConflict = errors.New("idempotency key already used with a different body")
+// Idempotency errors.
+var (
+	// ErrIdempotencyConflict is an Idempotency-Key reused with another body.
+	ErrIdempotencyConflict = errors.New("idempotency key already used with a different body")
+	// ErrIdempotencyInProgress is an Idempotency-Key whose first submit is
+	// still being stored: the client retries shortly.
+	ErrIdempotencyInProgress = errors.New("a submit with this idempotency key is still in progress; retry shortly")
+)
 
 // Service submits, reads and cancels campaigns.
 type Service struct {
@@ -92,6 +98,8 @@ func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byt
 			}
 		}
 		return &Submitted{Campaign: existing, Replayed: true, Warnings: warnings}, nil
+	case errors.Is(err, ErrConflict):
+		return nil, ErrIdempotencyInProgress
 	case err != nil:
 		return nil, fmt.Errorf("store campaign: %w", err)
 	}
