@@ -35,7 +35,7 @@ func newAPI(t *testing.T, up *openaitest.Server, cors ...string) string {
 		t.Fatal(err)
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: cors}, api.KeyAuth{Keys: apikey.New([]string{key})},
-		&email.Composer{Writer: w}, nil, slog.New(slog.DiscardHandler))
+		&email.Composer{Writer: w, SystemPrompt: set.SystemText()}, nil, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -276,5 +276,37 @@ func TestHealthz(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Fatalf("healthz %d", res.StatusCode)
+	}
+}
+
+func TestGenerateEmailVariantsAndSequence(t *testing.T) {
+	up := openaitest.New(t)
+	base := newAPI(t, up)
+	type out struct {
+		Subject     string `json:"subject"`
+		NeedsReview bool   `json:"needs_review"`
+		Quality     *struct {
+			Score    int   `json:"score"`
+			Findings []any `json:"findings"`
+		} `json:"quality"`
+		Variants []email.Email `json:"variants"`
+		Sequence []email.Email `json:"sequence"`
+	}
+	body := func(opts string) string {
+		return strings.Replace(sarah(t), `"cta"`, `"options": `+opts+`, "cta"`, 1)
+	}
+	res, b := post(t, base+"/api/v1/generate-email", key, body(`{"variants": 3}`))
+	var v out
+	if res.StatusCode != 200 || json.Unmarshal(b, &v) != nil || len(v.Variants) != 3 || v.Variants[0].Subject != v.Subject || v.Quality == nil || v.Quality.Findings == nil {
+		t.Fatalf("variants: %d %s", res.StatusCode, b)
+	}
+	res, b = post(t, base+"/api/v1/generate-email", key, body(`{"sequence": {"follow_ups": 2}}`))
+	var s out
+	if res.StatusCode != 200 || json.Unmarshal(b, &s) != nil || len(s.Sequence) != 3 || *s.Sequence[1].Day != 3 || *s.Sequence[2].Day != 7 || s.Variants != nil {
+		t.Fatalf("sequence: %d %s", res.StatusCode, b)
+	}
+	res, b = post(t, base+"/api/v1/generate-email", key, body(`{"sequence": {"follow_ups": 9}, "variants": 7}`))
+	if res.StatusCode != 422 || !strings.Contains(string(b), "options.sequence.follow_ups") || !strings.Contains(string(b), "options.variants") {
+		t.Fatalf("bad options: %d %s", res.StatusCode, b)
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/lint"
 )
 
 type campaignResponse struct {
@@ -120,14 +122,17 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 }
 
 type emailItem struct {
-	Index   int          `json:"index"`
-	Ref     string       `json:"ref"`
-	Status  string       `json:"status"`
-	Subject string       `json:"subject"`
-	Body    string       `json:"body"`
-	Model   string       `json:"model,omitempty"`
-	Error   string       `json:"error"`
-	Usage   *email.Usage `json:"usage"`
+	Index    int           `json:"index"`
+	Ref      string        `json:"ref"`
+	Status   string        `json:"status"`
+	Subject  string        `json:"subject"`
+	Body     string        `json:"body"`
+	Model    string        `json:"model,omitempty"`
+	Error    string        `json:"error"`
+	Usage    *email.Usage  `json:"usage"`
+	Quality  *lint.Report  `json:"quality,omitempty"`
+	Variants []email.Email `json:"variants,omitempty"`
+	Sequence []email.Email `json:"sequence,omitempty"`
 }
 
 type emailsResponse struct {
@@ -155,6 +160,16 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 			e.Subject, e.Body, e.Model, e.Error = res.Subject, res.Body, res.Model, res.Error
 			u := res.Usage
 			e.Usage = &u
+			if len(res.Emails) > 0 {
+				q := res.Emails[0].Quality
+				e.Quality = &q
+			}
+			switch res.Kind {
+			case "variants":
+				e.Variants = res.Emails
+			case "sequence":
+				e.Sequence = res.Emails
+			}
 		}
 		out.Emails[i] = e
 	}
@@ -162,8 +177,11 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// CSVHeader is the header row of a campaign's CSV export.
-var CSVHeader = []string{"ref", "first_name", "last_name", "company_name", "status", "subject", "body", "error"}
+// CSVHeader is the header row of a campaign's CSV export. The first eight
+// columns are the fixed contract; the rest describe emails of variants and
+// sequences, which get one row each (step 1 is the first email).
+var CSVHeader = []string{"ref", "first_name", "last_name", "company_name", "status", "subject", "body", "error",
+	"step", "send_day", "quality_score", "findings"}
 
 // exportCSV streams every item, page by page, so memory stays flat for
 // any campaign size.
@@ -180,16 +198,12 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	_ = cw.Write(CSVHeader)
 	for {
 		for i := range items {
-			it := &items[i]
-			row := []string{it.Ref, it.Request.Prospect.FirstName, it.Request.Prospect.LastName,
-				it.Request.Company.CompanyName, string(it.Status), "", "", ""}
-			if res := it.Result; res != nil {
-				row[5], row[6], row[7] = res.Subject, res.Body, res.Error
+			for _, row := range csvRows(&items[i]) {
+				for j := range row {
+					row[j] = csvSafe(row[j])
+				}
+				_ = cw.Write(row)
 			}
-			for j := range row {
-				row[j] = csvSafe(row[j])
-			}
-			_ = cw.Write(row)
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil {
@@ -205,6 +219,38 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
+}
+
+// csvRows turns an item into one row per email it holds (one for a pending
+// or failed item).
+func csvRows(it *campaign.Item) [][]string {
+	base := []string{it.Ref, it.Request.Prospect.FirstName, it.Request.Prospect.LastName,
+		it.Request.Company.CompanyName, string(it.Status), "", "", "", "1", "", "", ""}
+	res := it.Result
+	if res == nil {
+		return [][]string{base}
+	}
+	base[7] = res.Error
+	if len(res.Emails) == 0 {
+		base[5], base[6] = res.Subject, res.Body
+		return [][]string{base}
+	}
+	rows := make([][]string, len(res.Emails))
+	for i, e := range res.Emails {
+		row := slices.Clone(base)
+		row[5], row[6], row[8] = e.Subject, e.Body, strconv.Itoa(i+1)
+		if e.Day != nil {
+			row[9] = strconv.Itoa(*e.Day)
+		}
+		row[10] = strconv.Itoa(e.Quality.Score)
+		codes := make([]string, len(e.Quality.Findings))
+		for j, f := range e.Quality.Findings {
+			codes[j] = f.Code
+		}
+		row[11] = strings.Join(codes, ";")
+		rows[i] = row
+	}
+	return rows
 }
 
 // csvSafe defuses spreadsheet formula injection: prospect data and model

@@ -7,15 +7,25 @@ import (
 	"net/http"
 
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/lint"
 )
 
 type emailResponse struct {
-	ID       string      `json:"id"`
-	Subject  string      `json:"subject"`
-	Body     string      `json:"body"`
-	Model    string      `json:"model"`
-	Usage    email.Usage `json:"usage"`
-	Warnings []string    `json:"warnings"`
+	ID      string      `json:"id"`
+	Subject string      `json:"subject"`
+	Body    string      `json:"body"`
+	Model   string      `json:"model"`
+	Usage   email.Usage `json:"usage"`
+	Quality lint.Report `json:"quality"`
+	// NeedsReview: an error-level finding survived the repair round.
+	NeedsReview bool     `json:"needs_review"`
+	Warnings    []string `json:"warnings"`
+	// Variants holds every variant (the first is subject/body above) when
+	// options.variants > 1.
+	Variants []email.Email `json:"variants,omitempty"`
+	// Sequence holds the initial email and its follow-ups with their send
+	// days when options.sequence is set.
+	Sequence []email.Email `json:"sequence,omitempty"`
 }
 
 func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
@@ -36,14 +46,25 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	addLog(r.Context(), slog.String("model", res.Model), slog.Int("total_tokens", res.Usage.TotalTokens))
-	writeJSON(w, http.StatusOK, emailResponse{
-		ID:       newID("em_"),
-		Subject:  res.Subject,
-		Body:     res.Body,
-		Model:    res.Model,
-		Usage:    res.Usage,
-		Warnings: append(append([]string{}, warnings...), res.Warnings...),
-	})
+	first := res.Emails[0]
+	addLog(r.Context(), slog.String("model", res.Model), slog.Int("total_tokens", res.Usage.TotalTokens),
+		slog.Int("quality_score", first.Quality.Score), slog.Bool("needs_review", res.NeedsReview))
+	out := emailResponse{
+		ID:          newID("em_"),
+		Subject:     first.Subject,
+		Body:        first.Body,
+		Model:       res.Model,
+		Usage:       res.Usage,
+		Quality:     first.Quality,
+		NeedsReview: res.NeedsReview,
+		Warnings:    append(append([]string{}, warnings...), res.Warnings...),
+	}
+	switch req.Options.Kind() {
+	case "variants":
+		out.Variants = res.Emails
+	case "sequence":
+		out.Sequence = res.Emails
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -76,7 +76,7 @@ func newLambdaParts(ctx context.Context, getenv func(string) string) (*lambdaPar
 		log:      log,
 		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.ItemTTL),
 		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
-		composer: &email.Composer{Writer: writer},
+		composer: &email.Composer{Writer: writer, SystemPrompt: set.SystemText()},
 	}, nil
 }
 

@@ -333,7 +333,7 @@ func TestAWSWorkerDiesBetweenModelAndWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := &crashOnce{Store: dynamo.New(testenv.DynamoDB(t), w.table, time.Hour), crashed: map[int]bool{}}
-	worker := sqsevent.Handler(&campaign.Worker{Store: store, Queue: w.queue, Composer: &email.Composer{Writer: writer},
+	worker := sqsevent.Handler(&campaign.Worker{Store: store, Queue: w.queue, Composer: &email.Composer{Writer: writer, SystemPrompt: set.SystemText()},
 		Concurrency: 8, MaxReceive: 3, Log: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

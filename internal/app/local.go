@@ -63,7 +63,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		db.Close()
 		return nil, err
 	}
-	composer := &email.Composer{Writer: writer}
+	composer := &email.Composer{Writer: writer, SystemPrompt: set.SystemText()}
 	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.ItemTTL}
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer,

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -114,7 +115,7 @@ func TestLocalCampaign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != 46 || strings.Join(rows[0], ",") != "ref,first_name,last_name,company_name,status,subject,body,error" {
+		if len(rows) != 46 || strings.Join(rows[0][:8], ",") != "ref,first_name,last_name,company_name,status,subject,body,error" {
 			t.Fatalf("csv has %d rows, header %v", len(rows), rows[0])
 		}
 		if rows[1][0] != "crm-0000" || rows[1][1] != "Pat0" || rows[1][4] != "succeeded" || rows[1][6] == "" {
@@ -245,5 +246,76 @@ func TestLocalCancel(t *testing.T) {
 	}
 	if calls := up.Count(); calls != c.Succeeded+c.Failed || calls >= 40 {
 		t.Fatalf("model calls %d after cancel with %d done: pending prospects reached the model", calls, c.Succeeded+c.Failed)
+	}
+}
+
+func TestLocalCampaignSequenceAndVariants(t *testing.T) {
+	up := openaitest.New(t)
+	base := startLocal(t, up.URL, nil)
+	entries := prospects(4)
+	entries[3]["options"] = map[string]any{"variants": 2, "sequence": nil}
+	status, _, body := do(t, "POST", base+"/api/v1/campaigns", testKey, map[string]any{
+		"defaults":  map[string]any{"options": map[string]any{"sequence": map[string]any{"follow_ups": 2, "days": []int{3, 8}}}},
+		"prospects": entries,
+	})
+	if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "prospects[3].options.sequence") {
+		t.Fatalf("variants with a default sequence: %d %s; want 422 naming the entry", status, body)
+	}
+	entries[3]["options"] = map[string]any{"variants": 2}
+	delete(entries[3], "sequence")
+	status, _, body = do(t, "POST", base+"/api/v1/campaigns", testKey, map[string]any{
+		"prospects": entries[3:],
+	})
+	if status != 202 {
+		t.Fatalf("variants: %d %s", status, body)
+	}
+	variantsID := MustDecode[campaignView](t, body).CampaignID
+	status, _, body = do(t, "POST", base+"/api/v1/campaigns", testKey, map[string]any{
+		"defaults":  map[string]any{"options": map[string]any{"sequence": map[string]any{"follow_ups": 2, "days": []int{3, 8}}}},
+		"prospects": entries[:3],
+	})
+	if status != 202 {
+		t.Fatalf("sequence: %d %s", status, body)
+	}
+	seqID := MustDecode[campaignView](t, body).CampaignID
+	for _, id := range []string{variantsID, seqID} {
+		c := waitFor(t, base, testKey, id, 30*time.Second, func(c campaignView) bool { return c.Pending == 0 })
+		if c.Failed != 0 {
+			t.Fatalf("campaign %+v", c)
+		}
+	}
+
+	_, _, body = do(t, "GET", base+"/api/v1/campaigns/"+seqID+"/emails", testKey, nil)
+	var page struct {
+		Emails []struct {
+			Sequence []struct {
+				Day     *int   `json:"day"`
+				Subject string `json:"subject"`
+				Quality struct {
+					Score int `json:"score"`
+				} `json:"quality"`
+			} `json:"sequence"`
+		} `json:"emails"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil || len(page.Emails) != 3 {
+		t.Fatalf("emails: %v %s", err, body)
+	}
+	for _, e := range page.Emails {
+		if len(e.Sequence) != 3 || *e.Sequence[0].Day != 0 || *e.Sequence[1].Day != 3 || *e.Sequence[2].Day != 8 {
+			t.Fatalf("sequence %+v", e.Sequence)
+		}
+	}
+	_, _, body = do(t, "GET", base+"/api/v1/campaigns/"+seqID+"/emails?format=csv", testKey, nil)
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || len(rows) != 1+3*3 {
+		t.Fatalf("csv: %v, %d rows; want a row per email", err, len(rows))
+	}
+	if rows[1][8] != "1" || rows[2][8] != "2" || rows[2][9] != "3" || rows[3][9] != "8" || rows[1][10] == "" {
+		t.Fatalf("csv rows %v", rows[1:4])
+	}
+	_, _, body = do(t, "GET", base+"/api/v1/campaigns/"+variantsID+"/emails?format=csv", testKey, nil)
+	rows, _ = csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if len(rows) != 3 || rows[1][5] == rows[2][5] && rows[1][6] == rows[2][6] {
+		t.Fatalf("variants csv: %v", rows)
 	}
 }

@@ -81,11 +81,17 @@ type Item struct {
 
 // Result is what working an item produced.
 type Result struct {
+	// Subject and Body are the main (first) email's.
 	Subject string      `json:"subject,omitempty"`
 	Body    string      `json:"body,omitempty"`
 	Model   string      `json:"model,omitempty"`
 	Usage   email.Usage `json:"usage"`
 	Error   string      `json:"error,omitempty"`
+	// Emails holds every email with its quality report: one, or the
+	// variants or sequence the prospect's options asked for.
+	Emails []email.Email `json:"emails,omitempty"`
+	// Kind says what Emails are: "single", "variants" or "sequence".
+	Kind string `json:"kind,omitempty"`
 }
 
 // Errors the ports return and callers branch on.

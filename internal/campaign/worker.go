@@ -168,7 +168,11 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) error {
 	status, result := ItemSucceeded, Result{}
 	switch {
 	case err == nil:
-		result = Result{Subject: res.Subject, Body: res.Body, Model: res.Model, Usage: res.Usage}
+		result = Result{Subject: res.Emails[0].Subject, Body: res.Emails[0].Body, Model: res.Model, Usage: res.Usage,
+			Emails: res.Emails, Kind: it.Request.Options.Kind()}
+		if res.NeedsReview {
+			status = ItemNeedsReview
+		}
 	case email.IsTransient(err) && m.ReceiveCount < w.maxReceive():
 		log.WarnContext(ctx, "transient failure; will retry", slog.Int("receive_count", m.ReceiveCount), slog.String("error", err.Error()))
 		return errRetry

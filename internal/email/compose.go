@@ -2,32 +2,207 @@ package email
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/ingren/ingren/internal/lint"
 )
 
 // OfflineModel is the model name an offline Writer reports.
 const OfflineModel = "offline"
 
-// Result is a finished email with what the caller should know about it.
+// Email is one finished email with its quality report.
+type Email struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+	// Day is the send day in a sequence (0 for the first email); nil
+	// outside a sequence.
+	Day     *int        `json:"day,omitempty"`
+	Quality lint.Report `json:"quality"`
+}
+
+// Result is a finished request: one email, or the variants or sequence it
+// asked for, with what the caller should know about them.
 type Result struct {
-	Draft
+	// Emails holds at least one email; the first is the main one.
+	Emails []Email
+	Model  string
+	Usage  Usage
+	// NeedsReview is true when an email still has an error-level finding
+	// after the repair round: it must not be sent on as good.
+	NeedsReview bool
+	// Repaired is true when a repair round ran.
+	Repaired bool
 	Warnings []string
 }
 
-// Composer writes emails for valid requests: it calls the Writer and, when
-// a Checker finds errors, runs one repair round.
+// Composer writes emails for valid requests: it calls the Writer, checks
+// every email with the lint, and when one has an error-level finding runs
+// one repair round that feeds the findings back to the model.
 type Composer struct {
 	Writer Writer
+	// SystemPrompt is the system prompt's text, so that the lint can flag
+	// an email that echoes it.
+	SystemPrompt string
 }
 
-// Compose writes the email for req, which must be valid.
+// Compose writes the email(s) for req, which must be valid.
 func (c *Composer) Compose(ctx context.Context, req *Request) (Result, error) {
 	d, err := c.Writer.Write(ctx, Job{Request: req})
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Draft: d}
+	res := c.review(req, &d)
+	if res.NeedsReview && d.Model != OfflineModel {
+		// A template cannot fix itself: only a model gets a repair round.
+		fixed, err := c.Writer.Write(ctx, Job{Request: req, Previous: &d, Problems: problems(res.Emails)})
+		res.Usage = res.Usage.Add(fixed.Usage)
+		if err == nil {
+			again := c.review(req, &fixed)
+			if errorCount(again.Emails) <= errorCount(res.Emails) {
+				again.Usage = res.Usage
+				res = again
+			}
+		}
+		// A failed repair keeps the first draft, flagged for review: the
+		// request did get an email.
+		res.Repaired = true
+	}
 	if d.Model == OfflineModel {
 		res.Warnings = append(res.Warnings, "offline mode: no model was called; this email was composed from a template (set OPENAI_API_KEY or OPENAI_BASE_URL)")
 	}
+	if res.NeedsReview {
+		res.Warnings = append(res.Warnings, "needs review: the email still has problems after a repair round; see quality.findings")
+	}
 	return res, nil
+}
+
+// review lints every email of d.
+func (c *Composer) review(req *Request, d *Draft) Result {
+	facts := Facts(req)
+	maxWords := req.Options.WithDefaults().MaxWords
+	days := req.Options.SendDays()
+	all := d.All()
+	res := Result{Model: d.Model, Usage: d.Usage, Emails: make([]Email, len(all))}
+	for i, m := range all {
+		rep := lint.Check(lint.Input{
+			Subject: m.Subject, Body: m.Body, FirstName: req.Prospect.FirstName,
+			MaxWords: maxWords, Facts: facts, SystemPrompt: c.SystemPrompt,
+		})
+		if days != nil && i > 0 {
+			for j := range i {
+				if run := repeatedRun(all[j].Body, m.Body, req.Sender.Signature, 10); run != "" {
+					// An error costs 30 points in lint's score.
+					rep.Findings = append([]lint.Finding{{Code: "repeated_pitch", Severity: lint.SeverityError,
+						Message: fmt.Sprintf("follow-up %d repeats email %d word for word: %q", i, j+1, run)}}, rep.Findings...)
+					rep.Score = max(0, rep.Score-30)
+					break
+				}
+			}
+		}
+		e := Email{Subject: m.Subject, Body: m.Body, Quality: rep}
+		if days != nil && i < len(days) {
+			day := days[i]
+			e.Day = &day
+		}
+		res.Emails[i] = e
+		if rep.HasErrors() {
+			res.NeedsReview = true
+		}
+	}
+	return res
+}
+
+func errorCount(emails []Email) int {
+	n := 0
+	for _, e := range emails {
+		for _, f := range e.Quality.Findings {
+			if f.Severity == lint.SeverityError {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// problems lists the findings a repair round must fix, naming the email
+// when there are several.
+func problems(emails []Email) []string {
+	var out []string
+	for i, e := range emails {
+		for _, f := range e.Quality.Findings {
+			if f.Severity != lint.SeverityError {
+				continue
+			}
+			if len(emails) > 1 {
+				out = append(out, fmt.Sprintf("email_%d: %s", i+1, f.Message))
+			} else {
+				out = append(out, f.Message)
+			}
+		}
+	}
+	return out
+}
+
+// Facts returns every value the request gives, as text: what an email may
+// state without inventing anything.
+func Facts(r *Request) []string {
+	var out []string
+	add := func(ss ...string) {
+		for _, s := range ss {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	p, c := r.Prospect, r.Company
+	add(p.FirstName, p.LastName, p.Email, p.JobTitle, p.Department, p.Seniority, p.Location, p.LinkedInURL, p.NotableAchievement)
+	if p.TenureMonths != nil {
+		add(strconv.Itoa(*p.TenureMonths))
+	}
+	add(c.CompanyName, c.Industry, c.AnnualRevenue, c.FundingStage, c.GrowthSignals, c.RecentNews, c.Technography, c.Description, c.Website, c.Location)
+	if c.EmployeeCount != nil {
+		add(strconv.Itoa(*c.EmployeeCount))
+	}
+	for _, m := range []map[string]json.RawMessage{p.Extra, c.Extra} {
+		for _, k := range SortedKeys(m) {
+			add(ExtraText(m[k]))
+		}
+	}
+	add(r.CTA.Ask, r.CTA.CalendarLink)
+	s := r.Sender
+	add(s.Name, s.Title, s.Company, s.ValueProposition, s.Signature)
+	return out
+}
+
+// repeatedRun returns the first run of at least n words that b repeats
+// from a, ignoring case, punctuation and the signature (which every email
+// of a sequence repeats by design); "" when there is none.
+func repeatedRun(a, b, signature string, n int) string {
+	if signature != "" {
+		a, b = strings.ReplaceAll(a, signature, ""), strings.ReplaceAll(b, signature, "")
+	}
+	wa, wb := words(a), words(b)
+	if len(wa) < n || len(wb) < n {
+		return ""
+	}
+	seen := make(map[string]bool, len(wa))
+	for i := 0; i+n <= len(wa); i++ {
+		seen[strings.Join(wa[i:i+n], " ")] = true
+	}
+	for i := 0; i+n <= len(wb); i++ {
+		if run := strings.Join(wb[i:i+n], " "); seen[run] {
+			return run
+		}
+	}
+	return ""
+}
+
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
+	})
 }

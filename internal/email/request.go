@@ -76,6 +76,66 @@ type Options struct {
 	Language    string   `json:"language,omitempty"`
 	Model       string   `json:"model,omitempty"`
 	Temperature *float64 `json:"temperature,omitempty"`
+	// Variants asks for 1 to 5 alternative emails for an A/B test, written
+	// in one model call.
+	Variants int `json:"variants,omitempty"`
+	// Sequence asks for an initial email plus follow-ups.
+	Sequence *Sequence `json:"sequence,omitempty"`
+}
+
+// Sequence is an initial email plus FollowUps follow-ups, sent Days[i]
+// days after the initial one when there is no reply.
+type Sequence struct {
+	FollowUps int   `json:"follow_ups"`
+	Days      []int `json:"days,omitempty"`
+}
+
+// Limits and defaults of variants and sequences.
+const (
+	MaxVariants  = 5
+	MaxFollowUps = 4
+)
+
+// DefaultSequenceDays are the follow-ups' send days when none are given.
+var DefaultSequenceDays = []int{3, 7, 14, 21}
+
+// Emails is how many emails one request asks the model for.
+func (o Options) Emails() int {
+	switch {
+	case o.Sequence != nil:
+		return 1 + o.Sequence.FollowUps
+	case o.Variants > 1:
+		return o.Variants
+	}
+	return 1
+}
+
+// Kind names what a request asks for: "single", "variants" or "sequence".
+func (o Options) Kind() string {
+	switch {
+	case o.Sequence != nil:
+		return "sequence"
+	case o.Variants > 1:
+		return "variants"
+	}
+	return "single"
+}
+
+// SendDays returns the send day of each email of a sequence, 0 for the
+// initial one; nil without a sequence.
+func (o Options) SendDays() []int {
+	if o.Sequence == nil {
+		return nil
+	}
+	days := []int{0}
+	for i := range o.Sequence.FollowUps {
+		if i < len(o.Sequence.Days) {
+			days = append(days, o.Sequence.Days[i])
+		} else {
+			days = append(days, DefaultSequenceDays[i])
+		}
+	}
+	return days
 }
 
 // Default option values.
@@ -116,6 +176,12 @@ func (o Options) Merge(d Options) Options {
 	}
 	if o.Temperature == nil {
 		o.Temperature = d.Temperature
+	}
+	if o.Variants == 0 {
+		o.Variants = d.Variants
+	}
+	if o.Sequence == nil {
+		o.Sequence = d.Sequence
 	}
 	return o
 }

@@ -136,6 +136,28 @@ func (o Options) validate(v *ValidationError, prefix string) {
 	if o.Temperature != nil && (*o.Temperature < 0 || *o.Temperature > 2) {
 		v.Add(prefix+".temperature", "must be between 0 and 2")
 	}
+	if o.Variants < 0 || o.Variants > MaxVariants {
+		v.Add(prefix+".variants", "must be between 1 and %d", MaxVariants)
+	}
+	if seq := o.Sequence; seq != nil {
+		if o.Variants > 1 {
+			v.Add(prefix+".sequence", "cannot be combined with variants: ask for variants of the first email, or a sequence")
+		}
+		if seq.FollowUps < 1 || seq.FollowUps > MaxFollowUps {
+			v.Add(prefix+".sequence.follow_ups", "must be between 1 and %d", MaxFollowUps)
+		}
+		if len(seq.Days) > 0 && len(seq.Days) != seq.FollowUps {
+			v.Add(prefix+".sequence.days", "must give one day per follow-up (%d), or be left out for %v", seq.FollowUps, DefaultSequenceDays[:min(max(seq.FollowUps, 1), MaxFollowUps)])
+		}
+		last := 0
+		for i, d := range seq.Days {
+			if d <= last || d > 90 {
+				v.Add(fmt.Sprintf("%s.sequence.days[%d]", prefix, i), "must be after the previous send day and at most 90")
+				break
+			}
+			last = d
+		}
+	}
 }
 
 // word checks an option that is spliced into the instructions: short, and

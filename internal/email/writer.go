@@ -11,8 +11,22 @@ import (
 type Draft struct {
 	Subject string
 	Body    string
-	Model   string
-	Usage   Usage
+	// More holds the further emails of a request that asked for variants
+	// or a sequence (Options.Emails() > 1), in order.
+	More  []Message
+	Model string
+	Usage Usage
+}
+
+// Message is one email's text.
+type Message struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}
+
+// All returns every email of the draft, the first one first.
+func (d *Draft) All() []Message {
+	return append([]Message{{Subject: d.Subject, Body: d.Body}}, d.More...)
 }
 
 // Usage counts the model's tokens.

@@ -223,6 +223,16 @@ func TestCheckRules(t *testing.T) {
 		{"Greeting/NearMiss_NoGreeting", withBody(t, filler+"\n\nBest,\nAlex Rivera"), nil},
 		{"Greeting/NearMiss_LowerCase", withBody(t, "hi sarah,\n\n"+filler), nil},
 		{"Greeting/NearMiss_FullName", withBody(t, "Hi Sarah Johnson,\n\n"+filler), nil},
+		{"Greeting/NearMiss_CRMNameWithDigits", func() lint.Input {
+			in := withBody(t, "Hi Sarah2,\n\n"+filler)
+			in.FirstName = "Sarah2"
+			return in
+		}(), nil},
+		{"Greeting/Hit_PrefixOfCRMName", func() lint.Input {
+			in := withBody(t, "Hi Sar,\n\n"+filler)
+			in.FirstName = "Sarah2"
+			return in
+		}(), []string{"wrong_name"}},
 		{"Greeting/NearMiss_Surname", withBody(t, "Dear Ms. Johnson,\n\n"+filler), nil},
 		{"Greeting/NearMiss_HiCommaIntro", withBody(t, "Hi, I'm Alex from Ingren.\n\n"+filler), nil},
 

@@ -623,6 +623,11 @@ func (c *checker) checkGreeting() {
 	if k := strings.IndexFunc(first, unicode.IsSpace); k >= 0 {
 		firstWord = first[:k]
 	}
+	// A CRM's first name may hold what leadingName stops at ("Pat2",
+	// "J.R."): the greeting is right when it starts with it as given.
+	if hasPrefixFold(line[nameStart:], first) {
+		return
+	}
 	if !strings.EqualFold(name, first) && !strings.EqualFold(name, firstWord) {
 		c.add(CodeWrongName, SeverityError, "greeting %s names %s, but the prospect is %s", quote(line), quote(name), quote(first))
 	}

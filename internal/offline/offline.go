@@ -36,14 +36,26 @@ func (w *Writer) Write(ctx context.Context, job email.Job) (email.Draft, error) 
 	if job.Request == nil {
 		return email.Draft{}, errors.New("offline: job has no request")
 	}
-	subject, body, err := w.prompts.Offline(prompt.NewData(job.Request, nil))
-	if err != nil {
-		return email.Draft{}, fmt.Errorf("offline: %w", err)
+	d := email.Draft{Model: Model}
+	data := prompt.NewData(job.Request, nil)
+	// One render per email asked for: the template sees .Step (0 for the
+	// first email) to write variants or follow-ups.
+	for step := range job.Request.Options.Emails() {
+		data.Step = step
+		subject, body, err := w.prompts.Offline(data)
+		if err != nil {
+			return email.Draft{}, fmt.Errorf("offline: %w", err)
+		}
+		if subject == "" || body == "" {
+			// A replaced template (PROMPTS_DIR) that renders nothing for this
+			// request is a template bug; calling again will not fix it.
+			return email.Draft{}, &email.Error{Kind: email.KindBadOutput, Err: errors.New("offline template rendered an empty subject or body")}
+		}
+		if step == 0 {
+			d.Subject, d.Body = subject, body
+		} else {
+			d.More = append(d.More, email.Message{Subject: subject, Body: body})
+		}
 	}
-	if subject == "" || body == "" {
-		// A replaced template (PROMPTS_DIR) that renders nothing for this
-		// request is a template bug; calling again will not fix it.
-		return email.Draft{}, &email.Error{Kind: email.KindBadOutput, Err: errors.New("offline template rendered an empty subject or body")}
-	}
-	return email.Draft{Subject: subject, Body: body, Model: Model}, nil
+	return d, nil
 }

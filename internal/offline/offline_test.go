@@ -3,6 +3,7 @@ package offline_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -92,7 +93,7 @@ func TestWriteDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first != repaired {
+	if !reflect.DeepEqual(first, repaired) {
 		t.Errorf("repair rendered differently:\n%+v\n%+v", first, repaired)
 	}
 }

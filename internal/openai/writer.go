@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	goopenai "github.com/sashabaranov/go-openai"
@@ -32,13 +33,37 @@ var emailSchema = json.RawMessage(`{"type":"object","properties":{` +
 	`"body":{"type":"string","description":"the whole email text with its line breaks"}},` +
 	`"required":["subject","body"],"additionalProperties":false}`)
 
-// responseFormat is shared by every request; go-openai only reads it.
+// responseFormat is shared by every single-email request; go-openai only
+// reads it.
 var responseFormat = &goopenai.ChatCompletionResponseFormat{
 	Type: goopenai.ChatCompletionResponseFormatTypeJSONSchema,
 	JSONSchema: &goopenai.ChatCompletionResponseFormatJSONSchema{
 		Name: "email", Strict: true, Schema: emailSchema,
 	},
 }
+
+// multiFormats[n] asks for n emails (variants or a sequence) as required
+// properties email_1 … email_n: strict mode then guarantees exactly n,
+// which an array schema cannot (strict mode ignores minItems).
+var multiFormats = func() map[int]*goopenai.ChatCompletionResponseFormat {
+	out := make(map[int]*goopenai.ChatCompletionResponseFormat)
+	for n := 2; n <= max(email.MaxVariants, 1+email.MaxFollowUps); n++ {
+		var props, req []string
+		for i := 1; i <= n; i++ {
+			props = append(props, fmt.Sprintf("%q:%s", emailKey(i), emailSchema))
+			req = append(req, fmt.Sprintf("%q", emailKey(i)))
+		}
+		schema := json.RawMessage(`{"type":"object","properties":{` + strings.Join(props, ",") +
+			`},"required":[` + strings.Join(req, ",") + `],"additionalProperties":false}`)
+		out[n] = &goopenai.ChatCompletionResponseFormat{
+			Type:       goopenai.ChatCompletionResponseFormatTypeJSONSchema,
+			JSONSchema: &goopenai.ChatCompletionResponseFormatJSONSchema{Name: "emails", Strict: true, Schema: schema},
+		}
+	}
+	return out
+}()
+
+func emailKey(i int) string { return "email_" + strconv.Itoa(i) }
 
 // New returns a Writer, or an error listing every problem with cfg.
 func New(cfg Config, prompts *prompt.Set) (*Writer, error) {
@@ -76,11 +101,15 @@ func (w *Writer) Write(ctx context.Context, job email.Job) (email.Draft, error) 
 		return email.Draft{}, err
 	}
 	opts := data.Options
+	n := data.Emails
 	req := goopenai.ChatCompletionRequest{
 		Model:               w.cfg.Model,
 		Messages:            msgs,
-		MaxCompletionTokens: maxCompletionTokens(opts.MaxWords),
+		MaxCompletionTokens: n * maxCompletionTokens(opts.MaxWords),
 		ResponseFormat:      responseFormat,
+	}
+	if n > 1 {
+		req.ResponseFormat = multiFormats[n]
 	}
 	if opts.Model != "" {
 		req.Model = opts.Model
@@ -103,9 +132,9 @@ func (w *Writer) Write(ctx context.Context, job email.Job) (email.Draft, error) 
 	if refused != "" {
 		return draft, &email.Error{Kind: email.KindBadOutput, Err: errors.New("the model refused")}
 	}
-	subject, body, problems := parse(content)
+	emails, problems := parse(content, n)
 	if len(problems) == 0 {
-		draft.Subject, draft.Body = subject, body
+		setEmails(&draft, emails)
 		return draft, nil
 	}
 
@@ -125,15 +154,23 @@ func (w *Writer) Write(ctx context.Context, job email.Job) (email.Draft, error) 
 	if refused != "" {
 		return draft, &email.Error{Kind: email.KindBadOutput, Err: errors.New("the model refused")}
 	}
-	subject, body, problems = parse(content)
+	emails, problems = parse(content, n)
 	if len(problems) > 0 {
 		// The problems name what was wrong, never the text: errors are
 		// logged, and the text is about the prospect.
 		return draft, &email.Error{Kind: email.KindBadOutput,
 			Err: fmt.Errorf("answer unusable after a repair: %s", strings.Join(problems, "; "))}
 	}
-	draft.Subject, draft.Body = subject, body
+	setEmails(&draft, emails)
 	return draft, nil
+}
+
+func setEmails(d *email.Draft, emails []email.Message) {
+	d.Subject, d.Body = emails[0].Subject, emails[0].Body
+	d.More = emails[1:]
+	if len(d.More) == 0 {
+		d.More = nil
+	}
 }
 
 // messages renders the conversation: system and user, and on a repair job
@@ -171,8 +208,16 @@ func draftJSON(d *email.Draft) string {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	// Two strings cannot fail to encode.
-	_ = enc.Encode(emailJSON{Subject: d.Subject, Body: d.Body})
+	// Strings cannot fail to encode.
+	if len(d.More) == 0 {
+		_ = enc.Encode(emailJSON{Subject: d.Subject, Body: d.Body})
+	} else {
+		m := make(map[string]emailJSON)
+		for i, e := range d.All() {
+			m[emailKey(i+1)] = emailJSON{Subject: e.Subject, Body: e.Body}
+		}
+		_ = enc.Encode(m)
+	}
 	return strings.TrimSuffix(buf.String(), "\n")
 }
 
@@ -197,27 +242,50 @@ func answer(resp goopenai.ChatCompletionResponse) (content, refusal string) {
 	return m.Content, m.Refusal
 }
 
-// parse reads the email JSON and lists what is wrong with it, in words the
-// repair prompt can hand back to the model. It forgives a markdown code
-// fence, which models that ignore response_format tend to add.
-func parse(content string) (subject, body string, problems []string) {
+// parse reads the answer's n emails and lists what is wrong with them, in
+// words the repair prompt can hand back to the model. It forgives a
+// markdown code fence, which models that ignore response_format add.
+func parse(content string, n int) (emails []email.Message, problems []string) {
 	s := strings.TrimSpace(content)
 	if rest, ok := strings.CutPrefix(s, "```"); ok {
 		_, rest, _ = strings.Cut(rest, "\n")
 		s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "```"))
 	}
-	var e emailJSON
-	if s == "" || s[0] != '{' || json.Unmarshal([]byte(s), &e) != nil {
-		return "", "", []string{`the answer must be only the JSON object {"subject": "...", "body": "..."}, with nothing before or after it`}
+	if n <= 1 {
+		var e emailJSON
+		if s == "" || s[0] != '{' || json.Unmarshal([]byte(s), &e) != nil {
+			return nil, []string{`the answer must be only the JSON object {"subject": "...", "body": "..."}, with nothing before or after it`}
+		}
+		m, problems := check(e, "")
+		return []email.Message{m}, problems
 	}
-	subject, body = strings.TrimSpace(e.Subject), strings.TrimSpace(e.Body)
-	if subject == "" {
-		problems = append(problems, "the subject is missing or empty")
+	var all map[string]emailJSON
+	if s == "" || s[0] != '{' || json.Unmarshal([]byte(s), &all) != nil {
+		return nil, []string{fmt.Sprintf(`the answer must be only the JSON object {"email_1": {"subject": "...", "body": "..."}, ...} with %d emails, with nothing before or after it`, n)}
 	}
-	if body == "" {
-		problems = append(problems, "the body is missing or empty")
+	for i := 1; i <= n; i++ {
+		e, ok := all[emailKey(i)]
+		if !ok {
+			problems = append(problems, emailKey(i)+" is missing")
+			continue
+		}
+		m, p := check(e, emailKey(i)+": ")
+		emails = append(emails, m)
+		problems = append(problems, p...)
 	}
-	return subject, body, problems
+	return emails, problems
+}
+
+func check(e emailJSON, prefix string) (email.Message, []string) {
+	m := email.Message{Subject: strings.TrimSpace(e.Subject), Body: strings.TrimSpace(e.Body)}
+	var problems []string
+	if m.Subject == "" {
+		problems = append(problems, prefix+"the subject is missing or empty")
+	}
+	if m.Body == "" {
+		problems = append(problems, prefix+"the body is missing or empty")
+	}
+	return m, problems
 }
 
 func usage(u goopenai.Usage) email.Usage {

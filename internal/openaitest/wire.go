@@ -110,8 +110,70 @@ func appendError(b []byte, msg, typ, code string) []byte {
 }
 
 // appendEmail appends the default answer: the email JSON a well-behaved
-// model writes, using only the prospect's first name and company name.
+// model writes, using only the prospect's first name and company name. A
+// request whose schema asks for email_1 … email_n (variants or a sequence)
+// gets n distinct emails.
 func appendEmail(b []byte, req *wireRequest) []byte {
+	n := emailsAsked(req)
+	if n <= 1 {
+		return appendOneEmail(b, req)
+	}
+	first, company := prospect(req)
+	b = append(b, '{')
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"email_`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `":`...)
+		if i == 1 {
+			b = appendOneEmail(b, req)
+			continue
+		}
+		b = append(b, `{"subject":`...)
+		b = appendJSONString(b, "Following up, "+first)
+		b = append(b, `,"body":"Hi `...)
+		b = appendJSONEscaped(b, first)
+		b = append(b, `,\n\n`...)
+		b = append(b, followUps[(i-2)%len(followUps)]...)
+		b = append(b, ` Is it worth a look for `...)
+		b = appendJSONEscaped(b, company)
+		b = append(b, `?\n\nThanks,"}`...)
+	}
+	return append(b, '}')
+}
+
+// followUps are distinct second lines, so no follow-up repeats another.
+var followUps = []string{
+	"Bumping my earlier note in case it got buried under quarter-end work.",
+	"One more angle: replies tend to rise when the first line names something only the reader would recognise.",
+	"Last try from me. If timing is off, a one-word reply saying so helps me too.",
+	"Closing the loop on my notes. Happy to send a two-minute summary instead of a call.",
+}
+
+// emailsAsked reads how many emails the structured-output schema requires.
+func emailsAsked(req *wireRequest) int {
+	rf := req.ResponseFormat
+	if rf == nil || rf.JSONSchema == nil || len(rf.JSONSchema.Schema) == 0 {
+		return 1
+	}
+	var s struct {
+		Required []string `json:"required"`
+	}
+	if json.Unmarshal(rf.JSONSchema.Schema, &s) != nil {
+		return 1
+	}
+	n := 0
+	for _, r := range s.Required {
+		if strings.HasPrefix(r, "email_") {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+func appendOneEmail(b []byte, req *wireRequest) []byte {
 	first, company := prospect(req)
 	if first == "" {
 		first = "there"

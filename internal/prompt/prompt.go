@@ -27,6 +27,7 @@ const (
 // Set is a parsed, checked set of templates. It is safe for concurrent use.
 type Set struct {
 	system, user, repair, offline *template.Template
+	systemText                    string
 }
 
 // Data is what every template sees.
@@ -39,6 +40,12 @@ type Data struct {
 	ProspectData string
 	// Problems lists what a repair round must fix.
 	Problems []string
+	// Emails is how many emails the request asks for (variants or a
+	// sequence); Days their send days in a sequence (nil otherwise).
+	Emails int
+	Days   []int
+	// Step is which email the offline template renders, from 0.
+	Step int
 }
 
 // Load parses the four templates from fsys and renders each with sample
@@ -61,12 +68,16 @@ func Load(fsys fs.FS) (*Set, error) {
 			continue
 		}
 		*f.dst = t
+		if f.name == SystemFile {
+			s.systemText = string(b)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	for _, req := range samples() {
 		d := NewData(req, []string{"sample problem"})
+		d.Step = d.Emails - 1
 		for _, t := range []*template.Template{s.system, s.user, s.repair, s.offline} {
 			out, err := execute(t, d)
 			if err != nil {
@@ -93,6 +104,7 @@ var funcs = template.FuncMap{
 		r[0] = unicode.ToLower(r[0])
 		return string(r)
 	},
+	"add": func(a, b int) int { return a + b },
 	// trimDot drops a trailing full stop, so a field can end a sentence.
 	"trimDot": func(s string) string { return strings.TrimRight(strings.TrimSpace(s), ".") },
 }
@@ -107,7 +119,8 @@ func NewData(req *email.Request, problems []string) Data {
 		// already: marshalling cannot fail.
 		panic(fmt.Sprintf("prompt: marshal prospect data: %v", err))
 	}
-	return Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: string(b), Problems: problems}
+	return Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: string(b), Problems: problems,
+		Emails: req.Options.Emails(), Days: req.Options.SendDays()}
 }
 
 type dataView struct {
@@ -130,6 +143,10 @@ func sender(s email.Sender) *email.Sender {
 	}
 	return &s
 }
+
+// SystemText is the system prompt's template source, for checks that look
+// for an email echoing it.
+func (s *Set) SystemText() string { return s.systemText }
 
 // System renders the system prompt.
 func (s *Set) System(d Data) (string, error) { return execute(s.system, d) }
@@ -172,5 +189,9 @@ func samples() []*email.Request {
 			Options: email.Options{Tone: "direct", MaxWords: 90, Language: "German", Temperature: &temp},
 		},
 		{Prospect: email.Prospect{FirstName: "Li"}, Company: email.Company{CompanyName: "Acme"}},
+		{Prospect: email.Prospect{FirstName: "Li"}, Company: email.Company{CompanyName: "Acme"},
+			Options: email.Options{Sequence: &email.Sequence{FollowUps: 2}}},
+		{Prospect: email.Prospect{FirstName: "Li"}, Company: email.Company{CompanyName: "Acme"},
+			Options: email.Options{Variants: 3}},
 	}
 }

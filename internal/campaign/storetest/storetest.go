@@ -438,7 +438,7 @@ func testFinish(t *testing.T, s campaign.Store) {
 		if err != nil {
 			t.Fatalf("Item %d: %v", o.index, err)
 		}
-		if it.Status != o.status || it.Result == nil || *it.Result != o.result {
+		if it.Status != o.status || it.Result == nil || !reflect.DeepEqual(*it.Result, o.result) {
 			t.Errorf("item %d = %s %+v, want %s %+v", o.index, it.Status, it.Result, o.status, o.result)
 		}
 	}
@@ -478,7 +478,7 @@ func testFinishTwice(t *testing.T, s campaign.Store) {
 	if err != nil {
 		t.Fatalf("Item: %v", err)
 	}
-	if it.Status != campaign.ItemSucceeded || it.Result == nil || *it.Result != first {
+	if it.Status != campaign.ItemSucceeded || it.Result == nil || !reflect.DeepEqual(*it.Result, first) {
 		t.Errorf("item = %s %+v, want the first outcome", it.Status, it.Result)
 	}
 }
