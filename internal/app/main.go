@@ -22,7 +22,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	switch cmd {
 	case "serve":
 		return Serve(ctx, cfg, stdout, log)
+	case "eval":
+		return Eval(ctx, cfg, args, stdout, log)
 	default:
-		return fmt.Errorf("unknown command %q (commands: serve)", cmd)
+		return fmt.Errorf("unknown command %q (commands: serve, eval)", cmd)
 	}
 }

@@ -94,7 +94,7 @@ func (c *Composer) review(req *Request, d *Draft) Result {
 		})
 		if days != nil && i > 0 {
 			for j := range i {
-				if run := repeatedRun(all[j].Body, m.Body, req.Sender.Signature, 10); run != "" {
+				if run := repeatedRun(all[j].Body, m.Body, 10, req.Sender.Signature, req.CTA.Ask, req.CTA.CalendarLink); run != "" {
 					// An error costs 30 points in lint's score.
 					rep.Findings = append([]lint.Finding{{Code: "repeated_pitch", Severity: lint.SeverityError,
 						Message: fmt.Sprintf("follow-up %d repeats email %d word for word: %q", i, j+1, run)}}, rep.Findings...)
@@ -179,11 +179,14 @@ func Facts(r *Request) []string {
 }
 
 // repeatedRun returns the first run of at least n words that b repeats
-// from a, ignoring case, punctuation and the signature (which every email
-// of a sequence repeats by design); "" when there is none.
-func repeatedRun(a, b, signature string, n int) string {
-	if signature != "" {
-		a, b = strings.ReplaceAll(a, signature, ""), strings.ReplaceAll(b, signature, "")
+// from a, ignoring case, punctuation and the given texts (the signature and
+// the ask, which every email of a sequence may repeat by design); "" when
+// there is none.
+func repeatedRun(a, b string, n int, allowed ...string) string {
+	for _, s := range allowed {
+		if s != "" {
+			a, b = strings.ReplaceAll(a, s, "\n"), strings.ReplaceAll(b, s, "\n")
+		}
 	}
 	wa, wb := words(a), words(b)
 	if len(wa) < n || len(wb) < n {
