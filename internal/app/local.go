@@ -109,7 +109,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logg
 	srv := &http.Server{Handler: l.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Bool("offline", cfg.Offline()),
 		slog.String("data_dir", cfg.DataDir), slog.Int("worker_concurrency", cfg.WorkerConcurrency))
-	fmt.Fprintf(out, "Ingren is listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(out, "Ingren is listening on http://localhost:%d\n", ln.Addr().(*net.TCPAddr).Port)
 
 	var wg sync.WaitGroup
 	wctx, stopWorker := context.WithCancel(ctx)
