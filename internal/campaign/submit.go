@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -85,7 +86,7 @@ func DecodeSubmission(body []byte, maxProspects int) (*Submission, []email.Reque
 	}
 	var sub Submission
 	if err := json.Unmarshal(body, &sub); err != nil {
-		return nil, nil, warnings, email.TypeError(err, "")
+		return nil, nil, warnings, locateTypeErrors(body, err)
 	}
 	v := &email.ValidationError{}
 	if utf8.RuneCountInString(sub.Name) > email.MaxShortLen {
@@ -117,6 +118,34 @@ func DecodeSubmission(body []byte, maxProspects int) (*Submission, []email.Reque
 		return nil, nil, warnings, err
 	}
 	return &sub, reqs, warnings, nil
+}
+
+// locateTypeErrors names the entries whose fields have the wrong type
+// ("prospects[3].prospect.first_name"): encoding/json's own error names
+// the field but not the array index, and stops at the first.
+func locateTypeErrors(body []byte, err error) error {
+	var raw struct {
+		Prospects []json.RawMessage `json:"prospects"`
+	}
+	if json.Unmarshal(body, &raw) != nil {
+		return email.TypeError(err, "")
+	}
+	v := &email.ValidationError{}
+	for i, r := range raw.Prospects {
+		var e Entry
+		if eerr := json.Unmarshal(r, &e); eerr != nil {
+			var ve *email.ValidationError
+			if errors.As(email.TypeError(eerr, fmt.Sprintf("prospects[%d]", i)), &ve) {
+				v.Fields = append(v.Fields, ve.Fields...)
+				continue
+			}
+			v.Add(fmt.Sprintf("prospects[%d]", i), "must be an object")
+		}
+	}
+	if len(v.Fields) == 0 {
+		return email.TypeError(err, "")
+	}
+	return v
 }
 
 // checkWebhookURL refuses what can never be a webhook. Where the address
