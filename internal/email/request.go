@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Request is everything needed to write one email. Prospect and Company keep
@@ -231,7 +232,7 @@ func splitExtra(b []byte, v any, known map[string]bool) (map[string]json.RawMess
 	}
 	var extra map[string]json.RawMessage
 	for k, raw := range all {
-		if known[k] {
+		if isKnown(k, known) {
 			continue
 		}
 		if extra == nil {
@@ -240,6 +241,22 @@ func splitExtra(b []byte, v any, known map[string]bool) (map[string]json.RawMess
 		extra[k] = raw
 	}
 	return extra, nil
+}
+
+// isKnown reports whether encoding/json decoded member k into a named
+// field: it matches names without regard to case ("FIRST_NAME" sets
+// FirstName). Kept in Extra too, such a member would come back as the named
+// field when a stored request is read again, unvalidated.
+func isKnown(k string, known map[string]bool) bool {
+	if known[k] {
+		return true
+	}
+	for name := range known {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func joinExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
