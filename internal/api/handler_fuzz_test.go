@@ -1,0 +1,163 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/apikey"
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/offline"
+	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/prompts"
+)
+
+const fuzzKey = "fuzz-key-0123456789abcdef"
+
+// fuzzServer is the API as the local program assembles it, with the
+// offline writer (no network) and SQLite in a temporary directory. No
+// worker runs: a submitted campaign stays queued.
+func fuzzServer(f *testing.F) http.Handler {
+	f.Helper()
+	set, err := prompt.Load(prompts.FS)
+	if err != nil {
+		f.Fatal(err)
+	}
+	db, err := sqlite.Open(filepath.Join(f.TempDir(), "ingren.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { db.Close() })
+	store, err := sqlite.NewStore(db)
+	if err != nil {
+		f.Fatal(err)
+	}
+	queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
+	if err != nil {
+		f.Fatal(err)
+	}
+	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: 20}
+	composer := &email.Composer{Writer: offline.New(set), SystemPrompt: set.SystemText()}
+	return api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{fuzzKey})}, composer, svc,
+		slog.New(slog.DiscardHandler))
+}
+
+// serve sends one request straight to the handler, so a panic fails the
+// fuzz run instead of being swallowed by net/http, and checks what every
+// answer must be: below 500, JSON, and, for an error, a code and message.
+func serve(t *testing.T, h http.Handler, req *http.Request) (*httptest.ResponseRecorder, map[string]any) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code >= 500 {
+		t.Fatalf("%s %s: %d for client input: %s", req.Method, req.URL, rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("%s %s: %d with Content-Type %q", req.Method, req.URL, rec.Code, ct)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%s %s: %d, not a JSON object: %s", req.Method, req.URL, rec.Code, rec.Body)
+	}
+	if rec.Code >= 400 {
+		e, _ := out["error"].(map[string]any)
+		if e == nil || e["code"] == "" || e["message"] == "" {
+			t.Fatalf("%s %s: %d without an error code and message: %s", req.Method, req.URL, rec.Code, rec.Body)
+		}
+	}
+	return rec, out
+}
+
+func fuzzPost(path string, body []byte) *http.Request {
+	req := httptest.NewRequest("POST", path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-api-key", fuzzKey)
+	return req
+}
+
+// FuzzGenerateEmailHandler posts any body to /api/v1/generate-email: the
+// answer is never a 5xx or a panic, and a 200 holds an email.
+func FuzzGenerateEmailHandler(f *testing.F) {
+	sarah, err := os.ReadFile("../../testdata/requests/sarah.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sarah)
+	for _, s := range []string{
+		`{"prospect": {"first_name": "A"}, "company": {"company_name": "B"}, "options": {"variants": 3}}`,
+		`{"prospect": {"first_name": "A"}, "company": {"company_name": "B"}, "options": {"sequence": {"follow_ups": 4}}}`,
+		`{"prospect": {"first_name": "A"}, "company": {"company_name": "B"}, "options": {"sequence": {"follow_ups": 2, "days": [5, 1]}}}`,
+		`{"prospect": {"first_name": " ", "tenure_months": -1}, "company": {"company_name": "B", "employee_count": 1e20}}`,
+		`{"prospect": {"first_name": "=cmd"}, "company": {"company_name": "\u0000"}, "cta": {"ask": "{{.}}"}}`,
+		`{}`, `[]`, `null`, ``, `{"prospect":`,
+	} {
+		f.Add([]byte(s))
+	}
+	h := fuzzServer(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rec, out := serve(t, h, fuzzPost("/api/v1/generate-email", body))
+		if rec.Code == http.StatusOK && (out["subject"] == "" || out["body"] == "") {
+			t.Fatalf("200 without an email: %s", rec.Body)
+		}
+	})
+}
+
+// FuzzCreateCampaignHandler posts any body, with any Idempotency-Key, to
+// /api/v1/campaigns: never a 5xx or a panic, and an accepted campaign can
+// be read back with the number of prospects it was accepted with.
+func FuzzCreateCampaignHandler(f *testing.F) {
+	entry := `{"ref": "r1", "prospect": {"first_name": "Pat"}, "company": {"company_name": "Acme"}}`
+	for _, s := range []struct{ body, key string }{
+		{`{"name": "Q4", "prospects": [` + entry + `]}`, ""},
+		{`{"name": "Q4", "prospects": [` + entry + `, ` + entry + `], "webhook_url": "https://example.com/h"}`, "key-1"},
+		{`{"prospects": [` + entry + `], "defaults": {"options": {"variants": 2, "sequence": {"follow_ups": 1}}}}`, "key-2"},
+		{`{"prospects": [{}]}`, strings.Repeat("k", 201)},
+		{`{"prospects": []}`, "key-1"},
+		{`{"prospects": "x"}`, ""},
+		{`[]`, ""},
+	} {
+		f.Add([]byte(s.body), s.key)
+	}
+	h := fuzzServer(f)
+	f.Fuzz(func(t *testing.T, body []byte, key string) {
+		req := fuzzPost("/api/v1/campaigns", body)
+		if key != "" {
+			if !validHeaderValue(key) {
+				return // net/http would refuse to send it
+			}
+			req.Header.Set("Idempotency-Key", key)
+		}
+		rec, out := serve(t, h, req)
+		if rec.Code != http.StatusAccepted {
+			return
+		}
+		id, _ := out["campaign_id"].(string)
+		get := httptest.NewRequest("GET", "/api/v1/campaigns/"+id, nil)
+		get.Header.Set("x-api-key", fuzzKey)
+		_, c := serve(t, h, get)
+		if c["total"] != out["total"] || c["campaign_id"] != id {
+			t.Fatalf("accepted %v, read back %v", out, c)
+		}
+	})
+}
+
+// validHeaderValue reports whether net/http would send v as a header
+// value (RFC 9110 field-value: no control characters but tab).
+func validHeaderValue(v string) bool {
+	for i := range len(v) {
+		if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
