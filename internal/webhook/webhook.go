@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	neturl "net/url"
 	"strconv"
 	"syscall"
 	"time"
@@ -160,6 +161,12 @@ func (n *Notifier) send(ctx context.Context, url string, body []byte) (retry boo
 	}
 	res, err := n.client.Do(req)
 	if err != nil {
+		// The URL can carry a token (a Slack webhook's path is its
+		// secret) and this error is logged: keep what failed, not where.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
+		}
 		if errors.Is(err, ErrBlockedAddress) {
 			return false, err
 		}
