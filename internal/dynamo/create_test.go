@@ -126,10 +126,13 @@ func TestEveryRecordExpires(t *testing.T) {
 	if got.ExpiresAt.Unix() != want {
 		t.Errorf("ExpiresAt = %v, want %v", got.ExpiresAt, time.Unix(want, 0).UTC())
 	}
+	if err := s.Finish(context.Background(), c.ID, 1, campaign.ItemSucceeded, campaign.Result{Subject: "s", Body: "b"}, c.CreatedAt); err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range []struct{ pk, sk string }{
 		{"CAMPAIGN#" + c.ID, "META"},
-		{"CAMPAIGN#" + c.ID, "ITEM#000000"},
-		{"CAMPAIGN#" + c.ID, "ITEM#000001"},
+		{"CAMPAIGN#" + c.ID, "INPUT#000000"}, // both items' inputs
+		{"CAMPAIGN#" + c.ID, "ITEM#000001"},  // the finished item's result
 		{"IDEM#tenant-a#key", "IDEM"},
 	} {
 		res, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{

@@ -232,46 +232,80 @@ func (s *Store) release(ctx context.Context, c *campaign.Campaign) {
 	})
 }
 
-// putItems writes the items in batches of 25, writers batches at a time.
+// Chunk bounds: a record holds at most 400 KB, and a BatchWriteItem call
+// at most 16 MB; chunks well under both keep any 25 of them in one call.
+const (
+	chunkEntries = 100
+	chunkBytes   = 256 << 10
+)
+
+// putItems writes the items' inputs as chunks, and a result record for any
+// item that is already done, in batches of 25 records, writers batches at
+// a time.
 func (s *Store) putItems(ctx context.Context, c *campaign.Campaign, items []campaign.Item) error {
+	pk, expires := campaignPK(c.ID), c.ExpiresAt.Unix()
+	var recs []map[string]types.AttributeValue
+	flush := func(first int, entries []chunkEntry) error {
+		b, err := json.Marshal(entries)
+		if err != nil {
+			return err
+		}
+		av, err := attributevalue.MarshalMap(chunkRecord{PK: pk, SK: inputSK(first), Entries: string(b), ExpiresAt: expires})
+		if err != nil {
+			return err
+		}
+		recs = append(recs, av)
+		return nil
+	}
+	var (
+		entries []chunkEntry
+		first   int
+		size    int
+	)
+	for i := range items {
+		it := &items[i]
+		req, err := json.Marshal(it.Request)
+		if err != nil {
+			return fmt.Errorf("item %d request: %w", i, err)
+		}
+		if len(entries) > 0 && (len(entries) == chunkEntries || size+len(req) > chunkBytes) {
+			if err := flush(first, entries); err != nil {
+				return err
+			}
+			entries, first, size = nil, i, 0
+		}
+		entries = append(entries, chunkEntry{Ref: it.Ref, Request: req})
+		size += len(req) + len(it.Ref) + 16
+		if it.Result != nil && it.Status != "" && it.Status != campaign.ItemPending {
+			out, err := json.Marshal(it.Result)
+			if err != nil {
+				return fmt.Errorf("item %d result: %w", i, err)
+			}
+			av, err := attributevalue.MarshalMap(resultRecord{PK: pk, SK: itemSK(i), Status: string(it.Status), Output: string(out), ExpiresAt: expires})
+			if err != nil {
+				return err
+			}
+			recs = append(recs, av)
+		}
+	}
+	if len(entries) > 0 {
+		if err := flush(first, entries); err != nil {
+			return err
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.writers)
-	pk, expires := campaignPK(c.ID), c.ExpiresAt.Unix()
-	for start := 0; start < len(items); start += batchSize {
-		chunk := items[start:min(start+batchSize, len(items))]
+	for start := 0; start < len(recs); start += batchSize {
+		batch := recs[start:min(start+batchSize, len(recs))]
 		g.Go(func() error {
-			reqs := make([]types.WriteRequest, len(chunk))
-			for i := range chunk {
-				it := &chunk[i]
-				av, err := marshalItem(pk, start+i, it, expires)
-				if err != nil {
-					return err
-				}
+			reqs := make([]types.WriteRequest, len(batch))
+			for i, av := range batch {
 				reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: av}}
 			}
 			return s.batchWrite(ctx, reqs)
 		})
 	}
 	return g.Wait()
-}
-
-func marshalItem(pk string, index int, it *campaign.Item, expires int64) (map[string]types.AttributeValue, error) {
-	input, err := json.Marshal(it.Request)
-	if err != nil {
-		return nil, fmt.Errorf("item %d request: %w", index, err)
-	}
-	rec := itemRecord{PK: pk, SK: itemSK(index), Status: string(it.Status), Ref: it.Ref, Input: string(input), ExpiresAt: expires}
-	if rec.Status == "" {
-		rec.Status = string(campaign.ItemPending)
-	}
-	if it.Result != nil {
-		output, err := json.Marshal(it.Result)
-		if err != nil {
-			return nil, fmt.Errorf("item %d result: %w", index, err)
-		}
-		rec.Output = string(output)
-	}
-	return attributevalue.MarshalMap(rec)
 }
 
 // batchWrite writes one batch, retrying what DynamoDB leaves unprocessed
@@ -370,21 +404,12 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 	return list, encodeCursor(recs[limit-1].GSI1SK), nil
 }
 
-// Items queries the campaign's items in index order. The cursor is the last
+// Items reads the input chunks that cover the page and the result records
+// of its items, and merges them in index order. The cursor is the last
 // index returned.
 func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Item, string, error) {
 	limit := pageLimit(p)
-	pk := campaignPK(campaignID)
-	in := &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :item)"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":   &types.AttributeValueMemberS{Value: pk},
-			":item": &types.AttributeValueMemberS{Value: itemPrefix},
-		},
-		ConsistentRead: aws.Bool(true),
-	}
+	start := 0
 	if p.Cursor != "" {
 		after, err := decodeCursor(p.Cursor)
 		if err != nil {
@@ -394,24 +419,117 @@ func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) (
 		if err != nil || i < 0 {
 			return nil, "", badCursor()
 		}
-		in.ExclusiveStartKey = key(pk, itemSK(i))
+		start = i + 1
 	}
-	var recs []itemRecord
-	if err := s.query(ctx, in, limit+1, &recs); err != nil {
+	// One more than the page, to know whether another page follows.
+	items, err := s.items(ctx, campaignID, start, start+limit)
+	if err != nil {
 		return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
 	}
-	items := make([]campaign.Item, 0, min(len(recs), limit))
-	for i := range recs[:min(len(recs), limit)] {
-		it, err := recs[i].item(campaignID)
-		if err != nil {
-			return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
-		}
-		items = append(items, *it)
-	}
-	if len(recs) <= limit {
+	if len(items) <= limit {
 		return items, "", nil
 	}
+	items = items[:limit]
 	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
+}
+
+// items returns the items with indices from..to (both included) that exist.
+func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]campaign.Item, error) {
+	pk := campaignPK(campaignID)
+	// The chunk holding from starts at or before it: the last such chunk.
+	var head []chunkRecord
+	if err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk},
+			":lo": &types.AttributeValueMemberS{Value: inputSK(0)},
+			":hi": &types.AttributeValueMemberS{Value: inputSK(from)},
+		},
+		ScanIndexForward:     aws.Bool(false),
+		ConsistentRead:       aws.Bool(true),
+		ProjectionExpression: aws.String("#sk"),
+	}, 1, &head); err != nil {
+		return nil, err
+	}
+	if len(head) == 0 {
+		return nil, nil
+	}
+	var chunks []chunkRecord
+	if err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk},
+			":lo": &types.AttributeValueMemberS{Value: head[0].SK},
+			":hi": &types.AttributeValueMemberS{Value: inputSK(to)},
+		},
+		ConsistentRead: aws.Bool(true),
+	}, to-from+2, &chunks); err != nil {
+		return nil, err
+	}
+	var results []resultRecord
+	if err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk},
+			":lo": &types.AttributeValueMemberS{Value: itemSK(from)},
+			":hi": &types.AttributeValueMemberS{Value: itemSK(to)},
+		},
+		ConsistentRead: aws.Bool(true),
+	}, to-from+1, &results); err != nil {
+		return nil, err
+	}
+	done := make(map[int]*resultRecord, len(results))
+	for i := range results {
+		idx, err := skIndex(results[i].SK, itemPrefix)
+		if err != nil {
+			return nil, err
+		}
+		done[idx] = &results[i]
+	}
+	var items []campaign.Item
+	for _, ch := range chunks {
+		first, err := skIndex(ch.SK, inputPrefix)
+		if err != nil {
+			return nil, err
+		}
+		var entries []chunkEntry
+		if err := json.Unmarshal([]byte(ch.Entries), &entries); err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", first, err)
+		}
+		for k, e := range entries {
+			idx := first + k
+			if idx < from || idx > to {
+				continue
+			}
+			it, err := toItem(campaignID, idx, e, done[idx])
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, *it)
+		}
+	}
+	return items, nil
+}
+
+func toItem(campaignID string, index int, e chunkEntry, r *resultRecord) (*campaign.Item, error) {
+	it := &campaign.Item{CampaignID: campaignID, Index: index, Ref: e.Ref, Status: campaign.ItemPending}
+	if err := json.Unmarshal(e.Request, &it.Request); err != nil {
+		return nil, fmt.Errorf("item %d input: %w", index, err)
+	}
+	if r != nil {
+		it.Status = campaign.ItemStatus(r.Status)
+		it.Result = new(campaign.Result)
+		if err := json.Unmarshal([]byte(r.Output), it.Result); err != nil {
+			return nil, fmt.Errorf("item %d output: %w", index, err)
+		}
+	}
+	return it, nil
 }
 
 // query runs in until it has n records or no more, following
@@ -433,44 +551,27 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, n int, out a
 	return attributevalue.UnmarshalListOfMaps(all, out)
 }
 
-// Item reads one item with a strongly consistent read.
+// Item reads one item: its chunk and its result record, if any.
 func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campaign.Item, error) {
-	var rec itemRecord
-	found, err := s.getItem(ctx, key(campaignPK(campaignID), itemSK(index)), &rec)
-	if err == nil && !found {
+	var items []campaign.Item
+	var err error
+	if index >= 0 {
+		items, err = s.items(ctx, campaignID, index, index)
+	}
+	if err == nil && len(items) == 0 {
 		err = campaign.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get item %s/%d: %w", campaignID, index, err)
 	}
-	it, err := rec.item(campaignID)
-	if err != nil {
-		return nil, fmt.Errorf("get item %s/%d: %w", campaignID, index, err)
-	}
-	return it, nil
+	return &items[0], nil
 }
 
-func (r *itemRecord) item(campaignID string) (*campaign.Item, error) {
-	index, err := itemIndex(r.SK)
-	if err != nil {
-		return nil, err
-	}
-	it := &campaign.Item{CampaignID: campaignID, Index: index, Ref: r.Ref, Status: campaign.ItemStatus(r.Status)}
-	if err := json.Unmarshal([]byte(r.Input), &it.Request); err != nil {
-		return nil, fmt.Errorf("item %d input: %w", index, err)
-	}
-	if r.Output != "" {
-		it.Result = new(campaign.Result)
-		if err := json.Unmarshal([]byte(r.Output), it.Result); err != nil {
-			return nil, fmt.Errorf("item %d output: %w", index, err)
-		}
-	}
-	return it, nil
-}
-
-// Finish updates the item (if pending) and the campaign's counters in one
-// transaction. Transactions on the same campaign record conflict with each
-// other; Finish retries those with backoff.
+// Finish puts the item's result record (if it has none: the item was
+// pending) and updates the campaign's counters in one transaction; the
+// campaign's condition that the index is below its total stands for the
+// item's existence. Transactions on the same campaign record conflict with
+// each other; Finish retries those with backoff.
 func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.ItemStatus, r campaign.Result, now time.Time) error {
 	var succeeded, needsReview, failed int64
 	switch status {
@@ -488,29 +589,37 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
 	}
 	pk := campaignPK(campaignID)
+	if index < 0 {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, campaign.ErrNotFound)
+	}
+	var expires int64
+	if c, err := s.getCampaign(ctx, campaignID); err == nil {
+		expires = c.ExpiresAt.Unix()
+	} else {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	result, err := attributevalue.MarshalMap(resultRecord{PK: pk, SK: itemSK(index), Status: string(status), Output: string(output), ExpiresAt: expires})
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
+		{Put: &types.Put{
 			TableName:                aws.String(s.table),
-			Key:                      key(pk, itemSK(index)),
-			UpdateExpression:         aws.String("SET #st = :st, #out = :out"),
-			ConditionExpression:      aws.String("attribute_exists(#pk) AND #st = :pending"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#st": attrStatus, "#out": "output"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":st":      &types.AttributeValueMemberS{Value: string(status)},
-				":out":     &types.AttributeValueMemberS{Value: string(output)},
-				":pending": &types.AttributeValueMemberS{Value: string(campaign.ItemPending)},
-			},
+			Item:                     result,
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK},
 		}},
 		{Update: &types.Update{
 			TableName:           aws.String(s.table),
 			Key:                 key(pk, metaSK),
 			UpdateExpression:    aws.String("SET #ua = :now ADD #ok :ok, #nr :nr, #fail :fail, #pt :pt, #ct :ct, #tt :tt"),
-			ConditionExpression: aws.String("attribute_exists(#pk)"),
+			ConditionExpression: aws.String("attribute_exists(#pk) AND #total > :idx"),
 			ExpressionAttributeNames: map[string]string{
 				"#pk": attrPK, "#ua": "updated_at", "#ok": "succeeded", "#nr": "needs_review", "#fail": "failed",
-				"#pt": "prompt_tokens", "#ct": "completion_tokens", "#tt": "total_tokens",
+				"#pt": "prompt_tokens", "#ct": "completion_tokens", "#tt": "total_tokens", "#total": "total",
 			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":idx":  number(int64(index)),
 				":now":  &types.AttributeValueMemberS{Value: formatTime(now)},
 				":ok":   number(succeeded),
 				":nr":   number(needsReview),
@@ -528,20 +637,10 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
 		switch {
-		case reason(cancelled, 0) == "ConditionalCheckFailed":
-			// Not pending, or no such item: only a read tells which.
-			var rec itemRecord
-			found, gerr := s.getItem(ctx, key(pk, itemSK(index)), &rec)
-			switch {
-			case gerr != nil:
-				err = gerr
-			case found:
-				err = campaign.ErrAlreadyDone
-			default:
-				err = campaign.ErrNotFound
-			}
 		case reason(cancelled, 1) == "ConditionalCheckFailed":
-			err = campaign.ErrNotFound
+			err = campaign.ErrNotFound // no campaign, or no such index
+		case reason(cancelled, 0) == "ConditionalCheckFailed":
+			err = campaign.ErrAlreadyDone // the item has its result
 		}
 	}
 	if err != nil {
