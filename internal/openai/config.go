@@ -109,6 +109,7 @@ func (c Config) validate() error {
 		}
 	}
 	if c.Timeout < 0 {
+		//lint:ignore ST1005 the message starts with the field's name, as its neighbours do
 		errs = append(errs, errors.New("Timeout must not be negative"))
 	}
 	if c.RPM < 0 || c.TPM < 0 {

@@ -258,7 +258,7 @@ func testConcurrentReceivers(t *testing.T, newQueue NewQueue) {
 					return nil // done, or the deadline: checked below
 				}
 				if err != nil {
-					return fmt.Errorf("Receive: %w", err)
+					return fmt.Errorf("receive: %w", err)
 				}
 				if len(msgs) == 0 {
 					continue
@@ -272,7 +272,7 @@ func testConcurrentReceivers(t *testing.T, newQueue NewQueue) {
 				// Not gctx: the last batch is deleted after the others
 				// were told to stop.
 				if err := q.Delete(t.Context(), handles(msgs)); err != nil {
-					return fmt.Errorf("Delete: %w", err)
+					return fmt.Errorf("delete: %w", err)
 				}
 				mu.Lock()
 				if n >= total {
@@ -359,10 +359,10 @@ func Drain(tb testing.TB, q campaign.Queue, total, receivers int) int {
 			for !done() {
 				msgs, err := q.Receive(gctx, 10, pollWait)
 				if err != nil {
-					return fmt.Errorf("Receive: %w", err)
+					return fmt.Errorf("receive: %w", err)
 				}
 				if err := q.Delete(gctx, handles(msgs)); err != nil {
-					return fmt.Errorf("Delete: %w", err)
+					return fmt.Errorf("delete: %w", err)
 				}
 				mu.Lock()
 				for _, m := range msgs {

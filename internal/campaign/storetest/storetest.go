@@ -580,7 +580,7 @@ func testFinishAllConcurrently(t *testing.T, s campaign.Store) {
 					status = campaign.ItemNeedsReview
 				}
 				if err := s.Finish(ctx, c.ID, i, status, r, base.Add(time.Minute)); err != nil {
-					errs <- fmt.Errorf("Finish %d: %w", i, err)
+					errs <- fmt.Errorf("finish %d: %w", i, err)
 				}
 			}
 		})
