@@ -1,0 +1,13 @@
+// Package chaos holds failure tests of the whole service: the local
+// program killed with SIGKILL mid-campaign and restarted, every queue
+// message delivered twice, the AWS emulators unreachable mid-campaign, and
+// a model provider that never answers. Each asserts the same invariant:
+// the campaign finishes, every prospect has exactly one outcome, and the
+// counters match the items.
+//
+// `make test` runs the short variants (well under a minute together).
+// INGREN_SOAK=1 (`make soak`) runs longer ones: more prospects, more kills,
+// real queue timeouts instead of fast-forwarded ones.
+// INGREN_CHAOS_SEED=N repeats a run's random choices; each test logs its
+// seed.
+package chaos

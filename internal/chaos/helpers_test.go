@@ -1,0 +1,322 @@
+package chaos_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testKey = "chaos-key-0123456789abcdef"
+
+// soak reports whether the long variants run (INGREN_SOAK=1, make soak).
+func soak() bool {
+	v, _ := strconv.ParseBool(os.Getenv("INGREN_SOAK"))
+	return v
+}
+
+// pick returns short in make test and long under INGREN_SOAK.
+func pick[T any](short, long T) T {
+	if soak() {
+		return long
+	}
+	return short
+}
+
+// newRand returns a random source seeded from INGREN_CHAOS_SEED, or a fresh
+// seed that it logs, so a failing run can be repeated.
+func newRand(tb testing.TB) *rand.Rand {
+	tb.Helper()
+	seed, err := strconv.ParseUint(os.Getenv("INGREN_CHAOS_SEED"), 10, 64)
+	if err != nil || seed == 0 {
+		seed = rand.Uint64()
+	}
+	tb.Logf("seed %d (INGREN_CHAOS_SEED=%d repeats this run)", seed, seed)
+	return rand.New(rand.NewPCG(seed, seed^0x5deece66d))
+}
+
+// caller sends one request to the service under test, however it is deployed,
+// and returns the status and body.
+type caller func(tb testing.TB, method, path string, body any) (int, []byte)
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+// httpAPI calls a running program at base with key.
+func httpAPI(base, key string) caller {
+	return func(tb testing.TB, method, path string, body any) (int, []byte) {
+		tb.Helper()
+		req, err := http.NewRequest(method, base+path, bytes.NewReader(mustJSON(tb, body)))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		req.Header.Set("x-api-key", key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := client.Do(req)
+		if err != nil {
+			tb.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			tb.Fatalf("%s %s: %v", method, path, err)
+		}
+		return res.StatusCode, b
+	}
+}
+
+// mustJSON returns body as JSON: nil is empty, a string or []byte is sent
+// as it is.
+func mustJSON(tb testing.TB, body any) []byte {
+	tb.Helper()
+	switch b := body.(type) {
+	case nil:
+		return nil
+	case string:
+		return []byte(b)
+	case []byte:
+		return b
+	}
+	j, err := json.Marshal(body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return j
+}
+
+// MustDecode decodes b into a T or fails.
+func MustDecode[T any](tb testing.TB, b []byte) T {
+	tb.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		tb.Fatalf("decode %s: %v", b, err)
+	}
+	return v
+}
+
+// prospects makes n valid campaign entries; entry i is "Pat<i>" at "Co<i>".
+func prospects(n int) []map[string]any {
+	out := make([]map[string]any, n)
+	for i := range out {
+		out[i] = map[string]any{
+			"ref":      fmt.Sprintf("crm-%05d", i),
+			"prospect": map[string]any{"first_name": fmt.Sprintf("Pat%d", i), "last_name": "Lee", "job_title": "Head of Sales"},
+			"company":  map[string]any{"company_name": fmt.Sprintf("Co%d Inc", i), "industry": "SaaS"},
+		}
+	}
+	return out
+}
+
+type campaignView struct {
+	CampaignID  string `json:"campaign_id"`
+	Status      string `json:"status"`
+	Total       int    `json:"total"`
+	Succeeded   int    `json:"succeeded"`
+	Failed      int    `json:"failed"`
+	NeedsReview int    `json:"needs_review"`
+	Pending     int    `json:"pending"`
+}
+
+func (c campaignView) done() bool { return c.Succeeded+c.Failed >= c.Total }
+
+func (c campaignView) final() bool {
+	return c.Status == "completed" || c.Status == "completed_with_errors" || c.Status == "cancelled"
+}
+
+type emailView struct {
+	Index   int    `json:"index"`
+	Ref     string `json:"ref"`
+	Status  string `json:"status"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+	Error   string `json:"error"`
+}
+
+type emailsView struct {
+	Emails     []emailView `json:"emails"`
+	NextCursor string      `json:"next_cursor"`
+}
+
+// submit posts a campaign of n prospects and returns its id.
+func submit(tb testing.TB, call caller, n int, extra map[string]any) string {
+	tb.Helper()
+	body := map[string]any{"name": "chaos", "prospects": prospects(n)}
+	for k, v := range extra {
+		body[k] = v
+	}
+	status, b := call(tb, "POST", "/api/v1/campaigns", body)
+	if status != http.StatusAccepted {
+		tb.Fatalf("submit: %d %s", status, b)
+	}
+	return MustDecode[campaignView](tb, b).CampaignID
+}
+
+// get reads the campaign.
+func get(tb testing.TB, call caller, id string) campaignView {
+	tb.Helper()
+	status, b := call(tb, "GET", "/api/v1/campaigns/"+id, nil)
+	if status != http.StatusOK {
+		tb.Fatalf("GET campaign: %d %s", status, b)
+	}
+	return MustDecode[campaignView](tb, b)
+}
+
+// waitFor polls the campaign until ok says so, or fails at the deadline.
+func waitFor(tb testing.TB, call caller, id string, timeout time.Duration, ok func(campaignView) bool) campaignView {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c := get(tb, call, id)
+		if ok(c) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("campaign %s: condition not met after %v: %+v", id, timeout, c)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkExactlyOnce reads every email of the finished campaign c and checks
+// the invariant of every chaos test: indices 0..Total-1 each appear exactly
+// once, each with an outcome, with the prospect's own email when it
+// succeeded, and the campaign's counters equal the items' statuses. It
+// returns how many items have each status.
+func checkExactlyOnce(tb testing.TB, call caller, c campaignView) map[string]int {
+	tb.Helper()
+	seen := make([]int, c.Total)
+	byStatus := map[string]int{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > c.Total/500+2 {
+			tb.Fatalf("more pages than %d items need", c.Total)
+		}
+		status, b := call(tb, "GET", "/api/v1/campaigns/"+c.CampaignID+"/emails?limit=500&cursor="+cursor, nil)
+		if status != http.StatusOK {
+			tb.Fatalf("list emails: %d %s", status, b)
+		}
+		page := MustDecode[emailsView](tb, b)
+		for _, e := range page.Emails {
+			if e.Index < 0 || e.Index >= c.Total {
+				tb.Fatalf("email with index %d in a campaign of %d", e.Index, c.Total)
+			}
+			seen[e.Index]++
+			byStatus[e.Status]++
+			switch e.Status {
+			case "succeeded", "needs_review":
+				if e.Subject == "" || !strings.Contains(e.Body, fmt.Sprintf("Pat%d", e.Index)) || e.Error != "" {
+					tb.Errorf("email %d (%s): not this prospect's email: %+v", e.Index, e.Status, e)
+				}
+			case "failed":
+				if e.Error == "" || e.Subject != "" {
+					tb.Errorf("failed email %d: %+v", e.Index, e)
+				}
+			default:
+				tb.Errorf("email %d has status %q after the campaign finished", e.Index, e.Status)
+			}
+			if want := fmt.Sprintf("crm-%05d", e.Index); e.Ref != want {
+				tb.Errorf("email %d has ref %q, want %q", e.Index, e.Ref, want)
+			}
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	for i, n := range seen {
+		if n != 1 {
+			tb.Errorf("index %d listed %d times, want exactly once", i, n)
+		}
+	}
+	if got := byStatus["succeeded"] + byStatus["needs_review"]; got != c.Succeeded {
+		tb.Errorf("counter succeeded = %d, but %d items have an email", c.Succeeded, got)
+	}
+	if byStatus["needs_review"] != c.NeedsReview {
+		tb.Errorf("counter needs_review = %d, but %d items need review", c.NeedsReview, byStatus["needs_review"])
+	}
+	if byStatus["failed"] != c.Failed {
+		tb.Errorf("counter failed = %d, but %d items failed", c.Failed, byStatus["failed"])
+	}
+	if c.Pending != 0 {
+		tb.Errorf("pending = %d after the campaign finished", c.Pending)
+	}
+	return byStatus
+}
+
+// freePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// buildIngren builds the local program into a temporary directory, with the
+// race detector when the tests have it.
+func buildIngren(tb testing.TB) string {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), "ingren")
+	args := []string{"build", "-o", out}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "./functions/ingren")...)
+	cmd.Dir = moduleRoot(tb)
+	start := time.Now()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build ./functions/ingren: %v\n%s", err, b)
+	}
+	tb.Logf("built ./functions/ingren (race %v) in %v", raceEnabled, time.Since(start).Round(time.Millisecond))
+	return out
+}
+
+func moduleRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		tb.Fatalf("module root: %v", err)
+	}
+	return root
+}
+
+// waitHealthy polls base/healthz until it answers 200.
+func waitHealthy(tb testing.TB, base string, timeout time.Duration, exited <-chan struct{}) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
+		res, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-exited:
+			tb.Fatalf("the program exited before it answered on %s", base)
+		default:
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s/healthz did not answer in %v: %v", base, timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
