@@ -209,15 +209,14 @@ func dist(v []float64) Dist {
 func Markdown(rs ...*Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Email quality report\n\n%s, %d prospects from the eval set.\n\n", rs[0].Started.Format("2006-01-02 15:04 UTC"), rs[0].Cases)
-	b.WriteString("| metric |")
-	for _, r := range rs {
-		fmt.Fprintf(&b, " %s |", r.Label)
+	header := func(first string) {
+		fmt.Fprintf(&b, "| %s |", first)
+		for _, r := range rs {
+			fmt.Fprintf(&b, " %s |", r.Label)
+		}
+		b.WriteString("\n|---|" + strings.Repeat("---|", len(rs)) + "\n")
 	}
-	b.WriteString("\n|---|")
-	for range rs {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	header("metric")
 	row := func(name string, f func(*Result) string) {
 		fmt.Fprintf(&b, "| %s |", name)
 		for _, r := range rs {
@@ -242,15 +241,8 @@ func Markdown(rs ...*Result) string {
 	})
 	row("latency p50 per request", func(r *Result) string { return fmt.Sprintf("%.0f ms", r.LatencyP50) })
 
-	b.WriteString("\n## Findings by code\n\n| code |")
-	for _, r := range rs {
-		fmt.Fprintf(&b, " %s |", r.Label)
-	}
-	b.WriteString("\n|---|")
-	for range rs {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	b.WriteString("\n## Findings by code\n\n")
+	header("code")
 	codes := map[string]bool{}
 	for _, r := range rs {
 		for c := range r.Findings {
@@ -264,15 +256,8 @@ func Markdown(rs ...*Result) string {
 		b.WriteString("| (none) |" + strings.Repeat(" 0 |", len(rs)) + "\n")
 	}
 
-	b.WriteString("\n## Per prospect (score of the first email; * = needs review, ! = failed)\n\n| prospect |")
-	for _, r := range rs {
-		fmt.Fprintf(&b, " %s |", r.Label)
-	}
-	b.WriteString("\n|---|")
-	for range rs {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	b.WriteString("\n## Per prospect (score of the first email; * = needs review, ! = failed)\n\n")
+	header("prospect")
 	for i, o := range rs[0].Outcomes {
 		row(o.Case, func(r *Result) string { return r.Outcomes[i].cell() })
 	}
