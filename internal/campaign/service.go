@@ -123,15 +123,21 @@ func (s *Service) enqueueExpand(ctx context.Context, c *Campaign) error {
 	return s.Queue.Send(ctx, [][]byte{b})
 }
 
+// finishGrace is how long after its last item's write a campaign whose
+// items are all done must stay unfinished before Get finishes it. The
+// worker that wrote the last item finishes it at once and sends the
+// webhook; a Get that won that race would leave the campaign without one.
+const finishGrace = time.Minute
+
 // Get returns the tenant's campaign. A campaign whose items are all done
-// but whose status was not yet moved (a worker died in between) is
-// finished here.
+// but whose status was not moved for finishGrace (no worker completed it)
+// is finished here.
 func (s *Service) Get(ctx context.Context, tenant, id string) (*Campaign, error) {
 	c, err := s.Store.Get(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if !c.Status.Final() && c.Done() {
+	if !c.Status.Final() && c.Done() && s.now().Sub(c.UpdatedAt) >= finishGrace {
 		to := finalStatus(c)
 		if err := s.Store.Transition(ctx, c.ID, []Status{StatusQueued, StatusRunning}, to, s.now()); err != nil && !errors.Is(err, ErrConflict) {
 			return nil, err

@@ -146,7 +146,9 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) error {
 		return err
 	}
 	if it.Status != ItemPending {
-		return nil // done already: a redelivery
+		// Done already: a redelivery. The delivery that wrote it may have
+		// died before completing the campaign.
+		return w.completeRedelivered(ctx, msg.Tenant, msg.CampaignID)
 	}
 	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
 	if err != nil {
@@ -186,7 +188,9 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) error {
 	}
 	err = w.Store.Finish(ctx, c.ID, it.Index, status, result, w.now())
 	if errors.Is(err, ErrAlreadyDone) {
-		return nil // another delivery won the race; it counted
+		// Another delivery won the race; it counted, and may have died
+		// before completing the campaign.
+		return w.completeRedelivered(ctx, msg.Tenant, c.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("finish item %d: %w", it.Index, err)
@@ -222,6 +226,15 @@ func (w *Worker) complete(ctx context.Context, tenant, id string) error {
 			// The campaign is done either way; the poller of the status sees it.
 			w.log().WarnContext(ctx, "webhook failed", slog.String("campaign_id", id), slog.String("error", err.Error()))
 		}
+	}
+	return nil
+}
+
+// completeRedelivered is complete for a delivery whose item was already
+// done: a campaign that is gone by now is no reason to deliver it again.
+func (w *Worker) completeRedelivered(ctx context.Context, tenant, id string) error {
+	if err := w.complete(ctx, tenant, id); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
 	}
 	return nil
 }
