@@ -6,7 +6,7 @@ PORT    ?= 8080
 LDFLAGS := -s -w -buildid=
 export TZ := UTC
 
-.PHONY: run test test-go vet build deploy destroy bench clean
+.PHONY: run test test-go vet build deploy destroy bench clean eval
 
 run: ## Start the local program on :$(PORT) (offline mode without OPENAI_API_KEY)
 	$(GO) run ./functions/ingren serve
@@ -25,6 +25,9 @@ $(RIE):
 test-go: vet
 	$(GO) test -race -count=1 -timeout 8m ./...
 	cd infra && $(GO) test -count=1 -timeout 8m ./...
+	@# The email quality report over testdata/eval, with the offline writer.
+	env -u OPENAI_API_KEY -u OPENAI_BASE_URL $(GO) run ./functions/ingren eval -out dist/eval-report > /dev/null
+	@sed -n '5,17p' dist/eval-report/eval.md
 
 vet:
 	$(GO) vet ./...
@@ -47,5 +50,53 @@ deploy: build ## Build and deploy the stack $(STACK) with Pulumi
 destroy: ## Delete the stack $(STACK)'s resources
 	cd infra && pulumi destroy --stack $(STACK)
 
+eval: ## The email quality report for the configured model and prompts (eval-report/)
+	$(GO) run ./functions/ingren eval
+
 clean:
 	rm -rf dist
+
+# wrk comes from Debian; the update runs only when the plain install fails.
+bench: $(RIE) ## End-to-end benchmarks on loopback (~5 min); rewrites the results in BENCHMARKS.md
+	@command -v wrk >/dev/null 2>&1 || { s=; [ "$$(id -u)" = 0 ] || s=sudo; \
+		$$s apt-get install -y -qq wrk || { $$s apt-get update -qq && $$s apt-get install -y -qq wrk; }; }
+	bash .ci/emulators.sh run -- env INGREN_BENCH=1 $(GO) test -run '^TestBench$$' -count=1 -timeout 15m -v ./internal/bench
+
+# Static analysis, fuzzing and chaos runs: SECURITY.md says what they cover.
+.PHONY: staticcheck fuzz fuzz-short soak
+
+# staticcheck is a tool, not a dependency: installed at this pinned version
+# into .tools/bin, never into go.mod. 0.8.x (2026.2) supports Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := .tools/bin/staticcheck
+STATICCHECK_STAMP := .tools/bin/.staticcheck-$(STATICCHECK_VERSION)
+
+$(STATICCHECK_STAMP):
+	GOBIN=$(abspath .tools/bin) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@touch $@
+
+staticcheck: $(STATICCHECK_STAMP) ## staticcheck on both modules (installs the pinned version)
+	$(STATICCHECK) ./...
+	cd infra && $(abspath $(STATICCHECK)) ./...
+
+# package:Target; go test -fuzz takes one package and one target per run.
+FUZZ_TARGETS := internal/email:FuzzDecode internal/campaign:FuzzDecodeSubmission \
+	internal/prompt:FuzzRender internal/prompt:FuzzRenderFields \
+	internal/api:FuzzGenerateEmailHandler internal/api:FuzzCreateCampaignHandler
+FUZZTIME ?= 1m
+FUZZTIME_SHORT ?= 3s
+
+fuzz: ## Fuzz each target for $(FUZZTIME), one after another; a crasher lands in <pkg>/testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} (./$${t%%:*}) for $(FUZZTIME)"; \
+		$(GO) test -run "^$${t#*:}$$" -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
+
+soak: ## The long chaos runs (INGREN_SOAK=1 ./internal/chaos, ~15 min)
+	bash .ci/emulators.sh run -- env INGREN_SOAK=1 $(GO) test -race -count=1 -timeout 40m -v ./internal/chaos
+
+# make test also runs staticcheck and every fuzz target for FUZZTIME_SHORT.
+test-go: staticcheck fuzz-short
