@@ -95,7 +95,7 @@ fuzz: ## Fuzz each target for $(FUZZTIME), one after another; a crasher lands in
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
-soak: ## The long chaos runs (INGREN_SOAK=1 ./internal/chaos, ~15 min)
+soak: ## The long chaos runs (INGREN_SOAK=1 ./internal/chaos, ~6 min)
 	bash .ci/emulators.sh run -- env INGREN_SOAK=1 $(GO) test -race -count=1 -timeout 40m -v ./internal/chaos
 
 # make test also runs staticcheck and every fuzz target for FUZZTIME_SHORT.
