@@ -310,3 +310,28 @@ func TestGenerateEmailVariantsAndSequence(t *testing.T) {
 		t.Fatalf("bad options: %d %s", res.StatusCode, b)
 	}
 }
+
+func TestGenerateEmailOverloaded(t *testing.T) {
+	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled()))
+	set, _ := prompt.Load(prompts.FS)
+	w, _ := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Timeout: 2 * time.Second, MaxRetries: -1}, set)
+	srv := httptest.NewServer(api.NewServer(api.Config{MaxEmailsInFlight: 1}, api.KeyAuth{Keys: apikey.New([]string{key})},
+		&email.Composer{Writer: w}, nil, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	done := make(chan int)
+	go func() {
+		res, _ := post(t, srv.URL+"/api/v1/generate-email", key, sarah(t))
+		done <- res.StatusCode
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for up.Count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	res, b := post(t, srv.URL+"/api/v1/generate-email", key, sarah(t))
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "1" || decode(t, b).Error.Code != "overloaded" {
+		t.Fatalf("second request while the first holds the only slot: %d %s", res.StatusCode, b)
+	}
+	if first := <-done; first != http.StatusGatewayTimeout {
+		t.Fatalf("the stalled first request: %d, want 504", first)
+	}
+}

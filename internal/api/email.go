@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/lint"
@@ -29,6 +30,13 @@ type emailResponse struct {
 }
 
 func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
+	select {
+	case s.emailSlots <- struct{}{}:
+		defer func() { <-s.emailSlots }()
+	default:
+		return &Error{Status: http.StatusServiceUnavailable, Code: "overloaded",
+			Message: "too many emails are being written right now; retry shortly", RetryAfter: time.Second}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxEmailBody))
 	if err != nil {
 		return err

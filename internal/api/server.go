@@ -31,6 +31,10 @@ type Config struct {
 	// (default 25 s): under API Gateway's 29 s integration timeout, so the
 	// client gets our 504 with a request id rather than the gateway's.
 	EmailTimeout time.Duration
+	// MaxEmailsInFlight bounds generate-email requests being worked at once
+	// (default 256); past it the answer is 503 with Retry-After. Under
+	// overload a bounded queue keeps memory and latency bounded too.
+	MaxEmailsInFlight int
 }
 
 // Server holds the API's dependencies.
@@ -41,6 +45,8 @@ type Server struct {
 	campaigns *campaign.Service
 	log       *slog.Logger
 	now       func() time.Time
+	// emailSlots holds one token per generate-email request in flight.
+	emailSlots chan struct{}
 }
 
 // NewServer returns the API as one handler. campaigns may be nil, for a
@@ -55,7 +61,11 @@ func NewServer(cfg Config, auth Authenticator, composer *email.Composer, campaig
 	if cfg.EmailTimeout == 0 {
 		cfg.EmailTimeout = 25 * time.Second
 	}
-	s := &Server{cfg: cfg, auth: auth, composer: composer, campaigns: campaigns, log: log, now: time.Now}
+	if cfg.MaxEmailsInFlight == 0 {
+		cfg.MaxEmailsInFlight = 256
+	}
+	s := &Server{cfg: cfg, auth: auth, composer: composer, campaigns: campaigns, log: log, now: time.Now,
+		emailSlots: make(chan struct{}, cfg.MaxEmailsInFlight)}
 	return s.routes()
 }
 

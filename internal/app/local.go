@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -85,9 +86,24 @@ func (l *Local) RunWorker(ctx context.Context) error { return l.poller.Run(ctx) 
 // Close releases the database.
 func (l *Local) Close() error { return l.db.Close() }
 
+// tuneGC trades memory the program does not need for CPU it does: the
+// single-email path allocates ~90 KB per request, mostly JSON, and the
+// default GOGC=100 spent ~16% of its CPU collecting (BENCHMARKS.md). A
+// memory limit keeps the heap bounded all the same. GOGC and GOMEMLIMIT,
+// when set, win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(48 << 20)
+	}
+}
+
 // Serve runs the local program until ctx ends: the API on cfg.Port and the
 // worker. With no API_KEYS it makes a key and prints it to out.
 func Serve(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger) error {
+	tuneGC()
 	keys := cfg.APIKeys
 	if len(keys) == 0 {
 		k, err := apikey.Generate()
