@@ -160,16 +160,17 @@ func (o Options) validate(v *ValidationError, prefix string) {
 	}
 }
 
-// word checks an option that is spliced into the instructions: short, and
-// letters, spaces and hyphens only, so it cannot carry instructions itself.
+// word checks an option that is spliced into the instructions: at most
+// three words of letters (and hyphens), so it names a tone or a language
+// ("friendly", "Brazilian Portuguese") and cannot carry an instruction.
 func word(v *ValidationError, field, s string) {
 	if s == "" {
 		return
 	}
-	if utf8.RuneCountInString(s) > 40 || strings.IndexFunc(s, func(r rune) bool {
+	if utf8.RuneCountInString(s) > 40 || len(strings.Fields(s)) > 3 || strings.IndexFunc(s, func(r rune) bool {
 		return !(unicode.IsLetter(r) || r == ' ' || r == '-')
 	}) >= 0 {
-		v.Add(field, "must be at most 40 letters, spaces or hyphens")
+		v.Add(field, "must be one to three words of letters, at most 40 characters")
 	}
 }
 

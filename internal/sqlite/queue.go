@@ -224,6 +224,30 @@ func (q *Queue) Extend(ctx context.Context, handle string, d time.Duration) erro
 	return nil
 }
 
+// ReleaseInFlight makes every message that a receiver holds visible again
+// at once, and reports how many. The local program calls it at start-up:
+// it is the queue's only receiver, so a held message was held by a process
+// that died (kill -9, a crash) and would otherwise wait out the visibility
+// timeout. Dead letters stay dead.
+func (q *Queue) ReleaseInFlight(ctx context.Context) (int, error) {
+	var n int64
+	err := q.inTx(ctx, func(tx *sql.Tx) error {
+		now := time.Now().UTC().Format(goqiteTime)
+		res, err := tx.ExecContext(ctx,
+			`update goqite set timeout = ? where queue = ? and timeout > ? and received > 0 and received < ?`,
+			now, q.name, now, q.maxReceive)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release in-flight messages: %w", err)
+	}
+	return int(n), nil
+}
+
 // DeadLetters counts the messages that will never be delivered again: they
 // were received maxReceive times and the last delivery's timeout passed
 // without a delete. They are the local program's dead-letter queue.

@@ -194,3 +194,32 @@ func mustNewQueue(tb testing.TB, db *sql.DB, name string, visibility time.Durati
 	}
 	return q
 }
+
+func TestReleaseInFlight(t *testing.T) {
+	q := mustNewQueue(t, mustOpenQueueDB(t), "jobs", time.Hour, 2)
+	ctx := t.Context()
+	queuetest.MustSend(t, q, [][]byte{[]byte("held"), []byte("dead"), []byte("waiting")})
+	msgs, err := q.Receive(ctx, 2, 0)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("receive = %d messages, %v", len(msgs), err)
+	}
+	// Make one of them a dead letter: received maxReceive times.
+	dead := msgs[1]
+	if err := q.Extend(ctx, dead.Handle, 0); err != nil {
+		t.Fatal(err)
+	}
+	again, err := q.Receive(ctx, 2, 0)
+	if err != nil || len(again) != 2 {
+		t.Fatalf("second receive = %d messages, %v", len(again), err)
+	}
+	// Now: one message held once, one held on its last receive, one held
+	// once (the third). A restart releases the ones that may come back.
+	n, err := q.ReleaseInFlight(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("ReleaseInFlight = %d, %v; want the 2 messages below maxReceive", n, err)
+	}
+	back, err := q.Receive(ctx, 10, 0)
+	if err != nil || len(back) != 2 {
+		t.Fatalf("after release: %d messages, %v; want 2 back at once, not after an hour", len(back), err)
+	}
+}
