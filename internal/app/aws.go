@@ -119,7 +119,7 @@ func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(cont
 	w := &campaign.Worker{
 		Store: p.store, Queue: p.queue, Composer: p.composer,
 		Notifier:    webhook.New(webhook.Options{Secret: p.cfg.WebhookSecret, AllowPrivate: p.cfg.WebhookAllowPrivate}),
-		Concurrency: p.cfg.WorkerConcurrency, MaxReceive: p.cfg.MaxReceiveCount, Log: p.log,
+		Concurrency: p.cfg.WorkerConcurrency, MaxReceive: p.cfg.MaxReceiveCount, RetryDelay: p.cfg.RetryDelay, Log: p.log,
 	}
 	return sqsevent.Handler(w), nil
 }

@@ -61,6 +61,7 @@ func newAWSWorld(t *testing.T, upstream string, extra map[string]string) *awsWor
 	env := map[string]string{
 		"TABLE_NAME": table, "QUEUE_URL": url, "OPENAI_BASE_URL": upstream, "OPENAI_API_KEY": "sk-test",
 		"WORKER_CONCURRENCY": "8", "MAX_RECEIVE_COUNT": "3", "LOG_LEVEL": "error", "OPENAI_TIMEOUT": "2s",
+		"RETRY_DELAY": "1s",
 	}
 	for k, v := range extra {
 		env[k] = v

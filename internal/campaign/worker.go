@@ -38,6 +38,9 @@ type Worker struct {
 	// failure fails the item ("retries exhausted") instead of losing the
 	// message to the dead-letter queue (default 5).
 	MaxReceive int
+	// RetryDelay is the first backoff of a failed message, doubled per
+	// receive up to 5 minutes (default 10 s).
+	RetryDelay time.Duration
 	Now        func() time.Time
 	Log        *slog.Logger
 }
@@ -76,6 +79,7 @@ func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
 	for _, m := range msgs {
 		g.Go(func() error {
 			if err := w.Handle(gctx, m); err != nil {
+				w.retryLater(gctx, m)
 				mu.Lock()
 				failed = append(failed, m.ID)
 				mu.Unlock()
@@ -85,6 +89,27 @@ func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
 	}
 	_ = g.Wait()
 	return failed
+}
+
+// retryLater shortens a failed message's visibility timeout to a backoff
+// that doubles per receive (RetryDelay, 2×, … at most 5 min). The queue's own
+// timeout is sized for the worker's (6× on AWS, 12 minutes by default),
+// which would make every retry of a rate-limited prospect wait that long.
+// Best effort: without it the message still comes back.
+func (w *Worker) retryLater(ctx context.Context, m Message) {
+	if w.Queue == nil || m.Handle == "" {
+		return
+	}
+	d := w.RetryDelay
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	for i := 1; i < m.ReceiveCount && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	if err := w.Queue.Extend(context.WithoutCancel(ctx), m.Handle, min(d, 5*time.Minute)); err != nil {
+		w.log().WarnContext(ctx, "could not shorten a failed message's visibility", slog.String("message_id", m.ID), slog.String("error", err.Error()))
+	}
 }
 
 // Handle works one message. A non-nil error means: deliver it again.

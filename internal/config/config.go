@@ -53,6 +53,11 @@ type Config struct {
 	MaxReceiveCount int
 	// ItemTTL is how long campaigns are kept (ITEM_TTL_DAYS; default 30).
 	ItemTTL time.Duration
+	// RetryDelay is the worker Lambda's first backoff before a failed
+	// prospect is tried again, doubled per try up to 5 minutes
+	// (RETRY_DELAY; default 10s). The local program retries after 1 s,
+	// doubling.
+	RetryDelay time.Duration
 	// WebhookSecret signs webhook calls (WEBHOOK_SECRET). Never logged.
 	WebhookSecret string
 	// WebhookAllowPrivate lets webhooks go to loopback and private
@@ -95,6 +100,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxCampaignProspects: p.int("MAX_CAMPAIGN_PROSPECTS", 10000, 1, 100000),
 		MaxReceiveCount:      p.int("MAX_RECEIVE_COUNT", 5, 1, 1000),
 		ItemTTL:              time.Duration(p.int("ITEM_TTL_DAYS", 30, 1, 3650)) * 24 * time.Hour,
+		RetryDelay:           p.duration("RETRY_DELAY", 10*time.Second),
 		WebhookSecret:        getenv("WEBHOOK_SECRET"),
 		WebhookAllowPrivate:  p.bool("WEBHOOK_ALLOW_PRIVATE"),
 		TableName:            getenv("TABLE_NAME"),
