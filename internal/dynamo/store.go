@@ -234,9 +234,11 @@ func (s *Store) release(ctx context.Context, c *campaign.Campaign) {
 
 // Chunk bounds: a record holds at most 400 KB, and a BatchWriteItem call
 // at most 16 MB; chunks well under both keep any 25 of them in one call.
+// A worker reads one chunk per prospect, at a read unit per 4 KB, so
+// chunks stay small: 64 KB is 16 units.
 const (
 	chunkEntries = 100
-	chunkBytes   = 256 << 10
+	chunkBytes   = 64 << 10
 )
 
 // putItems writes the items' inputs as chunks, and a result record for any
@@ -438,50 +440,18 @@ func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]c
 	pk := campaignPK(campaignID)
 	// The chunk holding from starts at or before it: the last such chunk.
 	var head []chunkRecord
-	if err := s.query(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
-			":lo": &types.AttributeValueMemberS{Value: inputSK(0)},
-			":hi": &types.AttributeValueMemberS{Value: inputSK(from)},
-		},
-		ScanIndexForward:     aws.Bool(false),
-		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("#sk"),
-	}, 1, &head); err != nil {
+	if err := s.between(ctx, pk, inputSK(0), inputSK(from), true, 1, &head, "#sk"); err != nil {
 		return nil, err
 	}
 	if len(head) == 0 {
 		return nil, nil
 	}
 	var chunks []chunkRecord
-	if err := s.query(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
-			":lo": &types.AttributeValueMemberS{Value: head[0].SK},
-			":hi": &types.AttributeValueMemberS{Value: inputSK(to)},
-		},
-		ConsistentRead: aws.Bool(true),
-	}, to-from+2, &chunks); err != nil {
+	if err := s.between(ctx, pk, head[0].SK, inputSK(to), false, to-from+2, &chunks); err != nil {
 		return nil, err
 	}
 	var results []resultRecord
-	if err := s.query(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
-			":lo": &types.AttributeValueMemberS{Value: itemSK(from)},
-			":hi": &types.AttributeValueMemberS{Value: itemSK(to)},
-		},
-		ConsistentRead: aws.Bool(true),
-	}, to-from+1, &results); err != nil {
+	if err := s.between(ctx, pk, itemSK(from), itemSK(to), false, to-from+1, &results); err != nil {
 		return nil, err
 	}
 	done := make(map[int]*resultRecord, len(results))
@@ -515,6 +485,28 @@ func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]c
 		}
 	}
 	return items, nil
+}
+
+// between queries up to n records of partition pk whose sort keys lie
+// between lo and hi (both included), in key order or, with desc, reversed;
+// projection, if given, names the attributes to read.
+func (s *Store) between(ctx context.Context, pk, lo, hi string, desc bool, n int, out any, projection ...string) error {
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk},
+			":lo": &types.AttributeValueMemberS{Value: lo},
+			":hi": &types.AttributeValueMemberS{Value: hi},
+		},
+		ScanIndexForward: aws.Bool(!desc),
+		ConsistentRead:   aws.Bool(true),
+	}
+	if len(projection) > 0 {
+		in.ProjectionExpression = aws.String(strings.Join(projection, ", "))
+	}
+	return s.query(ctx, in, n, out)
 }
 
 func toItem(campaignID string, index int, e chunkEntry, r *resultRecord) (*campaign.Item, error) {
