@@ -29,6 +29,11 @@ type Config struct {
 	// OpenAIBaseURL (openaiBaseUrl) points the functions at an OpenAI-compatible
 	// endpoint. Default empty: the OpenAI API.
 	OpenAIBaseURL string
+	// OpenAIRPM and OpenAITPM (openaiRpm, openaiTpm) state the OpenAI
+	// tier's requests and tokens per minute, so the functions pace calls
+	// before OpenAI answers 429. Default 0: learn from 429s.
+	OpenAIRPM int
+	OpenAITPM int
 
 	// APIZip (apiZip) is the api function's zip, relative to infra/. Default ../dist/api.zip.
 	APIZip string
@@ -190,6 +195,8 @@ func Load(src Source) (Config, error) {
 	c.WebhookSecret = l.secret("webhookSecret")
 	l.str(&c.OpenAIModel, "openaiModel")
 	l.str(&c.OpenAIBaseURL, "openaiBaseUrl")
+	l.int(&c.OpenAIRPM, "openaiRpm")
+	l.int(&c.OpenAITPM, "openaiTpm")
 	l.str(&c.APIZip, "apiZip")
 	l.str(&c.WorkerZip, "workerZip")
 	l.int(&c.APIMemoryMB, "apiMemoryMb")
@@ -244,6 +251,8 @@ func (c Config) Validate() []string {
 		check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "",
 			"openaiBaseUrl must be an http(s) URL, got %q", c.OpenAIBaseURL)
 	}
+	between("openaiRpm", c.OpenAIRPM, 0, 1_000_000, "")
+	between("openaiTpm", c.OpenAITPM, 0, 1_000_000_000, "")
 	check(c.APIZip != "", "apiZip must not be empty")
 	check(c.WorkerZip != "", "workerZip must not be empty")
 	between("apiMemoryMb", c.APIMemoryMB, 128, 10240, "")

@@ -46,6 +46,12 @@ func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulu
 	if cfg.OpenAIBaseURL != "" {
 		env["OPENAI_BASE_URL"] = pulumi.String(cfg.OpenAIBaseURL)
 	}
+	if cfg.OpenAIRPM > 0 {
+		env["OPENAI_RPM"] = pulumi.String(strconv.Itoa(cfg.OpenAIRPM))
+	}
+	if cfg.OpenAITPM > 0 {
+		env["OPENAI_TPM"] = pulumi.String(strconv.Itoa(cfg.OpenAITPM))
+	}
 	if p.webhook != nil {
 		env["WEBHOOK_SECRET_PARAM"] = p.webhook.Name
 	}

@@ -437,15 +437,17 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 	}{
 		{
 			name:   "OKDefaults",
-			absent: []string{"OPENAI_BASE_URL", "WEBHOOK_SECRET_PARAM"},
+			absent: []string{"OPENAI_BASE_URL", "WEBHOOK_SECRET_PARAM", "OPENAI_RPM", "OPENAI_TPM"},
 		},
 		{
 			name: "OKOptionalsSet",
 			config: map[string]string{
 				"openaiBaseUrl": "https://llm.example.com/v1", "webhookSecret": "whsec",
 				"openaiModel": "gpt-4o", "workerConcurrency": "4", "corsAllowOrigins": "https://app.example.com",
+				"openaiRpm": "500", "openaiTpm": "200000",
 			},
 			wantEnv: map[string]string{
+				"OPENAI_RPM": "500", "OPENAI_TPM": "200000",
 				"OPENAI_BASE_URL": "https://llm.example.com/v1", "WEBHOOK_SECRET_PARAM": "/ingren/dev/webhook-secret",
 				"OPENAI_MODEL": "gpt-4o", "WORKER_CONCURRENCY": "4", "CORS_ALLOW_ORIGINS": "https://app.example.com",
 			},
