@@ -38,6 +38,20 @@ const (
 	ItemFailed      ItemStatus = "failed"
 )
 
+// Counts says how an outcome adds to a campaign's counters; ok is false
+// for a status that is not an outcome (pending, or unknown).
+func (s ItemStatus) Counts() (succeeded, needsReview, failed int, ok bool) {
+	switch s {
+	case ItemSucceeded:
+		return 1, 0, 0, true
+	case ItemNeedsReview:
+		return 1, 1, 0, true
+	case ItemFailed:
+		return 0, 0, 1, true
+	}
+	return 0, 0, 0, false
+}
+
 // Campaign is a batch of prospects submitted at once by one tenant.
 type Campaign struct {
 	ID     string

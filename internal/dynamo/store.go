@@ -565,15 +565,8 @@ func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campai
 // item's existence. Transactions on the same campaign record conflict with
 // each other; Finish retries those with backoff.
 func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.ItemStatus, r campaign.Result, now time.Time) error {
-	var succeeded, needsReview, failed int64
-	switch status {
-	case campaign.ItemSucceeded:
-		succeeded = 1
-	case campaign.ItemNeedsReview:
-		succeeded, needsReview = 1, 1
-	case campaign.ItemFailed:
-		failed = 1
-	default:
+	succeeded, needsReview, failed, ok := status.Counts()
+	if !ok {
 		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
 	}
 	output, err := json.Marshal(r)
@@ -584,12 +577,10 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	if index < 0 {
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, campaign.ErrNotFound)
 	}
-	var expires int64
-	if c, err := s.getCampaign(ctx, campaignID); err == nil {
-		expires = c.ExpiresAt.Unix()
-	} else {
-		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
-	}
+	// The result outlives its campaign by at most the campaign's run time:
+	// TTL clears it a little later, and Finish needs no read of the
+	// campaign on every prospect's hot path.
+	expires := now.Add(s.ttl).Unix()
 	result, err := attributevalue.MarshalMap(resultRecord{PK: pk, SK: itemSK(index), Status: string(status), Output: string(output), ExpiresAt: expires})
 	if err != nil {
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
@@ -613,9 +604,9 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":idx":  number(int64(index)),
 				":now":  &types.AttributeValueMemberS{Value: formatTime(now)},
-				":ok":   number(succeeded),
-				":nr":   number(needsReview),
-				":fail": number(failed),
+				":ok":   number(int64(succeeded)),
+				":nr":   number(int64(needsReview)),
+				":fail": number(int64(failed)),
 				":pt":   number(int64(r.Usage.PromptTokens)),
 				":ct":   number(int64(r.Usage.CompletionTokens)),
 				":tt":   number(int64(r.Usage.TotalTokens)),

@@ -229,15 +229,8 @@ func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campai
 
 // Finish records a pending item's outcome and counts it, in one transaction.
 func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.ItemStatus, r campaign.Result, now time.Time) error {
-	var succeeded, needsReview, failed int
-	switch status {
-	case campaign.ItemSucceeded:
-		succeeded = 1
-	case campaign.ItemNeedsReview:
-		succeeded, needsReview = 1, 1
-	case campaign.ItemFailed:
-		failed = 1
-	default:
+	succeeded, needsReview, failed, ok := status.Counts()
+	if !ok {
 		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
 	}
 	result, err := json.Marshal(r)
