@@ -105,10 +105,7 @@ func (p *Poller) work(ctx context.Context, m Message, log *slog.Logger) {
 	if delay <= 0 {
 		delay = time.Second
 	}
-	for i := 1; i < m.ReceiveCount && delay < time.Minute; i++ {
-		delay *= 2
-	}
-	if err := p.Queue.Extend(wctx, m.Handle, delay); err != nil {
+	if err := p.Queue.Extend(wctx, m.Handle, backoff(delay, m.ReceiveCount, time.Minute)); err != nil {
 		log.WarnContext(ctx, "extend failed", slog.String("message_id", m.ID), slog.String("error", err.Error()))
 	}
 }

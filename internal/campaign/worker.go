@@ -104,12 +104,20 @@ func (w *Worker) retryLater(ctx context.Context, m Message) {
 	if d <= 0 {
 		d = 10 * time.Second
 	}
-	for i := 1; i < m.ReceiveCount && d < 5*time.Minute; i++ {
-		d *= 2
-	}
-	if err := w.Queue.Extend(context.WithoutCancel(ctx), m.Handle, min(d, 5*time.Minute)); err != nil {
+	d = min(backoff(d, m.ReceiveCount, 5*time.Minute), 5*time.Minute)
+	if err := w.Queue.Extend(context.WithoutCancel(ctx), m.Handle, d); err != nil {
 		w.log().WarnContext(ctx, "could not shorten a failed message's visibility", slog.String("message_id", m.ID), slog.String("error", err.Error()))
 	}
+}
+
+// backoff doubles first once per earlier receive of a message, stopping
+// once it reaches limit.
+func backoff(first time.Duration, receives int, limit time.Duration) time.Duration {
+	d := first
+	for i := 1; i < receives && d < limit; i++ {
+		d *= 2
+	}
+	return d
 }
 
 // Handle works one message. A non-nil error means: deliver it again.
