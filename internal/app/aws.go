@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/ingren/ingren/internal/api"
 	"github.com/ingren/ingren/internal/apigw"
@@ -26,6 +27,20 @@ import (
 	"github.com/ingren/ingren/internal/sqsqueue"
 	"github.com/ingren/ingren/internal/webhook"
 )
+
+// sdkLogger sends the AWS SDK's own log lines (a few warnings, such as a
+// response body it could not drain before a retry) to the program's JSON
+// log, where CloudWatch Logs Insights can read them, instead of plain text
+// on stderr. Without ClientLogMode the SDK logs no requests or payloads.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, "aws sdk: "+fmt.Sprintf(format, v...))
+}
 
 // lambdaParts are what both Lambdas build at cold start.
 type lambdaParts struct {
@@ -56,7 +71,7 @@ func newLambdaParts(ctx context.Context, getenv func(string) string) (*lambdaPar
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = 128, 64
 	})
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(httpClient))
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(httpClient), awsconfig.WithLogger(sdkLogger{log}))
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}

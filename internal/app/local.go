@@ -35,6 +35,7 @@ type Local struct {
 	Handler http.Handler
 	poller  *campaign.Poller
 	queue   *sqlite.Queue
+	store   *sqlite.Store
 	db      *sql.DB
 	log     *slog.Logger
 }
@@ -71,7 +72,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer,
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
-		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Log: log,
+		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Lease: LocalQueueVisibility, Log: log,
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins},
 		api.KeyAuth{Keys: apikey.New(keys)}, composer, svc, log)
@@ -79,21 +80,27 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		Handler: h,
 		poller:  &campaign.Poller{Queue: queue, Worker: worker, Concurrency: cfg.WorkerConcurrency, Log: log},
 		queue:   queue,
+		store:   store,
 		db:      db,
 		log:     log,
 	}, nil
 }
 
 // RunWorker works the queue until ctx ends. It first takes back the
-// messages a previous run held when it died, so that a restart after
-// kill -9 resumes at once instead of after the visibility timeout.
+// messages and item leases a previous run held when it died, so that a
+// restart after kill -9 resumes at once instead of after the visibility
+// timeout.
 func (l *Local) RunWorker(ctx context.Context) error {
 	n, err := l.queue.ReleaseInFlight(ctx)
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		l.log.Info("resumed work a previous run held", slog.Int("messages", n))
+	leases, err := l.store.ReleaseLeases(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 || leases > 0 {
+		l.log.Info("resumed work a previous run held", slog.Int("messages", n), slog.Int("leases", leases))
 	}
 	return l.poller.Run(ctx)
 }

@@ -5,6 +5,7 @@ package campaign
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ingren/ingren/internal/email"
@@ -118,7 +119,24 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrAlreadyDone: the item was not pending (a redelivered message).
 	ErrAlreadyDone = errors.New("item already done")
+	// ErrClaimed: another delivery holds the item's lease (see
+	// ClaimedError).
+	ErrClaimed = errors.New("item claimed by another delivery")
 )
+
+// ClaimedError is Store.Claim's error when another owner holds an unexpired
+// lease on the item. errors.Is(err, ErrClaimed) holds.
+type ClaimedError struct {
+	// Until is when the holder's lease ends.
+	Until time.Time
+}
+
+func (e *ClaimedError) Error() string {
+	return fmt.Sprintf("%v until %s", ErrClaimed, e.Until.Format(time.RFC3339Nano))
+}
+
+// Is makes errors.Is(err, ErrClaimed) true.
+func (e *ClaimedError) Is(target error) bool { return target == ErrClaimed }
 
 // Page asks for one page of a listing. Cursor is opaque, "" for the first
 // page.

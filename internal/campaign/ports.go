@@ -49,6 +49,23 @@ type Store interface {
 	// longer pending, and ErrNotFound when there is no such item.
 	Finish(ctx context.Context, campaignID string, index int, status ItemStatus, r Result, now time.Time) error
 
+	// Claim leases a pending item to owner until until, so that of several
+	// deliveries of one item (SQS delivers at least once, and a redelivered
+	// expand message sends every item again) one calls the model while the
+	// others wait. It succeeds when the item has no lease, an expired one
+	// (its until not after now), or owner's own (which it moves to until).
+	// Otherwise it returns a *ClaimedError with the holder's until. Claim
+	// does not look at the item itself: read it first. Finish leaves the
+	// lease in place, so a delivery that read the item just before another
+	// finished it is still turned away. Exactly one of several owners
+	// racing for a free item succeeds.
+	Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error
+
+	// Release ends owner's lease on the item if owner still holds it, so
+	// that a retry of the item need not wait for the lease to expire.
+	// Releasing a lease that is gone or another's is not an error.
+	Release(ctx context.Context, campaignID string, index int, owner string) error
+
 	// Transition moves the campaign to status to if it is in one of from,
 	// setting UpdatedAt (and CompletedAt for a final status), or returns
 	// ErrConflict (ErrNotFound when there is no such campaign). Exactly one

@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,8 +43,13 @@ type Worker struct {
 	// RetryDelay is the first backoff of a failed message, doubled per
 	// receive up to 5 minutes (default 10 s).
 	RetryDelay time.Duration
-	Now        func() time.Time
-	Log        *slog.Logger
+	// Lease is how long a delivery holds an item it works when its context
+	// has no deadline (default 2 minutes). With a deadline, as in a Lambda
+	// invocation, the lease ends with the deadline: a worker that dies or
+	// times out frees its items for the next delivery.
+	Lease time.Duration
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 func (w *Worker) now() time.Time {
@@ -79,7 +86,7 @@ func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
 	for _, m := range msgs {
 		g.Go(func() error {
 			if err := w.Handle(gctx, m); err != nil {
-				w.retryLater(gctx, m)
+				w.retryLater(gctx, m, err)
 				mu.Lock()
 				failed = append(failed, m.ID)
 				mu.Unlock()
@@ -91,12 +98,19 @@ func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
 	return failed
 }
 
+// retryAfter is Handle's error for a message that should come back after d
+// rather than after the usual backoff.
+type retryAfter struct{ d time.Duration }
+
+func (e *retryAfter) Error() string { return "retry after " + e.d.String() }
+
 // retryLater shortens a failed message's visibility timeout to a backoff
-// that doubles per receive (RetryDelay, 2×, … at most 5 min). The queue's own
-// timeout is sized for the worker's (6× on AWS, 12 minutes by default),
-// which would make every retry of a rate-limited prospect wait that long.
-// Best effort: without it the message still comes back.
-func (w *Worker) retryLater(ctx context.Context, m Message) {
+// that doubles per receive (RetryDelay, 2×, … at most 5 min), or to the
+// delay a *retryAfter asks for. The queue's own timeout is sized for the
+// worker's (6× on AWS, 12 minutes by default), which would make every retry
+// of a rate-limited prospect wait that long. Best effort: without it the
+// message still comes back.
+func (w *Worker) retryLater(ctx context.Context, m Message, err error) {
 	if w.Queue == nil || m.Handle == "" {
 		return
 	}
@@ -105,6 +119,9 @@ func (w *Worker) retryLater(ctx context.Context, m Message) {
 		d = 10 * time.Second
 	}
 	d = min(backoff(d, m.ReceiveCount, 5*time.Minute), 5*time.Minute)
+	if ra, ok := errors.AsType[*retryAfter](err); ok {
+		d = min(max(ra.d, time.Second), maxLease)
+	}
 	if err := w.Queue.Extend(context.WithoutCancel(ctx), m.Handle, d); err != nil {
 		w.log().WarnContext(ctx, "could not shorten a failed message's visibility", slog.String("message_id", m.ID), slog.String("error", err.Error()))
 	}
@@ -168,7 +185,41 @@ func (w *Worker) expand(ctx context.Context, msg message) error {
 	return nil
 }
 
-func (w *Worker) item(ctx context.Context, m Message, msg message) error {
+// maxLease bounds how long a delivery waits for another's lease: Lambda's
+// longest invocation.
+const maxLease = 15 * time.Minute
+
+// leaseEnd is when a lease taken now by a delivery running under ctx ends.
+func (w *Worker) leaseEnd(ctx context.Context, now time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	if w.Lease > 0 {
+		return now.Add(w.Lease)
+	}
+	return now.Add(2 * time.Minute)
+}
+
+// newOwner names one delivery's claim on an item: the message, for a person
+// reading the table, and a random part, since SQS may deliver one message
+// twice at once.
+func newOwner(m Message) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return m.ID + "#" + hex.EncodeToString(b[:])
+}
+
+// item writes one prospect's email. Several deliveries of the same item
+// (SQS delivers at least once, and a redelivered expand message sends
+// every item again) may run at once: the one that claims the item calls
+// the model; the others come back when its lease ends, by when the item is
+// normally done and they are deleted. Finish's condition keeps the count
+// exact even when a lease expires mid-call.
+//
+// A delivery that finds the item claimed on its last allowed receive also
+// waits, so it goes to the dead-letter queue; that only happens when the
+// holder outlives maxReceive leases, which a healthy holder does not.
+func (w *Worker) item(ctx context.Context, m Message, msg message) (err error) {
 	log := w.log().With(slog.String("campaign_id", msg.CampaignID), slog.String("tenant", msg.Tenant), slog.Int("index", msg.Index))
 	it, err := w.Store.Item(ctx, msg.CampaignID, msg.Index)
 	if errors.Is(err, ErrNotFound) {
@@ -198,6 +249,27 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) error {
 			return err
 		}
 	}
+
+	now := w.now()
+	owner := newOwner(m)
+	if err := w.Store.Claim(ctx, c.ID, it.Index, owner, now, w.leaseEnd(ctx, now)); err != nil {
+		if held, ok := errors.AsType[*ClaimedError](err); ok {
+			log.InfoContext(ctx, "item is being worked by another delivery; checking back when its lease ends",
+				slog.Time("lease_until", held.Until))
+			return &retryAfter{d: held.Until.Sub(now) + time.Second}
+		}
+		return err
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// The message comes back: its next delivery need not wait for
+		// this lease to end. Best effort; the lease ends anyway.
+		if rerr := w.Store.Release(context.WithoutCancel(ctx), c.ID, it.Index, owner); rerr != nil {
+			log.WarnContext(ctx, "could not release an item's lease", slog.String("error", rerr.Error()))
+		}
+	}()
 
 	res, err := w.Composer.Compose(ctx, &it.Request)
 	status, result := ItemSucceeded, Result{}

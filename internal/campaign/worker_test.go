@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"context"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,111 @@ import (
 	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/prompts"
 )
+
+// localParts returns a store and queue on a fresh SQLite file.
+func localParts(t *testing.T, visibility time.Duration) (*sqlite.Store, *sqlite.Queue) {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := sqlite.NewStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue, err := sqlite.NewQueue(db, "work", visibility, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, queue
+}
+
+// gatedComposer counts its calls and holds each until release is closed.
+type gatedComposer struct {
+	calls   atomic.Int32
+	started chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedComposer) Compose(ctx context.Context, req *email.Request) (email.Result, error) {
+	g.calls.Add(1)
+	g.started <- struct{}{}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return email.Result{}, ctx.Err()
+	}
+	return email.Result{Emails: []email.Email{{Subject: "Hi " + req.Prospect.FirstName, Body: "Body"}}, Model: "gated"}, nil
+}
+
+// Two deliveries of one item at once: the one that claims it calls the
+// model; the other comes back when the claim's lease ends (the holder's
+// context deadline, as in a Lambda invocation), finds the item done and is
+// deleted. The model is called once.
+func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
+	ctx := context.Background()
+	store, queue := localParts(t, time.Hour)
+	svc := &campaign.Service{Store: store, Queue: queue}
+	c, err := svc.Submit(ctx, "t", "", []byte(`{"prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := &gatedComposer{started: make(chan struct{}, 2), release: make(chan struct{})}
+	worker := &campaign.Worker{Store: store, Queue: queue, Composer: gate}
+	expand, err := queue.Receive(ctx, 10, time.Second)
+	if err != nil || len(expand) != 1 || len(worker.Process(ctx, expand)) != 0 {
+		t.Fatalf("expand: %d messages, %v", len(expand), err)
+	}
+	_ = queue.Delete(ctx, []string{expand[0].Handle})
+	msgs, err := queue.Receive(ctx, 10, time.Second)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("item: %d messages, %v", len(msgs), err)
+	}
+
+	// The first delivery claims the item until its deadline and blocks in
+	// the model call.
+	lease := 2 * time.Second
+	hctx, cancel := context.WithTimeout(ctx, lease)
+	defer cancel()
+	holder := make(chan []string, 1)
+	go func() { holder <- worker.Process(hctx, msgs) }()
+	<-gate.started
+
+	// The second delivery of the same message is turned away and asked
+	// back after the lease. (Its deadline only bounds a broken worker that
+	// calls the model anyway.)
+	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer dcancel()
+	if failed := worker.Process(dctx, msgs); len(failed) != 1 {
+		t.Fatalf("the duplicate was not asked back: failed %v", failed)
+	}
+	close(gate.release)
+	if failed := <-holder; len(failed) != 0 {
+		t.Fatalf("the holder failed: %v", failed)
+	}
+	got, err := store.Get(ctx, "t", c.Campaign.ID)
+	if err != nil || got.Status != campaign.StatusCompleted || got.Succeeded != 1 {
+		t.Fatalf("campaign after the holder: %+v, %v", got, err)
+	}
+
+	// The duplicate comes back no sooner than the lease's end, finds the
+	// item done and is done itself, without a model call.
+	back, err := queue.Receive(ctx, 10, 5*time.Second)
+	if err != nil || len(back) != 1 || back[0].ReceiveCount != 2 {
+		t.Fatalf("the duplicate did not come back within 5 s: %d messages, %v", len(back), err)
+	}
+	if failed := worker.Process(ctx, back); len(failed) != 0 {
+		t.Fatalf("the returned duplicate failed: %v", failed)
+	}
+	if n := gate.calls.Load(); n != 1 {
+		t.Errorf("model calls %d, want 1", n)
+	}
+	got, _ = store.Get(ctx, "t", c.Campaign.ID)
+	if got.Succeeded != 1 || got.Failed != 0 {
+		t.Errorf("campaign %+v: counted more than once", got)
+	}
+}
 
 // A transient failure comes back after the worker's backoff, not after the
 // queue's visibility timeout (an hour here; 12 minutes on AWS).

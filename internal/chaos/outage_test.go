@@ -196,6 +196,7 @@ func lambdaAPI(tb testing.TB, h func(context.Context, events.APIGatewayProxyRequ
 // goes to the dead-letter queue after MaxReceiveCount receives (SDK
 // retries + visibility timeout each), leaving its prospect pending.
 func TestEmulatorOutage(t *testing.T) {
+	const invocationTimeout = 20 * time.Second
 	n := pick(200, 1000)
 	outages, outage := pick(1, 3), pick(4*time.Second, 8*time.Second)
 	const visibility, maxReceive = 2 * time.Second, 20
@@ -243,7 +244,12 @@ func TestEmulatorOutage(t *testing.T) {
 				if err != nil || len(msgs) == 0 {
 					continue
 				}
-				res, err := workerH(context.Background(), sqsevent.Event(msgs, "arn:aws:sqs:us-east-1:000000000000:work"))
+				// Lambda gives each invocation its timeout as a deadline; the
+				// worker's item leases end with it. A lease that an outage
+				// kept the worker from releasing delays its item that long.
+				ictx, icancel := context.WithTimeout(context.Background(), invocationTimeout)
+				res, err := workerH(ictx, sqsevent.Event(msgs, "arn:aws:sqs:us-east-1:000000000000:work"))
+				icancel()
 				if err != nil {
 					t.Error(err)
 					return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -105,4 +106,73 @@ func finish(s campaign.Store, c *campaign.Campaign) error {
 
 func transition(s campaign.Store, c *campaign.Campaign) error {
 	return s.Transition(context.Background(), c.ID, []campaign.Status{campaign.StatusQueued}, campaign.StatusRunning, time.Now())
+}
+
+// losing sends the first call of op to DynamoDB Local and then loses the
+// response, as a connection closed mid-body does: the write lands, and the
+// SDK retries it (it retries net.ErrClosed).
+type losing struct {
+	op    string
+	calls atomic.Int64
+	next  http.RoundTripper
+}
+
+func (l *losing) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+l.op) || l.calls.Add(1) > 1 {
+		return l.next.RoundTrip(r)
+	}
+	res, err := l.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return nil, &net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed}
+}
+
+// A write whose response was lost is retried by the SDK, and the retry finds
+// its own write's effect. The store must still report the win: a
+// Transition that lost that way would otherwise skip the campaign's
+// completion webhook, and a Create would answer with a conflict.
+func TestLostResponseIsStillAWin(t *testing.T) {
+	for _, tc := range []struct {
+		name, op string
+		write    func(t *testing.T, s campaign.Store) error
+	}{
+		{"Transition", "UpdateItem", func(t *testing.T, s campaign.Store) error {
+			c := storetest.NewCampaign("tenant-a", 1)
+			storetest.MustCreate(t, s, c, storetest.NewItems(c))
+			return transition(s, c)
+		}},
+		{"Create", "PutItem", func(t *testing.T, s campaign.Store) error {
+			c := storetest.NewCampaign("tenant-a", 3)
+			got, err := s.Create(context.Background(), c, storetest.NewItems(c))
+			if err == nil {
+				storetest.EqualCampaign(t, got, c)
+			}
+			return err
+		}},
+		{"CreateWithIdempotencyKey", "PutItem", func(t *testing.T, s campaign.Store) error {
+			c := storetest.NewCampaign("tenant-a", 1)
+			c.IdempotencyKey, c.RequestHash = "key-1", "hash-1"
+			_, err := s.Create(context.Background(), c, storetest.NewItems(c))
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := testenv.DynamoDB(t)
+			table := testenv.CreateTable(t, client)
+			rt := &losing{op: tc.op, next: http.DefaultTransport}
+			lossy := dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+				o.HTTPClient = &http.Client{Transport: rt}
+			})
+			s := dynamo.New(lossy, table, 0)
+			if err := tc.write(t, s); err != nil {
+				t.Fatalf("err = %v, want none: the write landed", err)
+			}
+			if got := rt.calls.Load(); got < 2 {
+				t.Fatalf("%d calls of %s: the SDK did not retry the lost response", got, tc.op)
+			}
+		})
+	}
 }

@@ -30,7 +30,7 @@ func dieHalfway(t *testing.T, s *Store, c *campaign.Campaign, items []campaign.I
 	t.Helper()
 	ctx := context.Background()
 	out := s.stored(c)
-	if _, _, err := s.claim(ctx, out); err != nil {
+	if _, _, err := s.claimKey(ctx, out); err != nil {
 		t.Fatalf("claim: %v", err)
 	}
 	if err := s.putItems(ctx, out, items); err != nil {

@@ -19,6 +19,7 @@ import (
 //	             gsi1pk TENANT#<tenant>     gsi1sk <created_at>#<id>
 //	input chunk  pk CAMPAIGN#<id>           sk INPUT#<first index, 6 digits>
 //	item result  pk CAMPAIGN#<id>           sk ITEM#<index, 6 digits>
+//	item lease   pk CAMPAIGN#<id>           sk LEASE#<index, 6 digits>
 //	idempotency  pk IDEM#<tenant>#<key>     sk IDEM
 //
 // A campaign's inputs are stored in chunks of up to chunkEntries prospects
@@ -40,6 +41,7 @@ const (
 	tenantPrefix   = "TENANT#"
 	itemPrefix     = "ITEM#"
 	inputPrefix    = "INPUT#"
+	leasePrefix    = "LEASE#"
 	idemPrefix     = "IDEM#"
 	metaSK         = "META"
 	idemSK         = "IDEM"
@@ -71,6 +73,10 @@ type campaignRecord struct {
 	UpdatedAt        string `dynamodbav:"updated_at"`
 	CompletedAt      string `dynamodbav:"completed_at,omitempty"`
 	ExpiresAt        int64  `dynamodbav:"expires_at"`
+	// TransitionID names the last Transition that changed the status, so
+	// that a Transition whose response was lost and whose retry found the
+	// condition false knows it won.
+	TransitionID string `dynamodbav:"transition_id,omitempty"`
 }
 
 // chunkRecord holds the inputs of consecutive items, from the index in
@@ -96,6 +102,17 @@ type resultRecord struct {
 	ExpiresAt int64  `dynamodbav:"expires_at"`
 }
 
+// leaseRecord is an item's lease (Store.Claim). It is left in place when
+// the item is finished (deleting it would cost a write per item); TTL
+// removes it a day after the lease ends.
+type leaseRecord struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Owner     string `dynamodbav:"owner"`
+	Until     int64  `dynamodbav:"until"` // Unix milliseconds
+	ExpiresAt int64  `dynamodbav:"expires_at"`
+}
+
 type idemRecord struct {
 	PK          string `dynamodbav:"pk"`
 	SK          string `dynamodbav:"sk"`
@@ -108,6 +125,7 @@ type idemRecord struct {
 func campaignPK(id string) string             { return campaignPrefix + id }
 func itemSK(index int) string                 { return fmt.Sprintf("%s%06d", itemPrefix, index) }
 func inputSK(first int) string                { return fmt.Sprintf("%s%06d", inputPrefix, first) }
+func leaseSK(index int) string                { return fmt.Sprintf("%s%06d", leasePrefix, index) }
 func idemPK(tenant, key string) string        { return idemPrefix + tenant + "#" + key }
 func gsi1SK(created string, id string) string { return created + "#" + id }
 

@@ -93,7 +93,7 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 
 	replay := false
 	if out.IdempotencyKey != "" {
-		existing, takeover, err := s.claim(ctx, out)
+		existing, takeover, err := s.claimKey(ctx, out)
 		if err != nil {
 			return existing, err
 		}
@@ -103,7 +103,7 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	}
 	fail := func(err error) (*campaign.Campaign, error) {
 		if out.IdempotencyKey != "" {
-			s.release(ctx, out)
+			s.releaseKey(ctx, out)
 		}
 		return nil, fmt.Errorf("create campaign %s: %w", out.ID, err)
 	}
@@ -122,10 +122,16 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
 	})
 	if isConditionFailed(err) {
-		// Another Create completed the same claim first (two replays of a
-		// create that died), or the id was taken meanwhile.
-		if existing, gerr := s.Get(ctx, out.Tenant, out.ID); gerr == nil && out.IdempotencyKey != "" &&
-			existing.IdempotencyKey == out.IdempotencyKey {
+		existing, gerr := s.Get(ctx, out.Tenant, out.ID)
+		switch {
+		case gerr == nil && !replay:
+			// out.ID was free when this Create began, and ids are random:
+			// the record is this call's own put, whose response was lost
+			// and whose retry by the SDK found it.
+			return out, nil
+		case gerr == nil && out.IdempotencyKey != "" && existing.IdempotencyKey == out.IdempotencyKey:
+			// Another Create completed the same claim first (two replays
+			// of a create that died).
 			return existing, campaign.ErrConflict
 		}
 		return nil, fmt.Errorf("create campaign %s: %w", out.ID, campaign.ErrConflict)
@@ -139,10 +145,10 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	return out, nil
 }
 
-// claim takes c's idempotency key for c. It returns the campaign that holds
+// claimKey takes c's idempotency key for c. It returns the campaign that holds
 // the key with ErrConflict, or the id of a dead Create's campaign that c
 // should complete.
-func (s *Store) claim(ctx context.Context, c *campaign.Campaign) (*campaign.Campaign, string, error) {
+func (s *Store) claimKey(ctx context.Context, c *campaign.Campaign) (*campaign.Campaign, string, error) {
 	rec := idemRecord{
 		PK:          idemPK(c.Tenant, c.IdempotencyKey),
 		SK:          idemSK,
@@ -175,6 +181,11 @@ func (s *Store) claim(ctx context.Context, c *campaign.Campaign) (*campaign.Camp
 	found, err := s.getItem(ctx, key(rec.PK, rec.SK), &held)
 	if err != nil {
 		return nil, "", fmt.Errorf("read idempotency key: %w", err)
+	}
+	if found && held.CampaignID == c.ID {
+		// This call's put landed and its response was lost; the SDK's
+		// retry then found the key taken, by this very campaign.
+		return nil, "", nil
 	}
 	if !found {
 		// Released since the put failed: the client's other request failed.
@@ -217,10 +228,10 @@ func (s *Store) claim(ctx context.Context, c *campaign.Campaign) (*campaign.Camp
 		held.CampaignID, campaign.ErrConflict)
 }
 
-// release deletes c's claim on its idempotency key, if it still holds it.
+// releaseKey deletes c's claim on its idempotency key, if it still holds it.
 // It is best effort: an unreleased claim only delays the client's retry by
 // staleClaim.
-func (s *Store) release(ctx context.Context, c *campaign.Campaign) {
+func (s *Store) releaseKey(ctx context.Context, c *campaign.Campaign) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_, _ = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -632,17 +643,76 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	return nil
 }
 
+// randomToken returns 16 random hex digits: unique, not secret.
+func randomToken() string { return fmt.Sprintf("%016x", rand.Uint64()) }
+
+// leaseTTL is how long a lease record outlives its lease before TTL
+// removes it.
+const leaseTTL = 24 * time.Hour
+
+// Claim is one conditional PutItem of the item's lease record. It does not
+// read the item, and the campaign's existence is not checked: the caller
+// read the item first.
+func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
+	rec, err := attributevalue.MarshalMap(leaseRecord{
+		PK: campaignPK(campaignID), SK: leaseSK(index), Owner: owner,
+		Until: until.UnixMilli(), ExpiresAt: until.Add(leaseTTL).Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                rec,
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk) OR #until <= :now OR #owner = :owner"),
+		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#until": "until", "#owner": "owner"},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": number(now.UnixMilli()), ":owner": &types.AttributeValueMemberS{Value: owner}},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		var held leaseRecord
+		if err := attributevalue.UnmarshalMap(failed.Item, &held); err != nil || held.Until == 0 {
+			// No old item came back: treat the lease as just ended, so
+			// the caller comes back soon.
+			held.Until = now.UnixMilli()
+		}
+		return &campaign.ClaimedError{Until: time.UnixMilli(held.Until).UTC()}
+	}
+	if err != nil {
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
+	}
+	return nil
+}
+
+// Release deletes the lease record if owner holds it.
+func (s *Store) Release(ctx context.Context, campaignID string, index int, owner string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(campaignPK(campaignID), leaseSK(index)),
+		ConditionExpression:       aws.String("#owner = :owner"),
+		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("release item %s/%d: %w", campaignID, index, err)
+	}
+	return nil
+}
+
 // Transition is one conditional UpdateItem on the campaign record.
 func (s *Store) Transition(ctx context.Context, campaignID string, from []campaign.Status, to campaign.Status, now time.Time) error {
 	k := key(campaignPK(campaignID), metaSK)
 	err := error(campaign.ErrConflict)
+	token := randomToken()
 	if len(from) > 0 {
-		names := map[string]string{"#pk": attrPK, "#st": attrStatus, "#ua": "updated_at"}
+		names := map[string]string{"#pk": attrPK, "#st": attrStatus, "#ua": "updated_at", "#tid": "transition_id"}
 		values := map[string]types.AttributeValue{
 			":to":  &types.AttributeValueMemberS{Value: string(to)},
 			":now": &types.AttributeValueMemberS{Value: formatTime(now)},
+			":tid": &types.AttributeValueMemberS{Value: token},
 		}
-		update := "SET #st = :to, #ua = :now"
+		update := "SET #st = :to, #ua = :now, #tid = :tid"
 		if to.Final() {
 			names["#ca"] = "completed_at"
 			update += ", #ca = :now"
@@ -673,6 +743,10 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 		switch {
 		case gerr != nil:
 			err = gerr
+		case found && rec.TransitionID == token:
+			// This call's write landed and its response was lost; the
+			// SDK's retry then found the condition false.
+			return nil
 		case found:
 			err = fmt.Errorf("from %s to %s: %w", rec.Status, to, campaign.ErrConflict)
 		default:

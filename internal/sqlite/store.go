@@ -278,6 +278,59 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	return nil
 }
 
+// Claim takes the item's lease in one upsert that only overwrites an
+// expired lease or owner's own.
+func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO item_leases (campaign_id, idx, owner, until) VALUES (?, ?, ?, ?)
+		ON CONFLICT (campaign_id, idx) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE item_leases.until <= ? OR item_leases.owner = excluded.owner`,
+		campaignID, index, owner, until.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if err != nil {
+			return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
+		}
+		return nil
+	}
+	var held int64
+	err = s.db.QueryRowContext(ctx, `SELECT until FROM item_leases WHERE campaign_id = ? AND idx = ?`,
+		campaignID, index).Scan(&held)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Released between the two statements: the caller tries again.
+		held = now.UnixMilli()
+	} else if err != nil {
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
+	}
+	return &campaign.ClaimedError{Until: time.UnixMilli(held).UTC()}
+}
+
+// Release deletes owner's lease on the item.
+func (s *Store) Release(ctx context.Context, campaignID string, index int, owner string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM item_leases WHERE campaign_id = ? AND idx = ? AND owner = ?`,
+		campaignID, index, owner); err != nil {
+		return fmt.Errorf("release item %s/%d: %w", campaignID, index, err)
+	}
+	return nil
+}
+
+// ReleaseLeases ends every item lease, and reports how many there were.
+// The local program calls it at start-up with Queue.ReleaseInFlight: as the
+// only worker, any lease it finds was held by a process that died, and
+// would otherwise make the resumed items wait for it to end.
+func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM item_leases`)
+	if err != nil {
+		return 0, fmt.Errorf("release leases: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("release leases: %w", err)
+	}
+	return int(n), nil
+}
+
 // Transition moves the campaign from one of from to to, in one conditional
 // UPDATE.
 func (s *Store) Transition(ctx context.Context, campaignID string, from []campaign.Status, to campaign.Status, now time.Time) error {
@@ -291,13 +344,28 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 		for _, f := range from {
 			args = append(args, string(f))
 		}
-		res, err := s.db.ExecContext(ctx, `UPDATE campaigns
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("transition campaign %s: %w", campaignID, err)
+		}
+		defer tx.Rollback()
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns
 			SET status = ?, updated_at = ?, completed_at = coalesce(?, completed_at)
 			WHERE id = ? AND status IN (?`+strings.Repeat(", ?", len(from)-1)+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("transition campaign %s: %w", campaignID, err)
 		}
 		if n, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("transition campaign %s: %w", campaignID, err)
+		}
+		if n == 1 && to.Final() {
+			// Leases outlive their items' Finish (Claim relies on that);
+			// a finished campaign needs none.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM item_leases WHERE campaign_id = ?`, campaignID); err != nil {
+				return fmt.Errorf("transition campaign %s: %w", campaignID, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("transition campaign %s: %w", campaignID, err)
 		}
 	}

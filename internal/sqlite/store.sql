@@ -42,3 +42,16 @@ CREATE TABLE IF NOT EXISTS campaign_items (
 	result      TEXT,          -- campaign.Result as JSON, NULL while pending
 	PRIMARY KEY (campaign_id, idx)
 ) STRICT, WITHOUT ROWID;
+
+-- Leases of items being worked (Store.Claim): one row per claimed item,
+-- deleted when the lease is released or the campaign reaches a final
+-- status. A finished item keeps its lease until then, so that a duplicate
+-- delivery that read the item before it was finished still waits. until is
+-- Unix milliseconds.
+CREATE TABLE IF NOT EXISTS item_leases (
+	campaign_id TEXT NOT NULL,
+	idx         INTEGER NOT NULL,
+	owner       TEXT NOT NULL,
+	until       INTEGER NOT NULL,
+	PRIMARY KEY (campaign_id, idx)
+) STRICT, WITHOUT ROWID;

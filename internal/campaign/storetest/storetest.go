@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,6 +49,11 @@ func Run(t *testing.T, newStore func(t *testing.T) campaign.Store) {
 		{"FinishWithPendingStatusIsRejected", testFinishPendingStatus},
 		{"FinishSameItemConcurrentlyCountsOnce", testFinishSameItemConcurrently},
 		{"FinishAllItemsConcurrentlyCountsEach", testFinishAllConcurrently},
+		{"ClaimHoldsOffOtherOwnersUntilExpiry", testClaim},
+		{"ClaimReleasedIsFree", testClaimRelease},
+		{"ClaimRaceHasOneWinner", testClaimRace},
+		{"ClaimsAreItemsOwn", testClaimPerItem},
+		{"ItemsIgnoreLeases", testClaimInvisible},
 		{"TransitionFromAllowedState", testTransitionAllowed},
 		{"TransitionFromOtherStateIsConflict", testTransitionDisallowed},
 		{"TransitionUnknownIsNotFound", testTransitionUnknown},
@@ -613,6 +619,151 @@ func testFinishAllConcurrently(t *testing.T, s campaign.Store) {
 		if it.Status == campaign.ItemPending || it.Result == nil {
 			t.Errorf("item %d still %s", it.Index, it.Status)
 		}
+	}
+}
+
+// mustBeClaimed checks that err is a *campaign.ClaimedError until until (to
+// the millisecond).
+func mustBeClaimed(t *testing.T, err error, until time.Time) {
+	t.Helper()
+	var held *campaign.ClaimedError
+	if !errors.As(err, &held) || !errors.Is(err, campaign.ErrClaimed) {
+		t.Fatalf("err = %v, want a *ClaimedError", err)
+	}
+	if want := until.Truncate(time.Millisecond); !held.Until.Equal(want) {
+		t.Errorf("ClaimedError.Until = %v, want %v", held.Until, want)
+	}
+}
+
+func testClaim(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 2)
+	MustCreate(t, s, c, NewItems(c))
+	until := base.Add(time.Minute)
+	if err := s.Claim(ctx, c.ID, 1, "a", base, until); err != nil {
+		t.Fatalf("first Claim: %v", err)
+	}
+	// Another owner, before the lease ends (and at the last moment).
+	for _, now := range []time.Time{base, until.Add(-time.Millisecond)} {
+		mustBeClaimed(t, s.Claim(ctx, c.ID, 1, "b", now, now.Add(time.Minute)), until)
+	}
+	// The holder extends its own lease.
+	later := base.Add(2 * time.Minute)
+	if err := s.Claim(ctx, c.ID, 1, "a", base.Add(time.Second), later); err != nil {
+		t.Fatalf("holder's Claim again: %v", err)
+	}
+	mustBeClaimed(t, s.Claim(ctx, c.ID, 1, "b", until, until.Add(time.Minute)), later)
+	// Once it has ended, anyone may take it.
+	if err := s.Claim(ctx, c.ID, 1, "b", later, later.Add(time.Minute)); err != nil {
+		t.Fatalf("Claim of an expired lease: %v", err)
+	}
+	mustBeClaimed(t, s.Claim(ctx, c.ID, 1, "a", later, later.Add(time.Hour)), later.Add(time.Minute))
+}
+
+func testClaimRelease(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 1)
+	MustCreate(t, s, c, NewItems(c))
+	until := base.Add(time.Minute)
+	if err := s.Release(ctx, c.ID, 0, "a"); err != nil {
+		t.Fatalf("Release without a lease: %v", err)
+	}
+	if err := s.Claim(ctx, c.ID, 0, "a", base, until); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	// Only the holder's release counts.
+	if err := s.Release(ctx, c.ID, 0, "b"); err != nil {
+		t.Fatalf("Release by another owner: %v", err)
+	}
+	mustBeClaimed(t, s.Claim(ctx, c.ID, 0, "b", base, until), until)
+	if err := s.Release(ctx, c.ID, 0, "a"); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if err := s.Claim(ctx, c.ID, 0, "b", base, until); err != nil {
+		t.Fatalf("Claim after release: %v", err)
+	}
+}
+
+func testClaimRace(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 1)
+	MustCreate(t, s, c, NewItems(c))
+	const n = 12
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Claim(ctx, c.ID, 0, fmt.Sprintf("owner-%d", i), base, base.Add(time.Minute))
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, campaign.ErrClaimed):
+				t.Errorf("Claim: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := wins.Load(); got != 1 {
+		t.Errorf("%d of %d racing Claims won, want 1", got, n)
+	}
+}
+
+func testClaimPerItem(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 2)
+	other := NewCampaign("tenant-a", 1)
+	MustCreate(t, s, c, NewItems(c))
+	MustCreate(t, s, other, NewItems(other))
+	for _, k := range []struct {
+		id    string
+		index int
+	}{{c.ID, 0}, {c.ID, 1}, {other.ID, 0}} {
+		if err := s.Claim(ctx, k.id, k.index, k.id+"/"+strconv.Itoa(k.index), base, base.Add(time.Minute)); err != nil {
+			t.Errorf("Claim %s/%d: %v", k.id, k.index, err)
+		}
+	}
+}
+
+// testClaimInvisible checks that leases change nothing a reader sees, that
+// Finish leaves the lease in place, and that a finished item can still be
+// claimed once it ends (Claim does not look at the item).
+func testClaimInvisible(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 3)
+	items := NewItems(c)
+	MustCreate(t, s, c, items)
+	for i := range 3 {
+		if err := s.Claim(ctx, c.ID, i, "a", base, base.Add(time.Minute)); err != nil {
+			t.Fatalf("Claim %d: %v", i, err)
+		}
+	}
+	if err := s.Finish(ctx, c.ID, 1, campaign.ItemSucceeded, campaign.Result{Subject: "s"}, base); err != nil {
+		t.Fatalf("Finish of a claimed item: %v", err)
+	}
+	got, _ := AllItems(t, s, c.ID, 2)
+	if len(got) != 3 {
+		t.Fatalf("Items: %d items, want 3", len(got))
+	}
+	for i, it := range got {
+		want := campaign.ItemPending
+		if i == 1 {
+			want = campaign.ItemSucceeded
+		}
+		if it.Index != i || it.Status != want {
+			t.Errorf("item %d: index %d status %s, want %s", i, it.Index, it.Status, want)
+		}
+	}
+	one, err := s.Item(ctx, c.ID, 2)
+	if err != nil || one.Status != campaign.ItemPending {
+		t.Fatalf("Item 2: %+v, %v", one, err)
+	}
+	// Finish does not end the lease: a delivery that read the item while
+	// it was pending must still be turned away.
+	mustBeClaimed(t, s.Claim(ctx, c.ID, 1, "b", base.Add(time.Second), base.Add(2*time.Minute)), base.Add(time.Minute))
+	if err := s.Claim(ctx, c.ID, 1, "b", base.Add(2*time.Minute), base.Add(3*time.Minute)); err != nil {
+		t.Fatalf("Claim of a finished item after its lease: %v", err)
 	}
 }
 
