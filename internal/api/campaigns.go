@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,10 +150,29 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, next, err := s.campaigns.Emails(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p)
-	if err != nil {
-		return err
+	for {
+		items, next, err := s.campaigns.Emails(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p)
+		if err != nil {
+			return err
+		}
+		body, err := marshalJSON(emailsPage(items, next))
+		if err != nil {
+			return err
+		}
+		if max := s.cfg.MaxListBytes; max > 0 && len(body) > max && len(items) > 1 {
+			// Too large for this deployment's answers (sequences of long
+			// emails): the same page, halved, with a cursor to the rest.
+			p.Limit = len(items) / 2
+			continue
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+		return nil
 	}
+}
+
+func emailsPage(items []campaign.Item, next string) emailsResponse {
 	out := emailsResponse{Emails: make([]emailItem, len(items)), NextCursor: next}
 	for i := range items {
 		it := &items[i]
@@ -173,8 +194,7 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.Emails[i] = e
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out
 }
 
 // CSVHeader is the header row of a campaign's CSV export. The first eight
@@ -183,19 +203,46 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 var CSVHeader = []string{"ref", "first_name", "last_name", "company_name", "status", "subject", "body", "error",
 	"step", "send_day", "quality_score", "findings"}
 
-// exportCSV streams every item, page by page, so memory stays flat for
-// any campaign size.
+// NextCursorHeader names, on a CSV export cut short by Config.MaxListBytes,
+// the cursor of the rest.
+const NextCursorHeader = "X-Next-Cursor"
+
+// exportCSV writes the campaign's items from the request's cursor on (the
+// first chunk has the header row). Without a size bound it streams them
+// all, page by page, so memory stays flat for any campaign size. With one
+// it buffers whole pages up to the bound and names the rest's cursor in a
+// header: the chunks, concatenated, are the whole CSV.
 func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	tenant, id := tenantOf(ctx), r.PathValue("id")
-	items, next, err := s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: 500})
+	cursor := r.URL.Query().Get("cursor")
+	if len(cursor) > 512 {
+		return &email.ValidationError{Fields: []email.FieldError{{Field: "cursor", Message: "is not a cursor this API gave"}}}
+	}
+	max := s.cfg.MaxListBytes
+	limit := 500
+	if max > 0 {
+		limit = 100 // finer steps to cut at
+	}
+	items, next, err := s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
 	if err != nil {
 		return err // nothing written yet: a proper JSON error
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+id+`.csv"`)
-	cw := csv.NewWriter(w)
-	_ = cw.Write(CSVHeader)
+	var (
+		out   io.Writer = w
+		buf   bytes.Buffer
+		chunk bytes.Buffer
+	)
+	if max > 0 {
+		out = &buf
+	}
+	cw := csv.NewWriter(&chunk)
+	if cursor == "" {
+		_ = cw.Write(CSVHeader)
+	}
+	pages := 0 // written
 	for {
 		for i := range items {
 			for _, row := range csvRows(&items[i]) {
@@ -206,19 +253,56 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return nil // the client went away; the status line is sent
-		}
-		if next == "" {
+		switch {
+		case max > 0 && buf.Len()+chunk.Len() > max && pages == 0 && len(items) > 1:
+			// The first page alone passes the bound: the same page,
+			// halved. (The header row, if any, stays.)
+			limit = len(items) / 2
+			chunk.Truncate(headerLen(cursor == "", &chunk))
+			items, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
+			if err != nil {
+				return err
+			}
+			continue
+		case max > 0 && buf.Len()+chunk.Len() > max && pages > 0:
+			// This page would pass the bound: it starts the next chunk.
+			w.Header().Set(NextCursorHeader, cursor)
+			w.Header().Set("Link", `</api/v1/campaigns/`+id+`/emails?format=csv&cursor=`+url.QueryEscape(cursor)+`>; rel="next"`)
+			_, _ = w.Write(buf.Bytes())
 			return nil
 		}
-		items, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: 500, Cursor: next})
+		if _, err := out.Write(chunk.Bytes()); err != nil {
+			return nil // the client went away; the status line is sent
+		}
+		chunk.Reset()
+		pages++
+		if next == "" {
+			break
+		}
+		cursor = next
+		items, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
 		if err != nil {
+			if max > 0 {
+				return err // nothing written yet
+			}
 			// Headers are sent: all we can do is stop and log.
 			s.log.ErrorContext(ctx, "csv export failed midway", slog.String("campaign_id", id), slog.String("error", err.Error()))
 			return nil
 		}
 	}
+	if max > 0 {
+		_, _ = w.Write(buf.Bytes())
+	}
+	return nil
+}
+
+// headerLen is the length of the CSV header row at the start of chunk, if
+// it has one.
+func headerLen(has bool, chunk *bytes.Buffer) int {
+	if !has {
+		return 0
+	}
+	return bytes.IndexByte(chunk.Bytes(), '\n') + 1
 }
 
 // csvRows turns an item into one row per email it holds (one for a pending

@@ -35,6 +35,13 @@ type Config struct {
 	// (default 256); past it the answer is 503 with Retry-After. Under
 	// overload a bounded queue keeps memory and latency bounded too.
 	MaxEmailsInFlight int
+	// MaxListBytes bounds the body of an answer that lists a campaign's
+	// emails (0: no bound, and the CSV export streams). A JSON page that
+	// would be larger comes back with fewer emails and a next_cursor; the
+	// CSV export stops at a page boundary and names the rest in an
+	// X-Next-Cursor header and a Link rel="next". The API Lambda sets it
+	// under Lambda's 6 MB response limit.
+	MaxListBytes int
 }
 
 // Server holds the API's dependencies.

@@ -42,6 +42,11 @@ func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 	l.log.Log(context.Background(), level, "aws sdk: "+fmt.Sprintf(format, v...))
 }
 
+// lambdaMaxListBytes bounds an answer listing a campaign's emails on the API
+// Lambda. Lambda refuses a response over 6 MB, counted as the JSON event
+// it returns, where the body is a string and escaping can add a third.
+var lambdaMaxListBytes = 4 << 20
+
 // lambdaParts are what both Lambdas build at cold start.
 type lambdaParts struct {
 	cfg      config.Config
@@ -121,7 +126,7 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 		return nil, err
 	}
 	svc := &campaign.Service{Store: p.store, Queue: p.queue, MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.ItemTTL}
-	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins}, apigw.Auth{}, p.composer, svc, p.log)
+	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, MaxListBytes: lambdaMaxListBytes}, apigw.Auth{}, p.composer, svc, p.log)
 	return apigw.Handler(h), nil
 }
 

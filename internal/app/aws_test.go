@@ -83,6 +83,13 @@ func newAWSWorld(t *testing.T, upstream string, extra map[string]string) *awsWor
 // in testdata, to the API Lambda's handler.
 func (w *awsWorld) call(t *testing.T, method, path, keyID string, body any) (int, string) {
 	t.Helper()
+	res := w.send(t, method, path, keyID, body)
+	return res.StatusCode, res.Body
+}
+
+// send is call, returning the whole response.
+func (w *awsWorld) send(t *testing.T, method, path, keyID string, body any) events.APIGatewayProxyResponse {
+	t.Helper()
 	b, err := os.ReadFile("../../testdata/events/apigw-generate-email.json")
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +121,7 @@ func (w *awsWorld) call(t *testing.T, method, path, keyID string, body any) (int
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.StatusCode, res.Body
+	return res
 }
 
 // invocationTimeout is the worker Lambda's timeout in these tests. Lambda
@@ -231,6 +238,89 @@ func TestAWSCampaignEndToEnd(t *testing.T) {
 	if status, _ := w.call(t, "GET", "/api/v1/campaigns/"+id, "key-b", nil); status != 404 {
 		t.Fatalf("another key's GET: %d, want 404", status)
 	}
+}
+
+// Lambda refuses a response over 6 MB, and a 10,000-prospect campaign's CSV
+// is larger. Under a bound (8 KB here, 4 MiB deployed) the CSV export comes
+// in chunks, each naming the next one's cursor, and a JSON page that would
+// pass it comes back shorter, with a next_cursor.
+func TestAWSListsFitLambdaResponses(t *testing.T) {
+	const bound = 8 << 10
+	defer app.SetLambdaMaxListBytes(bound)()
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.poll(t, ctx, nil)
+	const n = 30
+	id := w.submit(t, "key-a", n)
+	if c := w.waitDone(t, "key-a", id, 60*time.Second); c.Succeeded != n {
+		t.Fatalf("campaign %+v", c)
+	}
+
+	var all strings.Builder
+	chunks, cursor := 0, ""
+	for {
+		path := "/api/v1/campaigns/" + id + "/emails?format=csv"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		res := w.send(t, "GET", path, "key-a", nil)
+		if res.StatusCode != 200 || len(res.Body) > bound {
+			t.Fatalf("chunk %d: status %d, %d bytes (bound %d)", chunks, res.StatusCode, len(res.Body), bound)
+		}
+		chunks++
+		all.WriteString(res.Body)
+		next := res.MultiValueHeaders["X-Next-Cursor"]
+		if len(next) == 0 {
+			break
+		}
+		if link := res.MultiValueHeaders["Link"]; len(link) != 1 || !strings.Contains(link[0], `rel="next"`) {
+			t.Fatalf("chunk %d: Link %q", chunks, link)
+		}
+		cursor = next[0]
+	}
+	rows, err := csv.NewReader(strings.NewReader(all.String())).ReadAll()
+	if err != nil || len(rows) != n+1 || rows[0][0] != "ref" {
+		t.Fatalf("the concatenated chunks: %v, %d rows", err, len(rows))
+	}
+	for i, row := range rows[1:] {
+		if want := fmt.Sprintf("crm-%04d", i); row[0] != want || row[5] == "" {
+			t.Fatalf("row %d: ref %q subject %q, want %s with an email", i+1, row[0], row[5], want)
+		}
+	}
+	if chunks < 2 {
+		t.Fatalf("%d chunks: the bound did not cut the export", chunks)
+	}
+
+	seen, pages := 0, 0
+	cursor = ""
+	for {
+		path := "/api/v1/campaigns/" + id + "/emails?limit=1000"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		status, body := w.call(t, "GET", path, "key-a", nil)
+		page := MustDecode[emailsView](t, []byte(body))
+		if status != 200 || len(body) > bound || len(page.Emails) == 0 {
+			t.Fatalf("page %d: status %d, %d bytes, %d emails", pages, status, len(body), len(page.Emails))
+		}
+		for _, e := range page.Emails {
+			if e.Index != seen {
+				t.Fatalf("page %d: index %d, want %d", pages, e.Index, seen)
+			}
+			seen++
+		}
+		pages++
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if seen != n || pages < 2 {
+		t.Fatalf("%d emails in %d pages, want %d in several", seen, pages, n)
+	}
+	t.Logf("CSV in %d chunks, JSON in %d pages, each under %d bytes", chunks, pages, bound)
 }
 
 func TestAWSDuplicateDelivery(t *testing.T) {
