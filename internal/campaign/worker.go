@@ -86,6 +86,13 @@ func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
 	for _, m := range msgs {
 		g.Go(func() error {
 			if err := w.Handle(gctx, m); err != nil {
+				if _, ok := errors.AsType[*retryAfter](err); !ok && !errors.Is(err, errRetry) {
+					// Transient model failures and leases held elsewhere
+					// were logged where they happened; this is the rest,
+					// such as a store that failed or throttled.
+					w.log().WarnContext(ctx, "message failed; it will be delivered again",
+						slog.String("message_id", m.ID), slog.Int("receive_count", m.ReceiveCount), slog.String("error", err.Error()))
+				}
 				w.retryLater(gctx, m, err)
 				mu.Lock()
 				failed = append(failed, m.ID)

@@ -1,8 +1,12 @@
 package campaign_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -175,5 +179,42 @@ func TestProcessRetriesTransientFailuresAfterBackoff(t *testing.T) {
 	}
 	if waited := time.Since(start); waited > 4*time.Second {
 		t.Fatalf("came back after %v", waited)
+	}
+}
+
+// failingItems is a store whose Item always fails, as a throttled or
+// unreachable DynamoDB does.
+type failingItems struct{ campaign.Store }
+
+func (failingItems) Item(context.Context, string, int) (*campaign.Item, error) {
+	return nil, errors.New("ProvisionedThroughputExceededException: throttled")
+}
+
+// A store failure sends the message back, and says so in the log: without
+// the line an operator sees prospects retried and no reason.
+func TestProcessLogsStoreFailures(t *testing.T) {
+	ctx := context.Background()
+	store, queue := localParts(t, time.Hour)
+	svc := &campaign.Service{Store: store, Queue: queue}
+	if _, err := svc.Submit(ctx, "t", "", []byte(`{"prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	worker := &campaign.Worker{Store: failingItems{store}, Queue: queue, Composer: &gatedComposer{},
+		Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	for step := range 2 { // expand, then the item
+		msgs, err := queue.Receive(ctx, 10, time.Second)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("step %d: %d messages, %v", step, len(msgs), err)
+		}
+		failed := worker.Process(ctx, msgs)
+		if step == 1 && len(failed) != 1 {
+			t.Fatalf("a store failure must send the message back: failed %v", failed)
+		}
+		_ = queue.Delete(ctx, []string{msgs[0].Handle})
+	}
+	if !strings.Contains(logs.String(), `"msg":"message failed; it will be delivered again"`) ||
+		!strings.Contains(logs.String(), "throttled") {
+		t.Fatalf("no warning names the failure:\n%s", logs.String())
 	}
 }
