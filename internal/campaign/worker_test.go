@@ -129,19 +129,7 @@ func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
 // queue's visibility timeout (an hour here; 12 minutes on AWS).
 func TestProcessRetriesTransientFailuresAfterBackoff(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := sqlite.NewQueue(db, "work", time.Hour, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, queue := localParts(t, time.Hour)
 	up := openaitest.New(t, openaitest.WithFailRate(1))
 	set, _ := prompt.Load(prompts.FS)
 	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, MaxRetries: -1}, set)

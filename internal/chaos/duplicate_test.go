@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/prompt"
-	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/internal/webhook"
 	"github.com/ingren/ingren/prompts"
 )
@@ -105,19 +103,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	}))
 	t.Cleanup(hook.Close)
 
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ingren.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, queue := localParts(t)
 	set, err := prompt.Load(prompts.FS)
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,31 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ingren/ingren/internal/sqlite"
 )
 
 const testKey = "chaos-key-0123456789abcdef"
+
+// localParts returns the local program's store and queue (one-minute
+// visibility, five receives) on a fresh SQLite file, closed at cleanup.
+func localParts(t *testing.T) (*sqlite.Store, *sqlite.Queue) {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ingren.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := sqlite.NewStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, queue
+}
 
 // soak reports whether the long variants run (INGREN_SOAK=1, make soak).
 func soak() bool {

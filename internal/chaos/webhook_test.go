@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +17,6 @@ import (
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/offline"
 	"github.com/ingren/ingren/internal/prompt"
-	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/internal/webhook"
 	"github.com/ingren/ingren/prompts"
 )
@@ -76,19 +74,7 @@ func TestWebhookOnceAtTheEdges(t *testing.T) {
 				mu.Unlock()
 			}))
 			t.Cleanup(hook.Close)
-			db, err := sqlite.Open(filepath.Join(t.TempDir(), "ingren.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			store, err := sqlite.NewStore(db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
-			if err != nil {
-				t.Fatal(err)
-			}
+			store, queue := localParts(t)
 			set, err := prompt.Load(prompts.FS)
 			if err != nil {
 				t.Fatal(err)
