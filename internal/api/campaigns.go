@@ -215,9 +215,9 @@ const NextCursorHeader = "X-Next-Cursor"
 func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	tenant, id := tenantOf(ctx), r.PathValue("id")
-	cursor := r.URL.Query().Get("cursor")
-	if len(cursor) > 512 {
-		return &email.ValidationError{Fields: []email.FieldError{{Field: "cursor", Message: "is not a cursor this API gave"}}}
+	cursor, err := cursorParam(r)
+	if err != nil {
+		return err
 	}
 	max := s.cfg.MaxListBytes
 	limit := 500
@@ -242,7 +242,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	if cursor == "" {
 		_ = cw.Write(CSVHeader)
 	}
-	pages := 0 // written
+export:
 	for {
 		for i := range items {
 			for _, row := range csvRows(&items[i]) {
@@ -254,7 +254,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 		}
 		cw.Flush()
 		switch {
-		case max > 0 && buf.Len()+chunk.Len() > max && pages == 0 && len(items) > 1:
+		case max > 0 && buf.Len()+chunk.Len() > max && buf.Len() == 0 && len(items) > 1:
 			// The first page alone passes the bound: the same page,
 			// halved. (The header row, if any, stays.)
 			limit = len(items) / 2
@@ -264,18 +264,16 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			continue
-		case max > 0 && buf.Len()+chunk.Len() > max && pages > 0:
+		case max > 0 && buf.Len()+chunk.Len() > max && buf.Len() > 0:
 			// This page would pass the bound: it starts the next chunk.
 			w.Header().Set(NextCursorHeader, cursor)
 			w.Header().Set("Link", `</api/v1/campaigns/`+id+`/emails?format=csv&cursor=`+url.QueryEscape(cursor)+`>; rel="next"`)
-			_, _ = w.Write(buf.Bytes())
-			return nil
+			break export
 		}
 		if _, err := out.Write(chunk.Bytes()); err != nil {
 			return nil // the client went away; the status line is sent
 		}
 		chunk.Reset()
-		pages++
 		if next == "" {
 			break
 		}
@@ -359,7 +357,7 @@ func wantsCSV(r *http.Request) bool {
 }
 
 func page(r *http.Request, def, max int) (campaign.Page, error) {
-	p := campaign.Page{Limit: def, Cursor: r.URL.Query().Get("cursor")}
+	p := campaign.Page{Limit: def}
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > max {
@@ -367,8 +365,17 @@ func page(r *http.Request, def, max int) (campaign.Page, error) {
 		}
 		p.Limit = n
 	}
-	if len(p.Cursor) > 512 {
-		return p, &email.ValidationError{Fields: []email.FieldError{{Field: "cursor", Message: "is not a cursor this API gave"}}}
+	var err error
+	p.Cursor, err = cursorParam(r)
+	return p, err
+}
+
+// cursorParam is the request's cursor, refused when it is longer than any
+// this API gives.
+func cursorParam(r *http.Request) (string, error) {
+	c := r.URL.Query().Get("cursor")
+	if len(c) > 512 {
+		return c, &email.ValidationError{Fields: []email.FieldError{{Field: "cursor", Message: "is not a cursor this API gave"}}}
 	}
-	return p, nil
+	return c, nil
 }
