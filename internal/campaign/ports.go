@@ -54,10 +54,12 @@ type Store interface {
 	// expand message sends every item again) one calls the model while the
 	// others wait. It succeeds when the item has no lease, an expired one
 	// (its until not after now), or owner's own (which it moves to until).
-	// Otherwise it returns a *ClaimedError with the holder's until. Claim
-	// does not look at the item itself: read it first. Finish leaves the
-	// lease in place, so a delivery that read the item just before another
-	// finished it is still turned away. Exactly one of several owners
+	// Otherwise it returns a *ClaimedError with the holder's until. When
+	// the item is no longer pending it returns ErrAlreadyDone instead, as
+	// of after the lease was taken: a delivery that read the item just
+	// before another finished it never calls the model, even if that
+	// other's lease has ended since. The item must exist (read it first).
+	// Finish leaves the lease in place. Exactly one of several owners
 	// racing for a free item succeeds.
 	Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error
 

@@ -220,8 +220,9 @@ func newOwner(m Message) string {
 // (SQS delivers at least once, and a redelivered expand message sends
 // every item again) may run at once: the one that claims the item calls
 // the model; the others come back when its lease ends, by when the item is
-// normally done and they are deleted. Finish's condition keeps the count
-// exact even when a lease expires mid-call.
+// normally done and they are deleted. Claim also refuses an item finished
+// since it was read, whatever became of its holder's lease. Finish's
+// condition keeps the count exact even when a lease expires mid-call.
 //
 // A delivery that finds the item claimed on its last allowed receive also
 // waits, so it goes to the dead-letter queue; that only happens when the
@@ -260,6 +261,12 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) (err error) {
 	now := w.now()
 	owner := newOwner(m)
 	if err := w.Store.Claim(ctx, c.ID, it.Index, owner, now, w.leaseEnd(ctx, now)); err != nil {
+		if errors.Is(err, ErrAlreadyDone) {
+			// Finished since it was read above, by a delivery whose lease
+			// has ended (with the campaign, or released when what
+			// followed its write failed).
+			return w.completeRedelivered(ctx, msg.Tenant, c.ID)
+		}
 		if held, ok := errors.AsType[*ClaimedError](err); ok {
 			log.InfoContext(ctx, "item is being worked by another delivery; checking back when its lease ends",
 				slog.Time("lease_until", held.Until))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -122,6 +123,61 @@ func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
 	got, _ = store.Get(ctx, "t", c.Campaign.ID)
 	if got.Succeeded != 1 || got.Failed != 0 {
 		t.Errorf("campaign %+v: counted more than once", got)
+	}
+}
+
+// claimHook is a Store that runs before once, just before the first Claim.
+type claimHook struct {
+	campaign.Store
+	once   sync.Once
+	before func()
+}
+
+func (h *claimHook) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
+	h.once.Do(h.before)
+	return h.Store.Claim(ctx, campaignID, index, owner, now, until)
+}
+
+// A delivery reads the item while it is pending; before it claims the item,
+// a duplicate works it and completes the campaign, which ends the leases.
+// The late delivery must see that the item is done rather than call the
+// model a second time. (CI once saw 201 model calls for 200 prospects
+// before Claim looked at the item.)
+func TestDeliveryThatClaimsAFinishedItemDoesNotCallTheModel(t *testing.T) {
+	ctx := context.Background()
+	store, queue := localParts(t, time.Hour)
+	svc := &campaign.Service{Store: store, Queue: queue}
+	c, err := svc.Submit(ctx, "t", "", []byte(`{"prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := &gatedComposer{started: make(chan struct{}, 2), release: make(chan struct{})}
+	close(model.release)
+	plain := &campaign.Worker{Store: store, Queue: queue, Composer: model}
+	expand, err := queue.Receive(ctx, 10, time.Second)
+	if err != nil || len(expand) != 1 || len(plain.Process(ctx, expand)) != 0 {
+		t.Fatalf("expand: %d messages, %v", len(expand), err)
+	}
+	msgs, err := queue.Receive(ctx, 10, time.Second)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("item: %d messages, %v", len(msgs), err)
+	}
+
+	var first []string
+	hook := &claimHook{Store: store, before: func() { first = plain.Process(ctx, msgs) }}
+	late := &campaign.Worker{Store: hook, Queue: queue, Composer: model}
+	if failed := late.Process(ctx, msgs); len(failed) != 0 {
+		t.Errorf("the late delivery failed: %v", failed)
+	}
+	if len(first) != 0 {
+		t.Errorf("the first delivery failed: %v", first)
+	}
+	if n := model.calls.Load(); n != 1 {
+		t.Errorf("model calls %d, want 1", n)
+	}
+	got, err := store.Get(ctx, "t", c.Campaign.ID)
+	if err != nil || got.Status != campaign.StatusCompleted || got.Succeeded != 1 {
+		t.Errorf("campaign %+v, %v; want completed with 1 succeeded", got, err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,7 +113,10 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
+	// Warnings are failures, and a failure after the model call redoes
+	// its prospect legitimately; nothing else may.
+	warnings := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(warnings, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	composer := &email.Composer{Writer: writer}
 	svc := &campaign.Service{Store: store, Queue: queue}
 	worker := &campaign.Worker{Store: store, Queue: queue, Composer: composer,
@@ -159,10 +163,15 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	delivered, dups := dup.delivered, dup.dups
 	dup.mu.Unlock()
 	// A duplicate that finds its item claimed waits for the holder's lease
-	// (two minutes here) instead of calling the model: no prospect costs
-	// two calls.
-	if first.redone != 0 {
-		t.Errorf("%d prospects were written twice: concurrent duplicates must wait for the claim", first.redone)
+	// (two minutes here) instead of calling the model, and one that claims
+	// it after it was finished is told so: no prospect costs two calls
+	// unless something failed.
+	failures := strings.Count(warnings.String(), "\n")
+	if first.redone > failures {
+		t.Errorf("%d prospects were written twice, with %d failures logged: a duplicate called the model", first.redone, failures)
+	}
+	if failures > 0 {
+		t.Logf("%d failures logged (each may redo a prospect):\n%s", failures, warnings)
 	}
 	t.Logf("%d prospects completed in %v: statuses %v; %d deliveries (%d of them duplicates); %d first model calls",
 		n, wall.Round(time.Millisecond), byStatus, delivered, dups, first.calls)

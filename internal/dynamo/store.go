@@ -650,9 +650,10 @@ func randomToken() string { return fmt.Sprintf("%016x", rand.Uint64()) }
 // removes it.
 const leaseTTL = 24 * time.Hour
 
-// Claim is one conditional PutItem of the item's lease record. It does not
-// read the item, and the campaign's existence is not checked: the caller
-// read the item first.
+// Claim is one conditional PutItem of the item's lease record, then one
+// strongly consistent read of the item's result record: taken or not, the
+// lease is worth nothing once the item is done. The campaign's existence is
+// not checked: the caller read the item first.
 func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
 	rec, err := attributevalue.MarshalMap(leaseRecord{
 		PK: campaignPK(campaignID), SK: leaseSK(index), Owner: owner,
@@ -669,7 +670,10 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": number(now.UnixMilli()), ":owner": &types.AttributeValueMemberS{Value: owner}},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	var failed *types.ConditionalCheckFailedException
+	var (
+		failed  *types.ConditionalCheckFailedException
+		claimed error
+	)
 	if errors.As(err, &failed) {
 		var held leaseRecord
 		if err := attributevalue.UnmarshalMap(failed.Item, &held); err != nil || held.Until == 0 {
@@ -677,12 +681,27 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 			// the caller comes back soon.
 			held.Until = now.UnixMilli()
 		}
-		return &campaign.ClaimedError{Until: time.UnixMilli(held.Until).UTC()}
+		claimed, err = &campaign.ClaimedError{Until: time.UnixMilli(held.Until).UTC()}, nil
 	}
 	if err != nil {
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
 	}
-	return nil
+	// The item may have been finished after the caller read it, by a
+	// holder whose lease has ended since.
+	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(campaignPK(campaignID), itemSK(index)),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#sk"),
+		ExpressionAttributeNames: map[string]string{"#sk": attrSK},
+	})
+	if err != nil {
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
+	}
+	if len(res.Item) > 0 {
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, campaign.ErrAlreadyDone)
+	}
+	return claimed
 }
 
 // Release deletes the lease record if owner holds it.

@@ -278,13 +278,14 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	return nil
 }
 
-// Claim takes the item's lease in one upsert that only overwrites an
-// expired lease or owner's own.
+// Claim takes the item's lease in one upsert that only writes while the
+// item is pending and only overwrites an expired lease or owner's own.
 func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO item_leases (campaign_id, idx, owner, until) VALUES (?, ?, ?, ?)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO item_leases (campaign_id, idx, owner, until)
+		SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM campaign_items WHERE campaign_id = ? AND idx = ? AND status = ?)
 		ON CONFLICT (campaign_id, idx) DO UPDATE SET owner = excluded.owner, until = excluded.until
 		WHERE item_leases.until <= ? OR item_leases.owner = excluded.owner`,
-		campaignID, index, owner, until.UnixMilli(), now.UnixMilli())
+		campaignID, index, owner, until.UnixMilli(), campaignID, index, string(campaign.ItemPending), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
 	}
@@ -294,11 +295,23 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 		}
 		return nil
 	}
+	// Nothing written: the item is done (or gone), or another holds it.
+	var status string
+	err = s.db.QueryRowContext(ctx, `SELECT status FROM campaign_items WHERE campaign_id = ? AND idx = ?`,
+		campaignID, index).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, campaign.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
+	case status != string(campaign.ItemPending):
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, campaign.ErrAlreadyDone)
+	}
 	var held int64
 	err = s.db.QueryRowContext(ctx, `SELECT until FROM item_leases WHERE campaign_id = ? AND idx = ?`,
 		campaignID, index).Scan(&held)
 	if errors.Is(err, sql.ErrNoRows) {
-		// Released between the two statements: the caller tries again.
+		// Released between the statements: the caller tries again.
 		held = now.UnixMilli()
 	} else if err != nil {
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)

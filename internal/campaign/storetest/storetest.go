@@ -53,7 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) campaign.Store) {
 		{"ClaimReleasedIsFree", testClaimRelease},
 		{"ClaimRaceHasOneWinner", testClaimRace},
 		{"ClaimsAreItemsOwn", testClaimPerItem},
-		{"ItemsIgnoreLeases", testClaimInvisible},
+		{"LeasesAreInvisibleAndStopAtFinish", testClaimInvisible},
 		{"TransitionFromAllowedState", testTransitionAllowed},
 		{"TransitionFromOtherStateIsConflict", testTransitionDisallowed},
 		{"TransitionUnknownIsNotFound", testTransitionUnknown},
@@ -726,9 +726,8 @@ func testClaimPerItem(t *testing.T, s campaign.Store) {
 	}
 }
 
-// testClaimInvisible checks that leases change nothing a reader sees, that
-// Finish leaves the lease in place, and that a finished item can still be
-// claimed once it ends (Claim does not look at the item).
+// testClaimInvisible checks that leases change nothing a reader sees and
+// that a finished item cannot be claimed, whatever became of its lease.
 func testClaimInvisible(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
 	c := NewCampaign("tenant-a", 3)
@@ -759,12 +758,21 @@ func testClaimInvisible(t *testing.T, s campaign.Store) {
 	if err != nil || one.Status != campaign.ItemPending {
 		t.Fatalf("Item 2: %+v, %v", one, err)
 	}
-	// Finish does not end the lease: a delivery that read the item while
-	// it was pending must still be turned away.
-	mustBeClaimed(t, s.Claim(ctx, c.ID, 1, "b", base.Add(time.Second), base.Add(2*time.Minute)), base.Add(time.Minute))
-	if err := s.Claim(ctx, c.ID, 1, "b", base.Add(2*time.Minute), base.Add(3*time.Minute)); err != nil {
-		t.Fatalf("Claim of a finished item after its lease: %v", err)
+	// A delivery that read the item while it was pending is told it is
+	// done, whether the holder's lease stands, has ended, or was released.
+	for _, now := range []time.Time{base.Add(time.Second), base.Add(2 * time.Minute)} {
+		if err := s.Claim(ctx, c.ID, 1, "b", now, now.Add(time.Minute)); !errors.Is(err, campaign.ErrAlreadyDone) {
+			t.Errorf("Claim of a finished item at +%v: %v, want ErrAlreadyDone", now.Sub(base), err)
+		}
 	}
+	if err := s.Release(ctx, c.ID, 1, "a"); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if err := s.Claim(ctx, c.ID, 1, "b", base, base.Add(time.Minute)); !errors.Is(err, campaign.ErrAlreadyDone) {
+		t.Errorf("Claim of a finished, released item: %v, want ErrAlreadyDone", err)
+	}
+	// The pending items' leases are untouched.
+	mustBeClaimed(t, s.Claim(ctx, c.ID, 2, "b", base, base.Add(time.Hour)), base.Add(time.Minute))
 }
 
 func testTransitionAllowed(t *testing.T, s campaign.Store) {
