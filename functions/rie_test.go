@@ -195,7 +195,7 @@ func TestBinariesUnderRIE(t *testing.T) {
 		"TABLE_NAME": table, "QUEUE_URL": queueURL, "OPENAI_BASE_URL": up.URL, "OPENAI_API_KEY": "sk-test",
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_ENDPOINT_URL_DYNAMODB": os.Getenv("INGREN_DYNAMODB_ENDPOINT"), "AWS_ENDPOINT_URL_SQS": os.Getenv("INGREN_SQS_ENDPOINT"),
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_MAX_ATTEMPTS": strconv.Itoa(testenv.MaxAttempts),
 	}
 	api := start(t, emulator, build(t, "api"), env)
 	worker := start(t, emulator, build(t, "worker"), env)

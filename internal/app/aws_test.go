@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,7 @@ func newAWSWorld(t *testing.T, upstream string, extra map[string]string) *awsWor
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", os.Getenv("INGREN_DYNAMODB_ENDPOINT"))
 	t.Setenv("AWS_ENDPOINT_URL_SQS", os.Getenv("INGREN_SQS_ENDPOINT"))
 	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_MAX_ATTEMPTS", strconv.Itoa(testenv.MaxAttempts))
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	env := map[string]string{
