@@ -40,6 +40,30 @@ func localParts(t *testing.T, visibility time.Duration) (*sqlite.Store, *sqlite.
 	return store, queue
 }
 
+// oneItem submits a campaign of one prospect for tenant "t", works its
+// expand message and returns the campaign's id and the item's message, as
+// received once.
+func oneItem(t *testing.T, store *sqlite.Store, queue *sqlite.Queue) (string, []campaign.Message) {
+	t.Helper()
+	ctx := context.Background()
+	svc := &campaign.Service{Store: store, Queue: queue}
+	c, err := svc.Submit(ctx, "t", "", []byte(`{"prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expander := &campaign.Worker{Store: store, Queue: queue} // expanding calls no model
+	expand, err := queue.Receive(ctx, 10, time.Second)
+	if err != nil || len(expand) != 1 || len(expander.Process(ctx, expand)) != 0 {
+		t.Fatalf("expand: %d messages, %v", len(expand), err)
+	}
+	_ = queue.Delete(ctx, []string{expand[0].Handle})
+	msgs, err := queue.Receive(ctx, 10, time.Second)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("item: %d messages, %v", len(msgs), err)
+	}
+	return c.Campaign.ID, msgs
+}
+
 // gatedComposer counts its calls and holds each until release is closed.
 type gatedComposer struct {
 	calls   atomic.Int32
@@ -65,22 +89,9 @@ func (g *gatedComposer) Compose(ctx context.Context, req *email.Request) (email.
 func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
 	ctx := context.Background()
 	store, queue := localParts(t, time.Hour)
-	svc := &campaign.Service{Store: store, Queue: queue}
-	c, err := svc.Submit(ctx, "t", "", []byte(`{"prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, msgs := oneItem(t, store, queue)
 	gate := &gatedComposer{started: make(chan struct{}, 2), release: make(chan struct{})}
 	worker := &campaign.Worker{Store: store, Queue: queue, Composer: gate}
-	expand, err := queue.Receive(ctx, 10, time.Second)
-	if err != nil || len(expand) != 1 || len(worker.Process(ctx, expand)) != 0 {
-		t.Fatalf("expand: %d messages, %v", len(expand), err)
-	}
-	_ = queue.Delete(ctx, []string{expand[0].Handle})
-	msgs, err := queue.Receive(ctx, 10, time.Second)
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("item: %d messages, %v", len(msgs), err)
-	}
 
 	// The first delivery claims the item until its deadline and blocks in
 	// the model call.
@@ -103,7 +114,7 @@ func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
 	if failed := <-holder; len(failed) != 0 {
 		t.Fatalf("the holder failed: %v", failed)
 	}
-	got, err := store.Get(ctx, "t", c.Campaign.ID)
+	got, err := store.Get(ctx, "t", id)
 	if err != nil || got.Status != campaign.StatusCompleted || got.Succeeded != 1 {
 		t.Fatalf("campaign after the holder: %+v, %v", got, err)
 	}
@@ -120,7 +131,7 @@ func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
 	if n := gate.calls.Load(); n != 1 {
 		t.Errorf("model calls %d, want 1", n)
 	}
-	got, _ = store.Get(ctx, "t", c.Campaign.ID)
+	got, _ = store.Get(ctx, "t", id)
 	if got.Succeeded != 1 || got.Failed != 0 {
 		t.Errorf("campaign %+v: counted more than once", got)
 	}
@@ -146,22 +157,10 @@ func (h *claimHook) Claim(ctx context.Context, campaignID string, index int, own
 func TestDeliveryThatClaimsAFinishedItemDoesNotCallTheModel(t *testing.T) {
 	ctx := context.Background()
 	store, queue := localParts(t, time.Hour)
-	svc := &campaign.Service{Store: store, Queue: queue}
-	c, err := svc.Submit(ctx, "t", "", []byte(`{"prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, msgs := oneItem(t, store, queue)
 	model := &gatedComposer{started: make(chan struct{}, 2), release: make(chan struct{})}
 	close(model.release)
 	plain := &campaign.Worker{Store: store, Queue: queue, Composer: model}
-	expand, err := queue.Receive(ctx, 10, time.Second)
-	if err != nil || len(expand) != 1 || len(plain.Process(ctx, expand)) != 0 {
-		t.Fatalf("expand: %d messages, %v", len(expand), err)
-	}
-	msgs, err := queue.Receive(ctx, 10, time.Second)
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("item: %d messages, %v", len(msgs), err)
-	}
 
 	var first []string
 	hook := &claimHook{Store: store, before: func() { first = plain.Process(ctx, msgs) }}
@@ -175,7 +174,7 @@ func TestDeliveryThatClaimsAFinishedItemDoesNotCallTheModel(t *testing.T) {
 	if n := model.calls.Load(); n != 1 {
 		t.Errorf("model calls %d, want 1", n)
 	}
-	got, err := store.Get(ctx, "t", c.Campaign.ID)
+	got, err := store.Get(ctx, "t", id)
 	if err != nil || got.Status != campaign.StatusCompleted || got.Succeeded != 1 {
 		t.Errorf("campaign %+v, %v; want completed with 1 succeeded", got, err)
 	}
@@ -192,32 +191,15 @@ func TestProcessRetriesTransientFailuresAfterBackoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &campaign.Service{Store: store, Queue: queue}
-	if _, err := svc.Submit(ctx, "t", "", []byte(`{"prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`)); err != nil {
-		t.Fatal(err)
-	}
+	_, msgs := oneItem(t, store, queue)
 	worker := &campaign.Worker{Store: store, Queue: queue, Composer: &email.Composer{Writer: w}, RetryDelay: 300 * time.Millisecond}
 
-	// The expand message, then the item message, which fails (500).
-	for step := 0; step < 2; step++ {
-		msgs, err := queue.Receive(ctx, 10, time.Second)
-		if err != nil || len(msgs) != 1 {
-			t.Fatalf("step %d: %d messages, %v", step, len(msgs), err)
-		}
-		failed := worker.Process(ctx, msgs)
-		if step == 0 {
-			if len(failed) != 0 {
-				t.Fatalf("expand failed: %v", failed)
-			}
-			_ = queue.Delete(ctx, []string{msgs[0].Handle})
-			continue
-		}
-		if len(failed) != 1 || failed[0] != msgs[0].ID {
-			t.Fatalf("a 500 must be reported as a batch item failure: %v", failed)
-		}
+	// The item message fails (500).
+	if failed := worker.Process(ctx, msgs); len(failed) != 1 || failed[0] != msgs[0].ID {
+		t.Fatalf("a 500 must be reported as a batch item failure: %v", failed)
 	}
 	start := time.Now()
-	msgs, err := queue.Receive(ctx, 10, 5*time.Second)
+	msgs, err = queue.Receive(ctx, 10, 5*time.Second)
 	if err != nil || len(msgs) != 1 || msgs[0].ReceiveCount != 2 {
 		t.Fatalf("the failed message did not come back within 5 s: %d messages, %v", len(msgs), err)
 	}
@@ -239,23 +221,12 @@ func (failingItems) Item(context.Context, string, int) (*campaign.Item, error) {
 func TestProcessLogsStoreFailures(t *testing.T) {
 	ctx := context.Background()
 	store, queue := localParts(t, time.Hour)
-	svc := &campaign.Service{Store: store, Queue: queue}
-	if _, err := svc.Submit(ctx, "t", "", []byte(`{"prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`)); err != nil {
-		t.Fatal(err)
-	}
+	_, msgs := oneItem(t, store, queue)
 	var logs bytes.Buffer
 	worker := &campaign.Worker{Store: failingItems{store}, Queue: queue, Composer: &gatedComposer{},
 		Log: slog.New(slog.NewJSONHandler(&logs, nil))}
-	for step := range 2 { // expand, then the item
-		msgs, err := queue.Receive(ctx, 10, time.Second)
-		if err != nil || len(msgs) != 1 {
-			t.Fatalf("step %d: %d messages, %v", step, len(msgs), err)
-		}
-		failed := worker.Process(ctx, msgs)
-		if step == 1 && len(failed) != 1 {
-			t.Fatalf("a store failure must send the message back: failed %v", failed)
-		}
-		_ = queue.Delete(ctx, []string{msgs[0].Handle})
+	if failed := worker.Process(ctx, msgs); len(failed) != 1 {
+		t.Fatalf("a store failure must send the message back: failed %v", failed)
 	}
 	if !strings.Contains(logs.String(), `"msg":"message failed; it will be delivered again"`) ||
 		!strings.Contains(logs.String(), "throttled") {

@@ -635,6 +635,15 @@ func mustBeClaimed(t *testing.T, err error, until time.Time) {
 	}
 }
 
+// mustBeDone checks that err, a Claim's of a finished item (when says
+// which), is ErrAlreadyDone.
+func mustBeDone(t *testing.T, err error, when string) {
+	t.Helper()
+	if !errors.Is(err, campaign.ErrAlreadyDone) {
+		t.Errorf("Claim of a finished item %s: %v, want ErrAlreadyDone", when, err)
+	}
+}
+
 func testClaim(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
 	c := NewCampaign("tenant-a", 2)
@@ -761,16 +770,12 @@ func testClaimInvisible(t *testing.T, s campaign.Store) {
 	// A delivery that read the item while it was pending is told it is
 	// done, whether the holder's lease stands, has ended, or was released.
 	for _, now := range []time.Time{base.Add(time.Second), base.Add(2 * time.Minute)} {
-		if err := s.Claim(ctx, c.ID, 1, "b", now, now.Add(time.Minute)); !errors.Is(err, campaign.ErrAlreadyDone) {
-			t.Errorf("Claim of a finished item at +%v: %v, want ErrAlreadyDone", now.Sub(base), err)
-		}
+		mustBeDone(t, s.Claim(ctx, c.ID, 1, "b", now, now.Add(time.Minute)), fmt.Sprintf("at +%v", now.Sub(base)))
 	}
 	if err := s.Release(ctx, c.ID, 1, "a"); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	if err := s.Claim(ctx, c.ID, 1, "b", base, base.Add(time.Minute)); !errors.Is(err, campaign.ErrAlreadyDone) {
-		t.Errorf("Claim of a finished, released item: %v, want ErrAlreadyDone", err)
-	}
+	mustBeDone(t, s.Claim(ctx, c.ID, 1, "b", base, base.Add(time.Minute)), "after its release")
 	// The pending items' leases are untouched.
 	mustBeClaimed(t, s.Claim(ctx, c.ID, 2, "b", base, base.Add(time.Hour)), base.Add(time.Minute))
 }
