@@ -55,7 +55,9 @@ type acceptedResponse struct {
 }
 
 func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxCampaignBody))
+	// No deadline of its own: 6 MB takes a while on a slow link, and the
+	// local server's ReadTimeout bounds the whole request.
+	body, err := readBody(w, r, s.cfg.MaxCampaignBody, 0)
 	if err != nil {
 		return err
 	}
