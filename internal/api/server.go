@@ -27,9 +27,9 @@ type Config struct {
 	// MaxCampaignBody bounds a campaign body (default 6 MB, Lambda's
 	// synchronous payload limit).
 	MaxCampaignBody int64
-	// EmailTimeout bounds one generate-email request, retries included
-	// (default 25 s): under API Gateway's 29 s integration timeout, so the
-	// client gets our 504 with a request id rather than the gateway's.
+	// EmailTimeout bounds one generate-email request, retries and repair
+	// round included; the programs pass OPENAI_TIMEOUT. It is at most
+	// MaxEmailTimeout, which is also the default.
 	EmailTimeout time.Duration
 	// EmailBodyTimeout bounds reading a generate-email body, from the end
 	// of its headers (default 10 s: 64 KiB at 6.4 KB/s); past it the
@@ -49,6 +49,11 @@ type Config struct {
 	// under Lambda's 6 MB response limit.
 	MaxListBytes int
 }
+
+// MaxEmailTimeout is the longest a generate-email request may take: under
+// API Gateway's 29 s integration timeout, so that the client gets our 504
+// with a request id rather than the gateway's.
+const MaxEmailTimeout = 25 * time.Second
 
 // Server holds the API's dependencies.
 type Server struct {
@@ -71,8 +76,8 @@ func NewServer(cfg Config, auth Authenticator, composer *email.Composer, campaig
 	if cfg.MaxCampaignBody == 0 {
 		cfg.MaxCampaignBody = 6 << 20
 	}
-	if cfg.EmailTimeout == 0 {
-		cfg.EmailTimeout = 25 * time.Second
+	if cfg.EmailTimeout <= 0 || cfg.EmailTimeout > MaxEmailTimeout {
+		cfg.EmailTimeout = MaxEmailTimeout
 	}
 	if cfg.EmailBodyTimeout == 0 {
 		cfg.EmailBodyTimeout = 10 * time.Second
