@@ -321,3 +321,24 @@ func TestBodyCutShortIsTheClients(t *testing.T) {
 		t.Errorf("%d model calls for requests whose body never came", n)
 	}
 }
+
+// TestClientGoneMidAnswerIsNotAnError: a client that sends its whole body
+// and leaves while the model writes has not met a server error: the
+// request's line says 499 (nobody reads it) at INFO, with no ERROR.
+func TestClientGoneMidAnswerIsNotAnError(t *testing.T) {
+	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled()))
+	logs := &syncBuffer{}
+	h := api.NewServer(api.Config{}, twoTenants, &email.Composer{Writer: MustWriter(t, up, time.Minute)}, nil,
+		slog.New(slog.NewJSONHandler(logs, nil)))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	body := sarah(t)
+	c := rawPost(t, srv.Listener.Addr().String(), "/api/v1/generate-email", keyA, len(body), body)
+	waitFor(t, "the model call starts", func() bool { return up.Count() == 1 })
+	c.Close()
+	waitFor(t, "the request's log line", func() bool { return strings.Contains(logs.String(), `"msg":"request"`) })
+	if !strings.Contains(logs.String(), `"level":"INFO","msg":"request"`) || !strings.Contains(logs.String(), `"status":499`) ||
+		strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Fatalf("want one INFO request line with status 499 and no ERROR:\n%s", logs)
+	}
+}
