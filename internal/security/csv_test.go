@@ -105,7 +105,7 @@ func TestCSVExportDefusesHiddenFormulas(t *testing.T) {
 	}
 	const subject, body = "\u0000=1+1", "\u0001@SUM(1)\n\nHi there"
 	reply := openaitest.Reply{Content: `{"subject": "\u0000=1+1", "body": "\u0001@SUM(1)\n\nHi there"}`}
-	script := make([]openaitest.Reply, 3*len(refs)) // every call, repair rounds included
+	script := make([]openaitest.Reply, 4*len(refs)) // every call: two writes of two calls at most each
 	for i := range script {
 		script[i] = reply
 	}
