@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
@@ -55,7 +57,9 @@ type acceptedResponse struct {
 }
 
 func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxCampaignBody))
+	// No deadline of its own: 6 MB takes a while on a slow link, and the
+	// local server's ReadTimeout bounds the whole request.
+	body, err := readBody(w, r, s.cfg.MaxCampaignBody, 0)
 	if err != nil {
 		return err
 	}
@@ -336,13 +340,31 @@ func csvRows(it *campaign.Item) [][]string {
 }
 
 // csvSafe defuses spreadsheet formula injection: prospect data and model
-// output are untrusted, and sales-ops users open exports in Excel.
+// output are untrusted, and sales-ops users open exports in Excel. A cell
+// gets a leading ' when it starts with tab or CR (OWASP's list), or when
+// its first character a spreadsheet shows starts a formula: spreadsheets
+// skip leading whitespace, control characters, NBSP, a BOM and zero-width
+// characters (and, here, bytes that are not UTF-8), and some read the
+// full-width and small forms of = + - @ as the ASCII ones.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && (s[0] == '\t' || s[0] == '\r') {
 		return "'" + s
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			continue
+		}
+		if strings.ContainsRune(formulaStarts, r) {
+			return "'" + s
+		}
+		break
 	}
 	return s
 }
+
+// formulaStarts are the characters that make a cell a formula: = + - @,
+// their full-width forms and their small forms.
+const formulaStarts = "=+-@＝＋－＠﹦﹢﹣﹫"
 
 func wantsCSV(r *http.Request) bool {
 	if f := r.URL.Query().Get("format"); f != "" {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -30,14 +29,10 @@ type emailResponse struct {
 }
 
 func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
-	select {
-	case s.emailSlots <- struct{}{}:
-		defer func() { <-s.emailSlots }()
-	default:
-		return &Error{Status: http.StatusServiceUnavailable, Code: "overloaded",
-			Message: "too many emails are being written right now; retry shortly", RetryAfter: time.Second}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxEmailBody))
+	// The body first, under its own short deadline, and checked: a slot
+	// is for model work, and a client trickling its body in must not hold
+	// one.
+	body, err := readBody(w, r, s.cfg.MaxEmailBody, s.cfg.EmailBodyTimeout)
 	if err != nil {
 		return err
 	}
@@ -48,6 +43,12 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := req.Validate(""); err != nil {
 		return err
 	}
+	tenant := tenantOf(r.Context())
+	if !s.emailSlots.acquire(tenant) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "overloaded",
+			Message: "too many emails are being written right now, for this key or in all; retry shortly", RetryAfter: time.Second}
+	}
+	defer s.emailSlots.release(tenant)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.EmailTimeout)
 	defer cancel()
 	res, err := s.composer.Compose(ctx, &req)

@@ -16,6 +16,10 @@ import (
 // ErrUnauthorized is a missing or unknown API key.
 var ErrUnauthorized = errors.New("missing or invalid API key")
 
+// StatusClientClosedRequest is the status of a request whose client left
+// before the answer (nginx's 499): it appears in the logs only.
+const StatusClientClosedRequest = 499
+
 // Error is an answer the API gives on purpose, with its status and code.
 type Error struct {
 	Status  int
@@ -68,6 +72,10 @@ func (s *Server) toError(ctx context.Context, err error) *Error {
 		return s.writerError(ctx, wErr)
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusGatewayTimeout, Code: "upstream_timeout", Message: "the model did not answer in time"}
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// The client left before its answer: not our failure, and no one
+		// reads this one. 499 is what the request's log line says.
+		return &Error{Status: StatusClientClosedRequest, Code: "client_closed_request", Message: "the client closed the request"}
 	}
 	s.log.ErrorContext(ctx, "internal error", slog.String("request_id", requestIDOf(ctx)), slog.String("error", err.Error()))
 	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}

@@ -27,13 +27,19 @@ type Config struct {
 	// MaxCampaignBody bounds a campaign body (default 6 MB, Lambda's
 	// synchronous payload limit).
 	MaxCampaignBody int64
-	// EmailTimeout bounds one generate-email request, retries included
-	// (default 25 s): under API Gateway's 29 s integration timeout, so the
-	// client gets our 504 with a request id rather than the gateway's.
+	// EmailTimeout bounds one generate-email request, retries and repair
+	// round included; the programs pass OPENAI_TIMEOUT. It is at most
+	// MaxEmailTimeout, which is also the default.
 	EmailTimeout time.Duration
+	// EmailBodyTimeout bounds reading a generate-email body, from the end
+	// of its headers (default 10 s: 64 KiB at 6.4 KB/s); past it the
+	// answer is 408. The body is read before the request takes a slot.
+	EmailBodyTimeout time.Duration
 	// MaxEmailsInFlight bounds generate-email requests being worked at once
-	// (default 256); past it the answer is 503 with Retry-After. Under
-	// overload a bounded queue keeps memory and latency bounded too.
+	// (default 256), shared between tenants: a tenant may take a slot only
+	// while more are free than it holds (see slots). Past that the answer
+	// is 503 with Retry-After. Under overload a bounded queue keeps memory
+	// and latency bounded too.
 	MaxEmailsInFlight int
 	// MaxListBytes bounds the body of an answer that lists a campaign's
 	// emails (0: no bound, and the CSV export streams). A JSON page that
@@ -44,6 +50,11 @@ type Config struct {
 	MaxListBytes int
 }
 
+// MaxEmailTimeout is the longest a generate-email request may take: under
+// API Gateway's 29 s integration timeout, so that the client gets our 504
+// with a request id rather than the gateway's.
+const MaxEmailTimeout = 25 * time.Second
+
 // Server holds the API's dependencies.
 type Server struct {
 	cfg       Config
@@ -52,8 +63,8 @@ type Server struct {
 	campaigns *campaign.Service
 	log       *slog.Logger
 	now       func() time.Time
-	// emailSlots holds one token per generate-email request in flight.
-	emailSlots chan struct{}
+	// emailSlots are the generate-email requests in flight, per tenant.
+	emailSlots *slots
 }
 
 // NewServer returns the API as one handler. campaigns may be nil, for a
@@ -65,14 +76,17 @@ func NewServer(cfg Config, auth Authenticator, composer *email.Composer, campaig
 	if cfg.MaxCampaignBody == 0 {
 		cfg.MaxCampaignBody = 6 << 20
 	}
-	if cfg.EmailTimeout == 0 {
-		cfg.EmailTimeout = 25 * time.Second
+	if cfg.EmailTimeout <= 0 || cfg.EmailTimeout > MaxEmailTimeout {
+		cfg.EmailTimeout = MaxEmailTimeout
+	}
+	if cfg.EmailBodyTimeout == 0 {
+		cfg.EmailBodyTimeout = 10 * time.Second
 	}
 	if cfg.MaxEmailsInFlight == 0 {
 		cfg.MaxEmailsInFlight = 256
 	}
 	s := &Server{cfg: cfg, auth: auth, composer: composer, campaigns: campaigns, log: log, now: time.Now,
-		emailSlots: make(chan struct{}, cfg.MaxEmailsInFlight)}
+		emailSlots: newSlots(cfg.MaxEmailsInFlight)}
 	return s.routes()
 }
 

@@ -36,7 +36,9 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayProxyRequest
 }
 
 // Request builds the http.Request an event describes. The API key id that
-// API Gateway checked travels in the context, for Auth.
+// API Gateway checked travels in the context, for Auth; the key itself,
+// which API Gateway forwards in x-api-key (and in the event's identity),
+// is left out, so the handler never holds it and cannot log it.
 func Request(ctx context.Context, ev events.APIGatewayProxyRequest) (*http.Request, error) {
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
@@ -63,13 +65,17 @@ func Request(ctx context.Context, ev events.APIGatewayProxyRequest) (*http.Reque
 		return nil, err
 	}
 	for k, vs := range ev.MultiValueHeaders {
-		for _, v := range vs {
-			req.Header.Add(k, v)
+		if !isAPIKey(k) {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
 		}
 	}
 	if len(ev.MultiValueHeaders) == 0 {
 		for k, v := range ev.Headers {
-			req.Header.Set(k, v)
+			if !isAPIKey(k) {
+				req.Header.Set(k, v)
+			}
 		}
 	}
 	if id := ev.RequestContext.RequestID; id != "" {
@@ -79,6 +85,11 @@ func Request(ctx context.Context, ev events.APIGatewayProxyRequest) (*http.Reque
 	req.Host = req.Header.Get("Host")
 	return req, nil
 }
+
+// isAPIKey reports whether a header name is x-api-key, in any case: HTTP
+// header names are case-insensitive, and API Gateway passes on the
+// client's spelling.
+func isAPIKey(name string) bool { return strings.EqualFold(name, "x-api-key") }
 
 // Auth is the API Lambda's Authenticator: API Gateway has checked the key
 // already; the tenant is the key's id from the event, never the key.

@@ -115,3 +115,54 @@ func TestTenantIsTheKeyIDNotTheKey(t *testing.T) {
 		t.Fatalf("tenant %q, %v", tenant, err)
 	}
 }
+
+// TestHandlerNeverSeesTheAPIKey: API Gateway forwards the key it checked
+// in x-api-key. The adapter drops it, whatever its case and however many
+// values, from single- and multi-value headers alike, so the API handler
+// (and anything it logs) never holds it; the tenant still comes from the
+// key id.
+func TestHandlerNeverSeesTheAPIKey(t *testing.T) {
+	const secret = "k3yVa1ueFromTheClient0123456789"
+	cases := []struct {
+		name   string
+		single map[string]string
+		multi  map[string][]string
+	}{
+		{"MultiValueLowerCase", nil, map[string][]string{"x-api-key": {secret}, "Accept": {"*/*"}}},
+		{"MultiValueTwoValues", nil, map[string][]string{"X-Api-Key": {secret, secret + "2"}, "Accept": {"*/*"}}},
+		{"MultiValueTwoCases", nil, map[string][]string{"X-API-KEY": {secret}, "x-Api-key": {secret}, "Accept": {"*/*"}}},
+		{"SingleValueOnly", map[string]string{"x-api-key": secret, "Accept": "*/*"}, nil},
+		{"SingleValueUpperCase", map[string]string{"X-API-KEY": secret, "Accept": "*/*"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := MustEvent(t, "apigw-generate-email.json")
+			ev.Headers, ev.MultiValueHeaders = tc.single, tc.multi
+			var seen http.Header
+			var tenant string
+			h := apigw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				seen = r.Header.Clone()
+				tenant, _ = apigw.Auth{}.Tenant(r)
+			}))
+			if _, err := h(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+			if seen == nil {
+				t.Fatal("the handler did not run")
+			}
+			for k, vs := range seen {
+				for _, v := range vs {
+					if strings.EqualFold(k, "x-api-key") || strings.Contains(v, secret) {
+						t.Errorf("the handler sees %s: %s", k, v)
+					}
+				}
+			}
+			if seen.Get("Accept") != "*/*" {
+				t.Errorf("other headers lost: %v", seen)
+			}
+			if tenant != "apikey_a1b2c3d4e5" {
+				t.Errorf("tenant %q, want the key id's", tenant)
+			}
+		})
+	}
+}

@@ -126,7 +126,7 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 		return nil, err
 	}
 	svc := &campaign.Service{Store: p.store, Queue: p.queue, MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.ItemTTL}
-	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, MaxListBytes: lambdaMaxListBytes}, apigw.Auth{}, p.composer, svc, p.log)
+	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes}, apigw.Auth{}, p.composer, svc, p.log)
 	return apigw.Handler(h), nil
 }
 

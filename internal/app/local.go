@@ -74,7 +74,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
 		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Lease: LocalQueueVisibility, Log: log,
 	}
-	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins},
+	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout},
 		api.KeyAuth{Keys: apikey.New(keys)}, composer, svc, log)
 	return &Local{
 		Handler: h,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/ingren/ingren/internal/openaitest"
 )
@@ -70,4 +71,104 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 	if !strings.Contains(string(body), `"ref":"@SUM(A1)"`) || !strings.Contains(string(body), `"subject":"=HYPERLINK(`) {
 		t.Errorf("the JSON listing must keep values as they are: %s", body)
 	}
+}
+
+// TestCSVExportDefusesHiddenFormulas: a spreadsheet skips what it does not
+// show (whitespace, control characters, NBSP, a BOM, zero-width
+// characters) and reads full-width ＝ ＋ － ＠ as their ASCII forms, so a
+// formula hidden behind them runs too (OWASP, CSV injection). Each case is
+// a prospect's ref, or, for the characters validation refuses in input,
+// the model's subject and body: the export prefixes ' to every cell whose
+// first visible character starts a formula, and leaves other cells whole.
+func TestCSVExportDefusesHiddenFormulas(t *testing.T) {
+	refs := []struct{ name, in, want string }{
+		{"Formula", "=1+1", "'=1+1"},
+		{"LF", "\n=1+1", "'\n=1+1"},
+		{"Space", " =1+1", "' =1+1"},
+		{"Spaces", "   +1", "'   +1"},
+		{"NBSP", "\u00a0=1+1", "'\u00a0=1+1"},
+		{"BOM", "\ufeff=1+1", "'\ufeff=1+1"},
+		{"ZeroWidthSpace", "\u200b@SUM(A1)", "'\u200b@SUM(A1)"},
+		{"WordJoiner", "\u2060+1", "'\u2060+1"},
+		{"IdeographicSpace", "\u3000-1", "'\u3000-1"},
+		{"FullWidthEquals", "＝1+1", "'＝1+1"},
+		{"FullWidthPlus", "＋1", "'＋1"},
+		{"FullWidthMinus", "－1", "'－1"},
+		{"FullWidthAt", "＠SUM(A1)", "'＠SUM(A1)"},
+		{"Mixed", " \u00a0\ufeff\u200b\t＝1+1", "' \u00a0\ufeff\u200b\t＝1+1"},
+		{"TabAlone", "\tTab", "'\tTab"},
+		{"PlainKept", "crm-3", "crm-3"},
+		{"LeadingSpaceKept", " Ann", " Ann"},
+		{"NBSPKept", "\u00a0Ann", "\u00a0Ann"},
+		{"FormulaInsideKept", "a=1+1", "a=1+1"},
+		{"FullWidthDigitKept", "１+1", "１+1"},
+	}
+	const subject, body = "\u0000=1+1", "\u0001@SUM(1)\n\nHi there"
+	reply := openaitest.Reply{Content: `{"subject": "\u0000=1+1", "body": "\u0001@SUM(1)\n\nHi there"}`}
+	script := make([]openaitest.Reply, 4*len(refs)) // every call: two writes of two calls at most each
+	for i := range script {
+		script[i] = reply
+	}
+	up := openaitest.New(t, openaitest.WithScript(script...))
+	prog := start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL,
+		"OPENAI_API_KEY": openAIKey})
+	entries := make([]map[string]any, len(refs))
+	for i, r := range refs {
+		entries[i] = map[string]any{"ref": r.in, "prospect": map[string]any{"first_name": "Ann"}, "company": map[string]any{"company_name": "Acme"}}
+	}
+	id := submit(t, prog.base, apiKey, map[string]any{"prospects": entries})
+	if c := waitFinished(t, prog.base, apiKey, id); c.Succeeded != len(entries) {
+		t.Fatalf("campaign %+v", c)
+	}
+	status, _, b := do(t, "GET", prog.base+"/api/v1/campaigns/"+id+"/emails?format=csv", apiKey, nil)
+	if status != http.StatusOK {
+		t.Fatalf("csv: %d %s", status, b)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(refs)+1 {
+		t.Fatalf("%d rows, want a header and %d", len(rows), len(refs))
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for i, r := range refs {
+		row := rows[i+1]
+		t.Run(r.name, func(t *testing.T) {
+			if got := row[col["ref"]]; got != r.want {
+				t.Errorf("ref %q exported as %q, want %q", r.in, got, r.want)
+			}
+			if got := row[col["subject"]]; got != "'"+subject {
+				t.Errorf("subject %q exported as %q", subject, got)
+			}
+			if got := row[col["body"]]; got != "'"+body {
+				t.Errorf("body %q exported as %q", body, got)
+			}
+		})
+	}
+	for r, row := range rows {
+		for c, cell := range row {
+			if startsFormula(cell) {
+				t.Errorf("row %d column %s starts a formula: %q", r, rows[0][c], cell)
+			}
+		}
+	}
+}
+
+// startsFormula reports whether a spreadsheet could run cell: its first
+// character a spreadsheet shows is = + - @ or a full-width form of one.
+func startsFormula(cell string) bool {
+	for _, r := range cell {
+		switch {
+		case unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			continue
+		case strings.ContainsRune("=+-@＝＋－＠", r):
+			return true
+		}
+		return false
+	}
+	return false
 }
