@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +127,17 @@ func TestDataDirIsOwnerOnly(t *testing.T) {
 	}
 }
 
+// keepGC restores the garbage collector's settings, which Serve tunes for
+// the program, when the test ends.
+func keepGC(t *testing.T) {
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(percent)
+	t.Cleanup(func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	})
+}
+
 // syncBuffer is an io.Writer that Serve writes to while the test reads.
 type syncBuffer struct {
 	mu  sync.Mutex
@@ -153,6 +165,7 @@ var (
 // returns what it printed once it listens: its key and base URL.
 func serve(t *testing.T, cfg config.Config) (out, key, base string, stop func()) {
 	t.Helper()
+	keepGC(t)
 	var buf syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -226,6 +239,7 @@ func TestServeAPIKeysWin(t *testing.T) {
 	dir := t.TempDir()
 	_, kept, _, stop := serve(t, localConfig(t, dir, map[string]string{"PORT": "0"}))
 	stop()
+	keepGC(t)
 	var buf syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
