@@ -38,7 +38,7 @@ type Local struct {
 	store   *sqlite.Store
 	db      *sql.DB
 	log     *slog.Logger
-	// retentionEvery is RunRetention's period (0: retentionEvery).
+	// retentionEvery is RunRetention's period; 0 means hourly.
 	retentionEvery time.Duration
 }
 

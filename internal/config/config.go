@@ -32,7 +32,8 @@ type Config struct {
 	// APIKeys are the keys the local program accepts (API_KEYS,
 	// comma-separated; when empty the local program makes one).
 	APIKeys []string
-	// DataDir holds local state (DATA_DIR; default ./data).
+	// DataDir holds local state, made owner-only (0700) at start-up
+	// (DATA_DIR; default ./data).
 	DataDir string
 	// TenantSecret keys the local program's tenant ids (TENANT_SECRET, 32+
 	// characters; default a random one kept in DataDir). Never logged.
