@@ -30,7 +30,8 @@ type Config struct {
 	// Port is the local program's HTTP port (PORT; default 8080).
 	Port int
 	// APIKeys are the keys the local program accepts (API_KEYS,
-	// comma-separated; when empty the local program makes one).
+	// comma-separated; when empty the local program accepts one it makes on
+	// its first start and keeps in DataDir).
 	APIKeys []string
 	// DataDir holds local state, made owner-only (0700) at start-up
 	// (DATA_DIR; default ./data).
