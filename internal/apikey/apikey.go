@@ -1,9 +1,13 @@
 // Package apikey checks API keys for the local program. Keys are held only
-// as SHA-256 hashes and compared in constant time. (On AWS, API Gateway
-// checks keys before a request reaches us.)
+// as SHA-256 hashes and compared in constant time. A key's tenant id is a
+// keyed hash of the key (HMAC-SHA256 under a per-deployment secret): tenant
+// ids appear in logs, and an unkeyed hash there would let a log reader test
+// guessed keys offline. (On AWS, API Gateway checks keys before a request
+// reaches us, and the tenant is the key's id there, not derived from it.)
 package apikey
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -15,11 +19,23 @@ import (
 // changes after New.
 type Set struct {
 	hashes [][sha256.Size]byte
+	secret []byte
 }
 
-// New returns a Set accepting keys.
+// New returns a Set accepting keys whose tenant ids are keyed by a random
+// secret of its own, so they hold for the Set's life only. A program that
+// keeps campaigns across restarts uses NewKeyed with the deployment's
+// secret.
 func New(keys []string) *Set {
-	s := &Set{}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // never fails (crypto/rand)
+	return NewKeyed(secret, keys)
+}
+
+// NewKeyed returns a Set accepting keys whose tenant ids are keyed by
+// secret.
+func NewKeyed(secret []byte, keys []string) *Set {
+	s := &Set{secret: append([]byte(nil), secret...)}
 	for _, k := range keys {
 		s.hashes = append(s.hashes, sha256.Sum256([]byte(k)))
 	}
@@ -29,7 +45,8 @@ func New(keys []string) *Set {
 // Tenant returns the tenant id of key, and false when key is not accepted.
 // It compares against every stored hash without stopping early, so its time
 // does not depend on which key matched or how much of it did. The tenant id
-// is derived from the hash, never from the key itself.
+// is "key_" and 16 hex digits of HMAC-SHA256(secret, key): stable for a
+// key and a secret, and worthless for testing keys without the secret.
 func (s *Set) Tenant(key string) (string, bool) {
 	h := sha256.Sum256([]byte(key))
 	match := 0
@@ -39,11 +56,18 @@ func (s *Set) Tenant(key string) (string, bool) {
 	if match != 1 {
 		return "", false
 	}
-	return TenantOf(h), true
+	mac := hmac.New(sha256.New, s.secret)
+	mac.Write([]byte(key))
+	return "key_" + hex.EncodeToString(mac.Sum(nil)[:8]), true
 }
 
-// TenantOf names the tenant of a key hash.
-func TenantOf(h [sha256.Size]byte) string { return "key_" + hex.EncodeToString(h[:8]) }
+// LegacyTenant returns the tenant id that versions before keyed tenant ids
+// gave key: 16 hex digits of its unkeyed SHA-256. Only the start-up
+// migration that moves campaigns off these ids uses it.
+func LegacyTenant(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return "key_" + hex.EncodeToString(h[:8])
+}
 
 // Generate makes a new random key of 32 url-safe characters.
 func Generate() (string, error) {
@@ -52,4 +76,13 @@ func Generate() (string, error) {
 		return "", err
 	}
 	return "ingren_" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// GenerateSecret makes a new random tenant secret: 64 hex digits (256 bits).
+func GenerateSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }

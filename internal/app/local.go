@@ -38,9 +38,13 @@ type Local struct {
 	store   *sqlite.Store
 	db      *sql.DB
 	log     *slog.Logger
+	// retentionEvery is RunRetention's period; 0 means hourly.
+	retentionEvery time.Duration
 }
 
-// NewLocal builds the local program from cfg. keys are the accepted API keys.
+// NewLocal builds the local program from cfg. keys are the accepted API keys;
+// campaigns that an earlier version stored under their unkeyed tenant ids
+// move to their keyed ones.
 func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error) {
 	set, err := Prompts(cfg)
 	if err != nil {
@@ -50,8 +54,12 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("DATA_DIR: %w", err)
+	if err := openDataDir(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
+	secret, err := tenantSecret(cfg)
+	if err != nil {
+		return nil, err
 	}
 	db, err := sqlite.Open(filepath.Join(cfg.DataDir, "ingren.db"))
 	if err != nil {
@@ -67,6 +75,11 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		db.Close()
 		return nil, err
 	}
+	keySet := apikey.NewKeyed(secret, keys)
+	if err := migrateTenants(context.Background(), store, keySet, keys, log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	composer := &email.Composer{Writer: writer, SystemPrompt: set.SystemText()}
 	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.ItemTTL}
 	worker := &campaign.Worker{
@@ -75,7 +88,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Lease: LocalQueueVisibility, Log: log,
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout},
-		api.KeyAuth{Keys: apikey.New(keys)}, composer, svc, log)
+		api.KeyAuth{Keys: keySet}, composer, svc, log)
 	return &Local{
 		Handler: h,
 		poller:  &campaign.Poller{Queue: queue, Worker: worker, Concurrency: cfg.WorkerConcurrency, Log: log},
@@ -122,18 +135,27 @@ func tuneGC() {
 	}
 }
 
-// Serve runs the local program until ctx ends: the API on cfg.Port and the
-// worker. With no API_KEYS it makes a key and prints it to out.
+// Serve runs the local program until ctx ends: the API on cfg.Port, the
+// worker, and the deletion of expired campaigns. With no API_KEYS it
+// accepts the key kept in DATA_DIR (made on the first start) and prints it
+// to out.
 func Serve(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger) error {
 	tuneGC()
 	keys := cfg.APIKeys
 	if len(keys) == 0 {
-		k, err := apikey.Generate()
+		if err := openDataDir(cfg.DataDir, log); err != nil {
+			return err
+		}
+		k, path, created, err := localKey(cfg.DataDir)
 		if err != nil {
 			return err
 		}
 		keys = []string{k}
-		fmt.Fprintf(out, "No API_KEYS set; this run accepts the key:\n\n    x-api-key: %s\n\n", k)
+		if created {
+			fmt.Fprintf(out, "No API_KEYS set; made this key and kept it in %s for the next starts:\n\n    x-api-key: %s\n\n", path, k)
+		} else {
+			fmt.Fprintf(out, "No API_KEYS set; accepting the key kept in %s:\n\n    x-api-key: %s\n\n", path, k)
+		}
 	}
 	l, err := NewLocal(cfg, keys, log)
 	if err != nil {
@@ -154,6 +176,7 @@ func Serve(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logg
 	var wg sync.WaitGroup
 	wctx, stopWorker := context.WithCancel(ctx)
 	defer stopWorker()
+	wg.Go(func() { l.RunRetention(wctx) })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -14,6 +14,11 @@ import (
 // Times are kept to the millisecond and come back in UTC; ExpiresAt is kept
 // to the second. A Page.Limit <= 0 means 100; a malformed cursor is a
 // *email.ValidationError naming "cursor". storetest.Run checks all of this.
+//
+// A campaign whose ExpiresAt is not after the store's clock has expired:
+// from then on it reads as gone (Get and Item return ErrNotFound, List and
+// Items leave it out) and its idempotency key no longer binds, even while
+// its records are still stored (DynamoDB's TTL deletes up to days late).
 type Store interface {
 	// Create stores c and its items. c.ID is new. When c.IdempotencyKey is
 	// set and the tenant already used it, Create stores nothing and returns
@@ -73,6 +78,13 @@ type Store interface {
 	// ErrConflict (ErrNotFound when there is no such campaign). Exactly one
 	// of several racing callers succeeds.
 	Transition(ctx context.Context, campaignID string, from []Status, to Status, now time.Time) error
+
+	// DeleteExpired deletes campaigns that expired by now, with their
+	// items, leases and idempotency keys, removing at most limit records
+	// in one short write, and returns how many it removed: call it again
+	// until it returns 0. A store whose records expire by themselves
+	// (DynamoDB's TTL) deletes nothing and returns 0.
+	DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Message is a received unit of work.

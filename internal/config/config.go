@@ -30,10 +30,15 @@ type Config struct {
 	// Port is the local program's HTTP port (PORT; default 8080).
 	Port int
 	// APIKeys are the keys the local program accepts (API_KEYS,
-	// comma-separated; when empty the local program makes one).
+	// comma-separated; when empty the local program accepts one it makes on
+	// its first start and keeps in DataDir).
 	APIKeys []string
-	// DataDir holds local state (DATA_DIR; default ./data).
+	// DataDir holds local state, made owner-only (0700) at start-up
+	// (DATA_DIR; default ./data).
 	DataDir string
+	// TenantSecret keys the local program's tenant ids (TENANT_SECRET, 32+
+	// characters; default a random one kept in DataDir). Never logged.
+	TenantSecret string
 	// PromptsDir replaces the embedded prompts (PROMPTS_DIR; default none).
 	PromptsDir string
 	// LogLevel is debug, info, warn or error (LOG_LEVEL; default info).
@@ -93,6 +98,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Port:                 p.int("PORT", 8080, 0, 65535),
 		APIKeys:              list(getenv("API_KEYS")),
 		DataDir:              p.str("DATA_DIR", "./data"),
+		TenantSecret:         strings.TrimSpace(getenv("TENANT_SECRET")),
 		PromptsDir:           getenv("PROMPTS_DIR"),
 		LogLevel:             p.level("LOG_LEVEL"),
 		CORSAllowOrigins:     list(getenv("CORS_ALLOW_ORIGINS")),
@@ -113,6 +119,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			p.errs = append(p.errs, fmt.Errorf("API_KEYS: every key must be at least 16 characters"))
 			break
 		}
+	}
+	if c.TenantSecret != "" && len(c.TenantSecret) < 32 {
+		p.errs = append(p.errs, fmt.Errorf("TENANT_SECRET: must be at least 32 characters (openssl rand -hex 32 makes one)"))
 	}
 	return c, errors.Join(p.errs...)
 }

@@ -72,6 +72,7 @@ func TestConflictsAreRetried(t *testing.T) {
 				o.HTTPClient = &http.Client{Transport: rt}
 			})
 			s := dynamo.New(faulty, table, 0)
+			s.Now = storetest.Now
 			c := storetest.NewCampaign("tenant-a", 1)
 			storetest.MustCreate(t, s, c, storetest.NewItems(c))
 
@@ -167,6 +168,7 @@ func TestLostResponseIsStillAWin(t *testing.T) {
 				o.HTTPClient = &http.Client{Transport: rt}
 			})
 			s := dynamo.New(lossy, table, 0)
+			s.Now = storetest.Now
 			if err := tc.write(t, s); err != nil {
 				t.Fatalf("err = %v, want none: the write landed", err)
 			}

@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/campaign/storetest"
@@ -21,7 +19,9 @@ import (
 func newStore(t *testing.T, ttl time.Duration) (*Store, *dynamodb.Client, string) {
 	client := testenv.DynamoDB(t)
 	table := testenv.CreateTable(t, client)
-	return New(client, table, ttl), client, table
+	s := New(client, table, ttl)
+	s.Now = storetest.Now
+	return s, client, table
 }
 
 // dieHalfway does what a Create does before it dies: claim the key and
@@ -113,41 +113,5 @@ func TestFailedCreateReleasesItsKey(t *testing.T) {
 	again := withKey(storetest.NewCampaign("tenant-a", 2), "key", "hash")
 	if _, err := s.Create(ctx, again, storetest.NewItems(again)); err != nil {
 		t.Fatalf("Create after a failed one with the same key: %v", err)
-	}
-}
-
-func TestEveryRecordExpires(t *testing.T) {
-	const ttl = 48 * time.Hour
-	s, client, table := newStore(t, ttl)
-	c := withKey(storetest.NewCampaign("tenant-a", 2), "key", "hash")
-	c.ExpiresAt = time.Time{}
-	got := storetest.MustCreate(t, s, c, storetest.NewItems(c))
-	want := c.CreatedAt.Add(ttl).Unix()
-	if got.ExpiresAt.Unix() != want {
-		t.Errorf("ExpiresAt = %v, want %v", got.ExpiresAt, time.Unix(want, 0).UTC())
-	}
-	if err := s.Finish(context.Background(), c.ID, 1, campaign.ItemSucceeded, campaign.Result{Subject: "s", Body: "b"}, c.CreatedAt); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []struct{ pk, sk string }{
-		{"CAMPAIGN#" + c.ID, "META"},
-		{"CAMPAIGN#" + c.ID, "INPUT#000000"}, // both items' inputs
-		{"CAMPAIGN#" + c.ID, "ITEM#000001"},  // the finished item's result
-		{"IDEM#tenant-a#key", "IDEM"},
-	} {
-		res, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{
-			TableName: aws.String(table),
-			Key: map[string]types.AttributeValue{
-				"pk": &types.AttributeValueMemberS{Value: k.pk},
-				"sk": &types.AttributeValueMemberS{Value: k.sk},
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		exp, ok := res.Item["expires_at"].(*types.AttributeValueMemberN)
-		if !ok || exp.Value != strconv.FormatInt(want, 10) {
-			t.Errorf("%s %s: expires_at = %v, want %d", k.pk, k.sk, res.Item["expires_at"], want)
-		}
 	}
 }

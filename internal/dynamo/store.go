@@ -48,6 +48,10 @@ const (
 
 // Store is the campaign.Store on DynamoDB.
 type Store struct {
+	// Now is the clock that says which campaigns have expired (New sets
+	// time.Now). Tests set it before using the Store.
+	Now func() time.Time
+
 	client *dynamodb.Client
 	table  string
 	ttl    time.Duration
@@ -65,8 +69,13 @@ func New(client *dynamodb.Client, table string, ttl time.Duration) *Store {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Store{client: client, table: table, ttl: ttl, writers: writers, staleClaim: staleClaim, claimWait: claimWait}
+	return &Store{Now: time.Now, client: client, table: table, ttl: ttl, writers: writers, staleClaim: staleClaim, claimWait: claimWait}
 }
+
+// nowUnix reads the clock in expires_at's unit. A record has expired when
+// its expires_at is not after it: DynamoDB's TTL deletes such records, but
+// up to days later, so every read leaves them out itself.
+func (s *Store) nowUnix() int64 { return s.Now().Unix() }
 
 // Create writes the items first, in parallel batches, and the campaign
 // record last, so that Get sees a campaign only once it is whole.
@@ -166,9 +175,9 @@ func (s *Store) claimKey(ctx context.Context, c *campaign.Campaign) (*campaign.C
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.table),
 		Item:                      av,
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp < :now"),
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": "expires_at"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": number(c.CreatedAt.Unix())},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": number(s.nowUnix())},
 	})
 	if err == nil {
 		return nil, "", nil
@@ -344,10 +353,11 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 	}
 }
 
-// Get reads the campaign record with a strongly consistent read.
+// Get reads the campaign record with a strongly consistent read. An
+// expired campaign is not found.
 func (s *Store) Get(ctx context.Context, tenant, id string) (*campaign.Campaign, error) {
 	c, err := s.getCampaign(ctx, id)
-	if err == nil && c.Tenant != tenant {
+	if err == nil && (c.Tenant != tenant || !c.ExpiresAt.IsZero() && c.ExpiresAt.Unix() <= s.nowUnix()) {
 		err = campaign.ErrNotFound
 	}
 	if err != nil {
@@ -368,8 +378,9 @@ func (s *Store) getCampaign(ctx context.Context, id string) (*campaign.Campaign,
 	return rec.campaign()
 }
 
-// List queries gsi1 newest first. The cursor is the last campaign's gsi1sk.
-// gsi1 is eventually consistent: a campaign may list a moment after Create.
+// List queries gsi1 newest first, filtering out expired campaigns. The
+// cursor is the last campaign's gsi1sk. gsi1 is eventually consistent: a
+// campaign may list a moment after Create.
 func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]campaign.Campaign, string, error) {
 	limit := pageLimit(p)
 	gsi1pk := tenantPrefix + tenant
@@ -377,9 +388,11 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 		TableName:                aws.String(s.table),
 		IndexName:                aws.String(gsi1),
 		KeyConditionExpression:   aws.String("#gpk = :gpk"),
-		ExpressionAttributeNames: map[string]string{"#gpk": "gsi1pk"},
+		FilterExpression:         aws.String("#exp > :now"),
+		ExpressionAttributeNames: map[string]string{"#gpk": "gsi1pk", "#exp": "expires_at"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":gpk": &types.AttributeValueMemberS{Value: gsi1pk},
+			":now": number(s.nowUnix()),
 		},
 		ScanIndexForward: aws.Bool(false),
 	}
@@ -446,7 +459,10 @@ func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) (
 	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
 }
 
-// items returns the items with indices from..to (both included) that exist.
+// items returns the items with indices from..to (both included) that exist
+// and have not expired. Every input chunk carries its campaign's
+// expires_at, so an expired campaign's items are left out without a read of
+// the campaign record.
 func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]campaign.Item, error) {
 	pk := campaignPK(campaignID)
 	// The chunk holding from starts at or before it: the last such chunk.
@@ -474,7 +490,11 @@ func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]c
 		done[idx] = &results[i]
 	}
 	var items []campaign.Item
+	now := s.nowUnix()
 	for _, ch := range chunks {
+		if ch.ExpiresAt != 0 && ch.ExpiresAt <= now {
+			continue
+		}
 		first, err := skIndex(ch.SK, inputPrefix)
 		if err != nil {
 			return nil, err
@@ -718,6 +738,11 @@ func (s *Store) Release(ctx context.Context, campaignID string, index int, owner
 	}
 	return nil
 }
+
+// DeleteExpired deletes nothing: DynamoDB's TTL does it, on expires_at,
+// which every record of a campaign carries. Reads leave expired records
+// out until then.
+func (s *Store) DeleteExpired(context.Context, time.Time, int) (int, error) { return 0, nil }
 
 // Transition is one conditional UpdateItem on the campaign record.
 func (s *Store) Transition(ctx context.Context, campaignID string, from []campaign.Status, to campaign.Status, now time.Time) error {

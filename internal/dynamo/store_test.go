@@ -20,9 +20,11 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) campaign.Store {
+	storetest.Run(t, func(t *testing.T, now func() time.Time) campaign.Store {
 		client := testenv.DynamoDB(t)
-		return dynamo.New(client, testenv.CreateTable(t, client), 0)
+		s := dynamo.New(client, testenv.CreateTable(t, client), 0)
+		s.Now = now
+		return s
 	})
 }
 
@@ -39,6 +41,7 @@ func TestFinishRetriesConflicts(t *testing.T) {
 		o.APIOptions = append(o.APIOptions, countCalls("TransactWriteItems", &calls))
 	})
 	s := dynamo.New(counting, table, 0)
+	s.Now = storetest.Now
 	ctx := context.Background()
 	c := storetest.NewCampaign("tenant-a", total)
 	storetest.MustCreate(t, s, c, storetest.NewItems(c))

@@ -4,8 +4,11 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,9 +37,18 @@ const busyTimeout = 10_000
 //   - _txlock=immediate: every transaction takes the write lock at BEGIN, so
 //     two read-then-write transactions never deadlock on lock upgrade
 //     (which busy_timeout cannot resolve). Use transactions for writes only.
+//
+// The database file and its -wal and -shm files hold prospect data: Open
+// makes them readable and writable by their owner only (0600), whatever
+// their mode was.
 func Open(path string) (*sql.DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("open sqlite: %q is not a plain file path", path)
+	}
+	// SQLite would create the file 0644 (less the umask). Created 0600
+	// first, it is what SQLite copies to the -wal and -shm files it makes.
+	if err := ownerOnly(path, true); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	q := url.Values{}
 	q.Set("_txlock", "immediate")
@@ -54,5 +66,32 @@ func Open(path string) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// Those an earlier version left 0644.
+	for _, f := range []string{path + "-wal", path + "-shm"} {
+		if err := ownerOnly(f, false); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+	}
 	return db, nil
+}
+
+// ownerOnly sets the file's mode to 0600, creating it empty first if create
+// is set and it does not exist. A missing file without create is not an
+// error.
+func ownerOnly(path string, create bool) error {
+	if create {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	err := os.Chmod(path, 0o600)
+	if !create && errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }

@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/ingren/ingren/internal/sqlite"
@@ -47,4 +49,55 @@ func TestOpenRefusesAnythingButAFilePath(t *testing.T) {
 			t.Errorf("Open(%q) succeeded", path)
 		}
 	}
+}
+
+// TestOpenMakesFilesOwnerOnly checks the mode of the database file and of
+// the -wal and -shm files SQLite makes beside it, both for a new database
+// and for one whose files an earlier version left readable by all.
+func TestOpenMakesFilesOwnerOnly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no Unix file modes")
+	}
+	files := func(path string) []string { return []string{path, path + "-wal", path + "-shm"} }
+	mustBeOwnerOnly := func(t *testing.T, path string) {
+		t.Helper()
+		for _, f := range files(path) {
+			fi, err := os.Stat(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := fi.Mode().Perm(); mode != 0o600 {
+				t.Errorf("%s: mode %v, want -rw-------", filepath.Base(f), mode)
+			}
+		}
+	}
+	// A write makes SQLite create the -wal and -shm files; they stay while
+	// a connection is open.
+	openAndWrite := func(t *testing.T, path string) {
+		t.Helper()
+		db, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS t (x)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("NewDatabase", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "ingren.db")
+		openAndWrite(t, path)
+		mustBeOwnerOnly(t, path)
+	})
+	t.Run("FilesReadableByAll", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "ingren.db")
+		openAndWrite(t, path)
+		for _, f := range files(path) {
+			if err := os.Chmod(f, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		openAndWrite(t, path)
+		mustBeOwnerOnly(t, path)
+	})
 }

@@ -29,6 +29,9 @@ const defaultLimit = 100
 // SQLite tables, each write one transaction.
 type Store struct {
 	db *sql.DB
+	// Now is the clock that says which campaigns have expired (NewStore
+	// sets time.Now). Tests set it before using the Store.
+	Now func() time.Time
 }
 
 var _ campaign.Store = (*Store)(nil)
@@ -39,8 +42,16 @@ func NewStore(db *sql.DB) (*Store, error) {
 	if _, err := db.Exec(storeSchema); err != nil {
 		return nil, fmt.Errorf("create campaign tables: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, Now: time.Now}, nil
 }
+
+// notExpired is the condition on a campaigns row that it has not expired;
+// its one parameter is the clock in Unix milliseconds. A campaign without
+// expires_at never expires.
+const notExpired = `(expires_at IS NULL OR expires_at > ?)`
+
+// nowMillis reads the clock, in expires_at's unit.
+func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
 
 const campaignColumns = `id, tenant, name, status, total, succeeded, failed, needs_review,
 	prompt_tokens, completion_tokens, total_tokens, webhook_url, idempotency_key, request_hash,
@@ -62,10 +73,16 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 		existing, err := scanCampaign(tx.QueryRowContext(ctx,
 			`SELECT `+campaignColumns+` FROM campaigns WHERE tenant = ? AND idempotency_key = ?`,
 			c.Tenant, c.IdempotencyKey))
-		if err == nil {
+		switch {
+		case err == nil && !existing.ExpiresAt.IsZero() && existing.ExpiresAt.UnixMilli() <= s.nowMillis():
+			// The key of an expired campaign is free again; the campaign
+			// itself waits for DeleteExpired.
+			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET idempotency_key = NULL WHERE id = ?`, existing.ID); err != nil {
+				return nil, fmt.Errorf("create campaign: free idempotency key: %w", err)
+			}
+		case err == nil:
 			return existing, campaign.ErrConflict
-		}
-		if !errors.Is(err, campaign.ErrNotFound) {
+		case !errors.Is(err, campaign.ErrNotFound):
 			return nil, fmt.Errorf("create campaign: %w", err)
 		}
 	}
@@ -127,36 +144,40 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 
 func (s *Store) byIdempotencyKey(ctx context.Context, tenant, key string) (*campaign.Campaign, error) {
 	return scanCampaign(s.db.QueryRowContext(ctx,
-		`SELECT `+campaignColumns+` FROM campaigns WHERE tenant = ? AND idempotency_key = ?`, tenant, key))
+		`SELECT `+campaignColumns+` FROM campaigns WHERE tenant = ? AND idempotency_key = ? AND `+notExpired,
+		tenant, key, s.nowMillis()))
 }
 
-// Get returns the tenant's campaign.
+// Get returns the tenant's campaign, unless it has expired.
 func (s *Store) Get(ctx context.Context, tenant, id string) (*campaign.Campaign, error) {
 	c, err := scanCampaign(s.db.QueryRowContext(ctx,
-		`SELECT `+campaignColumns+` FROM campaigns WHERE id = ? AND tenant = ?`, id, tenant))
+		`SELECT `+campaignColumns+` FROM campaigns WHERE id = ? AND tenant = ? AND `+notExpired,
+		id, tenant, s.nowMillis()))
 	if err != nil {
 		return nil, fmt.Errorf("get campaign %s: %w", id, err)
 	}
 	return c, nil
 }
 
-// List returns the tenant's campaigns newest first. The cursor is the last
-// campaign's (created_at, id), the key List orders by.
+// List returns the tenant's campaigns that have not expired, newest first.
+// The cursor is the last campaign's (created_at, id), the key List orders
+// by.
 func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]campaign.Campaign, string, error) {
 	limit := pageLimit(p)
+	now := s.nowMillis()
 	var rows *sql.Rows
 	var err error
 	if p.Cursor == "" {
 		rows, err = s.db.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns
-			WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT ?`, tenant, limit+1)
+			WHERE tenant = ? AND `+notExpired+` ORDER BY created_at DESC, id DESC LIMIT ?`, tenant, now, limit+1)
 	} else {
 		created, id, cerr := decodeListCursor(p.Cursor)
 		if cerr != nil {
 			return nil, "", cerr
 		}
 		rows, err = s.db.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns
-			WHERE tenant = ? AND (created_at, id) < (?, ?)
-			ORDER BY created_at DESC, id DESC LIMIT ?`, tenant, created, id, limit+1)
+			WHERE tenant = ? AND (created_at, id) < (?, ?) AND `+notExpired+`
+			ORDER BY created_at DESC, id DESC LIMIT ?`, tenant, created, id, now, limit+1)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("list campaigns: %w", err)
@@ -181,8 +202,12 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 	return list, encodeCursor(strconv.FormatInt(last.CreatedAt.UnixMilli(), 10) + "." + last.ID), nil
 }
 
-// Items returns a page of the campaign's items in index order. The cursor is
-// the last index returned.
+// ofLiveCampaign is the condition on campaign_items that their campaign
+// has not expired; its parameters are the campaign id and the clock.
+const ofLiveCampaign = `NOT EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND expires_at <= ?)`
+
+// Items returns a page of the campaign's items in index order, none when
+// the campaign has expired. The cursor is the last index returned.
 func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Item, string, error) {
 	limit := pageLimit(p)
 	after := -1
@@ -194,7 +219,8 @@ func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) (
 		after = i
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT idx, ref, request, status, result FROM campaign_items
-		WHERE campaign_id = ? AND idx > ? ORDER BY idx LIMIT ?`, campaignID, after, limit+1)
+		WHERE campaign_id = ? AND idx > ? AND `+ofLiveCampaign+` ORDER BY idx LIMIT ?`,
+		campaignID, after, campaignID, s.nowMillis(), limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
 	}
@@ -217,10 +243,10 @@ func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) (
 	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
 }
 
-// Item returns one item.
+// Item returns one item of a campaign that has not expired.
 func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campaign.Item, error) {
 	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT idx, ref, request, status, result FROM campaign_items
-		WHERE campaign_id = ? AND idx = ?`, campaignID, index), campaignID)
+		WHERE campaign_id = ? AND idx = ? AND `+ofLiveCampaign, campaignID, index, campaignID, s.nowMillis()), campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("get item %s/%d: %w", campaignID, index, err)
 	}
@@ -342,6 +368,110 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("release leases: %w", err)
 	}
 	return int(n), nil
+}
+
+// DeleteExpired deletes campaigns that expired by now, the longest expired
+// first: each one's leases and items, then its row, which holds its
+// idempotency key. One call is one transaction of at most limit rows, so
+// that the other writers wait for it no longer than for a Create; a
+// campaign with more items than that is deleted over several calls, and
+// reads as gone meanwhile.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("delete expired campaigns: limit %d is not positive", limit)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired campaigns: %w", err)
+	}
+	defer tx.Rollback()
+	ids, err := expiredIDs(ctx, tx, now, limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired campaigns: %w", err)
+	}
+	removed := 0
+	for _, id := range ids {
+		for _, q := range []string{
+			`DELETE FROM item_leases WHERE campaign_id = ? AND idx IN
+				(SELECT idx FROM item_leases WHERE campaign_id = ? ORDER BY idx LIMIT ?)`,
+			`DELETE FROM campaign_items WHERE campaign_id = ? AND idx IN
+				(SELECT idx FROM campaign_items WHERE campaign_id = ? ORDER BY idx LIMIT ?)`,
+		} {
+			n, err := execCount(ctx, tx, q, id, id, limit-removed)
+			if err != nil {
+				return 0, fmt.Errorf("delete expired campaign %s: %w", id, err)
+			}
+			removed += n
+		}
+		if removed == limit {
+			break // its row, maybe with items left, waits for the next call
+		}
+		n, err := execCount(ctx, tx, `DELETE FROM campaigns WHERE id = ?`, id)
+		if err != nil {
+			return 0, fmt.Errorf("delete expired campaign %s: %w", id, err)
+		}
+		if removed += n; removed == limit {
+			break
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("delete expired campaigns: %w", err)
+	}
+	return removed, nil
+}
+
+func expiredIDs(ctx context.Context, tx *sql.Tx, now time.Time, limit int) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM campaigns WHERE expires_at <= ?
+		ORDER BY expires_at, id LIMIT ?`, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func execCount(ctx context.Context, tx *sql.Tx, query string, args ...any) (int, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// MoveTenant gives every campaign of tenant from, with its idempotency key,
+// to tenant to, in one transaction, and returns how many it moved. Where
+// to already uses one of from's idempotency keys, to keeps it and from's
+// campaign moves without it. The local program calls it at start-up to
+// move campaigns from the tenant ids of an earlier version.
+func (s *Store) MoveTenant(ctx context.Context, from, to string) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("move tenant: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET idempotency_key = NULL
+		WHERE tenant = ? AND idempotency_key IN
+			(SELECT idempotency_key FROM campaigns WHERE tenant = ? AND idempotency_key IS NOT NULL)`,
+		from, to); err != nil {
+		return 0, fmt.Errorf("move tenant: %w", err)
+	}
+	n, err := execCount(ctx, tx, `UPDATE campaigns SET tenant = ? WHERE tenant = ?`, to, from)
+	if err != nil {
+		return 0, fmt.Errorf("move tenant: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("move tenant: %w", err)
+	}
+	return n, nil
 }
 
 // Transition moves the campaign from one of from to to, in one conditional

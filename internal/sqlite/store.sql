@@ -2,7 +2,9 @@
 -- this file at each start.
 --
 -- Times are Unix milliseconds (UTC); completed_at and expires_at are NULL
--- until set. Counters and token usage are updated in place by Finish.
+-- until set. Counters and token usage are updated in place by Finish. A
+-- campaign whose expires_at is not after now reads as gone, and
+-- Store.DeleteExpired deletes it; one without expires_at never expires.
 
 CREATE TABLE IF NOT EXISTS campaigns (
 	id                TEXT PRIMARY KEY,
@@ -32,6 +34,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS campaigns_idempotency
 -- List: a tenant's campaigns newest first, keyset-paged on (created_at, id).
 CREATE INDEX IF NOT EXISTS campaigns_tenant_created
 	ON campaigns (tenant, created_at DESC, id DESC);
+
+-- DeleteExpired: the campaigns that expired first.
+CREATE INDEX IF NOT EXISTS campaigns_expires
+	ON campaigns (expires_at) WHERE expires_at IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS campaign_items (
 	campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/campaign/storetest"
@@ -10,13 +11,15 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) campaign.Store {
-		return MustStore(t, filepath.Join(t.TempDir(), "ingren.db"))
+	storetest.Run(t, func(t *testing.T, now func() time.Time) campaign.Store {
+		s := MustStore(t, filepath.Join(t.TempDir(), "ingren.db"))
+		s.Now = now
+		return s
 	})
 }
 
 // MustStore opens a Store on a database file at path, closed at the end of
-// the test.
+// the test, with the clock of storetest's campaigns.
 func MustStore(tb testing.TB, path string) *sqlite.Store {
 	tb.Helper()
 	db, err := sqlite.Open(path)
@@ -28,5 +31,6 @@ func MustStore(tb testing.TB, path string) *sqlite.Store {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	s.Now = storetest.Now
 	return s
 }

@@ -20,9 +20,10 @@ import (
 	"github.com/ingren/ingren/internal/email"
 )
 
-// Run runs the suite. newStore returns an empty store for one subtest; it
-// stops what it starts with t.Cleanup.
-func Run(t *testing.T, newStore func(t *testing.T) campaign.Store) {
+// Run runs the suite. newStore returns an empty store for one subtest whose
+// clock is now (it decides which campaigns have expired); it stops what it
+// starts with t.Cleanup.
+func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) campaign.Store) {
 	tests := []struct {
 		name string
 		run  func(t *testing.T, s campaign.Store)
@@ -63,7 +64,13 @@ func Run(t *testing.T, newStore func(t *testing.T) campaign.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.run(t, newStore(t))
+			tc.run(t, newStore(t, Now))
+		})
+	}
+	for _, tc := range expiryTests {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := NewClock(base)
+			tc.run(t, newStore(t, clock.Now), clock)
 		})
 	}
 }
@@ -71,6 +78,10 @@ func Run(t *testing.T, newStore func(t *testing.T) campaign.Store) {
 // base is the suite's clock: a time with sub-millisecond digits, so that the
 // store's rounding shows.
 var base = time.Date(2026, 3, 14, 15, 9, 26, 535897932, time.UTC)
+
+// Now is the suite's clock for a store built outside Run: it reads the time
+// NewCampaign creates campaigns at, so that they have not expired.
+func Now() time.Time { return base }
 
 func testCreateGet(t *testing.T, s campaign.Store) {
 	ctx := context.Background()

@@ -1,0 +1,236 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ingren/ingren/internal/campaign"
+)
+
+// Clock is a store's clock that a test sets. It is safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a Clock reading now.
+func NewClock(now time.Time) *Clock { return &Clock{now: now} }
+
+// Now reads the clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to now.
+func (c *Clock) Set(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = now
+}
+
+// expiryTests are the cases that move the store's clock.
+var expiryTests = []struct {
+	name string
+	run  func(t *testing.T, s campaign.Store, clock *Clock)
+}{
+	{"ExpiredCampaignReadsAsGone", testExpiredReadsAsGone},
+	{"ExpiredIdempotencyKeyIsFree", testExpiredKeyIsFree},
+	{"DeleteExpiredKeepsLiveCampaigns", testDeleteExpired},
+}
+
+// expiring returns a campaign of total items that expires at exp, a whole
+// second (stores keep ExpiresAt to the second).
+func expiring(tenant string, total int, exp time.Time) *campaign.Campaign {
+	c := NewCampaign(tenant, total)
+	c.ExpiresAt = exp
+	return c
+}
+
+// expiry is when the expiry tests' campaigns expire: a whole second after
+// base.
+var expiry = base.Truncate(time.Second).Add(time.Hour)
+
+func testExpiredReadsAsGone(t *testing.T, s campaign.Store, clock *Clock) {
+	ctx := context.Background()
+	tenant := "tenant-" + NewID()
+	old := expiring(tenant, 3, expiry)
+	old.CreatedAt, old.UpdatedAt = base.Add(time.Second), base.Add(time.Second) // lists first
+	live := expiring(tenant, 2, expiry.Add(time.Hour))
+	MustCreate(t, s, old, NewItems(old))
+	liveItems := NewItems(live)
+	MustCreate(t, s, live, liveItems)
+
+	// At the last moment it is still there, then it is gone, with no
+	// record deleted in between.
+	for _, tc := range []struct {
+		name    string
+		now     time.Time
+		visible bool
+	}{
+		{"BeforeExpiry", expiry.Add(-time.Millisecond), true},
+		{"AtExpiry", expiry, false},
+		{"AfterExpiry", expiry.Add(30 * time.Minute), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock.Set(tc.now)
+			_, err := s.Get(ctx, tenant, old.ID)
+			if tc.visible && err != nil {
+				t.Errorf("Get: %v, want the campaign", err)
+			}
+			if !tc.visible && !errors.Is(err, campaign.ErrNotFound) {
+				t.Errorf("Get: err = %v, want ErrNotFound", err)
+			}
+			want := []string{live.ID}
+			if tc.visible {
+				want = []string{old.ID, live.ID}
+			}
+			list, _, err := s.List(ctx, tenant, campaign.Page{Limit: 10})
+			if err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			if !reflect.DeepEqual(ids(list), want) {
+				t.Errorf("List = %v, want %v", ids(list), want)
+			}
+			// A page of one must skip the expired campaign too, and still
+			// say no page follows the last.
+			first, next, err := s.List(ctx, tenant, campaign.Page{Limit: 1})
+			if err != nil || len(first) != 1 || first[0].ID != want[0] || (next == "") != (len(want) == 1) {
+				t.Errorf("List of 1 = %v, cursor %q, %v; want [%s] and a cursor only if more follow", ids(first), next, err, want[0])
+			}
+			wantItems := 0
+			if tc.visible {
+				wantItems = old.Total
+			}
+			items, _, err := s.Items(ctx, old.ID, campaign.Page{Limit: 10})
+			if err != nil || len(items) != wantItems {
+				t.Errorf("Items = %d items, %v; want %d", len(items), err, wantItems)
+			}
+			_, err = s.Item(ctx, old.ID, 0)
+			if tc.visible && err != nil {
+				t.Errorf("Item: %v, want the item", err)
+			}
+			if !tc.visible && !errors.Is(err, campaign.ErrNotFound) {
+				t.Errorf("Item: err = %v, want ErrNotFound", err)
+			}
+			// The live campaign is untouched.
+			if _, err := s.Get(ctx, tenant, live.ID); err != nil {
+				t.Errorf("Get of the live campaign: %v", err)
+			}
+			got, _ := AllItems(t, s, live.ID, 10)
+			if len(got) != len(liveItems) {
+				t.Fatalf("Items of the live campaign: %d, want %d", len(got), len(liveItems))
+			}
+		})
+	}
+}
+
+func testExpiredKeyIsFree(t *testing.T, s campaign.Store, clock *Clock) {
+	ctx := context.Background()
+	tenant := "tenant-" + NewID()
+	first := expiring(tenant, 2, expiry)
+	first.IdempotencyKey, first.RequestHash = "key-1", "sha256:same"
+	MustCreate(t, s, first, NewItems(first))
+
+	replay := func(at time.Time) (*campaign.Campaign, *campaign.Campaign, error) {
+		clock.Set(at)
+		c := expiring(tenant, 2, at.Add(time.Hour).Truncate(time.Second))
+		c.IdempotencyKey, c.RequestHash = "key-1", "sha256:same"
+		c.CreatedAt, c.UpdatedAt = at, at
+		got, err := s.Create(ctx, c, NewItems(c))
+		return c, got, err
+	}
+	_, got, err := replay(expiry.Add(-time.Millisecond))
+	if !errors.Is(err, campaign.ErrConflict) || got == nil || got.ID != first.ID {
+		t.Fatalf("Create with the key before expiry = %v, %v; want %s and ErrConflict", got, err, first.ID)
+	}
+	second, got, err := replay(expiry)
+	if err != nil {
+		t.Fatalf("Create with the key of an expired campaign: %v, want a new campaign", err)
+	}
+	if got.ID != second.ID {
+		t.Fatalf("Create returned %s, want the new campaign %s", got.ID, second.ID)
+	}
+	if _, err := s.Get(ctx, tenant, second.ID); err != nil {
+		t.Fatalf("Get of the new campaign: %v", err)
+	}
+	// The key now binds to the new campaign.
+	_, got, err = replay(expiry.Add(time.Minute))
+	if !errors.Is(err, campaign.ErrConflict) || got == nil || got.ID != second.ID {
+		t.Errorf("Create with the key again = %v, %v; want %s and ErrConflict", got, err, second.ID)
+	}
+}
+
+func testDeleteExpired(t *testing.T, s campaign.Store, clock *Clock) {
+	ctx := context.Background()
+	tenant := "tenant-" + NewID()
+	var expired []*campaign.Campaign
+	for i, total := range []int{5, 2} {
+		c := expiring(tenant, total, expiry.Add(time.Duration(i)*time.Second))
+		c.IdempotencyKey = "key-" + NewID()
+		MustCreate(t, s, c, NewItems(c))
+		if err := s.Claim(ctx, c.ID, 0, "a", base, base.Add(time.Minute)); err != nil {
+			t.Fatalf("Claim: %v", err)
+		}
+		expired = append(expired, c)
+	}
+	live := expiring(tenant, 3, expiry.Add(time.Hour))
+	liveItems := NewItems(live)
+	MustCreate(t, s, live, liveItems)
+	until := expiry.Add(2 * time.Hour)
+	if err := s.Claim(ctx, live.ID, 1, "a", base, until); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+
+	if n, err := s.DeleteExpired(ctx, expiry.Add(-time.Millisecond), 3); err != nil || n != 0 {
+		t.Fatalf("DeleteExpired before any expiry = %d, %v; want 0", n, err)
+	}
+	now := expiry.Add(time.Minute)
+	clock.Set(now)
+	const limit = 3
+	for calls := 0; ; calls++ {
+		if calls > 20 {
+			t.Fatal("DeleteExpired never returns 0")
+		}
+		n, err := s.DeleteExpired(ctx, now, limit)
+		if err != nil {
+			t.Fatalf("DeleteExpired: %v", err)
+		}
+		if n > limit {
+			t.Fatalf("DeleteExpired removed %d records, over its limit of %d", n, limit)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	for _, c := range expired {
+		if _, err := s.Get(ctx, tenant, c.ID); !errors.Is(err, campaign.ErrNotFound) {
+			t.Errorf("Get of an expired campaign: err = %v, want ErrNotFound", err)
+		}
+	}
+	// The live campaign keeps everything: fields, items and lease.
+	got, err := s.Get(ctx, tenant, live.ID)
+	if err != nil {
+		t.Fatalf("Get of the live campaign: %v", err)
+	}
+	EqualCampaign(t, got, live)
+	items, _ := AllItems(t, s, live.ID, 10)
+	if len(items) != len(liveItems) {
+		t.Fatalf("Items of the live campaign: %d, want %d", len(items), len(liveItems))
+	}
+	for i := range items {
+		EqualItem(t, &items[i], &liveItems[i])
+	}
+	mustBeClaimed(t, s.Claim(ctx, live.ID, 1, "b", now, now.Add(time.Minute)), until)
+	// An expired campaign's idempotency key is free.
+	again := expiring(tenant, 1, expiry.Add(time.Hour))
+	again.IdempotencyKey = expired[0].IdempotencyKey
+	if _, err := s.Create(ctx, again, NewItems(again)); err != nil {
+		t.Errorf("Create with a deleted campaign's key: %v", err)
+	}
+}
