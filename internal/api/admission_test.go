@@ -218,12 +218,13 @@ func TestSlowBodiesTakeNoSlot(t *testing.T) {
 	}
 }
 
-// TestFairShareOfSlots: a key may take a slot only while more slots are
-// free than it holds. With 4 slots, a key holding 2 stalled requests gets
-// 503 overloaded for a third, while another key still gets its email.
+// TestFairShareOfSlots: a key may take a slot only while it holds fewer
+// than 7 times the free slots. With 4 slots, a key holding 3 stalled
+// requests gets 503 overloaded for a fourth, while another key still gets
+// its email.
 func TestFairShareOfSlots(t *testing.T) {
 	const slots = 4
-	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled(), openaitest.Stalled()))
+	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled(), openaitest.Stalled(), openaitest.Stalled()))
 	h := api.NewServer(api.Config{MaxEmailsInFlight: slots}, twoTenants,
 		&email.Composer{Writer: MustWriter(t, up, time.Minute)}, nil, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
@@ -232,21 +233,21 @@ func TestFairShareOfSlots(t *testing.T) {
 	body := sarah(t)
 
 	var wg sync.WaitGroup
-	for range 2 {
+	for range 3 {
 		wg.Go(func() { postAs(url, keyA, body) })
 	}
-	waitFor(t, "key A's two requests reach the model", func() bool { return up.Count() == 2 })
+	waitFor(t, "key A's three requests reach the model", func() bool { return up.Count() == 3 })
 
 	res, b := post(t, url, keyA, body)
 	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "1" || decode(t, b).Error.Code != "overloaded" {
-		t.Errorf("key A's third request, holding 2 of 4 slots with 2 free: %d %s; want 503 overloaded", res.StatusCode, b)
+		t.Errorf("key A's fourth request, holding 3 of 4 slots with 1 free: %d %s; want 503 overloaded", res.StatusCode, b)
 	}
 	res, b = post(t, url, keyB, body)
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("key B while key A holds its share: %d %s", res.StatusCode, b)
 	}
-	if n := up.Count(); n != 3 {
-		t.Errorf("%d model calls, want 3: key A's two and key B's", n)
+	if n := up.Count(); n != 4 {
+		t.Errorf("%d model calls, want 4: key A's three and key B's", n)
 	}
 	up.Handler.Close() // ends the stalled calls
 	wg.Wait()

@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// TestSlotsShare pins the sharing rule: a tenant takes a slot only while
-// more are free than it holds.
+// TestSlotsShare pins the sharing rule: a tenant takes a slot only while it
+// holds none, or fewer than shareFactor (7) times the slots that would be
+// left free.
 func TestSlotsShare(t *testing.T) {
 	fill := func(s *slots, tenant string) int {
 		n := 0
@@ -15,16 +16,18 @@ func TestSlotsShare(t *testing.T) {
 		}
 		return n
 	}
-	t.Run("LoneTenantGetsHalf", func(t *testing.T) {
-		if got := fill(newSlots(256), "a"); got != 128 {
-			t.Fatalf("%d slots, want 128", got)
+	t.Run("LoneTenantGetsSevenEighths", func(t *testing.T) {
+		if got := fill(newSlots(256), "a"); got != 224 {
+			t.Fatalf("%d slots, want 224", got)
 		}
 	})
 	t.Run("EachNewcomerFindsRoom", func(t *testing.T) {
-		// Tenants that each take all they may, one after another: 128, 64,
-		// ..., 1, 1. It takes 9 of them to fill 256 slots.
+		// Tenants that each take all they may, one after another: each
+		// leaves an eighth of what was free. It takes 4 of them to fill
+		// 256 slots, and only the last free slot goes to a tenant that
+		// held none.
 		s := newSlots(256)
-		want := []int{128, 64, 32, 16, 8, 4, 2, 1, 1, 0}
+		want := []int{224, 28, 3, 1, 0}
 		for i, w := range want {
 			if got := fill(s, fmt.Sprint("t", i)); got != w {
 				t.Fatalf("tenant %d got %d slots, want %d", i, got, w)
@@ -32,19 +35,20 @@ func TestSlotsShare(t *testing.T) {
 		}
 	})
 	t.Run("SharesEvenOutAsSlotsFree", func(t *testing.T) {
-		// a holds 6 of 12; b arrives and takes 3. As a's requests end and
-		// both keep asking, they settle at about a third of the slots
-		// each, and about a third stays free.
-		s := newSlots(12)
-		fill(s, "a")
-		fill(s, "b")
+		// a holds 14 of 16; b arrives and takes one of the 2 left. As
+		// a's requests end and both keep asking, they settle at about
+		// half of the slots each.
+		s := newSlots(16)
+		if a, b := fill(s, "a"), fill(s, "b"); a != 14 || b != 1 {
+			t.Fatalf("a took %d, b %d; want 14 and 1", a, b)
+		}
 		for range 6 {
 			s.release("a")
 			fill(s, "b")
 			fill(s, "a")
 		}
-		if a, b := s.held["a"], s.held["b"]; a < 4 || a > 5 || b < 4 || b > 5 || s.total > 9 {
-			t.Fatalf("held %v, total %d of 12; want 4 or 5 each, 3 or more free", s.held, s.total)
+		if a, b := s.held["a"], s.held["b"]; a < 7 || a > 9 || b < 7 || b > 9 {
+			t.Fatalf("held %v, total %d of 16; want 7 to 9 each", s.held, s.total)
 		}
 	})
 	t.Run("ReleaseForgetsIdleTenants", func(t *testing.T) {
