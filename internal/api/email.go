@@ -36,11 +36,8 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req, warnings, err := email.Decode(body)
+	req, warnings, err := s.composer.Decode(body)
 	if err != nil {
-		return err
-	}
-	if err := req.Validate(""); err != nil {
 		return err
 	}
 	tenant := tenantOf(r.Context())

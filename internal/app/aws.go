@@ -96,7 +96,7 @@ func newLambdaParts(ctx context.Context, getenv func(string) string) (*lambdaPar
 		log:      log,
 		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.ItemTTL),
 		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
-		composer: &email.Composer{Writer: writer, SystemPrompt: set.SystemText()},
+		composer: &email.Composer{Writer: writer, SystemPrompt: set.SystemText(), AllowedModels: cfg.Models()},
 	}, nil
 }
 
@@ -125,7 +125,8 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 	if err != nil {
 		return nil, err
 	}
-	svc := &campaign.Service{Store: p.store, Queue: p.queue, MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.ItemTTL}
+	svc := &campaign.Service{Store: p.store, Queue: p.queue, MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.ItemTTL,
+		AllowedModels: p.cfg.Models()}
 	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes}, apigw.Auth{}, p.composer, svc, p.log)
 	return apigw.Handler(h), nil
 }

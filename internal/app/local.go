@@ -80,8 +80,8 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		db.Close()
 		return nil, err
 	}
-	composer := &email.Composer{Writer: writer, SystemPrompt: set.SystemText()}
-	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.ItemTTL}
+	composer := &email.Composer{Writer: writer, SystemPrompt: set.SystemText(), AllowedModels: cfg.Models()}
+	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.ItemTTL, AllowedModels: cfg.Models()}
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer,
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),

@@ -26,6 +26,9 @@ type Service struct {
 	Queue Queue
 	// MaxProspects bounds one campaign (default 10,000).
 	MaxProspects int
+	// AllowedModels are the names options.model may take (see
+	// email.Composer).
+	AllowedModels []string
 	// TTL is how long a campaign is kept (default 30 days).
 	TTL time.Duration
 	// Now is the clock (default time.Now).
@@ -57,7 +60,7 @@ func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byt
 	if max == 0 {
 		max = 10000
 	}
-	sub, reqs, warnings, err := DecodeSubmission(body, max)
+	sub, reqs, warnings, err := DecodeSubmission(body, max, s.AllowedModels)
 	if err != nil {
 		return nil, err
 	}

@@ -2,11 +2,9 @@ package campaign
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ingren/ingren/internal/email"
 )
@@ -64,88 +62,126 @@ func or(a, b string) string {
 	return b
 }
 
-var submissionFields = map[string]bool{"name": true, "defaults": true, "prospects": true, "webhook_url": true}
+// wireSubmission is a submission as it is read: each entry is decoded on
+// its own, so that one entry's member of the wrong type hides nothing in
+// the others.
+type wireSubmission struct {
+	Name       string            `json:"name"`
+	Defaults   Defaults          `json:"defaults"`
+	Prospects  []json.RawMessage `json:"prospects"`
+	WebhookURL string            `json:"webhook_url"`
+}
 
 // DecodeSubmission reads and validates a submission. Every problem in every
 // entry is reported at once, each field named by the entry's index
 // ("prospects[3].prospect.first_name"), so that nothing is stored unless all
-// of it is valid. Unknown top-level members become warnings.
-func DecodeSubmission(body []byte, maxProspects int) (*Submission, []email.Request, []string, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, nil, nil, &email.SyntaxError{Err: err}
-	}
-	if top == nil {
-		return nil, nil, nil, &email.SyntaxError{Err: fmt.Errorf("body must be a JSON object")}
-	}
-	var warnings []string
-	for _, k := range email.SortedKeys(top) {
-		if !submissionFields[k] {
-			warnings = append(warnings, fmt.Sprintf("unknown field %q ignored", k))
-		}
-	}
-	var sub Submission
-	if err := json.Unmarshal(body, &sub); err != nil {
-		return nil, nil, warnings, locateTypeErrors(body, err)
+// of it is valid. options.model, in defaults or an entry, must be one of
+// allowedModels. Unknown members become warnings, each said once with the
+// number of other entries that repeat it.
+func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*Submission, []email.Request, []string, error) {
+	var wire wireSubmission
+	rep, err := email.DecodeJSON(body, &wire, "")
+	if err != nil {
+		return nil, nil, rep.Messages(), err
 	}
 	v := &email.ValidationError{}
-	if utf8.RuneCountInString(sub.Name) > email.MaxShortLen {
-		v.Add("name", "must be at most %d characters", email.MaxShortLen)
-	}
-	if sub.WebhookURL != "" {
-		if err := checkWebhookURL(sub.WebhookURL); err != nil {
+	email.CheckText(v, "name", wire.Name, email.MaxShortLen)
+	if wire.WebhookURL != "" {
+		if err := checkWebhookURL(wire.WebhookURL); err != nil {
 			v.Add("webhook_url", "%v", err)
 		}
 	}
-	switch n := len(sub.Prospects); {
+	email.CheckModel(v, "defaults.options.model", wire.Defaults.Options.Model, allowedModels)
+	switch n := len(wire.Prospects); {
 	case n == 0:
 		v.Add("prospects", "must hold at least one prospect")
 	case n > maxProspects:
 		v.Add("prospects", "has %d prospects; a campaign holds at most %d (split it into several campaigns)", n, maxProspects)
-		return nil, nil, warnings, v
+		return nil, nil, rep.Messages(), &email.ValidationError{Fields: rep.Merge(v)}
 	}
-	reqs := make([]email.Request, len(sub.Prospects))
-	for i := range sub.Prospects {
+	problems := rep.Merge(v)
+	warnings := newWarnings(rep.Warnings)
+	sub := &Submission{Name: wire.Name, Defaults: wire.Defaults, WebhookURL: wire.WebhookURL, Prospects: make([]Entry, len(wire.Prospects))}
+	reqs := make([]email.Request, len(wire.Prospects))
+	for i, raw := range wire.Prospects {
 		e := &sub.Prospects[i]
 		prefix := fmt.Sprintf("prospects[%d]", i)
-		if utf8.RuneCountInString(e.Ref) > email.MaxShortLen {
-			v.Add(prefix+".ref", "must be at most %d characters", email.MaxShortLen)
-		}
+		// raw is part of a body that parsed: the only error DecodeJSON
+		// returns, a *SyntaxError, cannot happen.
+		rep, _ := email.DecodeJSON(raw, e, prefix)
+		warnings.add(i, prefix, rep.Warnings)
+		ev := &email.ValidationError{}
+		email.CheckText(ev, prefix+".ref", e.Ref, email.MaxShortLen)
 		reqs[i] = e.Request(sub.Defaults)
-		reqs[i].AddTo(v, prefix)
+		reqs[i].AddTo(ev, prefix)
+		email.CheckModel(ev, prefix+".options.model", e.Options.Model, allowedModels)
+		problems = append(problems, rep.Merge(ev)...)
 	}
-	if err := v.Err(); err != nil {
-		return nil, nil, warnings, err
+	if len(problems) > 0 {
+		return nil, nil, warnings.list(), &email.ValidationError{Fields: problems}
 	}
-	return &sub, reqs, warnings, nil
+	return sub, reqs, warnings.list(), nil
 }
 
-// locateTypeErrors names the entries whose fields have the wrong type
-// ("prospects[3].prospect.first_name"): encoding/json's own error names
-// the field but not the array index, and stops at the first.
-func locateTypeErrors(body []byte, err error) error {
-	var raw struct {
-		Prospects []json.RawMessage `json:"prospects"`
+// maxWarningLines bounds the warnings of one submission.
+const maxWarningLines = 50
+
+// warnings gathers a submission's warnings. An entry's warning that other
+// entries repeat (a whole CSV export with firstName for first_name) is said
+// once, for the first entry, with how many others have it.
+type warnings struct {
+	// lines are the warnings about the submission itself.
+	lines []string
+	// first and entries hold, for each entry's warning by its text without
+	// the index, the first entry that has it and how many have it; order
+	// lists those texts as first seen.
+	first   map[string]int
+	entries map[string]int
+	order   []string
+	// more counts the texts left out past maxWarningLines.
+	more int
+}
+
+func newWarnings(top []email.FieldError) *warnings {
+	w := &warnings{first: map[string]int{}, entries: map[string]int{}}
+	for _, f := range top {
+		w.lines = append(w.lines, f.Field+": "+f.Message)
 	}
-	if json.Unmarshal(body, &raw) != nil {
-		return email.TypeError(err, "")
-	}
-	v := &email.ValidationError{}
-	for i, r := range raw.Prospects {
-		var e Entry
-		if eerr := json.Unmarshal(r, &e); eerr != nil {
-			var ve *email.ValidationError
-			if errors.As(email.TypeError(eerr, fmt.Sprintf("prospects[%d]", i)), &ve) {
-				v.Fields = append(v.Fields, ve.Fields...)
+	return w
+}
+
+// add records entry i's warnings, each named under prefix.
+func (w *warnings) add(i int, prefix string, fs []email.FieldError) {
+	for _, f := range fs {
+		key := strings.TrimPrefix(f.Field, prefix) + ": " + f.Message
+		if _, ok := w.first[key]; !ok {
+			if len(w.order) >= maxWarningLines {
+				w.more++
 				continue
 			}
-			v.Add(fmt.Sprintf("prospects[%d]", i), "must be an object")
+			w.first[key] = i
+			w.order = append(w.order, key)
 		}
+		w.entries[key]++
 	}
-	if len(v.Fields) == 0 {
-		return email.TypeError(err, "")
+}
+
+// list returns the warnings as lines, never nil.
+func (w *warnings) list() []string {
+	out := append([]string{}, w.lines...)
+	for _, key := range w.order {
+		line := fmt.Sprintf("prospects[%d]%s", w.first[key], key)
+		if n := w.entries[key] - 1; n == 1 {
+			line += " (and in 1 other prospect)"
+		} else if n > 1 {
+			line += fmt.Sprintf(" (and in %d other prospects)", n)
+		}
+		out = append(out, line)
 	}
-	return v
+	if w.more > 0 {
+		out = append(out, fmt.Sprintf("%d more kinds of warning left out", w.more))
+	}
+	return out
 }
 
 // checkWebhookURL refuses what can never be a webhook. Where the address

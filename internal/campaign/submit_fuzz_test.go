@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/ingren/ingren/internal/campaign"
@@ -15,12 +16,16 @@ import (
 // one of the things it probes.
 const fuzzMaxProspects = 8
 
+// fuzzModels are the models the fuzzed campaigns may name.
+var fuzzModels = []string{"gpt-4o-mini", "gpt-4o"}
+
 // FuzzDecodeSubmission feeds any body to DecodeSubmission, as POST
 // /api/v1/campaigns does. It may not panic; a failure is a *SyntaxError or
 // a *ValidationError naming its fields; and an accepted submission holds
 // 1 to max requests, each valid on its own and still valid after a trip
 // through JSON (how the stores keep items), with a webhook URL that is an
-// absolute http(s) URL without credentials.
+// absolute http(s) URL without credentials, and every model named one of
+// the allowed.
 func FuzzDecodeSubmission(f *testing.F) {
 	entry := `{"ref": "crm-1", "prospect": {"first_name": "Pat", "hobby": "sailing"}, "company": {"company_name": "Acme"}}`
 	for _, s := range []string{
@@ -36,12 +41,14 @@ func FuzzDecodeSubmission(f *testing.F) {
 		`{"prospects": [], "extra": true}`,
 		`{"prospects": [` + entry + `,` + entry + `,` + entry + `,` + entry + `,` + entry + `,` + entry + `,` + entry + `,` + entry + `,` + entry + `]}`,
 		`{"PROSPECTS": [` + entry + `]}`,
+		`{"defaults": {"options": {"model": "gpt-4o"}}, "prospects": [` + entry + `, {"prospect": {"first_name": "B"}, "company": {"company_name": "C"}, "options": {"model": "o1-pro"}}]}`,
+		`{"prospects": [{"prospect": {"firstName": "A", "tenure_months": "ten"}, "company": {"company_Name": "B"}, "cta": {"askk": 1}}, {"prospect": {"first_name": "A\u0000"}}]}`,
 		`null`, `[]`, `{`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		sub, reqs, warnings, err := campaign.DecodeSubmission(body, fuzzMaxProspects)
+		sub, reqs, warnings, err := campaign.DecodeSubmission(body, fuzzMaxProspects, fuzzModels)
 		if err != nil {
 			var syn *email.SyntaxError
 			var v *email.ValidationError
@@ -79,6 +86,9 @@ func FuzzDecodeSubmission(f *testing.F) {
 			prefix := fmt.Sprintf("prospects[%d]", i)
 			if err := reqs[i].Validate(prefix); err != nil {
 				t.Fatalf("accepted an invalid request: %v", err)
+			}
+			if m := reqs[i].Options.Model; m != "" && !slices.Contains(fuzzModels, m) {
+				t.Fatalf("%s: accepted model %q, allowed %q", prefix, m, fuzzModels)
 			}
 			stored, err := json.Marshal(reqs[i])
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,11 @@ type Config struct {
 	OpenAIBaseURL string
 	// OpenAIModel is the default model (OPENAI_MODEL; default gpt-4o-mini).
 	OpenAIModel string
+	// AllowedModels are the models a request may name in options.model
+	// besides OpenAIModel, which is always allowed (ALLOWED_MODELS,
+	// comma-separated; default none). Any other name is refused, so that a
+	// key holder cannot bill the operator for a dearer model. See Models.
+	AllowedModels []string
 	// OpenAITimeout bounds one model call (OPENAI_TIMEOUT; default 30s).
 	OpenAITimeout time.Duration
 	// OpenAIRPM and OpenAITPM state the account's rate limits up front
@@ -92,6 +98,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		OpenAIAPIKey:         strings.TrimSpace(getenv("OPENAI_API_KEY")),
 		OpenAIBaseURL:        strings.TrimSpace(getenv("OPENAI_BASE_URL")),
 		OpenAIModel:          p.str("OPENAI_MODEL", "gpt-4o-mini"),
+		AllowedModels:        list(getenv("ALLOWED_MODELS")),
 		OpenAITimeout:        p.duration("OPENAI_TIMEOUT", 30*time.Second),
 		OpenAIRPM:            p.int("OPENAI_RPM", 0, 0, 1_000_000),
 		OpenAITPM:            p.int("OPENAI_TPM", 0, 0, 1_000_000_000),
@@ -187,6 +194,18 @@ func (p *parser) level(name string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// Models returns every model a request may name in options.model:
+// OpenAIModel first, then the other AllowedModels, each once.
+func (c Config) Models() []string {
+	var out []string
+	for _, m := range append([]string{c.OpenAIModel}, c.AllowedModels...) {
+		if m != "" && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func list(s string) []string {

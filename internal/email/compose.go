@@ -47,6 +47,29 @@ type Composer struct {
 	// SystemPrompt is the system prompt's text, so that the lint can flag
 	// an email that echoes it.
 	SystemPrompt string
+	// AllowedModels are the names options.model may take (ALLOWED_MODELS).
+	// A request that leaves it out gets the Writer's own model. Empty: no
+	// request may choose.
+	AllowedModels []string
+}
+
+// Decode reads and checks a request body: the error, a *SyntaxError or a
+// *ValidationError, names every problem at once, from a member of the wrong
+// type to a model the composer does not allow. The warnings name members
+// the schema does not know.
+func (c *Composer) Decode(b []byte) (Request, []string, error) {
+	var req Request
+	rep, err := DecodeJSON(b, &req, "")
+	if err != nil {
+		return req, rep.Messages(), err
+	}
+	v := &ValidationError{}
+	req.validate(v, "")
+	CheckModel(v, "options.model", req.Options.Model, c.AllowedModels)
+	if all := rep.Merge(v); len(all) > 0 {
+		return req, rep.Messages(), &ValidationError{Fields: all}
+	}
+	return req, rep.Messages(), nil
 }
 
 // Compose writes the email(s) for req, which must be valid.

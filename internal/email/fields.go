@@ -1,9 +1,6 @@
 package email
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
 	"reflect"
 	"strings"
 )
@@ -14,23 +11,7 @@ type SyntaxError struct{ Err error }
 func (e *SyntaxError) Error() string { return "malformed JSON: " + e.Err.Error() }
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
-// TypeError turns a json decoding error into a *ValidationError that names
-// the field with prefix, or a *SyntaxError when it is not about one field.
-func TypeError(err error, prefix string) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		field := te.Field
-		if prefix != "" {
-			field = prefix + "." + field
-		}
-		return &ValidationError{Fields: []FieldError{{
-			Field:   field,
-			Message: fmt.Sprintf("must be %s, not %s", kindName(te.Type), te.Value),
-		}}}
-	}
-	return &SyntaxError{Err: err}
-}
-
+// kindName names what a value of type t must be, for an error.
 func kindName(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.String:

@@ -6,7 +6,6 @@ package email
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 )
@@ -306,29 +305,20 @@ func ExtraText(raw json.RawMessage) string {
 	return buf.String()
 }
 
-// Decode reads a request from JSON. Members of the top-level object that
-// Request does not name are returned as warnings rather than refused, so old
-// and new clients keep working. Type errors become a *ValidationError naming
-// the field.
+// Decode reads a request from JSON. Members the schema does not name are
+// returned as warnings rather than refused, so old and new clients keep
+// working; a near miss of a field's name is named ("prospect.firstName:
+// unknown field, did you mean first_name?"). Members of the wrong type
+// become a *ValidationError naming each of them, together with every
+// problem Validate finds in the rest of the request; without one, the
+// caller validates.
 func Decode(b []byte) (Request, []string, error) {
 	var req Request
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(b, &top); err != nil {
-		return req, nil, &SyntaxError{Err: err}
+	rep, err := DecodeJSON(b, &req, "")
+	if err != nil || len(rep.Invalid) == 0 {
+		return req, rep.Messages(), err
 	}
-	if top == nil {
-		return req, nil, &SyntaxError{Err: fmt.Errorf("body must be a JSON object")}
-	}
-	var warnings []string
-	for _, k := range SortedKeys(top) {
-		if !requestFields[k] {
-			warnings = append(warnings, fmt.Sprintf("unknown field %q ignored", k))
-		}
-	}
-	if err := json.Unmarshal(b, &req); err != nil {
-		return req, warnings, TypeError(err, "")
-	}
-	return req, warnings, nil
+	v := &ValidationError{}
+	req.validate(v, "")
+	return req, rep.Messages(), &ValidationError{Fields: rep.Merge(v)}
 }
-
-var requestFields = jsonNames(Request{})

@@ -3,6 +3,7 @@ package email
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -126,12 +127,8 @@ func (o Options) validate(v *ValidationError, prefix string) {
 	if o.MaxWords != 0 && (o.MaxWords < MinMaxWords || o.MaxWords > MaxMaxWords) {
 		v.Add(prefix+".max_words", "must be between %d and %d", MinMaxWords, MaxMaxWords)
 	}
-	if o.Model != "" {
-		if len(o.Model) > MaxNameLen || strings.IndexFunc(o.Model, func(r rune) bool {
-			return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._:/-", r)))
-		}) >= 0 {
-			v.Add(prefix+".model", "must be a model name of letters, digits and . _ : / -")
-		}
+	if o.Model != "" && !modelName(o.Model) {
+		v.Add(prefix+".model", "must be a model name of letters, digits and . _ : / -")
 	}
 	if o.Temperature != nil && (*o.Temperature < 0 || *o.Temperature > 2) {
 		v.Add(prefix+".temperature", "must be between 0 and 2")
@@ -174,6 +171,33 @@ func word(v *ValidationError, field, s string) {
 	}
 }
 
+// modelName reports whether s can be a model name: it reaches the
+// provider's API and the logs as it is.
+func modelName(s string) bool {
+	return len(s) <= MaxNameLen && strings.IndexFunc(s, func(r rune) bool {
+		return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._:/-", r)))
+	}) < 0
+}
+
+// CheckModel records in v that model, the options.model named field, is
+// not one of allowed: every model is billed to the operator, who chooses
+// which a client may ask for. An empty model (the default) is always
+// allowed; one that is not a model name at all is Validate's to refuse.
+func CheckModel(v *ValidationError, field, model string, allowed []string) {
+	if model == "" || !modelName(model) || slices.Contains(allowed, model) {
+		return
+	}
+	if len(allowed) == 0 {
+		v.Add(field, "%q is not allowed: this server writes with its default model only; leave options.model out", model)
+		return
+	}
+	v.Add(field, "%q is not allowed; allowed models: %s (or leave it out for the default)", model, strings.Join(allowed, ", "))
+}
+
+// CheckText records in v what is wrong with the free text s of field: more
+// than max characters, invalid UTF-8, or a control character.
+func CheckText(v *ValidationError, field, s string, max int) { optional(v, field, s, max) }
+
 func required(v *ValidationError, field, s string, max int) {
 	if strings.TrimSpace(s) == "" {
 		v.Add(field, "is required")
@@ -189,6 +213,22 @@ func optional(v *ValidationError, field, s string, max int) {
 	if !utf8.ValidString(s) {
 		v.Add(field, "must be valid UTF-8")
 	}
+	if r, ok := control(s); ok {
+		v.Add(field, "must not contain control character U+%04X (only tab, line feed and carriage return are allowed)", r)
+	}
+}
+
+// control returns the first C0 control character of s other than tab, line
+// feed and carriage return. Such a character (NUL above all) means nothing
+// in a name or a sentence; it truncates C strings, upsets spreadsheets and
+// terminals, and hides text from whoever reads it.
+func control(s string) (rune, bool) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return rune(c), true
+		}
+	}
+	return 0, false
 }
 
 // extra bounds the additional fields of prospect or company: how many, how
@@ -203,8 +243,17 @@ func extra(v *ValidationError, prefix string, m map[string]json.RawMessage) {
 			v.Add(prefix, "additional field name %.20q... is longer than %d characters", k, MaxExtraKey)
 			continue
 		}
-		if n := utf8.RuneCountInString(ExtraText(m[k])); n > MaxExtraValue {
+		if r, ok := control(k); ok {
+			v.Add(prefix, "additional field name %q has control character U+%04X", k, r)
+			continue
+		}
+		text := ExtraText(m[k])
+		if n := utf8.RuneCountInString(text); n > MaxExtraValue {
 			v.Add(prefix+"."+k, "must be at most %d characters (got %d)", MaxExtraValue, n)
+		}
+		if r, ok := control(text); ok {
+			// Only a string can hold one: JSON text escapes them.
+			v.Add(prefix+"."+k, "must not contain control character U+%04X (only tab, line feed and carriage return are allowed)", r)
 		}
 	}
 }

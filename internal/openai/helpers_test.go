@@ -2,6 +2,8 @@ package openai
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +13,19 @@ import (
 	"github.com/ingren/ingren/internal/prompt"
 	"github.com/ingren/ingren/prompts"
 )
+
+// mustProblems returns the problems a repair message lists in its
+// <problems> fence, as a JSON array.
+func mustProblems(tb testing.TB, repair string) []string {
+	tb.Helper()
+	before, rest, ok1 := strings.Cut(repair, "<problems>")
+	inside, _, ok2 := strings.Cut(rest, "</problems>")
+	var problems []string
+	if !ok1 || !ok2 || before == "" || json.Unmarshal([]byte(inside), &problems) != nil {
+		tb.Fatalf("no JSON array in a <problems> fence:\n%s", repair)
+	}
+	return problems
+}
 
 func mustPrompts(tb testing.TB) *prompt.Set {
 	tb.Helper()

@@ -312,7 +312,7 @@ func TestWrite(t *testing.T) {
 				if !strings.Contains(r.err.Error(), "body is missing or empty") {
 					t.Errorf("err = %v", r.err)
 				}
-				if fix := r.srv.Requests()[1].Body.Messages[3].Content; !strings.Contains(fix, "- the body is missing or empty") {
+				if fix := r.srv.Requests()[1].Body.Messages[3].Content; !slices.Equal(mustProblems(t, fix), []string{"the body is missing or empty"}) {
 					t.Errorf("repair prompt does not list the problem:\n%s", fix)
 				}
 			},
@@ -338,10 +338,8 @@ func TestWrite(t *testing.T) {
 					prev != (emailJSON{Subject: "Old <subject>", Body: "Hi Sarah,\n\nA & B."}) {
 					t.Errorf("previous draft sent as %q", msgs[2].Content)
 				}
-				for _, p := range []string{"- the body is 140 words; at most 125\n", "- uses the cliché \"leverage\"\n"} {
-					if !strings.Contains(msgs[3].Content, p) {
-						t.Errorf("repair prompt lacks %q:\n%s", p, msgs[3].Content)
-					}
+				if got := mustProblems(t, msgs[3].Content); !slices.Equal(got, []string{"the body is 140 words; at most 125", "uses the cliché \"leverage\""}) {
+					t.Errorf("repair prompt lists %q:\n%s", got, msgs[3].Content)
 				}
 				if !strings.HasPrefix(r.draft.Body, "Hi Sarah,") {
 					t.Errorf("draft = %+v", r.draft)

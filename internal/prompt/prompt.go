@@ -38,8 +38,11 @@ type Data struct {
 	// ProspectData is the request's data as indented JSON. JSON escapes <, >
 	// and &, so no value can close the <prospect_data> fence around it.
 	ProspectData string
-	// Problems lists what a repair round must fix.
-	Problems []string
+	// ProblemsData lists what a repair round must fix, as an indented JSON
+	// array of strings for a <problems> fence: a lint finding quotes the
+	// email and the prospect's data (its first name), so it is escaped
+	// like ProspectData and can close no fence nor start a line.
+	ProblemsData string
 	// Emails is how many emails the request asks for (variants or a
 	// sequence); Days their send days in a sequence (nil otherwise).
 	Emails int
@@ -111,16 +114,25 @@ var funcs = template.FuncMap{
 
 // NewData builds the template data for a request.
 func NewData(req *email.Request, problems []string) Data {
-	b, err := json.MarshalIndent(dataView{
-		Prospect: req.Prospect, Company: req.Company, CTA: cta(req.CTA), Sender: sender(req.Sender),
-	}, "", "  ")
-	if err != nil {
-		// Every field is a string, number or raw JSON that was decoded
-		// already: marshalling cannot fail.
-		panic(fmt.Sprintf("prompt: marshal prospect data: %v", err))
+	data := dataView{Prospect: req.Prospect, Company: req.Company, CTA: cta(req.CTA), Sender: sender(req.Sender)}
+	if problems == nil {
+		problems = []string{}
 	}
-	return Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: string(b), Problems: problems,
+	return Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: fence(data), ProblemsData: fence(problems),
 		Emails: req.Options.Emails(), Days: req.Options.SendDays()}
+}
+
+// fence renders v as indented JSON, which escapes <, >, & and line breaks,
+// so that whatever v holds it cannot close the fence around it nor start a
+// line of its own.
+func fence(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		// Every value is a string, a number or raw JSON that was decoded
+		// already: marshalling cannot fail.
+		panic(fmt.Sprintf("prompt: marshal %T: %v", v, err))
+	}
+	return string(b)
 }
 
 type dataView struct {
@@ -154,7 +166,7 @@ func (s *Set) System(d Data) (string, error) { return execute(s.system, d) }
 // User renders the user message holding the fenced data.
 func (s *Set) User(d Data) (string, error) { return execute(s.user, d) }
 
-// Repair renders the message asking the model to fix d.Problems.
+// Repair renders the message asking the model to fix what ProblemsData lists.
 func (s *Set) Repair(d Data) (string, error) { return execute(s.repair, d) }
 
 // Offline renders the offline email: its first line is the subject, the

@@ -12,9 +12,10 @@ import (
 )
 
 // FuzzRender decodes any body as POST /api/v1/generate-email does and, for
-// every valid request, renders all four prompts: none may fail, and the
-// user message holds exactly one <prospect_data> fence, around one JSON
-// value, with nothing of the request outside it.
+// every valid request, renders all four prompts: none may fail, the user
+// message holds exactly one <prospect_data> fence, around one JSON value,
+// with nothing of the request outside it, and the repair message holds the
+// problems (which quote the first name) in one <problems> fence alone.
 func FuzzRender(f *testing.F) {
 	sarah, err := os.ReadFile("../../testdata/requests/sarah.json")
 	if err != nil {
@@ -89,7 +90,9 @@ func mustRender(tb testing.TB, set *prompt.Set, req *email.Request) rendered {
 	if r.user, err = set.User(d); err != nil {
 		tb.Fatalf("User: %v", err)
 	}
-	if r.repair, err = set.Repair(prompt.NewData(req, []string{"The subject is empty."})); err != nil {
+	// A lint finding may quote the first name; this one quotes it whole.
+	problems := []string{"The subject is empty.", "greeting names Mark, but the prospect is " + req.Prospect.FirstName}
+	if r.repair, err = set.Repair(prompt.NewData(req, problems)); err != nil {
 		tb.Fatalf("Repair: %v", err)
 	}
 	for step := range d.Emails {
@@ -129,6 +132,23 @@ func checkRender(t *testing.T, set *prompt.Set, req *email.Request, base rendere
 	inside := strings.TrimSpace(r.user[i+len(open) : j])
 	if !json.Valid([]byte(inside)) || !strings.HasPrefix(inside, "{") {
 		t.Fatalf("the fenced data is not one JSON object:\n%s", inside)
+	}
+	// The repair message holds what the problems quote in its own fence.
+	lowerRepair := strings.ToLower(r.repair)
+	if strings.Contains(lowerRepair, closing) || strings.Count(lowerRepair, "<problems>") != 1 || strings.Count(lowerRepair, "</problems>") != 1 {
+		t.Fatalf("the problems opened or closed a fence in the repair message:\n%s", r.repair)
+	}
+	// Its text around the fence depends on the options alone.
+	baseRepair := mustRender(t, set, &email.Request{Prospect: email.Prospect{FirstName: "Li"}, Company: email.Company{CompanyName: "Acme"},
+		Options: req.Options}).repair
+	i, j = strings.Index(r.repair, "<problems>"), strings.Index(r.repair, "</problems>")
+	bi, bj = strings.Index(baseRepair, "<problems>"), strings.Index(baseRepair, "</problems>")
+	if i < 0 || j < i || r.repair[:i] != baseRepair[:bi] || r.repair[j:] != baseRepair[bj:] {
+		t.Fatalf("the problems reached the repair message outside their fence:\n%s", r.repair)
+	}
+	var problems []string
+	if err := json.Unmarshal([]byte(r.repair[i+len("<problems>"):j]), &problems); err != nil || len(problems) != 2 {
+		t.Fatalf("the fenced problems are not a JSON array of two strings (%v):\n%s", err, r.repair)
 	}
 	// The system prompt depends on the options alone: no prospect data.
 	sys, err := set.System(prompt.NewData(&email.Request{Options: req.Options}, nil))
