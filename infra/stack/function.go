@@ -17,7 +17,7 @@ type functionSpec struct {
 	zip        string
 	memoryMB   int
 	timeoutSec int
-	policy     func(resourceARNs) policyDocument
+	policy     func(resourceARNs) (policyDocument, error)
 }
 
 type function struct {
@@ -84,16 +84,20 @@ func newFunction(ctx *pulumi.Context, cfg Config, spec functionSpec,
 		return nil, err
 	}
 
-	arns := []any{tbl.Arn, q.work.Arn, logGroup.Arn}
+	arns := []any{tbl.Arn, q.work.Arn, q.dead.Arn, logGroup.Arn}
 	for _, a := range params.arns() {
 		arns = append(arns, a)
 	}
 	document := pulumi.All(arns...).ApplyT(func(v []any) (string, error) {
-		a := resourceARNs{Table: v[0].(string), Queue: v[1].(string), LogGroup: v[2].(string)}
-		for _, p := range v[3:] {
+		a := resourceARNs{Table: v[0].(string), Queue: v[1].(string), DeadLetterQueue: v[2].(string), LogGroup: v[3].(string)}
+		for _, p := range v[4:] {
 			a.Parameters = append(a.Parameters, p.(string))
 		}
-		return jsonString(spec.policy(a))
+		doc, err := spec.policy(a)
+		if err != nil {
+			return "", err
+		}
+		return jsonString(doc)
 	}).(pulumi.StringOutput)
 	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
 		Role:   role.ID(),
