@@ -7,8 +7,8 @@ import (
 )
 
 // newAlarms declares alarms that fire on the first failure of each kind: a
-// message in the dead-letter queue, a worker error, an API 5XX. They notify
-// AlarmEmail through an SNS topic when it is set.
+// message dead-lettered, dead letters left undrained, a worker error, an API
+// 5XX. They notify AlarmEmail through an SNS topic when it is set.
 func newAlarms(ctx *pulumi.Context, cfg Config, q *queues, worker *function, gw *gateway) error {
 	var actions pulumi.Array
 	if cfg.AlarmEmail != "" {
@@ -33,8 +33,17 @@ func newAlarms(ctx *pulumi.Context, cfg Config, q *queues, worker *function, gw 
 		dimensions                                      pulumi.StringMap
 	}{
 		{
-			name:        "ingren-dlq-messages",
-			description: "Messages reached the dead-letter queue: a campaign item failed every retry.",
+			// The worker drains the DLQ within seconds, too fast for the
+			// visible count, sampled each minute: count the receives.
+			name: "ingren-dlq-messages",
+			description: "Messages reached the dead-letter queue (a store error on the last receive, a lease held too long, " +
+				"a failed expand, an unreadable message); the worker ends their prospects as failed. The worker's log says why.",
+			namespace: "AWS/SQS", metric: "NumberOfMessagesReceived", statistic: "Sum",
+			dimensions: pulumi.StringMap{"QueueName": q.dead.Name},
+		},
+		{
+			name:        "ingren-dlq-backlog",
+			description: "Dead letters wait in the dead-letter queue: the worker's mapping on it is disabled or cannot read it.",
 			namespace:   "AWS/SQS", metric: "ApproximateNumberOfMessagesVisible", statistic: "Maximum",
 			dimensions: pulumi.StringMap{"QueueName": q.dead.Name},
 		},

@@ -58,6 +58,17 @@ func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulu
 	return env
 }
 
+// workerEnvironment is env plus what only the worker reads: the dead-letter
+// queue's ARN, by which it tells the dead letters its second event source
+// mapping delivers.
+func workerEnvironment(env pulumi.StringMap, q *queues) pulumi.StringMap {
+	out := pulumi.StringMap{"DEAD_LETTER_QUEUE_ARN": q.dead.Arn}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
+
 // newFunction declares a Go function on provided.al2023/arm64 with its own log
 // group, and a role whose only policy is spec.policy over this stack's ARNs.
 func newFunction(ctx *pulumi.Context, cfg Config, spec functionSpec,
@@ -127,10 +138,23 @@ func newFunction(ctx *pulumi.Context, cfg Config, spec functionSpec,
 	return &function{fn: fn, logGroup: logGroup, policy: policy}, nil
 }
 
-// newWorkerTrigger feeds the work queue to the worker. With
-// ReportBatchItemFailures only the messages the worker names are retried;
-// MaximumConcurrency bounds the parallel OpenAI calls (times WORKER_CONCURRENCY).
-func newWorkerTrigger(ctx *pulumi.Context, cfg Config, q *queues, worker *function) error {
+// deadLetterBatchSize and deadLetterConcurrency keep the draining of the
+// dead-letter queue small beside the real work: dead letters are rare, and
+// 2 is AWS's least concurrency.
+const (
+	deadLetterBatchSize   = 5
+	deadLetterConcurrency = 2
+)
+
+// newWorkerTriggers feed the work queue to the worker, and the dead-letter
+// queue too: the worker tells dead letters by their queue's ARN
+// (DEAD_LETTER_QUEUE_ARN) and ends their prospects as failed, so that every
+// campaign reaches a final status. With ReportBatchItemFailures only the
+// messages the worker names are retried; MaximumConcurrency bounds the
+// parallel OpenAI calls (times WORKER_CONCURRENCY).
+func newWorkerTriggers(ctx *pulumi.Context, cfg Config, q *queues, worker *function) error {
+	// AWS checks the role can read the queue.
+	deps := pulumi.DependsOn([]pulumi.Resource{worker.policy})
 	_, err := lambda.NewEventSourceMapping(ctx, "ingren-worker-queue", &lambda.EventSourceMappingArgs{
 		EventSourceArn:                 q.work.Arn,
 		FunctionName:                   worker.fn.Arn,
@@ -140,6 +164,18 @@ func newWorkerTrigger(ctx *pulumi.Context, cfg Config, q *queues, worker *functi
 		ScalingConfig: lambda.EventSourceMappingScalingConfigArgs{
 			MaximumConcurrency: pulumi.Int(cfg.MaxConcurrency),
 		},
-	}, pulumi.DependsOn([]pulumi.Resource{worker.policy})) // AWS checks the role can read the queue
+	}, deps)
+	if err != nil {
+		return err
+	}
+	_, err = lambda.NewEventSourceMapping(ctx, "ingren-worker-dlq", &lambda.EventSourceMappingArgs{
+		EventSourceArn:        q.dead.Arn,
+		FunctionName:          worker.fn.Arn,
+		BatchSize:             pulumi.Int(deadLetterBatchSize),
+		FunctionResponseTypes: pulumi.StringArray{pulumi.String("ReportBatchItemFailures")},
+		ScalingConfig: lambda.EventSourceMappingScalingConfigArgs{
+			MaximumConcurrency: pulumi.Int(deadLetterConcurrency),
+		},
+	}, deps)
 	return err
 }

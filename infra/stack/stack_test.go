@@ -217,11 +217,7 @@ func TestWorkerMappingReportsBatchItemFailuresWithBoundedConcurrency(t *testing.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := mustDeploy(t, "dev", tt.config)
-			mappings := d.ofType(typeMapping)
-			if len(mappings) != 1 {
-				t.Fatalf("got %d event source mappings, want 1", len(mappings))
-			}
-			m := mappings[0]
+			m := d.mustGet(t, typeMapping, "ingren-worker-queue")
 			if got := m.in("functionResponseTypes"); !slices.Equal(toStrings(got), []string{"ReportBatchItemFailures"}) {
 				t.Errorf("functionResponseTypes = %v, want [ReportBatchItemFailures]", got)
 			}
@@ -240,6 +236,51 @@ func TestWorkerMappingReportsBatchItemFailuresWithBoundedConcurrency(t *testing.
 			}
 			if !m.dependsOn("ingren-worker-policy") {
 				t.Error("mapping does not wait for the worker's policy; AWS rejects it without sqs permissions")
+			}
+		})
+	}
+}
+
+// Whatever reaches the dead-letter queue goes back to the worker, which
+// tells dead letters by their queue's ARN and ends their prospects as
+// failed, so that every campaign reaches a final status.
+func TestDeadLettersAreDrainedByTheWorker(t *testing.T) {
+	for _, timeout := range []int{120, 900} {
+		t.Run(fmt.Sprintf("OKWorkerTimeout%d", timeout), func(t *testing.T) {
+			d := mustDeploy(t, "dev", map[string]string{"workerTimeoutSeconds": strconv.Itoa(timeout)})
+			dead := d.mustGet(t, typeQueue, "ingren-dlq")
+			worker := d.mustGet(t, typeFunction, "ingren-worker")
+			if n := len(d.ofType(typeMapping)); n != 2 {
+				t.Fatalf("got %d event source mappings, want the work queue's and the DLQ's", n)
+			}
+			m := d.mustGet(t, typeMapping, "ingren-worker-dlq")
+			if m.str("eventSourceArn") != dead.out("arn") || m.str("functionName") != worker.out("arn") {
+				t.Errorf("mapping from %s to %s, want the DLQ to the worker", m.str("eventSourceArn"), m.str("functionName"))
+			}
+			if got := m.in("functionResponseTypes"); !slices.Equal(toStrings(got), []string{"ReportBatchItemFailures"}) {
+				t.Errorf("functionResponseTypes = %v, want [ReportBatchItemFailures]", got)
+			}
+			if b, ok := m.in("batchSize").(float64); !ok || b < 1 || b > 10 {
+				t.Errorf("batchSize = %v, want a small batch", m.in("batchSize"))
+			}
+			if got := path(m.in("scalingConfig"), "maximumConcurrency"); got != float64(2) {
+				t.Errorf("scalingConfig.maximumConcurrency = %v, want 2, AWS's least", got)
+			}
+			if !m.dependsOn("ingren-worker-policy") {
+				t.Error("mapping does not wait for the worker's policy; AWS rejects it without sqs permissions")
+			}
+			// AWS refuses a mapping from a queue whose visibility timeout is
+			// below the function's timeout.
+			if v, ok := dead.in("visibilityTimeoutSeconds").(float64); !ok || v < float64(timeout) {
+				t.Errorf("DLQ visibilityTimeoutSeconds = %v, want at least the worker's %d", dead.in("visibilityTimeoutSeconds"), timeout)
+			}
+			env := path(worker.in("environment"), "variables")
+			if got := path(env, "DEAD_LETTER_QUEUE_ARN"); got != dead.out("arn") {
+				t.Errorf("worker DEAD_LETTER_QUEUE_ARN = %v, want the DLQ's ARN %s", got, dead.out("arn"))
+			}
+			api := d.mustGet(t, typeFunction, "ingren-api")
+			if got := path(api.in("environment"), "variables", "DEAD_LETTER_QUEUE_ARN"); got != nil {
+				t.Errorf("api DEAD_LETTER_QUEUE_ARN = %v, want it unset", got)
 			}
 		})
 	}
@@ -606,10 +647,12 @@ func TestAlarmsFireOnFirstFailureAndMailWhenAsked(t *testing.T) {
 				}
 			}
 
+			dlq := d.mustGet(t, typeQueue, "ingren-dlq").out("name")
 			want := map[string]string{
-				"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=" + d.mustGet(t, typeQueue, "ingren-dlq").out("name"): "",
-				"AWS/Lambda Errors FunctionName=" + d.mustGet(t, typeFunction, "ingren-worker").out("name"):                 "",
-				"AWS/ApiGateway 5XXError ApiName=ingren-dev Stage=dev":                                                      "",
+				"AWS/SQS NumberOfMessagesReceived QueueName=" + dlq:                                         "",
+				"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=" + dlq:                               "",
+				"AWS/Lambda Errors FunctionName=" + d.mustGet(t, typeFunction, "ingren-worker").out("name"): "",
+				"AWS/ApiGateway 5XXError ApiName=ingren-dev Stage=dev":                                      "",
 			}
 			var got []string
 			for _, a := range d.ofType(typeAlarm) {
