@@ -35,6 +35,7 @@ const (
 	typeUsagePlan    = "aws:apigateway/usagePlan:UsagePlan"
 	typeUsagePlanKey = "aws:apigateway/usagePlanKey:UsagePlanKey"
 	typeAPIKey       = "aws:apigateway/apiKey:ApiKey"
+	typeResponse     = "aws:apigateway/response:Response"
 	typeTopic        = "aws:sns/topic:Topic"
 	typeSubscription = "aws:sns/topicSubscription:TopicSubscription"
 )
@@ -86,11 +87,15 @@ func TestEveryMethodButOptionsRequiresAnAPIKey(t *testing.T) {
 		}
 	}
 
+	// ANY sends the other methods to the api function, which answers 405
+	// with Allow; API Gateway alone would answer 403 Missing Authentication
+	// Token, as for a path that does not exist.
 	want := []string{
-		"POST /api/v1/generate-email", "OPTIONS /api/v1/generate-email",
-		"POST /api/v1/campaigns", "GET /api/v1/campaigns", "OPTIONS /api/v1/campaigns",
+		"POST /api/v1/generate-email", "OPTIONS /api/v1/generate-email", "ANY /api/v1/generate-email",
+		"POST /api/v1/campaigns", "GET /api/v1/campaigns", "OPTIONS /api/v1/campaigns", "ANY /api/v1/campaigns",
 		"GET /api/v1/campaigns/{id}", "DELETE /api/v1/campaigns/{id}", "OPTIONS /api/v1/campaigns/{id}",
-		"GET /api/v1/campaigns/{id}/emails", "OPTIONS /api/v1/campaigns/{id}/emails",
+		"ANY /api/v1/campaigns/{id}",
+		"GET /api/v1/campaigns/{id}/emails", "OPTIONS /api/v1/campaigns/{id}/emails", "ANY /api/v1/campaigns/{id}/emails",
 	}
 	sort.Strings(got)
 	sort.Strings(want)
@@ -101,33 +106,46 @@ func TestEveryMethodButOptionsRequiresAnAPIKey(t *testing.T) {
 
 func verbPath(verb, path string) string { return verb + " " + path }
 
-func TestDeploymentFollowsRoutesAndFunction(t *testing.T) {
+func TestDeploymentFollowsRoutesResponsesAndFunction(t *testing.T) {
 	d := mustDeploy(t, "dev", nil)
 	dep := d.mustGet(t, typeDeployment, "ingren-deployment")
 
-	want, err := redeploymentHash(routes, d.mustGet(t, typeFunction, "ingren-api").out("invokeArn"))
+	responses, err := gatewayResponses(Defaults().CORSAllowOrigins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := redeploymentHash(routes, responses, d.mustGet(t, typeFunction, "ingren-api").out("invokeArn"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := path(dep.in("triggers"), "redeployment"); got != want {
 		t.Errorf("triggers.redeployment = %v, want %s", got, want)
 	}
-	for _, r := range append(d.ofType(typeMethod), d.ofType(typeIntegration)...) {
+	waits := slices.Concat(d.ofType(typeMethod), d.ofType(typeIntegration), d.ofType(typeResponse))
+	for _, r := range waits {
 		if !dep.dependsOn(r.Name) {
 			t.Errorf("deployment does not wait for %s %s", r.Type, r.Name)
 		}
 	}
 
+	// Gateway responses, like routes, take effect with the next deployment.
+	other := mustDeploy(t, "dev", map[string]string{"corsAllowOrigins": "https://app.example.com"})
+	if path(other.mustGet(t, typeDeployment, "ingren-deployment").in("triggers"), "redeployment") == want {
+		t.Error("changing corsAllowOrigins, and so the gateway responses, does not redeploy")
+	}
 	more := append(slices.Clone(routes), route{Path: "/api/v1/health", Methods: []string{"GET"}})
+	changed := slices.Clone(responses)
+	changed[0].Template += " "
 	for name, h := range map[string]func() (string, error){
-		"RouteAdded":       func() (string, error) { return redeploymentHash(more, "arn:fn") },
-		"FunctionReplaced": func() (string, error) { return redeploymentHash(routes, "arn:other-fn") },
+		"RouteAdded":       func() (string, error) { return redeploymentHash(more, responses, "arn:fn") },
+		"ResponseChanged":  func() (string, error) { return redeploymentHash(routes, changed, "arn:fn") },
+		"FunctionReplaced": func() (string, error) { return redeploymentHash(routes, responses, "arn:other-fn") },
 	} {
 		other, err := h()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if base, _ := redeploymentHash(routes, "arn:fn"); other == base {
+		if base, _ := redeploymentHash(routes, responses, "arn:fn"); other == base {
 			t.Errorf("%s: redeployment hash unchanged", name)
 		}
 	}
