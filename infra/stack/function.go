@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
@@ -51,6 +53,23 @@ func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulu
 	}
 	if cfg.OpenAITPM > 0 {
 		env["OPENAI_TPM"] = pulumi.String(strconv.Itoa(cfg.OpenAITPM))
+	}
+	if cfg.OpenAITimeout > 0 {
+		env["OPENAI_TIMEOUT"] = pulumi.String(cfg.OpenAITimeout.String())
+	}
+	if cfg.RetryDelay > 0 {
+		env["RETRY_DELAY"] = pulumi.String(cfg.RetryDelay.String())
+	}
+	if len(cfg.AllowedModels) > 0 {
+		// The configured model first: it must stay allowed, as requests
+		// without options.model use it.
+		models := []string{cfg.OpenAIModel}
+		for _, m := range cfg.AllowedModels {
+			if !slices.Contains(models, m) {
+				models = append(models, m)
+			}
+		}
+		env["ALLOWED_MODELS"] = pulumi.String(strings.Join(models, ","))
 	}
 	if p.webhook != nil {
 		env["WEBHOOK_SECRET_PARAM"] = p.webhook.Name

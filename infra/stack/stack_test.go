@@ -405,8 +405,9 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 		absent  []string
 	}{
 		{
-			name:   "OKDefaults",
-			absent: []string{"OPENAI_BASE_URL", "WEBHOOK_SECRET_PARAM", "OPENAI_RPM", "OPENAI_TPM"},
+			name: "OKDefaults",
+			absent: []string{"OPENAI_BASE_URL", "WEBHOOK_SECRET_PARAM", "OPENAI_RPM", "OPENAI_TPM",
+				"RETRY_DELAY", "OPENAI_TIMEOUT", "ALLOWED_MODELS"},
 		},
 		{
 			name: "OKOptionalsSet",
@@ -414,9 +415,13 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 				"openaiBaseUrl": "https://llm.example.com/v1", "webhookSecret": "whsec",
 				"openaiModel": "gpt-4o", "workerConcurrency": "4", "corsAllowOrigins": "https://app.example.com",
 				"openaiRpm": "500", "openaiTpm": "200000",
+				"retryDelay": "90s", "openaiTimeout": "45s", "allowedModels": `["gpt-4.1", "gpt-4o"]`,
 			},
 			wantEnv: map[string]string{
 				"OPENAI_RPM": "500", "OPENAI_TPM": "200000",
+				// Durations as Go prints them; the configured model first,
+				// so it stays allowed.
+				"RETRY_DELAY": "1m30s", "OPENAI_TIMEOUT": "45s", "ALLOWED_MODELS": "gpt-4o,gpt-4.1",
 				"OPENAI_BASE_URL": "https://llm.example.com/v1", "WEBHOOK_SECRET_PARAM": "/ingren/dev/webhook-secret",
 				"OPENAI_MODEL": "gpt-4o", "WORKER_CONCURRENCY": "4", "CORS_ALLOW_ORIGINS": "https://app.example.com",
 			},
