@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"strings"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -9,7 +11,7 @@ import (
 // newAlarms declares alarms that fire on the first failure of each kind: a
 // message dead-lettered, dead letters left undrained, a worker error, an API
 // 5XX. They notify AlarmEmail through an SNS topic when it is set.
-func newAlarms(ctx *pulumi.Context, cfg Config, q *queues, worker *function, gw *gateway) error {
+func newAlarms(ctx *pulumi.Context, cfg Config, prefix string, q *queues, worker *function, gw *gateway) error {
 	var actions pulumi.Array
 	if cfg.AlarmEmail != "" {
 		topic, err := sns.NewTopic(ctx, "ingren-alarms", &sns.TopicArgs{})
@@ -62,6 +64,9 @@ func newAlarms(ctx *pulumi.Context, cfg Config, q *queues, worker *function, gw 
 	}
 	for _, a := range alarms {
 		_, err := cloudwatch.NewMetricAlarm(ctx, a.name, &cloudwatch.MetricAlarmArgs{
+			// Named after the stack, as DEPLOYMENT.md lists them, rather
+			// than with Pulumi's random suffix.
+			Name:               pulumi.String(prefix + strings.TrimPrefix(a.name, "ingren")),
 			AlarmDescription:   pulumi.String(a.description),
 			Namespace:          pulumi.String(a.namespace),
 			MetricName:         pulumi.String(a.metric),

@@ -88,7 +88,7 @@ func New(ctx *pulumi.Context, cfg Config) (*Outputs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api gateway: %w", err)
 	}
-	if err := newAlarms(ctx, cfg, q, worker, gw); err != nil {
+	if err := newAlarms(ctx, cfg, prefix, q, worker, gw); err != nil {
 		return nil, fmt.Errorf("alarms: %w", err)
 	}
 

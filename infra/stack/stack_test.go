@@ -677,7 +677,7 @@ func TestAlarmsFireOnFirstFailureAndMailWhenAsked(t *testing.T) {
 				"AWS/Lambda Errors FunctionName=" + d.mustGet(t, typeFunction, "ingren-worker").out("name"): "",
 				"AWS/ApiGateway 5XXError ApiName=ingren-dev Stage=dev":                                      "",
 			}
-			var got []string
+			var got, names []string
 			for _, a := range d.ofType(typeAlarm) {
 				dims := []string{}
 				for k, v := range a.in("dimensions").(map[string]any) {
@@ -685,6 +685,7 @@ func TestAlarmsFireOnFirstFailureAndMailWhenAsked(t *testing.T) {
 				}
 				sort.Strings(dims)
 				got = append(got, a.str("namespace")+" "+a.str("metricName")+" "+strings.Join(dims, " "))
+				names = append(names, a.str("name"))
 				if a.in("threshold") != float64(0) || a.str("comparisonOperator") != "GreaterThanThreshold" {
 					t.Errorf("%s fires on %s %v, want > 0", a.Name, a.str("comparisonOperator"), a.in("threshold"))
 				}
@@ -700,6 +701,12 @@ func TestAlarmsFireOnFirstFailureAndMailWhenAsked(t *testing.T) {
 			}
 			for w := range want {
 				t.Errorf("no alarm on %s", w)
+			}
+			// The names DEPLOYMENT.md lists.
+			sort.Strings(names)
+			if wantNames := []string{"ingren-dev-api-5xx", "ingren-dev-dlq-backlog", "ingren-dev-dlq-messages",
+				"ingren-dev-worker-errors"}; !slices.Equal(names, wantNames) {
+				t.Errorf("alarm names %q, want %q", names, wantNames)
 			}
 		})
 	}
