@@ -108,9 +108,7 @@ func TestGatewayAnswersInTheErrorEnvelope(t *testing.T) {
 }
 
 func isQuotedSeconds(v string) bool {
-	s, ok := strings.CutPrefix(v, "'")
-	if s, ok = strings.CutSuffix(s, "'"); !ok || s == "" {
-		return false
-	}
-	return strings.Trim(s, "0123456789") == ""
+	s, ok1 := strings.CutPrefix(v, "'")
+	s, ok2 := strings.CutSuffix(s, "'")
+	return ok1 && ok2 && s != "" && strings.Trim(s, "0123456789") == ""
 }
