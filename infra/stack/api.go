@@ -15,7 +15,10 @@ import (
 
 // route is one path of the REST API and the methods it serves. Every route
 // also gets an OPTIONS method without an API key: browsers send preflight
-// requests without one, and the api function answers them.
+// requests without one, and the api function answers them. And an ANY
+// method with a key, so that the api function answers any other method
+// with 405 and Allow, where API Gateway would answer 403 as for a path
+// that does not exist.
 type route struct {
 	Path    string
 	Methods []string
@@ -61,7 +64,7 @@ func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gate
 		return nil, err
 	}
 
-	var routeResources []pulumi.Resource
+	var deploymentDeps []pulumi.Resource
 	resourceIDs := map[string]pulumi.StringOutput{"": api.RootResourceId}
 	for _, r := range routes {
 		parent := ""
@@ -81,7 +84,7 @@ func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gate
 			parent = path
 		}
 
-		for _, verb := range append(append([]string{}, r.Methods...), "OPTIONS") {
+		for _, verb := range append(append([]string{}, r.Methods...), "OPTIONS", "ANY") {
 			name := "ingren-" + strings.ToLower(verb) + slug(r.Path)
 			method, err := apigateway.NewMethod(ctx, name, &apigateway.MethodArgs{
 				RestApi:        api.ID(),
@@ -104,20 +107,43 @@ func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gate
 			if err != nil {
 				return nil, err
 			}
-			routeResources = append(routeResources, method, integration)
+			deploymentDeps = append(deploymentDeps, method, integration)
 		}
 	}
 
-	// A deployment is a snapshot: it is replaced when the routes or the
-	// function they point at change, or the stage would keep serving the old ones.
+	responses, err := gatewayResponses(cfg.CORSAllowOrigins)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range responses {
+		var status pulumi.StringPtrInput
+		if r.Status != "" {
+			status = pulumi.StringPtr(r.Status)
+		}
+		res, err := apigateway.NewResponse(ctx, "ingren-response-"+strings.ToLower(strings.ReplaceAll(r.Type, "_", "-")), &apigateway.ResponseArgs{
+			RestApiId:          api.ID(),
+			ResponseType:       pulumi.String(r.Type),
+			StatusCode:         status,
+			ResponseTemplates:  pulumi.StringMap{"application/json": pulumi.String(r.Template)},
+			ResponseParameters: pulumi.ToStringMap(r.Parameters),
+		})
+		if err != nil {
+			return nil, err
+		}
+		deploymentDeps = append(deploymentDeps, res)
+	}
+
+	// A deployment is a snapshot: it is replaced when the routes, the
+	// gateway responses or the function the routes point at change, or the
+	// stage would keep serving the old ones.
 	deployment, err := apigateway.NewDeployment(ctx, "ingren-deployment", &apigateway.DeploymentArgs{
 		RestApi: api.ID(),
 		Triggers: pulumi.StringMap{
 			"redeployment": fn.fn.InvokeArn.ApplyT(func(uri string) (string, error) {
-				return redeploymentHash(routes, uri)
+				return redeploymentHash(routes, responses, uri)
 			}).(pulumi.StringOutput),
 		},
-	}, pulumi.DependsOn(routeResources))
+	}, pulumi.DependsOn(deploymentDeps))
 	if err != nil {
 		return nil, err
 	}
@@ -234,12 +260,14 @@ func newAPIGatewayAccount(ctx *pulumi.Context) (*apigateway.Account, error) {
 	}, pulumi.DependsOn([]pulumi.Resource{attachment}))
 }
 
-// redeploymentHash changes whenever the routes or the function they invoke do.
-func redeploymentHash(rs []route, invokeARN string) (string, error) {
+// redeploymentHash changes whenever the routes, the gateway responses or
+// the function the routes invoke do.
+func redeploymentHash(rs []route, responses []gatewayResponse, invokeARN string) (string, error) {
 	b, err := json.Marshal(struct {
 		Routes    []route
+		Responses []gatewayResponse
 		InvokeARN string
-	}{rs, invokeARN})
+	}{rs, responses, invokeARN})
 	if err != nil {
 		return "", err
 	}

@@ -1,12 +1,14 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -34,6 +36,19 @@ type Config struct {
 	// before OpenAI answers 429. Default 0: learn from 429s.
 	OpenAIRPM int
 	OpenAITPM int
+	// OpenAITimeout (openaiTimeout, a Go duration such as 45s) bounds one
+	// model call; below workerTimeoutSeconds. Default unset: the
+	// functions' own, 30s.
+	OpenAITimeout time.Duration
+	// AllowedModels (allowedModels, a list or comma-separated) are the
+	// models a request's options.model may name besides OpenAIModel; the
+	// functions get both as ALLOWED_MODELS. Default none: only OpenAIModel.
+	AllowedModels []string
+	// RetryDelay (retryDelay, a Go duration from 1s to 5m) is the worker's
+	// first wait before a prospect that failed for a passing reason is
+	// tried again, doubled per try up to 5 minutes. Default unset: the
+	// worker's own, 10s.
+	RetryDelay time.Duration
 
 	// APIZip (apiZip) is the api function's zip, relative to infra/. Default ../dist/api.zip.
 	APIZip string
@@ -197,6 +212,9 @@ func Load(src Source) (Config, error) {
 	l.str(&c.OpenAIBaseURL, "openaiBaseUrl")
 	l.int(&c.OpenAIRPM, "openaiRpm")
 	l.int(&c.OpenAITPM, "openaiTpm")
+	l.duration(&c.OpenAITimeout, "openaiTimeout")
+	l.list(&c.AllowedModels, "allowedModels")
+	l.duration(&c.RetryDelay, "retryDelay")
 	l.str(&c.APIZip, "apiZip")
 	l.str(&c.WorkerZip, "workerZip")
 	l.int(&c.APIMemoryMB, "apiMemoryMb")
@@ -253,6 +271,17 @@ func (c Config) Validate() []string {
 	}
 	between("openaiRpm", c.OpenAIRPM, 0, 1_000_000, "")
 	between("openaiTpm", c.OpenAITPM, 0, 1_000_000_000, "")
+	if c.OpenAITimeout != 0 {
+		check(c.OpenAITimeout >= time.Second && c.OpenAITimeout < time.Duration(c.WorkerTimeoutSeconds)*time.Second,
+			"openaiTimeout must be at least 1s and below workerTimeoutSeconds (%ds), got %v", c.WorkerTimeoutSeconds, c.OpenAITimeout)
+	}
+	for _, m := range c.AllowedModels {
+		check(m != "" && !strings.ContainsAny(m, ", \t\n"), "allowedModels: %q is not a model name (no spaces or commas)", m)
+	}
+	if c.RetryDelay != 0 {
+		check(c.RetryDelay >= time.Second && c.RetryDelay <= 5*time.Minute,
+			"retryDelay must be between 1s and 5m (the worker's backoff stops at 5 minutes), got %v", c.RetryDelay)
+	}
 	check(c.APIZip != "", "apiZip must not be empty")
 	check(c.WorkerZip != "", "workerZip must not be empty")
 	between("apiMemoryMb", c.APIMemoryMB, 128, 10240, "")
@@ -319,6 +348,46 @@ func (l *loader) int(dst *int, key string) {
 		return
 	}
 	*dst = n
+}
+
+// duration reads a Go duration such as 45s or 1m30s.
+func (l *loader) duration(dst *time.Duration, key string) {
+	v, ok := l.src.Get(key)
+	if !ok {
+		return
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		l.problems = append(l.problems, fmt.Sprintf("%s must be a duration such as 10s or 1m30s, got %q", key, v))
+		return
+	}
+	*dst = d
+}
+
+// list reads a list: pulumi config set --path 'key[0]' a stores it as
+// JSON; pulumi config set key a,b as a comma-separated string.
+func (l *loader) list(dst *[]string, key string) {
+	v, ok := l.src.Get(key)
+	if !ok {
+		return
+	}
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "[") {
+		var items []string
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			l.problems = append(l.problems, fmt.Sprintf(`%s must be a list such as ["a", "b"], or a,b; got %q`, key, v))
+			return
+		}
+		*dst = items
+		return
+	}
+	var items []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	*dst = items
 }
 
 func (l *loader) float(dst *float64, key string) {

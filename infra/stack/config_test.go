@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // mapSource is a Source over a map; keys in secrets count as set with --secret.
@@ -67,6 +68,9 @@ func TestLoad(t *testing.T) {
 			"deletionProtection":       "true",
 			"alarmEmail":               "ops@example.com",
 			"manageApiGatewayAccount":  "false",
+			"retryDelay":               "30s",
+			"openaiTimeout":            "1m30s",
+			"allowedModels":            `["gpt-4o", "gpt-4.1-mini"]`,
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -81,9 +85,22 @@ func TestLoad(t *testing.T) {
 			CORSAllowOrigins: "https://app.example.com", MaxCampaignProspects: 500, LogRetentionDays: 30,
 			ThrottleRateLimit: 12.5, ThrottleBurstLimit: 25, QuotaLimit: 1000, QuotaPeriod: "DAY",
 			DeletionProtection: true, AlarmEmail: "ops@example.com", ManageAPIGatewayAccount: false,
+			RetryDelay: 30 * time.Second, OpenAITimeout: 90 * time.Second, AllowedModels: []string{"gpt-4o", "gpt-4.1-mini"},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("Load = %+v\nwant %+v", got, want)
+		}
+	})
+
+	// pulumi config set allowedModels a,b stores a string, and
+	// pulumi config set --path 'allowedModels[0]' a stores a list.
+	t.Run("OKAllowedModelsCommaSeparated", func(t *testing.T) {
+		got, err := Load(withKey(map[string]string{"allowedModels": " gpt-4o, gpt-4.1-mini ,"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"gpt-4o", "gpt-4.1-mini"}; !slices.Equal(got.AllowedModels, want) {
+			t.Errorf("AllowedModels = %q, want %q", got.AllowedModels, want)
 		}
 	})
 
@@ -114,6 +131,21 @@ func TestLoad(t *testing.T) {
 			want: []string{"maxConcurrency must be between 2 and 1000"},
 		},
 		{
+			name: "ErrDurationsOutOfRange",
+			src:  withKey(map[string]string{"retryDelay": "10m", "openaiTimeout": "120s", "workerTimeoutSeconds": "120"}),
+			want: []string{"retryDelay must be between 1s and 5m", "openaiTimeout must be at least 1s and below workerTimeoutSeconds"},
+		},
+		{
+			name: "ErrAllowedModelNotAName",
+			src:  withKey(map[string]string{"allowedModels": `["gpt-4o", "gpt 4", ""]`}),
+			want: []string{`allowedModels: "gpt 4" is not a model name`, `allowedModels: "" is not a model name`},
+		},
+		{
+			name: "ErrAllowedModelsNotAList",
+			src:  withKey(map[string]string{"allowedModels": `["gpt-4o"`}),
+			want: []string{"allowedModels must be a list"},
+		},
+		{
 			name: "ErrEveryProblemListedAtOnce",
 			src: mapSource{values: map[string]string{
 				"webhookSecret":        "plain",
@@ -138,6 +170,8 @@ func TestLoad(t *testing.T) {
 				"quotaPeriod":          "YEAR",
 				"deletionProtection":   "maybe",
 				"alarmEmail":           "ops",
+				"retryDelay":           "soon",
+				"openaiTimeout":        "-5s",
 			}},
 			want: []string{
 				"webhookSecret is stored in plaintext",
@@ -163,6 +197,8 @@ func TestLoad(t *testing.T) {
 				"quotaLimit must be at least 1",
 				"quotaPeriod must be DAY, WEEK or MONTH",
 				"alarmEmail must be an email address",
+				"retryDelay must be a duration such as 10s",
+				"openaiTimeout must be at least 1s and below workerTimeoutSeconds",
 			},
 		},
 	}

@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
@@ -17,7 +19,7 @@ type functionSpec struct {
 	zip        string
 	memoryMB   int
 	timeoutSec int
-	policy     func(resourceARNs) policyDocument
+	policy     func(resourceARNs) (policyDocument, error)
 }
 
 type function struct {
@@ -52,10 +54,38 @@ func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulu
 	if cfg.OpenAITPM > 0 {
 		env["OPENAI_TPM"] = pulumi.String(strconv.Itoa(cfg.OpenAITPM))
 	}
+	if cfg.OpenAITimeout > 0 {
+		env["OPENAI_TIMEOUT"] = pulumi.String(cfg.OpenAITimeout.String())
+	}
+	if cfg.RetryDelay > 0 {
+		env["RETRY_DELAY"] = pulumi.String(cfg.RetryDelay.String())
+	}
+	if len(cfg.AllowedModels) > 0 {
+		// The configured model first: it must stay allowed, as requests
+		// without options.model use it.
+		models := []string{cfg.OpenAIModel}
+		for _, m := range cfg.AllowedModels {
+			if !slices.Contains(models, m) {
+				models = append(models, m)
+			}
+		}
+		env["ALLOWED_MODELS"] = pulumi.String(strings.Join(models, ","))
+	}
 	if p.webhook != nil {
 		env["WEBHOOK_SECRET_PARAM"] = p.webhook.Name
 	}
 	return env
+}
+
+// workerEnvironment is env plus what only the worker reads: the dead-letter
+// queue's ARN, by which it tells the dead letters its second event source
+// mapping delivers.
+func workerEnvironment(env pulumi.StringMap, q *queues) pulumi.StringMap {
+	out := pulumi.StringMap{"DEAD_LETTER_QUEUE_ARN": q.dead.Arn}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
 }
 
 // newFunction declares a Go function on provided.al2023/arm64 with its own log
@@ -84,16 +114,20 @@ func newFunction(ctx *pulumi.Context, cfg Config, spec functionSpec,
 		return nil, err
 	}
 
-	arns := []any{tbl.Arn, q.work.Arn, logGroup.Arn}
+	arns := []any{tbl.Arn, q.work.Arn, q.dead.Arn, logGroup.Arn}
 	for _, a := range params.arns() {
 		arns = append(arns, a)
 	}
 	document := pulumi.All(arns...).ApplyT(func(v []any) (string, error) {
-		a := resourceARNs{Table: v[0].(string), Queue: v[1].(string), LogGroup: v[2].(string)}
-		for _, p := range v[3:] {
+		a := resourceARNs{Table: v[0].(string), Queue: v[1].(string), DeadLetterQueue: v[2].(string), LogGroup: v[3].(string)}
+		for _, p := range v[4:] {
 			a.Parameters = append(a.Parameters, p.(string))
 		}
-		return jsonString(spec.policy(a))
+		doc, err := spec.policy(a)
+		if err != nil {
+			return "", err
+		}
+		return jsonString(doc)
 	}).(pulumi.StringOutput)
 	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
 		Role:   role.ID(),
@@ -123,10 +157,23 @@ func newFunction(ctx *pulumi.Context, cfg Config, spec functionSpec,
 	return &function{fn: fn, logGroup: logGroup, policy: policy}, nil
 }
 
-// newWorkerTrigger feeds the work queue to the worker. With
-// ReportBatchItemFailures only the messages the worker names are retried;
-// MaximumConcurrency bounds the parallel OpenAI calls (times WORKER_CONCURRENCY).
-func newWorkerTrigger(ctx *pulumi.Context, cfg Config, q *queues, worker *function) error {
+// deadLetterBatchSize and deadLetterConcurrency keep the draining of the
+// dead-letter queue small beside the real work: dead letters are rare, and
+// 2 is AWS's least concurrency.
+const (
+	deadLetterBatchSize   = 5
+	deadLetterConcurrency = 2
+)
+
+// newWorkerTriggers feed the work queue to the worker, and the dead-letter
+// queue too: the worker tells dead letters by their queue's ARN
+// (DEAD_LETTER_QUEUE_ARN) and ends their prospects as failed, so that every
+// campaign reaches a final status. With ReportBatchItemFailures only the
+// messages the worker names are retried; MaximumConcurrency bounds the
+// parallel OpenAI calls (times WORKER_CONCURRENCY).
+func newWorkerTriggers(ctx *pulumi.Context, cfg Config, q *queues, worker *function) error {
+	// AWS checks the role can read the queue.
+	deps := pulumi.DependsOn([]pulumi.Resource{worker.policy})
 	_, err := lambda.NewEventSourceMapping(ctx, "ingren-worker-queue", &lambda.EventSourceMappingArgs{
 		EventSourceArn:                 q.work.Arn,
 		FunctionName:                   worker.fn.Arn,
@@ -136,6 +183,18 @@ func newWorkerTrigger(ctx *pulumi.Context, cfg Config, q *queues, worker *functi
 		ScalingConfig: lambda.EventSourceMappingScalingConfigArgs{
 			MaximumConcurrency: pulumi.Int(cfg.MaxConcurrency),
 		},
-	}, pulumi.DependsOn([]pulumi.Resource{worker.policy})) // AWS checks the role can read the queue
+	}, deps)
+	if err != nil {
+		return err
+	}
+	_, err = lambda.NewEventSourceMapping(ctx, "ingren-worker-dlq", &lambda.EventSourceMappingArgs{
+		EventSourceArn:        q.dead.Arn,
+		FunctionName:          worker.fn.Arn,
+		BatchSize:             pulumi.Int(deadLetterBatchSize),
+		FunctionResponseTypes: pulumi.StringArray{pulumi.String("ReportBatchItemFailures")},
+		ScalingConfig: lambda.EventSourceMappingScalingConfigArgs{
+			MaximumConcurrency: pulumi.Int(deadLetterConcurrency),
+		},
+	}, deps)
 	return err
 }

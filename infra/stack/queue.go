@@ -15,11 +15,15 @@ type queues struct {
 }
 
 // newQueues declares the work queue the worker consumes and the dead-letter
-// queue that keeps what failed MaxReceiveCount times.
+// queue that keeps what was received MaxReceiveCount times; the worker
+// consumes that too, ending its prospects as failed.
 func newQueues(ctx *pulumi.Context, cfg Config) (*queues, error) {
 	dead, err := sqs.NewQueue(ctx, "ingren-dlq", &sqs.QueueArgs{
 		MessageRetentionSeconds: pulumi.Int(fourteenDays),
 		SqsManagedSseEnabled:    pulumi.Bool(true),
+		// The worker drains it through an event source mapping, which AWS
+		// refuses on a queue whose timeout is below the function's.
+		VisibilityTimeoutSeconds: pulumi.Int(visibilityTimeout(cfg)),
 	})
 	if err != nil {
 		return nil, err

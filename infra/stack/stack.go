@@ -76,19 +76,19 @@ func New(ctx *pulumi.Context, cfg Config) (*Outputs, error) {
 		memoryMB:   cfg.WorkerMemoryMB,
 		timeoutSec: cfg.WorkerTimeoutSeconds,
 		policy:     workerPolicy,
-	}, tbl, q, params, env)
+	}, tbl, q, params, workerEnvironment(env, q))
 	if err != nil {
 		return nil, fmt.Errorf("worker function: %w", err)
 	}
-	if err := newWorkerTrigger(ctx, cfg, q, worker); err != nil {
-		return nil, fmt.Errorf("worker trigger: %w", err)
+	if err := newWorkerTriggers(ctx, cfg, q, worker); err != nil {
+		return nil, fmt.Errorf("worker triggers: %w", err)
 	}
 
 	gw, err := newAPI(ctx, cfg, prefix, api)
 	if err != nil {
 		return nil, fmt.Errorf("api gateway: %w", err)
 	}
-	if err := newAlarms(ctx, cfg, q, worker, gw); err != nil {
+	if err := newAlarms(ctx, cfg, prefix, q, worker, gw); err != nil {
 		return nil, fmt.Errorf("alarms: %w", err)
 	}
 

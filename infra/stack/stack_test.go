@@ -35,6 +35,7 @@ const (
 	typeUsagePlan    = "aws:apigateway/usagePlan:UsagePlan"
 	typeUsagePlanKey = "aws:apigateway/usagePlanKey:UsagePlanKey"
 	typeAPIKey       = "aws:apigateway/apiKey:ApiKey"
+	typeResponse     = "aws:apigateway/response:Response"
 	typeTopic        = "aws:sns/topic:Topic"
 	typeSubscription = "aws:sns/topicSubscription:TopicSubscription"
 )
@@ -86,11 +87,15 @@ func TestEveryMethodButOptionsRequiresAnAPIKey(t *testing.T) {
 		}
 	}
 
+	// ANY sends the other methods to the api function, which answers 405
+	// with Allow; API Gateway alone would answer 403 Missing Authentication
+	// Token, as for a path that does not exist.
 	want := []string{
-		"POST /api/v1/generate-email", "OPTIONS /api/v1/generate-email",
-		"POST /api/v1/campaigns", "GET /api/v1/campaigns", "OPTIONS /api/v1/campaigns",
+		"POST /api/v1/generate-email", "OPTIONS /api/v1/generate-email", "ANY /api/v1/generate-email",
+		"POST /api/v1/campaigns", "GET /api/v1/campaigns", "OPTIONS /api/v1/campaigns", "ANY /api/v1/campaigns",
 		"GET /api/v1/campaigns/{id}", "DELETE /api/v1/campaigns/{id}", "OPTIONS /api/v1/campaigns/{id}",
-		"GET /api/v1/campaigns/{id}/emails", "OPTIONS /api/v1/campaigns/{id}/emails",
+		"ANY /api/v1/campaigns/{id}",
+		"GET /api/v1/campaigns/{id}/emails", "OPTIONS /api/v1/campaigns/{id}/emails", "ANY /api/v1/campaigns/{id}/emails",
 	}
 	sort.Strings(got)
 	sort.Strings(want)
@@ -101,33 +106,46 @@ func TestEveryMethodButOptionsRequiresAnAPIKey(t *testing.T) {
 
 func verbPath(verb, path string) string { return verb + " " + path }
 
-func TestDeploymentFollowsRoutesAndFunction(t *testing.T) {
+func TestDeploymentFollowsRoutesResponsesAndFunction(t *testing.T) {
 	d := mustDeploy(t, "dev", nil)
 	dep := d.mustGet(t, typeDeployment, "ingren-deployment")
 
-	want, err := redeploymentHash(routes, d.mustGet(t, typeFunction, "ingren-api").out("invokeArn"))
+	responses, err := gatewayResponses(Defaults().CORSAllowOrigins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := redeploymentHash(routes, responses, d.mustGet(t, typeFunction, "ingren-api").out("invokeArn"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := path(dep.in("triggers"), "redeployment"); got != want {
 		t.Errorf("triggers.redeployment = %v, want %s", got, want)
 	}
-	for _, r := range append(d.ofType(typeMethod), d.ofType(typeIntegration)...) {
+	waits := slices.Concat(d.ofType(typeMethod), d.ofType(typeIntegration), d.ofType(typeResponse))
+	for _, r := range waits {
 		if !dep.dependsOn(r.Name) {
 			t.Errorf("deployment does not wait for %s %s", r.Type, r.Name)
 		}
 	}
 
+	// Gateway responses, like routes, take effect with the next deployment.
+	other := mustDeploy(t, "dev", map[string]string{"corsAllowOrigins": "https://app.example.com"})
+	if path(other.mustGet(t, typeDeployment, "ingren-deployment").in("triggers"), "redeployment") == want {
+		t.Error("changing corsAllowOrigins, and so the gateway responses, does not redeploy")
+	}
 	more := append(slices.Clone(routes), route{Path: "/api/v1/health", Methods: []string{"GET"}})
+	changed := slices.Clone(responses)
+	changed[0].Template += " "
 	for name, h := range map[string]func() (string, error){
-		"RouteAdded":       func() (string, error) { return redeploymentHash(more, "arn:fn") },
-		"FunctionReplaced": func() (string, error) { return redeploymentHash(routes, "arn:other-fn") },
+		"RouteAdded":       func() (string, error) { return redeploymentHash(more, responses, "arn:fn") },
+		"ResponseChanged":  func() (string, error) { return redeploymentHash(routes, changed, "arn:fn") },
+		"FunctionReplaced": func() (string, error) { return redeploymentHash(routes, responses, "arn:other-fn") },
 	} {
 		other, err := h()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if base, _ := redeploymentHash(routes, "arn:fn"); other == base {
+		if base, _ := redeploymentHash(routes, responses, "arn:fn"); other == base {
 			t.Errorf("%s: redeployment hash unchanged", name)
 		}
 	}
@@ -217,11 +235,7 @@ func TestWorkerMappingReportsBatchItemFailuresWithBoundedConcurrency(t *testing.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := mustDeploy(t, "dev", tt.config)
-			mappings := d.ofType(typeMapping)
-			if len(mappings) != 1 {
-				t.Fatalf("got %d event source mappings, want 1", len(mappings))
-			}
-			m := mappings[0]
+			m := d.mustGet(t, typeMapping, "ingren-worker-queue")
 			if got := m.in("functionResponseTypes"); !slices.Equal(toStrings(got), []string{"ReportBatchItemFailures"}) {
 				t.Errorf("functionResponseTypes = %v, want [ReportBatchItemFailures]", got)
 			}
@@ -245,93 +259,48 @@ func TestWorkerMappingReportsBatchItemFailuresWithBoundedConcurrency(t *testing.
 	}
 }
 
-func TestIAMPoliciesNameOnlyThisStacksResources(t *testing.T) {
-	d := mustDeploy(t, "dev", map[string]string{"webhookSecret": "whsec-test"})
-	table := d.mustGet(t, typeTable, "ingren-table").out("arn")
-	queue := d.mustGet(t, typeQueue, "ingren-work-queue").out("arn")
-	var params []string
-	for _, p := range d.ofType(typeParameter) {
-		params = append(params, p.out("arn"))
-	}
-	if len(params) != 2 {
-		t.Fatalf("got %d parameters, want 2", len(params))
-	}
-
-	tests := []struct {
-		policy, logGroup string
-		actions          []string
-	}{
-		{
-			policy: "ingren-api-policy", logGroup: "ingren-api-logs",
-			actions: []string{
-				"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-				"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:TransactWriteItems",
-				"sqs:SendMessage", "sqs:GetQueueAttributes", "ssm:GetParameter",
-				"logs:CreateLogStream", "logs:PutLogEvents",
-			},
-		},
-		{
-			policy: "ingren-worker-policy", logGroup: "ingren-worker-logs",
-			actions: []string{
-				"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
-				"dynamodb:BatchGetItem", "dynamodb:TransactWriteItems",
-				"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-				"sqs:GetQueueAttributes", "sqs:SendMessage", "ssm:GetParameter",
-				"logs:CreateLogStream", "logs:PutLogEvents",
-			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.policy, func(t *testing.T) {
-			logGroup := d.mustGet(t, typeLogGroup, tt.logGroup).out("arn")
-			allowed := map[string]bool{table: true, table + "/index/*": true, queue: true,
-				logGroup: true, logGroup + ":*": true}
-			for _, p := range params {
-				allowed[p] = true
+// Whatever reaches the dead-letter queue goes back to the worker, which
+// tells dead letters by their queue's ARN and ends their prospects as
+// failed, so that every campaign reaches a final status.
+func TestDeadLettersAreDrainedByTheWorker(t *testing.T) {
+	for _, timeout := range []int{120, 900} {
+		t.Run(fmt.Sprintf("OKWorkerTimeout%d", timeout), func(t *testing.T) {
+			d := mustDeploy(t, "dev", map[string]string{"workerTimeoutSeconds": strconv.Itoa(timeout)})
+			dead := d.mustGet(t, typeQueue, "ingren-dlq")
+			worker := d.mustGet(t, typeFunction, "ingren-worker")
+			if n := len(d.ofType(typeMapping)); n != 2 {
+				t.Fatalf("got %d event source mappings, want the work queue's and the DLQ's", n)
 			}
-
-			var doc policyDocument
-			raw := d.mustGet(t, typeRolePolicy, tt.policy).str("policy")
-			if err := json.Unmarshal([]byte(raw), &doc); err != nil {
-				t.Fatalf("policy %q: %v", raw, err)
+			m := d.mustGet(t, typeMapping, "ingren-worker-dlq")
+			if m.str("eventSourceArn") != dead.out("arn") || m.str("functionName") != worker.out("arn") {
+				t.Errorf("mapping from %s to %s, want the DLQ to the worker", m.str("eventSourceArn"), m.str("functionName"))
 			}
-			var actions []string
-			named := map[string]bool{}
-			for _, s := range doc.Statement {
-				if s.Effect != "Allow" {
-					t.Errorf("%s: effect %s", s.Sid, s.Effect)
-				}
-				actions = append(actions, s.Action...)
-				for _, r := range s.Resource {
-					named[r] = true
-					if r == "*" || !allowed[r] {
-						t.Errorf("%s names %q, not a resource of this stack", s.Sid, r)
-					}
-				}
+			if got := m.in("functionResponseTypes"); !slices.Equal(toStrings(got), []string{"ReportBatchItemFailures"}) {
+				t.Errorf("functionResponseTypes = %v, want [ReportBatchItemFailures]", got)
 			}
-			for _, p := range params {
-				if !named[p] {
-					t.Errorf("parameter %s not readable", p)
-				}
+			if b, ok := m.in("batchSize").(float64); !ok || b < 1 || b > 10 {
+				t.Errorf("batchSize = %v, want a small batch", m.in("batchSize"))
 			}
-			sort.Strings(actions)
-			want := slices.Clone(tt.actions)
-			sort.Strings(want)
-			if !slices.Equal(slices.Compact(actions), want) {
-				t.Errorf("actions = %v\nwant %v", slices.Compact(actions), want)
+			if got := path(m.in("scalingConfig"), "maximumConcurrency"); got != float64(2) {
+				t.Errorf("scalingConfig.maximumConcurrency = %v, want 2, AWS's least", got)
+			}
+			if !m.dependsOn("ingren-worker-policy") {
+				t.Error("mapping does not wait for the worker's policy; AWS rejects it without sqs permissions")
+			}
+			// AWS refuses a mapping from a queue whose visibility timeout is
+			// below the function's timeout.
+			if v, ok := dead.in("visibilityTimeoutSeconds").(float64); !ok || v < float64(timeout) {
+				t.Errorf("DLQ visibilityTimeoutSeconds = %v, want at least the worker's %d", dead.in("visibilityTimeoutSeconds"), timeout)
+			}
+			env := path(worker.in("environment"), "variables")
+			if got := path(env, "DEAD_LETTER_QUEUE_ARN"); got != dead.out("arn") {
+				t.Errorf("worker DEAD_LETTER_QUEUE_ARN = %v, want the DLQ's ARN %s", got, dead.out("arn"))
+			}
+			api := d.mustGet(t, typeFunction, "ingren-api")
+			if got := path(api.in("environment"), "variables", "DEAD_LETTER_QUEUE_ARN"); got != nil {
+				t.Errorf("api DEAD_LETTER_QUEUE_ARN = %v, want it unset", got)
 			}
 		})
-	}
-
-	// The only managed policy is AWS's own for the account-wide API Gateway
-	// logging role, which serves every API in the account.
-	for _, a := range d.ofType(typeAttachment) {
-		if a.str("policyArn") != "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" {
-			t.Errorf("%s attaches %s", a.Name, a.str("policyArn"))
-		}
-	}
-	if got := len(d.ofType(typeRolePolicy)); got != 2 {
-		t.Errorf("got %d inline policies, want one per function", got)
 	}
 }
 
@@ -436,8 +405,9 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 		absent  []string
 	}{
 		{
-			name:   "OKDefaults",
-			absent: []string{"OPENAI_BASE_URL", "WEBHOOK_SECRET_PARAM", "OPENAI_RPM", "OPENAI_TPM"},
+			name: "OKDefaults",
+			absent: []string{"OPENAI_BASE_URL", "WEBHOOK_SECRET_PARAM", "OPENAI_RPM", "OPENAI_TPM",
+				"RETRY_DELAY", "OPENAI_TIMEOUT", "ALLOWED_MODELS"},
 		},
 		{
 			name: "OKOptionalsSet",
@@ -445,9 +415,13 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 				"openaiBaseUrl": "https://llm.example.com/v1", "webhookSecret": "whsec",
 				"openaiModel": "gpt-4o", "workerConcurrency": "4", "corsAllowOrigins": "https://app.example.com",
 				"openaiRpm": "500", "openaiTpm": "200000",
+				"retryDelay": "90s", "openaiTimeout": "45s", "allowedModels": `["gpt-4.1", "gpt-4o"]`,
 			},
 			wantEnv: map[string]string{
 				"OPENAI_RPM": "500", "OPENAI_TPM": "200000",
+				// Durations as Go prints them; the configured model first,
+				// so it stays allowed.
+				"RETRY_DELAY": "1m30s", "OPENAI_TIMEOUT": "45s", "ALLOWED_MODELS": "gpt-4o,gpt-4.1",
 				"OPENAI_BASE_URL": "https://llm.example.com/v1", "WEBHOOK_SECRET_PARAM": "/ingren/dev/webhook-secret",
 				"OPENAI_MODEL": "gpt-4o", "WORKER_CONCURRENCY": "4", "CORS_ALLOW_ORIGINS": "https://app.example.com",
 			},
@@ -696,12 +670,14 @@ func TestAlarmsFireOnFirstFailureAndMailWhenAsked(t *testing.T) {
 				}
 			}
 
+			dlq := d.mustGet(t, typeQueue, "ingren-dlq").out("name")
 			want := map[string]string{
-				"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=" + d.mustGet(t, typeQueue, "ingren-dlq").out("name"): "",
-				"AWS/Lambda Errors FunctionName=" + d.mustGet(t, typeFunction, "ingren-worker").out("name"):                 "",
-				"AWS/ApiGateway 5XXError ApiName=ingren-dev Stage=dev":                                                      "",
+				"AWS/SQS NumberOfMessagesReceived QueueName=" + dlq:                                         "",
+				"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=" + dlq:                               "",
+				"AWS/Lambda Errors FunctionName=" + d.mustGet(t, typeFunction, "ingren-worker").out("name"): "",
+				"AWS/ApiGateway 5XXError ApiName=ingren-dev Stage=dev":                                      "",
 			}
-			var got []string
+			var got, names []string
 			for _, a := range d.ofType(typeAlarm) {
 				dims := []string{}
 				for k, v := range a.in("dimensions").(map[string]any) {
@@ -709,6 +685,7 @@ func TestAlarmsFireOnFirstFailureAndMailWhenAsked(t *testing.T) {
 				}
 				sort.Strings(dims)
 				got = append(got, a.str("namespace")+" "+a.str("metricName")+" "+strings.Join(dims, " "))
+				names = append(names, a.str("name"))
 				if a.in("threshold") != float64(0) || a.str("comparisonOperator") != "GreaterThanThreshold" {
 					t.Errorf("%s fires on %s %v, want > 0", a.Name, a.str("comparisonOperator"), a.in("threshold"))
 				}
@@ -724,6 +701,12 @@ func TestAlarmsFireOnFirstFailureAndMailWhenAsked(t *testing.T) {
 			}
 			for w := range want {
 				t.Errorf("no alarm on %s", w)
+			}
+			// The names DEPLOYMENT.md lists.
+			sort.Strings(names)
+			if wantNames := []string{"ingren-dev-api-5xx", "ingren-dev-dlq-backlog", "ingren-dev-dlq-messages",
+				"ingren-dev-worker-errors"}; !slices.Equal(names, wantNames) {
+				t.Errorf("alarm names %q, want %q", names, wantNames)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/ingren/ingren/internal/api"
 	"github.com/ingren/ingren/internal/apigw"
@@ -47,6 +48,12 @@ func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 // it returns, where the body is a string and escaping can add a third.
 var lambdaMaxListBytes = 4 << 20
 
+// sdkMiddleware, when set, returns middleware for the SDK clients of the
+// named Lambda ("api" or "worker") configured by cfg. Only tests set it: they
+// record every AWS operation each Lambda makes, which is what infra's IAM
+// policies must grant (testdata/iam/operations.json).
+var sdkMiddleware func(lambda string, cfg config.Config) []func(*middleware.Stack) error
+
 // lambdaParts are what both Lambdas build at cold start.
 type lambdaParts struct {
 	cfg      config.Config
@@ -56,7 +63,7 @@ type lambdaParts struct {
 	composer *email.Composer
 }
 
-func newLambdaParts(ctx context.Context, getenv func(string) string) (*lambdaParts, error) {
+func newLambdaParts(ctx context.Context, lambda string, getenv func(string) string) (*lambdaParts, error) {
 	cfg, err := config.FromEnv(getenv)
 	var missing []error
 	if cfg.TableName == "" {
@@ -76,7 +83,11 @@ func newLambdaParts(ctx context.Context, getenv func(string) string) (*lambdaPar
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = 128, 64
 	})
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(httpClient), awsconfig.WithLogger(sdkLogger{log}))
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(httpClient), awsconfig.WithLogger(sdkLogger{log})}
+	if sdkMiddleware != nil {
+		opts = append(opts, awsconfig.WithAPIOptions(sdkMiddleware(lambda, cfg)))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
@@ -121,7 +132,7 @@ func readSecrets(ctx context.Context, c *ssm.Client, cfg *config.Config) error {
 
 // NewAPILambda builds the API Lambda's handler.
 func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), error) {
-	p, err := newLambdaParts(ctx, getenv)
+	p, err := newLambdaParts(ctx, "api", getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +144,7 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 
 // NewWorkerLambda builds the worker Lambda's handler.
 func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
-	p, err := newLambdaParts(ctx, getenv)
+	p, err := newLambdaParts(ctx, "worker", getenv)
 	if err != nil {
 		return nil, err
 	}

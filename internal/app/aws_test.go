@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -29,6 +31,7 @@ import (
 	"github.com/ingren/ingren/internal/sqsevent"
 	"github.com/ingren/ingren/internal/sqsqueue"
 	"github.com/ingren/ingren/internal/testenv"
+	"github.com/ingren/ingren/internal/webhook"
 	"github.com/ingren/ingren/prompts"
 )
 
@@ -56,12 +59,16 @@ func newAWSWorld(t *testing.T, upstream string, extra map[string]string) *awsWor
 	// The SDK's own variables point the Lambdas' clients at the emulators.
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", os.Getenv("INGREN_DYNAMODB_ENDPOINT"))
 	t.Setenv("AWS_ENDPOINT_URL_SQS", os.Getenv("INGREN_SQS_ENDPOINT"))
+	t.Setenv("AWS_ENDPOINT_URL_SSM", fakeSSM(t, map[string]string{
+		openAIKeyParam: ssmOpenAIKey, webhookSecretParam: ssmWebhookSecret,
+	}))
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_MAX_ATTEMPTS", strconv.Itoa(testenv.MaxAttempts))
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	env := map[string]string{
-		"TABLE_NAME": table, "QUEUE_URL": url, "OPENAI_BASE_URL": upstream, "OPENAI_API_KEY": "sk-test",
+		"TABLE_NAME": table, "QUEUE_URL": url, "OPENAI_BASE_URL": upstream,
+		"OPENAI_API_KEY_PARAM": openAIKeyParam, "WEBHOOK_SECRET_PARAM": webhookSecretParam,
 		"WORKER_CONCURRENCY": "8", "MAX_RECEIVE_COUNT": "3", "LOG_LEVEL": "error", "OPENAI_TIMEOUT": "2s",
 		"RETRY_DELAY": "1s",
 	}
@@ -81,6 +88,52 @@ func newAWSWorld(t *testing.T, upstream string, extra map[string]string) *awsWor
 	return &awsWorld{api: apiH, worker: workerH, queue: sqsqueue.New(sqsc, url), sqs: sqsc, queueURL: url, dlqURL: dlq, table: table}
 }
 
+// The secrets the Lambdas read from SSM at cold start, as infra deploys
+// them: the names in their environment, the values in SSM.
+const (
+	openAIKeyParam     = "/ingren/test/openai-api-key"
+	webhookSecretParam = "/ingren/test/webhook-secret"
+	ssmOpenAIKey       = "sk-test-from-ssm"
+	ssmWebhookSecret   = "whsec-test-from-ssm"
+)
+
+// fakeSSM serves params by GetParameter, as SSM's JSON protocol does (no
+// emulator that .ci starts serves SSM), and returns its URL.
+func fakeSSM(t *testing.T, params map[string]string) string {
+	t.Helper()
+	fail := func(w http.ResponseWriter, kind, msg string) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": kind, "message": msg})
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Name           string
+			WithDecryption bool
+		}
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameter" || json.Unmarshal(body, &in) != nil {
+			fail(w, "UnknownOperationException", "the fake serves GetParameter only")
+			return
+		}
+		v, ok := params[in.Name]
+		if !ok {
+			fail(w, "ParameterNotFound", in.Name)
+			return
+		}
+		if !in.WithDecryption {
+			fail(w, "ValidationException", "the fake serves SecureStrings decrypted only")
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{
+			"Name": in.Name, "Type": "SecureString", "Value": v, "Version": 1,
+		}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // call sends one API Gateway REST proxy event, built from the recorded one
 // in testdata, to the API Lambda's handler.
 func (w *awsWorld) call(t *testing.T, method, path, keyID string, body any) (int, string) {
@@ -91,6 +144,12 @@ func (w *awsWorld) call(t *testing.T, method, path, keyID string, body any) (int
 
 // send is call, returning the whole response.
 func (w *awsWorld) send(t *testing.T, method, path, keyID string, body any) events.APIGatewayProxyResponse {
+	t.Helper()
+	return w.sendHeaders(t, method, path, keyID, body, nil)
+}
+
+// sendHeaders is send with more request headers.
+func (w *awsWorld) sendHeaders(t *testing.T, method, path, keyID string, body any, hdr map[string]string) events.APIGatewayProxyResponse {
 	t.Helper()
 	b, err := os.ReadFile("../../testdata/events/apigw-generate-email.json")
 	if err != nil {
@@ -109,6 +168,10 @@ func (w *awsWorld) send(t *testing.T, method, path, keyID string, body any) even
 		}
 	}
 	ev.RequestContext.Identity.APIKeyID = keyID
+	for k, v := range hdr {
+		ev.Headers[k] = v
+		ev.MultiValueHeaders[k] = []string{v}
+	}
 	ev.RequestContext.RequestID = fmt.Sprintf("req-%d", time.Now().UnixNano())
 	switch v := body.(type) {
 	case nil:
@@ -213,13 +276,30 @@ func (w *awsWorld) submit(t *testing.T, keyID string, n int) string {
 }
 
 func TestAWSCampaignEndToEnd(t *testing.T) {
-	up := openaitest.New(t)
-	w := newAWSWorld(t, up.URL, nil)
+	// The upstream takes only the key the Lambdas read from SSM, and the
+	// webhook is signed with the secret read from there too.
+	up := openaitest.New(t, openaitest.WithAPIKey(ssmOpenAIKey))
+	type delivery struct {
+		timestamp, signature string
+		body                 []byte
+	}
+	hooks := make(chan delivery, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hooks <- delivery{r.Header.Get(webhook.TimestampHeader), r.Header.Get(webhook.SignatureHeader), b}
+	}))
+	defer hook.Close()
+	w := newAWSWorld(t, up.URL, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w.poll(t, ctx, nil)
 
-	id := w.submit(t, "key-a", 30)
+	status, body := w.call(t, "POST", "/api/v1/campaigns", "key-a",
+		map[string]any{"name": "e2e", "prospects": prospects(30), "webhook_url": hook.URL})
+	if status != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	id := MustDecode[campaignView](t, []byte(body)).CampaignID
 	c := w.waitDone(t, "key-a", id, 60*time.Second)
 	if c.Status != "completed" || c.Succeeded != 30 || c.Pending != 0 || c.Usage.TotalTokens == 0 {
 		t.Fatalf("campaign %+v", c)
@@ -227,7 +307,18 @@ func TestAWSCampaignEndToEnd(t *testing.T) {
 	if up.Count() != 30 {
 		t.Errorf("model calls %d, want 30", up.Count())
 	}
-	status, body := w.call(t, "GET", "/api/v1/campaigns/"+id+"/emails?limit=25", "key-a", nil)
+	select {
+	case d := <-hooks:
+		if !webhook.Verify([]byte(ssmWebhookSecret), d.timestamp, d.body, d.signature) {
+			t.Errorf("webhook signature %q does not verify with the secret in SSM", d.signature)
+		}
+		if !strings.Contains(string(d.body), id) {
+			t.Errorf("webhook body %s does not name campaign %s", d.body, id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no webhook 30 s after the campaign completed")
+	}
+	status, body = w.call(t, "GET", "/api/v1/campaigns/"+id+"/emails?limit=25", "key-a", nil)
 	page := MustDecode[emailsView](t, []byte(body))
 	if status != 200 || len(page.Emails) != 25 || page.NextCursor == "" || page.Emails[24].Index != 24 {
 		t.Fatalf("emails page: %d %d emails, cursor %q", status, len(page.Emails), page.NextCursor)
@@ -239,6 +330,64 @@ func TestAWSCampaignEndToEnd(t *testing.T) {
 	}
 	if status, _ := w.call(t, "GET", "/api/v1/campaigns/"+id, "key-b", nil); status != 404 {
 		t.Fatalf("another key's GET: %d, want 404", status)
+	}
+}
+
+// A campaign cancelled before the worker takes it is listed as cancelled.
+// Listing reads the table's index, which IAM grants apart from the table.
+func TestAWSCancelAndListCampaigns(t *testing.T) {
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil) // no poller: the campaign stays queued
+	id := w.submit(t, "key-a", 3)
+	status, body := w.call(t, "DELETE", "/api/v1/campaigns/"+id, "key-a", nil)
+	if c := MustDecode[campaignView](t, []byte(body)); status != 200 || c.Status != "cancelled" {
+		t.Fatalf("cancel: %d %s, want 200 cancelled", status, body)
+	}
+	status, body = w.call(t, "GET", "/api/v1/campaigns", "key-a", nil)
+	list := MustDecode[struct{ Campaigns []campaignView }](t, []byte(body))
+	if status != 200 || len(list.Campaigns) != 1 || list.Campaigns[0].CampaignID != id || list.Campaigns[0].Status != "cancelled" {
+		t.Fatalf("list: %d %s, want campaign %s cancelled", status, body, id)
+	}
+	if up.Count() != 0 {
+		t.Fatalf("model calls %d for a cancelled campaign", up.Count())
+	}
+}
+
+// A submit that fails midway frees its Idempotency-Key, so that the
+// client's retry creates the campaign instead of waiting on a claim that
+// nothing will complete.
+func TestAWSFailedSubmitReleasesItsIdempotencyKey(t *testing.T) {
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil)
+	failNext(t, "api", "DynamoDB.BatchWriteItem", 1)
+	sub := map[string]any{"name": "retried", "prospects": prospects(3)}
+	hdr := map[string]string{"Idempotency-Key": "submit-that-fails-once"}
+	if res := w.sendHeaders(t, "POST", "/api/v1/campaigns", "key-a", sub, hdr); res.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("first submit: %d %s, want 500 from the failed write", res.StatusCode, res.Body)
+	}
+	if res := w.sendHeaders(t, "POST", "/api/v1/campaigns", "key-a", sub, hdr); res.StatusCode != http.StatusAccepted {
+		t.Fatalf("retry: %d %s, want 202: the failed submit kept its claim on the key", res.StatusCode, res.Body)
+	}
+}
+
+// A prospect whose model calls all fail is given back to the queue: its
+// lease is released and its message comes back after RETRY_DELAY, not the
+// queue's visibility timeout, and the next delivery writes it.
+func TestAWSTransientFailureIsRetried(t *testing.T) {
+	// One delivery's calls: the first try and the writer's 3 retries.
+	fail := openaitest.Reply{Status: http.StatusInternalServerError}
+	up := openaitest.New(t, openaitest.WithScript(fail, fail, fail, fail))
+	w := newAWSWorld(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.poll(t, ctx, nil)
+	id := w.submit(t, "key-a", 1)
+	c := w.waitDone(t, "key-a", id, 60*time.Second)
+	if c.Status != "completed" || c.Succeeded != 1 {
+		t.Fatalf("campaign %+v, want its one prospect written on the second delivery", c)
+	}
+	if sc := up.StatusCounts(); sc[500] != 4 || sc[200] != 1 {
+		t.Fatalf("model answers %v, want 4 failures then 1 success", sc)
 	}
 }
 
