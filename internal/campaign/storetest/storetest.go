@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) campaign.Store) {
 			tc.run(t, newStore(t))
 		})
 	}
+	runTasks(t, newStore)
 }
 
 // base is the suite's clock: a time with sub-millisecond digits, so that the
