@@ -41,9 +41,9 @@ func (p *Poller) Run(ctx context.Context) error {
 	if n <= 0 {
 		n = 16
 	}
-	log := p.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	log := slog.New(slog.DiscardHandler)
+	if p.Log != nil {
+		log = slog.New(LogHandler(p.Log.Handler()))
 	}
 	notices := p.Notices
 	if notices == p.Queue {
@@ -154,7 +154,7 @@ func (p *Poller) work(ctx context.Context, q Queue, m Message, log *slog.Logger)
 	err := p.Worker.Handle(wctx, m)
 	if err == nil {
 		if err := q.Delete(wctx, []string{m.Handle}); err != nil {
-			log.WarnContext(ctx, "delete failed", slog.String("message_id", m.ID), slog.String("error", err.Error()))
+			log.WarnContext(messageContext(ctx, m), "delete failed", slog.String("error", err.Error()))
 		}
 		return
 	}
@@ -165,7 +165,7 @@ func (p *Poller) work(ctx context.Context, q Queue, m Message, log *slog.Logger)
 		delay = time.Second
 	}
 	if err := q.Extend(wctx, m.Handle, backoff(delay, m.ReceiveCount, time.Minute)); err != nil {
-		log.WarnContext(ctx, "extend failed", slog.String("message_id", m.ID), slog.String("error", err.Error()))
+		log.WarnContext(messageContext(ctx, m), "extend failed", slog.String("error", err.Error()))
 	}
 }
 
@@ -210,7 +210,7 @@ func (p *Poller) settle(ctx context.Context, q DeadLetterQueue, log *slog.Logger
 				continue // logged by DeadLetter
 			}
 			if err := q.Delete(wctx, []string{m.Handle}); err != nil {
-				log.WarnContext(ctx, "delete failed", slog.String("message_id", m.ID), slog.String("error", err.Error()))
+				log.WarnContext(messageContext(ctx, m), "delete failed", slog.String("error", err.Error()))
 			}
 		}
 	}

@@ -206,7 +206,7 @@ func (w *Worker) retryLater(ctx context.Context, m Message, err error) {
 		d = min(max(ra.d, time.Second), maxLease)
 	}
 	if err := w.Queue.Extend(context.WithoutCancel(ctx), m.Handle, d); err != nil {
-		w.log().WarnContext(ctx, "could not shorten a failed message's visibility", slog.String("message_id", m.ID), slog.String("error", err.Error()))
+		w.log().WarnContext(messageContext(ctx, m), "could not shorten a failed message's visibility", slog.String("error", err.Error()))
 	}
 }
 
@@ -261,6 +261,15 @@ func decode(m Message) (msg message, ok bool) {
 		return message{}, false
 	}
 	return msg, true
+}
+
+// messageContext returns ctx whose log lines name m and, when it can be
+// read, what it is about.
+func messageContext(ctx context.Context, m Message) context.Context {
+	if msg, ok := decode(m); ok {
+		return msg.logContext(ctx, m)
+	}
+	return withLog(ctx, slog.String("message_id", m.ID))
 }
 
 // logContext returns ctx whose log lines name the message and what it is
