@@ -34,7 +34,8 @@ type Notifier interface {
 var ErrUndeliverable = errors.New("notification undeliverable")
 
 // Worker works queue messages: it expands a campaign into one message per
-// item, and writes each item's email exactly once.
+// item, writes each item's email exactly once, and calls a finished
+// campaign's webhook. DeadLetter settles the messages the queue gave up on.
 type Worker struct {
 	Store    Store
 	Queue    Queue
@@ -56,8 +57,9 @@ type Worker struct {
 	// NotifyTimeout bounds one webhook call (default 10 s).
 	NotifyTimeout time.Duration
 	// MaxReceive is the queue's redrive count: on that receive a transient
-	// failure fails the item ("retries exhausted") instead of losing the
-	// message to the dead-letter queue (default 5).
+	// failure fails the item ("retries exhausted") instead of sending the
+	// message to the dead-letter queue, and a failed webhook call is given
+	// up (default 5). A dead letter's reason names it.
 	MaxReceive int
 	// RetryDelay is the first backoff of a failed message, doubled per
 	// receive up to 5 minutes (default 10 s).
