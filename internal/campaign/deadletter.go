@@ -129,7 +129,7 @@ func (w *Worker) deadExpand(ctx context.Context, m Message, msg message) error {
 			break
 		}
 	}
-	w.log().WarnContext(ctx, "campaign could not be expanded; its pending prospects failed", slog.Int64("failed", failed.Load()))
+	w.log().WarnContext(ctx, "campaign could not be expanded: its message was dead-lettered", slog.Int64("failed", failed.Load()))
 	return w.complete(ctx, c.Tenant, c.ID)
 }
 
