@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 
+	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/config"
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/offline"
@@ -17,9 +19,11 @@ import (
 	"github.com/ingren/ingren/prompts"
 )
 
-// Logger returns the JSON logger every program uses.
+// Logger returns the JSON logger every program uses. A line logged while
+// the campaign worker works a prospect names its campaign and index, down
+// to the model client's retries (campaign.LogHandler).
 func Logger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(campaign.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
 // Prompts loads the embedded prompts, or those in cfg.PromptsDir.
@@ -35,7 +39,10 @@ func Prompts(cfg config.Config) (*prompt.Set, error) {
 }
 
 // Writer returns the model writer cfg asks for: an OpenAI-compatible
-// server, or the offline template writer when none is configured.
+// server, or the offline template writer when none is configured. It logs
+// which, once, at start-up (the local program's start, a Lambda's cold
+// start): the model and base URL, never the key. The model client logs its
+// retries and rate-limit waits to log at debug.
 func Writer(cfg config.Config, set *prompt.Set, log *slog.Logger) (email.Writer, error) {
 	if cfg.Offline() {
 		log.Warn("OFFLINE MODE: no OPENAI_API_KEY or OPENAI_BASE_URL is set; emails are composed from prompts/offline_email.txt and no model is used")
@@ -48,9 +55,30 @@ func Writer(cfg config.Config, set *prompt.Set, log *slog.Logger) (email.Writer,
 		Timeout: cfg.OpenAITimeout,
 		RPM:     cfg.OpenAIRPM,
 		TPM:     cfg.OpenAITPM,
+		Logger:  log,
 	}, set)
 	if err != nil {
 		return nil, fmt.Errorf("model client: %w", err)
 	}
+	model, base := cfg.OpenAIModel, cfg.OpenAIBaseURL
+	if model == "" {
+		model = openai.DefaultModel
+	}
+	if base == "" {
+		base = openai.DefaultBaseURL
+	}
+	log.Info("model", slog.String("model", model), slog.String("base_url", safeURL(base)),
+		slog.Duration("timeout", cfg.OpenAITimeout), slog.Int("rpm", cfg.OpenAIRPM), slog.Int("tpm", cfg.OpenAITPM))
 	return w, nil
+}
+
+// safeURL is u without what can hold a credential: user info, query and
+// fragment (some gateways take their key there).
+func safeURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable)"
+	}
+	p.User, p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = nil, "", false, "", ""
+	return p.String()
 }

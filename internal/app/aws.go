@@ -142,7 +142,10 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 	return apigw.Handler(h), nil
 }
 
-// NewWorkerLambda builds the worker Lambda's handler.
+// NewWorkerLambda builds the worker Lambda's handler. Notify messages
+// (webhook calls) go through the work queue, and each invocation works
+// them apart from its model work; records from DEAD_LETTER_QUEUE_ARN are
+// settled as dead letters.
 func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
 	p, err := newLambdaParts(ctx, "worker", getenv)
 	if err != nil {
@@ -153,5 +156,5 @@ func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(cont
 		Notifier:    webhook.New(webhook.Options{Secret: p.cfg.WebhookSecret, AllowPrivate: p.cfg.WebhookAllowPrivate}),
 		Concurrency: p.cfg.WorkerConcurrency, MaxReceive: p.cfg.MaxReceiveCount, RetryDelay: p.cfg.RetryDelay, Log: p.log,
 	}
-	return sqsevent.Handler(w), nil
+	return sqsevent.Handler(w, p.cfg.DeadLetterQueueARN), nil
 }

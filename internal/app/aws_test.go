@@ -589,7 +589,7 @@ func TestAWSWorkerDiesBetweenModelAndWrite(t *testing.T) {
 	}
 	store := &crashOnce{Store: dynamo.New(testenv.DynamoDB(t), w.table, time.Hour), crashed: map[int]bool{}}
 	worker := sqsevent.Handler(&campaign.Worker{Store: store, Queue: w.queue, Composer: &email.Composer{Writer: writer, SystemPrompt: set.SystemText()},
-		Concurrency: 8, MaxReceive: 3, Log: slog.New(slog.DiscardHandler)})
+		Concurrency: 8, MaxReceive: 3, Log: slog.New(slog.DiscardHandler)}, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w.poll(t, ctx, func(ev events.SQSEvent) []events.SQSEventResponse {

@@ -35,6 +35,7 @@ type Local struct {
 	Handler http.Handler
 	poller  *campaign.Poller
 	queue   *sqlite.Queue
+	notices *sqlite.Queue
 	store   *sqlite.Store
 	db      *sql.DB
 	log     *slog.Logger
@@ -80,10 +81,17 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		db.Close()
 		return nil, err
 	}
+	// Webhook calls have a queue of their own, worked apart from the model
+	// work (campaign.Poller.Notices).
+	notices, err := sqlite.NewQueue(db, "notify", LocalQueueVisibility, cfg.MaxReceiveCount)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	composer := &email.Composer{Writer: writer, SystemPrompt: set.SystemText(), AllowedModels: cfg.Models()}
 	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.ItemTTL, AllowedModels: cfg.Models()}
 	worker := &campaign.Worker{
-		Store: store, Queue: queue, Composer: composer,
+		Store: store, Queue: queue, Composer: composer, Notices: notices,
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
 		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Lease: LocalQueueVisibility, Log: log,
 	}
@@ -91,8 +99,9 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		api.KeyAuth{Keys: keySet}, composer, svc, log)
 	return &Local{
 		Handler: h,
-		poller:  &campaign.Poller{Queue: queue, Worker: worker, Concurrency: cfg.WorkerConcurrency, Log: log},
+		poller:  &campaign.Poller{Queue: queue, Notices: notices, Worker: worker, Concurrency: cfg.WorkerConcurrency, Log: log},
 		queue:   queue,
+		notices: notices,
 		store:   store,
 		db:      db,
 		log:     log,
@@ -102,12 +111,17 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 // RunWorker works the queue until ctx ends. It first takes back the
 // messages and item leases a previous run held when it died, so that a
 // restart after kill -9 resumes at once instead of after the visibility
-// timeout.
+// timeout. The poller settles dead letters at start and every minute.
 func (l *Local) RunWorker(ctx context.Context) error {
 	n, err := l.queue.ReleaseInFlight(ctx)
 	if err != nil {
 		return err
 	}
+	notices, err := l.notices.ReleaseInFlight(ctx)
+	if err != nil {
+		return err
+	}
+	n += notices
 	leases, err := l.store.ReleaseLeases(ctx)
 	if err != nil {
 		return err

@@ -53,6 +53,22 @@ func (s ItemStatus) Counts() (succeeded, needsReview, failed int, ok bool) {
 	return 0, 0, 0, false
 }
 
+// Task is a one-off job of a campaign that several processes may race to
+// do (Store.ClaimTask lets one do it).
+type Task string
+
+// Tasks.
+const (
+	// TaskExpand is enqueueing the campaign's expand message: a replayed
+	// submit does it only if the first did not.
+	TaskExpand Task = "expand"
+	// TaskNotify is calling the campaign's webhook once it finished.
+	TaskNotify Task = "notify"
+)
+
+// Valid reports whether t is one of the tasks above; stores refuse others.
+func (t Task) Valid() bool { return t == TaskExpand || t == TaskNotify }
+
 // Campaign is a batch of prospects submitted at once by one tenant.
 type Campaign struct {
 	ID     string

@@ -73,6 +73,22 @@ type Store interface {
 	// Releasing a lease that is gone or another's is not an error.
 	Release(ctx context.Context, campaignID string, index int, owner string) error
 
+	// ClaimTask leases one of the campaign's one-off tasks (enqueueing its
+	// expansion, calling its webhook) to owner until until, so that of
+	// several submits or deliveries racing to do it one does. Like Claim,
+	// it succeeds when nobody holds the task, the holder's lease has ended
+	// (its until not after now), or owner holds it (moved to until; until
+	// = now gives it up). Otherwise it returns a *ClaimedError with the
+	// holder's until. Once FinishTask marked the task done it returns
+	// ErrAlreadyDone; with no such campaign, ErrNotFound. Exactly one of
+	// several owners racing for a free task succeeds.
+	ClaimTask(ctx context.Context, campaignID string, task Task, owner string, now, until time.Time) error
+
+	// FinishTask marks the campaign's task done, whoever holds it: every
+	// later ClaimTask returns ErrAlreadyDone. Finishing a done task is not
+	// an error; with no such campaign it returns ErrNotFound.
+	FinishTask(ctx context.Context, campaignID string, task Task) error
+
 	// Transition moves the campaign to status to if it is in one of from,
 	// setting UpdatedAt (and CompletedAt for a final status), or returns
 	// ErrConflict (ErrNotFound when there is no such campaign). Exactly one
@@ -125,4 +141,18 @@ type Queue interface {
 	// seconds, and returns an error when the delivery is no longer in
 	// flight (deleted, or timed out); other backends may not.
 	Extend(ctx context.Context, handle string, d time.Duration) error
+}
+
+// DeadLetterQueue is a Queue that keeps its dead letters itself, as the
+// local program's goqite queue does; SQS moves them to a queue of their
+// own, which Lambda hands to the worker as it does the work queue. The
+// Poller takes them and has Worker.DeadLetter settle them.
+type DeadLetterQueue interface {
+	Queue
+	// ReceiveDead returns up to max (1..10) dead letters: messages received
+	// as many times as the queue allows whose last delivery ended without
+	// a delete. It hides each from ReceiveDead for the queue's visibility
+	// timeout, so that one that could not be settled comes back later.
+	// Delete removes one for good.
+	ReceiveDead(ctx context.Context, max int) ([]Message, error)
 }

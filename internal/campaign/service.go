@@ -93,10 +93,15 @@ func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byt
 		if existing.RequestHash != c.RequestHash {
 			return nil, ErrIdempotencyConflict
 		}
-		// A replay: if the first submit failed to enqueue, this one
-		// enqueues again. Expanding twice is harmless: items are idempotent.
+		// A replay. If the first submit died before it enqueued the
+		// campaign's expansion, this one does; of racing replays one does.
 		if existing.Status == StatusQueued && existing.Succeeded+existing.Failed == 0 {
-			if err := s.enqueueExpand(ctx, existing); err != nil {
+			switch err := s.enqueueExpand(ctx, existing); {
+			case errors.Is(err, ErrClaimed):
+				// Another submit is enqueueing it, or died doing so; then
+				// a retry after expandLease takes over.
+				return nil, ErrIdempotencyInProgress
+			case err != nil && !errors.Is(err, ErrAlreadyDone):
 				return nil, err
 			}
 		}
@@ -106,7 +111,9 @@ func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byt
 	case err != nil:
 		return nil, fmt.Errorf("store campaign: %w", err)
 	}
-	if err := s.enqueueExpand(ctx, c); err != nil {
+	// ErrClaimed or ErrAlreadyDone: a replay racing this submit took the
+	// enqueueing over.
+	if err := s.enqueueExpand(ctx, c); err != nil && !errors.Is(err, ErrClaimed) && !errors.Is(err, ErrAlreadyDone) {
 		// Do not leave a queued campaign that nothing will work: cancel it.
 		// The client may submit again (with the same Idempotency-Key, it gets
 		// a new try at enqueueing only while the campaign is queued).
@@ -118,12 +125,42 @@ func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byt
 	return &Submitted{Campaign: c, Warnings: warnings}, nil
 }
 
+// expandLease is how long a submit holds TaskExpand before a replay may
+// take it over: longer than a submit runs (the API Lambda stops after 29 s).
+const expandLease = time.Minute
+
+// enqueueExpand sends c's expand message unless another submit of c did or
+// is doing so: it claims TaskExpand first, and returns ErrAlreadyDone or a
+// *ClaimedError (ErrClaimed) when it may not. Of racing submits exactly one
+// sends, and once one has sent, no replay sends again.
 func (s *Service) enqueueExpand(ctx context.Context, c *Campaign) error {
 	b, err := json.Marshal(message{Type: msgExpand, Tenant: c.Tenant, CampaignID: c.ID, Total: c.Total})
 	if err != nil {
 		return err
 	}
-	return s.Queue.Send(ctx, [][]byte{b})
+	owner, now := randomHex(8), s.now()
+	if err := s.Store.ClaimTask(ctx, c.ID, TaskExpand, owner, now, now.Add(expandLease)); err != nil {
+		return err
+	}
+	if err := s.Queue.Send(ctx, [][]byte{b}); err != nil {
+		// Give the task up, so that the client's retry may enqueue at once.
+		if gerr := s.Store.ClaimTask(context.WithoutCancel(ctx), c.ID, TaskExpand, owner, now, now); gerr != nil {
+			err = errors.Join(err, gerr)
+		}
+		return err
+	}
+	// Sent. Should this write fail, a replay after expandLease sends a
+	// second expand message, which is harmless (items are idempotent):
+	// not a reason to fail a submit whose campaign is on its way.
+	_ = s.Store.FinishTask(context.WithoutCancel(ctx), c.ID, TaskExpand)
+	return nil
+}
+
+// randomHex returns n random bytes in hex: unique, not secret.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }
 
 // finishGrace is how long after its last item's write a campaign whose
@@ -202,4 +239,5 @@ type message struct {
 const (
 	msgExpand = "expand"
 	msgItem   = "item"
+	msgNotify = "notify"
 )

@@ -21,24 +21,45 @@ type Composer interface {
 	Compose(ctx context.Context, req *email.Request) (email.Result, error)
 }
 
-// Notifier tells a campaign's owner it finished (a webhook).
+// Notifier tells a campaign's owner it finished (a webhook). Notify makes
+// one attempt; the worker retries a failed one through the queue, unless
+// its error wraps ErrUndeliverable.
 type Notifier interface {
 	Notify(ctx context.Context, c *Campaign) error
 }
 
+// ErrUndeliverable marks a Notifier's failure that no later attempt can
+// fix (the receiver refused the call, or its address is not allowed): the
+// worker gives the webhook up at once.
+var ErrUndeliverable = errors.New("notification undeliverable")
+
 // Worker works queue messages: it expands a campaign into one message per
-// item, and writes each item's email exactly once.
+// item, writes each item's email exactly once, and calls a finished
+// campaign's webhook. DeadLetter settles the messages the queue gave up on.
 type Worker struct {
 	Store    Store
 	Queue    Queue
 	Composer Composer
-	// Notifier is told when a campaign finishes; nil for none.
+	// Notifier is told when a campaign finishes; nil for none. It is
+	// called apart from the model work: completing a campaign enqueues a
+	// notify message, which Process and the Poller work outside the
+	// Concurrency slots, NotifyConcurrency at a time, one attempt per
+	// delivery, each bounded by NotifyTimeout.
 	Notifier Notifier
+	// Notices is the queue notify messages go to; nil means Queue. The
+	// local program gives them a queue of their own (Poller.Notices).
+	Notices Queue
 	// Concurrency bounds parallel items per Process call (default 16).
 	Concurrency int
+	// NotifyConcurrency bounds parallel webhook calls per Process call or
+	// Poller (default 4).
+	NotifyConcurrency int
+	// NotifyTimeout bounds one webhook call (default 10 s).
+	NotifyTimeout time.Duration
 	// MaxReceive is the queue's redrive count: on that receive a transient
-	// failure fails the item ("retries exhausted") instead of losing the
-	// message to the dead-letter queue (default 5).
+	// failure fails the item ("retries exhausted") instead of sending the
+	// message to the dead-letter queue, and a failed webhook call is given
+	// up (default 5). A dead letter's reason names it.
 	MaxReceive int
 	// RetryDelay is the first backoff of a failed message, doubled per
 	// receive up to 5 minutes (default 10 s).
@@ -59,41 +80,98 @@ func (w *Worker) now() time.Time {
 	return time.Now().UTC()
 }
 
+// log is Log with LogHandler, so that every line says which message,
+// campaign and prospect it is about.
 func (w *Worker) log() *slog.Logger {
-	if w.Log != nil {
-		return w.Log
+	if w.Log == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(slog.DiscardHandler)
+	return slog.New(LogHandler(w.Log.Handler()))
+}
+
+func (w *Worker) concurrency() int {
+	if w.Concurrency <= 0 {
+		return 16
+	}
+	return w.Concurrency
+}
+
+func (w *Worker) notifyConcurrency() int {
+	if w.NotifyConcurrency <= 0 {
+		return 4
+	}
+	return w.NotifyConcurrency
+}
+
+func (w *Worker) notifyTimeout() time.Duration {
+	if w.NotifyTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return w.NotifyTimeout
+}
+
+func (w *Worker) notices() Queue {
+	if w.Notices != nil {
+		return w.Notices
+	}
+	return w.Queue
 }
 
 // errRetry marks a message to come back later.
 var errRetry = errors.New("retry later")
 
-// Process works msgs with bounded concurrency and returns the IDs of the
-// messages to deliver again: transient failures only. Everything else is
-// done (or recorded as failed) and may be deleted.
+// Process works msgs and returns the IDs of the messages to deliver again:
+// transient failures only. Everything else is done (or recorded as failed)
+// and may be deleted. Items and expansions take Concurrency slots; notify
+// messages (webhook calls) take NotifyConcurrency slots of their own, so
+// that no webhook, however slow its receiver, holds up an email.
 func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
-	limit := w.Concurrency
-	if limit <= 0 {
-		limit = 16
+	var work, notices []Message
+	for _, m := range msgs {
+		if msg, ok := decode(m); ok && msg.Type == msgNotify {
+			notices = append(notices, m)
+		} else {
+			work = append(work, m)
+		}
 	}
+	handle := func(ctx context.Context, m Message) error {
+		err := w.Handle(ctx, m)
+		if err != nil {
+			w.retryLater(ctx, m, err)
+		}
+		return err
+	}
+	var (
+		wg            sync.WaitGroup
+		noticesFailed []string
+		workFailed    []string
+	)
+	wg.Go(func() { noticesFailed = each(ctx, notices, w.notifyConcurrency(), handle) })
+	workFailed = each(ctx, work, w.concurrency(), handle)
+	wg.Wait()
+	return append(workFailed, noticesFailed...)
+}
+
+// ProcessDeadLetters settles msgs, messages from the dead-letter queue,
+// with DeadLetter, and returns the IDs of those to deliver again (their
+// outcome could not be recorded). They come back after the dead-letter
+// queue's visibility timeout.
+func (w *Worker) ProcessDeadLetters(ctx context.Context, msgs []Message) []string {
+	return each(ctx, msgs, w.concurrency(), w.DeadLetter)
+}
+
+// each calls handle for every message, limit at a time, and returns the IDs
+// of those it failed.
+func each(ctx context.Context, msgs []Message, limit int, handle func(context.Context, Message) error) []string {
 	var (
 		mu     sync.Mutex
 		failed []string
+		g      errgroup.Group
 	)
-	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for _, m := range msgs {
 		g.Go(func() error {
-			if err := w.Handle(gctx, m); err != nil {
-				if _, ok := errors.AsType[*retryAfter](err); !ok && !errors.Is(err, errRetry) {
-					// Transient model failures and leases held elsewhere
-					// were logged where they happened; this is the rest,
-					// such as a store that failed or throttled.
-					w.log().WarnContext(ctx, "message failed; it will be delivered again",
-						slog.String("message_id", m.ID), slog.Int("receive_count", m.ReceiveCount), slog.String("error", err.Error()))
-				}
-				w.retryLater(gctx, m, err)
+			if err := handle(ctx, m); err != nil {
 				mu.Lock()
 				failed = append(failed, m.ID)
 				mu.Unlock()
@@ -130,7 +208,7 @@ func (w *Worker) retryLater(ctx context.Context, m Message, err error) {
 		d = min(max(ra.d, time.Second), maxLease)
 	}
 	if err := w.Queue.Extend(context.WithoutCancel(ctx), m.Handle, d); err != nil {
-		w.log().WarnContext(ctx, "could not shorten a failed message's visibility", slog.String("message_id", m.ID), slog.String("error", err.Error()))
+		w.log().WarnContext(messageContext(ctx, m), "could not shorten a failed message's visibility", slog.String("error", err.Error()))
 	}
 }
 
@@ -146,21 +224,64 @@ func backoff(first time.Duration, receives int, limit time.Duration) time.Durati
 
 // Handle works one message. A non-nil error means: deliver it again.
 func (w *Worker) Handle(ctx context.Context, m Message) error {
-	var msg message
-	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.CampaignID == "" {
-		// Undecodable: it comes back until the queue moves it to the
-		// dead-letter queue, where a person can look at it.
+	msg, ok := decode(m)
+	if !ok {
+		// Undecodable: it comes back until the queue gives up on it, and
+		// DeadLetter drops it.
 		w.log().ErrorContext(ctx, "undecodable message", slog.String("message_id", m.ID), slog.Int("receive_count", m.ReceiveCount))
 		return fmt.Errorf("undecodable message %s", m.ID)
 	}
+	ctx = msg.logContext(ctx, m)
+	var err error
 	switch msg.Type {
 	case msgExpand:
-		return w.expand(ctx, msg)
+		err = w.expand(ctx, msg)
 	case msgItem:
-		return w.item(ctx, m, msg)
+		err = w.item(ctx, m, msg)
+	case msgNotify:
+		err = w.notify(ctx, m, msg)
+	default:
+		w.log().ErrorContext(ctx, "unknown message type", slog.String("type", msg.Type))
+		return fmt.Errorf("unknown message type %q", msg.Type)
 	}
-	w.log().ErrorContext(ctx, "unknown message type", slog.String("message_id", m.ID), slog.String("type", msg.Type))
-	return fmt.Errorf("unknown message type %q", msg.Type)
+	if err != nil {
+		if _, ok := errors.AsType[*retryAfter](err); !ok && !errors.Is(err, errRetry) {
+			// Transient model failures and leases held elsewhere were
+			// logged where they happened; this is the rest, such as a
+			// store that failed or throttled.
+			w.log().WarnContext(ctx, "message failed; it will be delivered again",
+				slog.Int("receive_count", m.ReceiveCount), slog.String("error", err.Error()))
+		}
+	}
+	return err
+}
+
+// decode reads a message body; ok is false for one that is not a message
+// of this package.
+func decode(m Message) (msg message, ok bool) {
+	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.CampaignID == "" {
+		return message{}, false
+	}
+	return msg, true
+}
+
+// messageContext returns ctx whose log lines name m and, when it can be
+// read, what it is about.
+func messageContext(ctx context.Context, m Message) context.Context {
+	if msg, ok := decode(m); ok {
+		return msg.logContext(ctx, m)
+	}
+	return withLog(ctx, slog.String("message_id", m.ID))
+}
+
+// logContext returns ctx whose log lines name the message and what it is
+// about.
+func (msg message) logContext(ctx context.Context, m Message) context.Context {
+	attrs := []slog.Attr{slog.String("message_id", m.ID), slog.String("campaign_id", msg.CampaignID), slog.String("tenant", msg.Tenant)}
+	if msg.Type == msgItem {
+		attrs = append(attrs, slog.Int("index", msg.Index))
+	}
+	return withLog(ctx, attrs...)
 }
 
 // expand sends one message per item. A redelivered expand sends them again;
@@ -168,7 +289,7 @@ func (w *Worker) Handle(ctx context.Context, m Message) error {
 func (w *Worker) expand(ctx context.Context, msg message) error {
 	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
 	if errors.Is(err, ErrNotFound) {
-		w.log().WarnContext(ctx, "expand: campaign gone", slog.String("campaign_id", msg.CampaignID))
+		w.log().WarnContext(ctx, "expand: campaign gone")
 		return nil
 	}
 	if err != nil {
@@ -188,7 +309,7 @@ func (w *Worker) expand(ctx context.Context, msg message) error {
 	if err := w.Queue.Send(ctx, bodies); err != nil {
 		return fmt.Errorf("expand campaign %s: %w", c.ID, err)
 	}
-	w.log().InfoContext(ctx, "campaign expanded", slog.String("campaign_id", c.ID), slog.String("tenant", c.Tenant), slog.Int("total", c.Total))
+	w.log().InfoContext(ctx, "campaign expanded", slog.Int("total", c.Total))
 	return nil
 }
 
@@ -228,7 +349,7 @@ func newOwner(m Message) string {
 // waits, so it goes to the dead-letter queue; that only happens when the
 // holder outlives maxReceive leases, which a healthy holder does not.
 func (w *Worker) item(ctx context.Context, m Message, msg message) (err error) {
-	log := w.log().With(slog.String("campaign_id", msg.CampaignID), slog.String("tenant", msg.Tenant), slog.Int("index", msg.Index))
+	log := w.log()
 	it, err := w.Store.Item(ctx, msg.CampaignID, msg.Index)
 	if errors.Is(err, ErrNotFound) {
 		log.WarnContext(ctx, "item gone")
@@ -317,8 +438,11 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) (err error) {
 	return w.complete(ctx, msg.Tenant, c.ID)
 }
 
-// complete finishes the campaign if every item is done. Exactly one caller
-// wins the transition and sends the notification.
+// complete finishes the campaign if every item is done. It enqueues the
+// campaign's notify message first, when there is a webhook to call, so
+// that the webhook is sent whoever wins the final transition, even if the
+// winner dies right after it (TaskNotify makes it sent once however many
+// notify messages there are). Exactly one caller wins the transition.
 func (w *Worker) complete(ctx context.Context, tenant, id string) error {
 	c, err := w.Store.Get(ctx, tenant, id)
 	if err != nil {
@@ -327,26 +451,108 @@ func (w *Worker) complete(ctx context.Context, tenant, id string) error {
 	if c.Status.Final() || !c.Done() {
 		return nil
 	}
-	err = w.Store.Transition(ctx, id, []Status{StatusQueued, StatusRunning}, finalStatus(c), w.now())
+	if w.Notifier != nil && c.WebhookURL != "" {
+		b, err := json.Marshal(message{Type: msgNotify, Tenant: c.Tenant, CampaignID: c.ID})
+		if err != nil {
+			return err
+		}
+		if err := w.notices().Send(ctx, [][]byte{b}); err != nil {
+			return fmt.Errorf("enqueue the webhook of campaign %s: %w", c.ID, err)
+		}
+	}
+	return w.finish(ctx, c)
+}
+
+// finish moves c, whose items are all done, to its final status, unless
+// another caller did.
+func (w *Worker) finish(ctx context.Context, c *Campaign) error {
+	to := finalStatus(c)
+	err := w.Store.Transition(ctx, c.ID, []Status{StatusQueued, StatusRunning}, to, w.now())
 	if errors.Is(err, ErrConflict) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	c, err = w.Store.Get(ctx, tenant, id)
+	w.log().InfoContext(ctx, "campaign finished",
+		slog.String("status", string(to)), slog.Int("succeeded", c.Succeeded), slog.Int("failed", c.Failed))
+	return nil
+}
+
+// notify calls the campaign's webhook: one attempt per delivery, bounded by
+// NotifyTimeout. A failure that another attempt may fix comes back with
+// the queue's backoff, up to MaxReceive deliveries. Of several notify
+// messages of one campaign (two completers, or a duplicate delivery) the
+// one that claims TaskNotify calls; the others come back when its lease
+// ends, and are dropped once the task is done.
+func (w *Worker) notify(ctx context.Context, m Message, msg message) error {
+	if w.Notifier == nil {
+		return nil
+	}
+	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	w.log().InfoContext(ctx, "campaign finished", slog.String("campaign_id", id), slog.String("tenant", tenant),
-		slog.String("status", string(c.Status)), slog.Int("succeeded", c.Succeeded), slog.Int("failed", c.Failed))
-	if w.Notifier != nil && c.WebhookURL != "" {
-		if err := w.Notifier.Notify(ctx, c); err != nil {
-			// The campaign is done either way; the poller of the status sees it.
-			w.log().WarnContext(ctx, "webhook failed", slog.String("campaign_id", id), slog.String("error", err.Error()))
+	if !c.Status.Final() {
+		if !c.Done() {
+			return nil // not a message complete sent
+		}
+		// Its completer enqueued this and died before the transition.
+		if err := w.finish(ctx, c); err != nil {
+			return err
+		}
+		if c, err = w.Store.Get(ctx, msg.Tenant, msg.CampaignID); err != nil {
+			return err
 		}
 	}
-	return nil
+	if c.Status == StatusCancelled || c.WebhookURL == "" {
+		return nil
+	}
+	now, owner, timeout := w.now(), newOwner(m), w.notifyTimeout()
+	if err := w.Store.ClaimTask(ctx, c.ID, TaskNotify, owner, now, now.Add(timeout+time.Second)); err != nil {
+		if errors.Is(err, ErrAlreadyDone) {
+			return nil
+		}
+		if held, ok := errors.AsType[*ClaimedError](err); ok {
+			// Another delivery is calling, or died calling: this one
+			// takes over if the task is not done when its lease ends.
+			w.log().InfoContext(ctx, "webhook is being sent by another delivery; checking back when its lease ends",
+				slog.Time("lease_until", held.Until))
+			return &retryAfter{d: held.Until.Sub(now) + time.Second}
+		}
+		return err
+	}
+	nctx, cancel := context.WithTimeout(ctx, timeout)
+	err = w.Notifier.Notify(nctx, c)
+	cancel()
+	if err == nil {
+		w.log().InfoContext(ctx, "webhook sent")
+		w.finishTask(ctx, c.ID, TaskNotify)
+		return nil
+	}
+	retry := !errors.Is(err, ErrUndeliverable) && m.ReceiveCount < w.maxReceive()
+	w.log().WarnContext(ctx, "webhook failed", slog.Bool("will_retry", retry),
+		slog.Int("receive_count", m.ReceiveCount), slog.String("error", err.Error()))
+	if !retry {
+		w.finishTask(ctx, c.ID, TaskNotify)
+		return nil
+	}
+	// Give the task up, so that the retry need not wait for this lease.
+	if now := w.now(); w.Store.ClaimTask(context.WithoutCancel(ctx), c.ID, TaskNotify, owner, now, now) != nil {
+		w.log().DebugContext(ctx, "could not give up the webhook's lease; the retry waits for it to end")
+	}
+	return errRetry
+}
+
+// finishTask marks a task done, best effort: if it fails, a duplicate
+// notify message may call the webhook again.
+func (w *Worker) finishTask(ctx context.Context, id string, task Task) {
+	if err := w.Store.FinishTask(context.WithoutCancel(ctx), id, task); err != nil {
+		w.log().WarnContext(ctx, "could not record a task as done", slog.String("task", string(task)), slog.String("error", err.Error()))
+	}
 }
 
 // completeRedelivered is complete for a delivery whose item was already

@@ -80,6 +80,10 @@ type Config struct {
 	TableName string
 	// QueueURL is the SQS work queue (QUEUE_URL).
 	QueueURL string
+	// DeadLetterQueueARN is the work queue's dead-letter queue
+	// (DEAD_LETTER_QUEUE_ARN), also mapped to the worker: its records are
+	// dead letters, settled as failed prospects. Default none.
+	DeadLetterQueueARN string
 	// OpenAIAPIKeyParam names the SSM SecureString holding the OpenAI key
 	// (OPENAI_API_KEY_PARAM), read at cold start.
 	OpenAIAPIKeyParam string
@@ -118,6 +122,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WebhookAllowPrivate:  p.bool("WEBHOOK_ALLOW_PRIVATE"),
 		TableName:            getenv("TABLE_NAME"),
 		QueueURL:             getenv("QUEUE_URL"),
+		DeadLetterQueueARN:   p.sqsARN("DEAD_LETTER_QUEUE_ARN"),
 		OpenAIAPIKeyParam:    getenv("OPENAI_API_KEY_PARAM"),
 		WebhookSecretParam:   getenv("WEBHOOK_SECRET_PARAM"),
 	}
@@ -169,6 +174,20 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// sqsARN reads an SQS queue's ARN: arn:<partition>:sqs:<region>:<account>:<name>.
+func (p *parser) sqsARN(name string) string {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return ""
+	}
+	parts := strings.Split(v, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || slices.Contains(parts[1:], "") {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not an SQS queue ARN such as arn:aws:sqs:us-east-1:123456789012:ingren-dlq", name, v))
+		return ""
+	}
+	return v
 }
 
 func (p *parser) bool(name string) bool {

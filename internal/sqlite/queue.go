@@ -43,7 +43,9 @@ const (
 //   - ReceiveCount is exact, not approximate.
 //   - There is no dead-letter queue: once received maxReceive times, a
 //     message is never delivered again but stays in the table (SQS would
-//     move it to the DLQ at the next receive). DeadLetters counts them.
+//     move it to the DLQ at the next receive). ReceiveDead takes them, so
+//     that they can be settled (campaign.DeadLetterQueue); DeadLetters
+//     counts them.
 //   - Extend takes any message by ID, in flight or not, and of a deleted
 //     one it is a no-op, not an error.
 //
@@ -53,6 +55,7 @@ type Queue struct {
 	db         *sql.DB
 	q          *goqite.Queue
 	name       string
+	visibility time.Duration
 	maxReceive int
 
 	// writing serialises the Queue's transactions. SQLite has one writer
@@ -63,7 +66,7 @@ type Queue struct {
 	writing chan struct{}
 }
 
-var _ campaign.Queue = (*Queue)(nil)
+var _ campaign.DeadLetterQueue = (*Queue)(nil)
 
 // NewQueue returns the queue called name in db, creating goqite's table if
 // missing. A received message stays hidden for visibility (millisecond
@@ -93,6 +96,7 @@ func NewQueue(db *sql.DB, name string, visibility time.Duration, maxReceive int)
 			MaxReceive: maxReceive,
 		}),
 		name:       name,
+		visibility: visibility,
 		maxReceive: maxReceive,
 		writing:    make(chan struct{}, 1),
 	}, nil
@@ -260,6 +264,49 @@ func (q *Queue) DeadLetters(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count dead letters: %w", err)
 	}
 	return n, nil
+}
+
+// ReceiveDead takes up to n dead letters, oldest first, in one transaction,
+// and hides each from ReceiveDead for the queue's visibility timeout, as a
+// receive would: a dead letter that could not be settled comes back then.
+// Delete removes them; goqite never delivers them again either way.
+func (q *Queue) ReceiveDead(ctx context.Context, n int) ([]campaign.Message, error) {
+	if n < 1 || n > maxReceiveBatch {
+		return nil, fmt.Errorf("receive dead letters: max %d, want 1 to %d", n, maxReceiveBatch)
+	}
+	msgs := []campaign.Message{}
+	err := q.inTx(ctx, func(tx *sql.Tx) error {
+		now := time.Now().UTC()
+		rows, err := tx.QueryContext(ctx,
+			`select id, body, received from goqite where queue = ? and received >= ? and timeout <= ? order by created limit ?`,
+			q.name, q.maxReceive, now.Format(goqiteTime), n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m campaign.Message
+			if err := rows.Scan(&m.ID, &m.Body, &m.ReceiveCount); err != nil {
+				return err
+			}
+			m.Handle = m.ID
+			msgs = append(msgs, m)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		hidden := now.Add(q.visibility).Format(goqiteTime)
+		for _, m := range msgs {
+			if _, err := tx.ExecContext(ctx, `update goqite set timeout = ? where id = ?`, hidden, m.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("receive dead letters: %w", err)
+	}
+	return msgs, nil
 }
 
 func (q *Queue) inTx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -96,6 +96,65 @@ func TestDeadLetters(t *testing.T) {
 	}
 }
 
+// TestReceiveDead takes the dead letter of TestDeadLetters' kind: only it
+// (not a message in flight on its last delivery, nor another queue's), with
+// its receive count, hidden for the visibility timeout once taken, and
+// gone once deleted.
+func TestReceiveDead(t *testing.T) {
+	db := mustOpenQueueDB(t)
+	q := mustNewQueue(t, db, "jobs", time.Minute, 2)
+	other := mustNewQueue(t, db, "other", time.Minute, 2)
+	ctx := t.Context()
+	queuetest.MustSend(t, q, [][]byte{[]byte("dead"), []byte("in flight")})
+	queuetest.MustSend(t, other, [][]byte{[]byte("other's")})
+	if _, err := q.ReceiveDead(ctx, 0); err == nil {
+		t.Fatal("ReceiveDead(0): no error")
+	}
+	for range 2 {
+		for _, qq := range []*sqlite.Queue{q, other} {
+			msgs, err := qq.Receive(ctx, 10, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				if string(m.Body) == "in flight" {
+					continue // stays hidden for a minute
+				}
+				if err := qq.Extend(ctx, m.Handle, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	dead, err := q.ReceiveDead(ctx, 10)
+	if err != nil || len(dead) != 1 || string(dead[0].Body) != "dead" || dead[0].ReceiveCount != 2 || dead[0].Handle == "" {
+		t.Fatalf("ReceiveDead = %+v, %v; want the dead message, received twice", dead, err)
+	}
+	if again, err := q.ReceiveDead(ctx, 10); err != nil || len(again) != 0 {
+		t.Fatalf("ReceiveDead again = %d messages, %v; want none while hidden", len(again), err)
+	}
+	if n, err := q.DeadLetters(ctx); err != nil || n != 0 {
+		t.Fatalf("DeadLetters = %d, %v; want none while hidden", n, err)
+	}
+	// The visibility timeout passed: it is back.
+	if err := q.Extend(ctx, dead[0].Handle, 0); err != nil {
+		t.Fatal(err)
+	}
+	back, err := q.ReceiveDead(ctx, 10)
+	if err != nil || len(back) != 1 || back[0].ID != dead[0].ID {
+		t.Fatalf("ReceiveDead after the timeout = %+v, %v; want it back", back, err)
+	}
+	if err := q.Delete(ctx, []string{back[0].Handle}); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := q.ReceiveDead(ctx, 10); err != nil || len(gone) != 0 {
+		t.Fatalf("ReceiveDead after Delete = %d messages, %v", len(gone), err)
+	}
+	if n, err := other.DeadLetters(ctx); err != nil || n != 1 {
+		t.Fatalf("the other queue's dead letters = %d, %v; want its own untouched", n, err)
+	}
+}
+
 // TestReceiveWaitsForASend checks that a waiting Receive sees a message sent
 // while it waits, well before its wait is over.
 func TestReceiveWaitsForASend(t *testing.T) {

@@ -39,7 +39,7 @@ var _ campaign.Store = (*Store)(nil)
 // NewStore returns a Store on db, creating its tables if missing. db should
 // come from Open: Create and Finish rely on its immediate transactions.
 func NewStore(db *sql.DB) (*Store, error) {
-	if _, err := db.Exec(storeSchema); err != nil {
+	if _, err := db.Exec(storeSchema + tasksSchema); err != nil {
 		return nil, fmt.Errorf("create campaign tables: %w", err)
 	}
 	return &Store{db: db, Now: time.Now}, nil

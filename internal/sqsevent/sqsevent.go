@@ -12,11 +12,28 @@ import (
 	"github.com/ingren/ingren/internal/campaign"
 )
 
-// Handler returns the worker Lambda's handler. The event source mapping
-// must have ReportBatchItemFailures on (infra sets it).
-func Handler(w *campaign.Worker) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+// Handler returns the worker Lambda's handler. The event source mappings
+// must have ReportBatchItemFailures on (infra sets it). Records from the
+// queue whose ARN is deadLetterQueueARN (the work queue's dead-letter queue,
+// also mapped to the worker; "" for none) are dead letters, settled with
+// Worker.ProcessDeadLetters; the others are work, for Worker.Process.
+func Handler(w *campaign.Worker, deadLetterQueueARN string) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		failed := w.Process(ctx, Messages(ev))
+		var work, dead events.SQSEvent
+		for _, r := range ev.Records {
+			if deadLetterQueueARN != "" && r.EventSourceARN == deadLetterQueueARN {
+				dead.Records = append(dead.Records, r)
+			} else {
+				work.Records = append(work.Records, r)
+			}
+		}
+		var failed []string
+		if len(work.Records) > 0 {
+			failed = w.Process(ctx, Messages(work))
+		}
+		if len(dead.Records) > 0 {
+			failed = append(failed, w.ProcessDeadLetters(ctx, Messages(dead))...)
+		}
 		res := events.SQSEventResponse{BatchItemFailures: make([]events.SQSBatchItemFailure, 0, len(failed))}
 		for _, id := range failed {
 			res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})

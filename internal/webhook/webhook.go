@@ -1,6 +1,7 @@
 // Package webhook tells a campaign's owner that it finished: a signed POST
-// to the campaign's webhook_url, retried with backoff, that never reaches
-// loopback or private addresses unless allowed.
+// to the campaign's webhook_url that never reaches loopback or private
+// addresses unless allowed. Notify makes one attempt; the campaign worker
+// retries through its queue, apart from the model work.
 package webhook
 
 import (
@@ -13,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -40,11 +40,9 @@ var ErrBlockedAddress = errors.New("webhook address is loopback, private or link
 
 // Notifier sends webhooks. It is safe for concurrent use.
 type Notifier struct {
-	secret   []byte
-	client   *http.Client
-	attempts int
-	backoff  time.Duration
-	now      func() time.Time
+	secret []byte
+	client *http.Client
+	now    func() time.Time
 }
 
 // Options configure a Notifier.
@@ -54,10 +52,6 @@ type Options struct {
 	// AllowPrivate lets calls reach loopback and private networks (for
 	// local development and tests only).
 	AllowPrivate bool
-	// Attempts bounds tries per notification (default 5).
-	Attempts int
-	// Backoff is the first retry delay, doubled per try (default 1 s).
-	Backoff time.Duration
 	// Timeout bounds one call (default 10 s).
 	Timeout time.Duration
 }
@@ -66,12 +60,6 @@ var _ campaign.Notifier = (*Notifier)(nil)
 
 // New returns a Notifier.
 func New(o Options) *Notifier {
-	if o.Attempts <= 0 {
-		o.Attempts = 5
-	}
-	if o.Backoff <= 0 {
-		o.Backoff = time.Second
-	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
@@ -89,11 +77,9 @@ func New(o Options) *Notifier {
 	}
 	transport := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 5 * time.Second, MaxIdleConns: 10}
 	return &Notifier{
-		secret:   []byte(o.Secret),
-		client:   &http.Client{Transport: transport, Timeout: o.Timeout, CheckRedirect: noRedirects},
-		attempts: o.Attempts,
-		backoff:  o.Backoff,
-		now:      time.Now,
+		secret: []byte(o.Secret),
+		client: &http.Client{Transport: transport, Timeout: o.Timeout, CheckRedirect: noRedirects},
+		now:    time.Now,
 	}
 }
 
@@ -120,7 +106,9 @@ type Payload struct {
 	Usage       email.Usage `json:"usage"`
 }
 
-// Notify implements campaign.Notifier.
+// Notify implements campaign.Notifier: one call. Its error wraps
+// campaign.ErrUndeliverable when another call cannot succeed: the address is
+// blocked, or the receiver answered other than 2xx, 429 or 5xx.
 func (n *Notifier) Notify(ctx context.Context, c *campaign.Campaign) error {
 	body, err := json.Marshal(Payload{
 		Event: "campaign.finished", CampaignID: c.ID, Name: c.Name, Status: string(c.Status),
@@ -130,27 +118,23 @@ func (n *Notifier) Notify(ctx context.Context, c *campaign.Campaign) error {
 	if err != nil {
 		return err
 	}
-	delay := n.backoff
-	for attempt := 1; ; attempt++ {
-		retry, err := n.send(ctx, c.WebhookURL, body)
-		if err == nil || !retry || attempt >= n.attempts {
-			return err
-		}
-		wait := delay/2 + rand.N(delay/2+1)
-		delay *= 2
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return fmt.Errorf("webhook: %w (last: %v)", ctx.Err(), err)
-		}
+	retry, err := n.send(ctx, c.WebhookURL, body)
+	if err != nil && !retry {
+		return fmt.Errorf("%w: %w", err, campaign.ErrUndeliverable)
 	}
+	return err
 }
 
 // send makes one call; retry says whether another may succeed.
 func (n *Notifier) send(ctx context.Context, url string, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		// Only the reason: the URL can carry a token.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return false, fmt.Errorf("webhook request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "ingren-webhook/1")

@@ -40,39 +40,58 @@ func TestNotify(t *testing.T) {
 			t.Fatalf("err %v, delivered %v", err, got.Load())
 		}
 	})
-	t.Run("OKRetried5xx", func(t *testing.T) {
-		var calls atomic.Int32
+	// One call per Notify: the worker retries through its queue what
+	// another call may fix, and gives the rest up at once.
+	for _, tc := range []struct {
+		name          string
+		status        int
+		undeliverable bool
+	}{
+		{"Err5xxIsRetriable", http.StatusBadGateway, false},
+		{"Err429IsRetriable", http.StatusTooManyRequests, false},
+		{"Err4xxIsUndeliverable", http.StatusGone, true},
+		{"Err3xxIsUndeliverable", http.StatusMovedPermanently, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.WriteHeader(tc.status)
+			}))
+			defer srv.Close()
+			n := New(Options{AllowPrivate: true})
+			err := n.Notify(context.Background(), finished(srv.URL))
+			if err == nil || calls.Load() != 1 {
+				t.Fatalf("err %v after %d calls; want an error after 1", err, calls.Load())
+			}
+			if got := errors.Is(err, campaign.ErrUndeliverable); got != tc.undeliverable {
+				t.Fatalf("err %v: undeliverable %v, want %v", err, got, tc.undeliverable)
+			}
+		})
+	}
+	t.Run("ErrNoAnswerIsRetriable", func(t *testing.T) {
+		release := make(chan struct{})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) < 3 {
-				w.WriteHeader(http.StatusBadGateway)
+			select {
+			case <-release:
+			case <-r.Context().Done():
 			}
 		}))
 		defer srv.Close()
-		n := New(Options{AllowPrivate: true, Backoff: time.Millisecond})
-		if err := n.Notify(context.Background(), finished(srv.URL)); err != nil || calls.Load() != 3 {
-			t.Fatalf("err %v after %d calls, want success on the 3rd", err, calls.Load())
-		}
-	})
-	t.Run("Err4xxNotRetried", func(t *testing.T) {
-		var calls atomic.Int32
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			calls.Add(1)
-			w.WriteHeader(http.StatusGone)
-		}))
-		defer srv.Close()
-		n := New(Options{AllowPrivate: true, Backoff: time.Millisecond})
-		if err := n.Notify(context.Background(), finished(srv.URL)); err == nil || calls.Load() != 1 {
-			t.Fatalf("err %v after %d calls; want an error after 1", err, calls.Load())
+		defer close(release)
+		n := New(Options{AllowPrivate: true, Timeout: 50 * time.Millisecond})
+		if err := n.Notify(context.Background(), finished(srv.URL)); err == nil || errors.Is(err, campaign.ErrUndeliverable) {
+			t.Fatalf("err %v; want a retriable error", err)
 		}
 	})
 	t.Run("ErrLoopbackBlocked", func(t *testing.T) {
 		var calls atomic.Int32
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 		defer srv.Close()
-		n := New(Options{Backoff: time.Millisecond})
+		n := New(Options{})
 		for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[len("http://127.0.0.1:"):]} {
-			if err := n.Notify(context.Background(), finished(u)); !errors.Is(err, ErrBlockedAddress) {
-				t.Fatalf("%s: err %v, want ErrBlockedAddress", u, err)
+			if err := n.Notify(context.Background(), finished(u)); !errors.Is(err, ErrBlockedAddress) || !errors.Is(err, campaign.ErrUndeliverable) {
+				t.Fatalf("%s: err %v, want ErrBlockedAddress, undeliverable", u, err)
 			}
 		}
 		if calls.Load() != 0 {
@@ -85,7 +104,7 @@ func TestNotify(t *testing.T) {
 		defer dst.Close()
 		src := httptest.NewServer(http.RedirectHandler(dst.URL, http.StatusTemporaryRedirect))
 		defer src.Close()
-		n := New(Options{AllowPrivate: true, Backoff: time.Millisecond})
+		n := New(Options{AllowPrivate: true})
 		if err := n.Notify(context.Background(), finished(src.URL)); err == nil || target.Load() != 0 {
 			t.Fatalf("err %v, redirect target hit %d times", err, target.Load())
 		}

@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) campaig
 			tc.run(t, newStore(t, clock.Now), clock)
 		})
 	}
+	runTasks(t, newStore)
 }
 
 // base is the suite's clock: a time with sub-millisecond digits, so that the
