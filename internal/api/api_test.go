@@ -291,8 +291,8 @@ func TestGenerateEmailVariantsAndSequence(t *testing.T) {
 			Score    int   `json:"score"`
 			Findings []any `json:"findings"`
 		} `json:"quality"`
-		Variants []email.Email `json:"variants"`
-		Sequence []email.Email `json:"sequence"`
+		Variants []email.Checked `json:"variants"`
+		Sequence []email.Checked `json:"sequence"`
 	}
 	body := func(opts string) string {
 		return strings.Replace(sarah(t), `"cta"`, `"options": `+opts+`, "cta"`, 1)

@@ -127,22 +127,22 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type emailItem struct {
-	Index    int           `json:"index"`
-	Ref      string        `json:"ref"`
-	Status   string        `json:"status"`
-	Subject  string        `json:"subject"`
-	Body     string        `json:"body"`
-	Model    string        `json:"model,omitempty"`
-	Error    string        `json:"error"`
-	Usage    *email.Usage  `json:"usage"`
-	Quality  *lint.Report  `json:"quality,omitempty"`
-	Variants []email.Email `json:"variants,omitempty"`
-	Sequence []email.Email `json:"sequence,omitempty"`
+type emailView struct {
+	Index    int             `json:"index"`
+	Ref      string          `json:"ref"`
+	Status   string          `json:"status"`
+	Subject  string          `json:"subject"`
+	Body     string          `json:"body"`
+	Model    string          `json:"model,omitempty"`
+	Error    string          `json:"error"`
+	Usage    *email.Usage    `json:"usage"`
+	Quality  *lint.Report    `json:"quality,omitempty"`
+	Variants []email.Checked `json:"variants,omitempty"`
+	Sequence []email.Checked `json:"sequence,omitempty"`
 }
 
 type emailsResponse struct {
-	Emails     []emailItem `json:"emails"`
+	Emails     []emailView `json:"emails"`
 	NextCursor string      `json:"next_cursor"`
 }
 
@@ -155,18 +155,18 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for {
-		items, next, err := s.campaigns.Emails(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p)
+		emails, next, err := s.campaigns.Emails(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p)
 		if err != nil {
 			return err
 		}
-		body, err := marshalJSON(emailsPage(items, next))
+		body, err := marshalJSON(emailsPage(emails, next))
 		if err != nil {
 			return err
 		}
-		if max := s.cfg.MaxListBytes; max > 0 && len(body) > max && len(items) > 1 {
+		if max := s.cfg.MaxListBytes; max > 0 && len(body) > max && len(emails) > 1 {
 			// Too large for this deployment's answers (sequences of long
 			// emails): the same page, halved, with a cursor to the rest.
-			p.Limit = len(items) / 2
+			p.Limit = len(emails) / 2
 			continue
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -176,12 +176,12 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-func emailsPage(items []campaign.Item, next string) emailsResponse {
-	out := emailsResponse{Emails: make([]emailItem, len(items)), NextCursor: next}
-	for i := range items {
-		it := &items[i]
-		e := emailItem{Index: it.Index, Ref: it.Ref, Status: string(it.Status)}
-		if res := it.Result; res != nil {
+func emailsPage(emails []campaign.Email, next string) emailsResponse {
+	out := emailsResponse{Emails: make([]emailView, len(emails)), NextCursor: next}
+	for i := range emails {
+		it := &emails[i]
+		e := emailView{Index: it.Index, Ref: it.Ref, Status: string(it.Status)}
+		if res := it.Outcome; res != nil {
 			e.Subject, e.Body, e.Model, e.Error = res.Subject, res.Body, res.Model, res.Error
 			u := res.Usage
 			e.Usage = &u
@@ -211,7 +211,7 @@ var CSVHeader = []string{"ref", "first_name", "last_name", "company_name", "stat
 // the cursor of the rest.
 const NextCursorHeader = "X-Next-Cursor"
 
-// exportCSV writes the campaign's items from the request's cursor on (the
+// exportCSV writes the campaign's emails from the request's cursor on (the
 // first chunk has the header row). Without a size bound it streams them
 // all, page by page, so memory stays flat for any campaign size. With one
 // it buffers whole pages up to the bound and names the rest's cursor in a
@@ -228,7 +228,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	if max > 0 {
 		limit = 100 // finer steps to cut at
 	}
-	items, next, err := s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
+	emails, next, err := s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
 	if err != nil {
 		return err // nothing written yet: a proper JSON error
 	}
@@ -248,8 +248,8 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 export:
 	for {
-		for i := range items {
-			for _, row := range csvRows(&items[i]) {
+		for i := range emails {
+			for _, row := range csvRows(&emails[i]) {
 				for j := range row {
 					row[j] = csvSafe(row[j])
 				}
@@ -258,12 +258,12 @@ export:
 		}
 		cw.Flush()
 		switch {
-		case max > 0 && buf.Len()+chunk.Len() > max && buf.Len() == 0 && len(items) > 1:
+		case max > 0 && buf.Len()+chunk.Len() > max && buf.Len() == 0 && len(emails) > 1:
 			// The first page alone passes the bound: the same page,
 			// halved. (The header row, if any, stays.)
-			limit = len(items) / 2
+			limit = len(emails) / 2
 			chunk.Truncate(headerLen(cursor == "", &chunk))
-			items, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
+			emails, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
 			if err != nil {
 				return err
 			}
@@ -282,7 +282,7 @@ export:
 			break
 		}
 		cursor = next
-		items, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
+		emails, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
 		if err != nil {
 			if max > 0 {
 				return err // nothing written yet
@@ -307,12 +307,12 @@ func headerLen(has bool, chunk *bytes.Buffer) int {
 	return bytes.IndexByte(chunk.Bytes(), '\n') + 1
 }
 
-// csvRows turns an item into one row per email it holds (one for a pending
-// or failed item).
-func csvRows(it *campaign.Item) [][]string {
+// csvRows turns an email into one row per email it holds (one for a pending
+// or failed email).
+func csvRows(it *campaign.Email) [][]string {
 	base := []string{it.Ref, it.Request.Prospect.FirstName, it.Request.Prospect.LastName,
 		it.Request.Company.CompanyName, string(it.Status), "", "", "", "1", "", "", ""}
-	res := it.Result
+	res := it.Outcome
 	if res == nil {
 		return [][]string{base}
 	}

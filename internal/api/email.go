@@ -22,10 +22,10 @@ type emailResponse struct {
 	Warnings    []string `json:"warnings"`
 	// Variants holds every variant (the first is subject/body above) when
 	// options.variants > 1.
-	Variants []email.Email `json:"variants,omitempty"`
+	Variants []email.Checked `json:"variants,omitempty"`
 	// Sequence holds the initial email and its follow-ups with their send
 	// days when options.sequence is set.
-	Sequence []email.Email `json:"sequence,omitempty"`
+	Sequence []email.Checked `json:"sequence,omitempty"`
 }
 
 func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {

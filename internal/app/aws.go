@@ -78,7 +78,7 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 	log := Logger(os.Stderr, cfg.LogLevel)
 	// Endpoints come from the SDK's own variables (AWS_ENDPOINT_URL_DYNAMODB,
 	// AWS_ENDPOINT_URL_SQS), which is how tests point a binary at emulators.
-	// The default client keeps 10 idle connections per host; a 10,000-item
+	// The default client keeps 10 idle connections per host; a 10,000-email
 	// submit writes with 16 requests in flight.
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = 128, 64
@@ -105,7 +105,7 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 	return &lambdaParts{
 		cfg:      cfg,
 		log:      log,
-		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.ItemTTL),
+		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.CampaignTTL),
 		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
 		composer: &email.Composer{Writer: writer, SystemPrompt: set.SystemText(), AllowedModels: cfg.Models()},
 	}, nil
@@ -136,7 +136,7 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 	if err != nil {
 		return nil, err
 	}
-	svc := &campaign.Service{Store: p.store, Queue: p.queue, MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.ItemTTL,
+	svc := &campaign.Service{Store: p.store, Queue: p.queue, MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.CampaignTTL,
 		AllowedModels: p.cfg.Models()}
 	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes}, apigw.Auth{}, p.composer, svc, p.log)
 	return apigw.Handler(h), nil

@@ -190,7 +190,7 @@ func (w *awsWorld) sendHeaders(t *testing.T, method, path, keyID string, body an
 }
 
 // invocationTimeout is the worker Lambda's timeout in these tests. Lambda
-// gives each invocation a context with that deadline; the worker's item
+// gives each invocation a context with that deadline; the worker's email
 // leases end with it.
 const invocationTimeout = 10 * time.Second
 
@@ -498,9 +498,9 @@ func TestAWSDuplicateDelivery(t *testing.T) {
 	if c.Status != "completed" || c.Succeeded != 20 || c.Failed != 0 {
 		t.Fatalf("campaign %+v: counters must not double", c)
 	}
-	// The expand message is delivered twice too, so every item has four
+	// The expand message is delivered twice too, so every email has four
 	// deliveries, two of them at the same instant. The one that claims the
-	// item calls the model; the others wait out its lease and find it done.
+	// email calls the model; the others wait out its lease and find it done.
 	if n := up.Count(); n != 20 {
 		t.Fatalf("model calls %d, want 20", n)
 	}
@@ -517,10 +517,10 @@ func TestAWSFlakyUpstream(t *testing.T) {
 	if c.Succeeded+c.Failed != 30 || c.Pending != 0 {
 		t.Fatalf("campaign %+v", c)
 	}
-	// 40% faults with 3 tries in the writer and 3 receives: an item fails
+	// 40% faults with 3 tries in the writer and 3 receives: an email fails
 	// only after 9 faults in a row, (0.4)^9 ≈ 0.03%.
 	if c.Status != "completed" {
-		t.Fatalf("campaign %+v: want every item written despite faults", c)
+		t.Fatalf("campaign %+v: want every email written despite faults", c)
 	}
 	if sc := up.StatusCounts(); sc[500] == 0 || sc[429] == 0 {
 		t.Fatalf("status counts %v: the faults did not happen", sc)
@@ -555,7 +555,7 @@ func TestAWSPoisonMessageGoesToDLQ(t *testing.T) {
 	}
 }
 
-// crashOnce is a Store whose first Finish of each listed item fails, as if
+// crashOnce is a Store whose first Finish of each listed email fails, as if
 // the worker died between the model call and the write.
 type crashOnce struct {
 	campaign.Store
@@ -563,7 +563,7 @@ type crashOnce struct {
 	crashed map[int]bool
 }
 
-func (s *crashOnce) Finish(ctx context.Context, id string, index int, st campaign.ItemStatus, r campaign.Result, now time.Time) error {
+func (s *crashOnce) Finish(ctx context.Context, id string, index int, st campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
 	s.mu.Lock()
 	first := index%3 == 0 && !s.crashed[index]
 	if first {
@@ -602,6 +602,6 @@ func TestAWSWorkerDiesBetweenModelAndWrite(t *testing.T) {
 		t.Fatalf("campaign %+v", c)
 	}
 	if n := up.Count(); n != 12+4 {
-		t.Fatalf("model calls %d, want 16: the 4 crashed items are redone once each", n)
+		t.Fatalf("model calls %d, want 16: the 4 crashed emails are redone once each", n)
 	}
 }

@@ -66,14 +66,14 @@ func (w *awsWorld) pollDLQ(t *testing.T, ctx context.Context) {
 	})
 }
 
-// refusedFinish is a Store that refuses to record item index's email on
+// refusedFinish is a Store that refuses to record email index on
 // every delivery, as a failing table would.
 type refusedFinish struct {
 	campaign.Store
 	index int
 }
 
-func (s refusedFinish) Finish(ctx context.Context, id string, index int, st campaign.ItemStatus, r campaign.Result, now time.Time) error {
+func (s refusedFinish) Finish(ctx context.Context, id string, index int, st campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
 	if index == s.index {
 		return errors.New("the store refused the write")
 	}
@@ -81,13 +81,13 @@ func (s refusedFinish) Finish(ctx context.Context, id string, index int, st camp
 }
 
 // TestAWSDeadLettersEndTheirCampaign makes messages reach the dead-letter
-// queue on the emulators, an item message through the queue's redrive and
+// queue on the emulators, an email message through the queue's redrive and
 // an expand message sent there, and feeds the DLQ to the worker Lambda as
 // its mapping would: the prospects fail with a reason, the campaign
 // completes with errors, and no model is called for them (issue 9, A3:
 // they stayed pending and the campaign running for ever).
 func TestAWSDeadLettersEndTheirCampaign(t *testing.T) {
-	t.Run("ItemRedriven", func(t *testing.T) {
+	t.Run("EmailRedriven", func(t *testing.T) {
 		up := openaitest.New(t)
 		w := newAWSWorld(t, up.URL, map[string]string{"DEAD_LETTER_QUEUE_ARN": testDLQARN})
 		set, err := prompt.Load(prompts.FS)
@@ -98,7 +98,7 @@ func TestAWSDeadLettersEndTheirCampaign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The work queue's worker fails item 1's write on every delivery
+		// The work queue's worker fails email 1's write on every delivery
 		// (the queue redrives after 3), and its retries come back after a
 		// second.
 		store := refusedFinish{Store: dynamo.New(testenv.DynamoDB(t), w.table, time.Hour), index: 1}
@@ -119,7 +119,7 @@ func TestAWSDeadLettersEndTheirCampaign(t *testing.T) {
 		}
 		checkFailed(t, w, id, map[int]string{1: "gave up after 3 deliveries"})
 		if n := up.Count(); n != 2+3 {
-			t.Errorf("model calls %d, want 5: one per delivery of item 1, none to settle it", n)
+			t.Errorf("model calls %d, want 5: one per delivery of email 1, none to settle it", n)
 		}
 	})
 	t.Run("ExpandSentToTheDLQ", func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestAWSDeadLettersEndTheirCampaign(t *testing.T) {
 	})
 }
 
-// checkFailed checks that exactly the items in want failed, each with its
+// checkFailed checks that exactly the emails in want failed, each with its
 // reason.
 func checkFailed(t *testing.T, w *awsWorld, id string, want map[int]string) {
 	t.Helper()

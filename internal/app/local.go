@@ -89,7 +89,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		return nil, err
 	}
 	composer := &email.Composer{Writer: writer, SystemPrompt: set.SystemText(), AllowedModels: cfg.Models()}
-	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.ItemTTL, AllowedModels: cfg.Models()}
+	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models()}
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer, Notices: notices,
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
@@ -109,7 +109,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 }
 
 // RunWorker works the queue until ctx ends. It first takes back the
-// messages and item leases a previous run held when it died, so that a
+// messages and email leases a previous run held when it died, so that a
 // restart after kill -9 resumes at once instead of after the visibility
 // timeout. The poller settles dead letters at start and every minute.
 func (l *Local) RunWorker(ctx context.Context) error {

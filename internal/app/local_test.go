@@ -24,7 +24,7 @@ func startLocal(t *testing.T, upstream string, mod func(*config.Config)) string 
 	cfg := config.Config{
 		OpenAIAPIKey: "sk-test", OpenAIBaseURL: upstream, OpenAIModel: "gpt-4o-mini",
 		OpenAITimeout: 5 * time.Second, DataDir: t.TempDir(), WorkerConcurrency: 8,
-		MaxCampaignProspects: 10000, MaxReceiveCount: 5, ItemTTL: 24 * time.Hour,
+		MaxCampaignProspects: 10000, MaxReceiveCount: 5, CampaignTTL: 24 * time.Hour,
 	}
 	if mod != nil {
 		mod(&cfg)

@@ -101,7 +101,7 @@ func TestStartLogsModelAndBaseURL(t *testing.T) {
 	t.Run("Local", func(t *testing.T) {
 		var logs bytes.Buffer
 		cfg := config.Config{OpenAIAPIKey: key, OpenAIBaseURL: base, OpenAIModel: "llama3.1", DataDir: t.TempDir(),
-			WorkerConcurrency: 1, MaxCampaignProspects: 10, MaxReceiveCount: 5, ItemTTL: time.Hour}
+			WorkerConcurrency: 1, MaxCampaignProspects: 10, MaxReceiveCount: 5, CampaignTTL: time.Hour}
 		l, err := app.NewLocal(cfg, []string{testKey}, app.Logger(&logs, slog.LevelInfo))
 		if err != nil {
 			t.Fatal(err)

@@ -28,26 +28,26 @@ func (s Status) Final() bool {
 	return s == StatusCompleted || s == StatusCompletedWithErrors || s == StatusCancelled
 }
 
-// ItemStatus is one prospect's state.
-type ItemStatus string
+// EmailStatus is one prospect's state.
+type EmailStatus string
 
-// Item states. Only pending items are worked; the others are final.
+// Email states. Only pending emails are worked; the others are final.
 const (
-	ItemPending     ItemStatus = "pending"
-	ItemSucceeded   ItemStatus = "succeeded"
-	ItemNeedsReview ItemStatus = "needs_review"
-	ItemFailed      ItemStatus = "failed"
+	EmailPending     EmailStatus = "pending"
+	EmailSucceeded   EmailStatus = "succeeded"
+	EmailNeedsReview EmailStatus = "needs_review"
+	EmailFailed      EmailStatus = "failed"
 )
 
 // Counts says how an outcome adds to a campaign's counters; ok is false
 // for a status that is not an outcome (pending, or unknown).
-func (s ItemStatus) Counts() (succeeded, needsReview, failed int, ok bool) {
+func (s EmailStatus) Counts() (succeeded, needsReview, failed int, ok bool) {
 	switch s {
-	case ItemSucceeded:
+	case EmailSucceeded:
 		return 1, 0, 0, true
-	case ItemNeedsReview:
+	case EmailNeedsReview:
 		return 1, 1, 0, true
-	case ItemFailed:
+	case EmailFailed:
 		return 0, 0, 1, true
 	}
 	return 0, 0, 0, false
@@ -76,8 +76,8 @@ type Campaign struct {
 	Name   string
 	Status Status
 	Total  int
-	// Succeeded counts items with an email (NeedsReview ones included);
-	// Failed counts items without. The campaign is done when
+	// Succeeded counts emails with an email (NeedsReview ones included);
+	// Failed counts emails without. The campaign is done when
 	// Succeeded+Failed == Total.
 	Succeeded   int
 	Failed      int
@@ -94,24 +94,24 @@ type Campaign struct {
 	ExpiresAt      time.Time // the store may delete the campaign after this
 }
 
-// Pending counts items not yet worked.
+// Pending counts emails not yet worked.
 func (c *Campaign) Pending() int { return c.Total - c.Succeeded - c.Failed }
 
-// Done reports whether every item has an outcome.
+// Done reports whether every email has an outcome.
 func (c *Campaign) Done() bool { return c.Succeeded+c.Failed >= c.Total }
 
-// Item is one prospect of a campaign, in input order from 0.
-type Item struct {
+// Email is one prospect of a campaign, in input order from 0.
+type Email struct {
 	CampaignID string
 	Index      int
 	Ref        string
 	Request    email.Request // campaign defaults already merged in
-	Status     ItemStatus
-	Result     *Result // nil while pending
+	Status     EmailStatus
+	Outcome    *Outcome // nil while pending
 }
 
-// Result is what working an item produced.
-type Result struct {
+// Outcome is what working an email produced.
+type Outcome struct {
 	// Subject and Body are the main (first) email's.
 	Subject string      `json:"subject,omitempty"`
 	Body    string      `json:"body,omitempty"`
@@ -120,28 +120,28 @@ type Result struct {
 	Error   string      `json:"error,omitempty"`
 	// Emails holds every email with its quality report: one, or the
 	// variants or sequence the prospect's options asked for.
-	Emails []email.Email `json:"emails,omitempty"`
+	Emails []email.Checked `json:"emails,omitempty"`
 	// Kind says what Emails are: "single", "variants" or "sequence".
 	Kind string `json:"kind,omitempty"`
 }
 
 // Errors the ports return and callers branch on.
 var (
-	// ErrNotFound: no such campaign or item for this tenant.
+	// ErrNotFound: no such campaign or email for this tenant.
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the state was not what the write required (a status
 	// transition from another state, an id that exists, or an idempotency
 	// key used with another body).
 	ErrConflict = errors.New("conflict")
-	// ErrAlreadyDone: the item was not pending (a redelivered message).
-	ErrAlreadyDone = errors.New("item already done")
-	// ErrClaimed: another delivery holds the item's lease (see
+	// ErrAlreadyDone: the email was not pending (a redelivered message).
+	ErrAlreadyDone = errors.New("email already done")
+	// ErrClaimed: another delivery holds the email's lease (see
 	// ClaimedError).
-	ErrClaimed = errors.New("item claimed by another delivery")
+	ErrClaimed = errors.New("email claimed by another delivery")
 )
 
 // ClaimedError is Store.Claim's error when another owner holds an unexpired
-// lease on the item. errors.Is(err, ErrClaimed) holds.
+// lease on the email. errors.Is(err, ErrClaimed) holds.
 type ClaimedError struct {
 	// Until is when the holder's lease ends.
 	Until time.Time

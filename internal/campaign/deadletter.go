@@ -16,14 +16,14 @@ import (
 // held its prospect throughout, or its expansion kept failing. Without this
 // its prospects would stay pending and its campaign running for ever.
 //
-// An item message's prospect, or for an expand message every prospect
+// An email message's prospect, or for an expand message every prospect
 // still pending, is recorded as failed with a reason, and the campaign
 // completes as usual, webhook included. A prospect another delivery holds
 // is left to that delivery, whose own message settles it. DeadLetter never
 // calls the model, and settling a dead letter twice changes nothing the
 // second time. A message it cannot read is dropped with an error line. A
 // non-nil error means: deliver it again.
-func (w *Worker) DeadLetter(ctx context.Context, m Message) error {
+func (w *Worker) DeadLetter(ctx context.Context, m Delivery) error {
 	msg, ok := decode(m)
 	if !ok {
 		w.log().ErrorContext(ctx, "dead letter: undecodable message dropped", slog.String("message_id", m.ID), slog.Int("bytes", len(m.Body)))
@@ -32,8 +32,8 @@ func (w *Worker) DeadLetter(ctx context.Context, m Message) error {
 	ctx = msg.logContext(ctx, m)
 	var err error
 	switch msg.Type {
-	case msgItem:
-		err = w.deadItem(ctx, m, msg)
+	case msgEmail:
+		err = w.deadEmail(ctx, m, msg)
 	case msgExpand:
 		err = w.deadExpand(ctx, m, msg)
 	case msgNotify:
@@ -52,7 +52,7 @@ func (w *Worker) gaveUp() string {
 	return fmt.Sprintf("gave up after %d deliveries", w.maxReceive())
 }
 
-func (w *Worker) deadItem(ctx context.Context, m Message, msg message) error {
+func (w *Worker) deadEmail(ctx context.Context, m Delivery, msg message) error {
 	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -61,32 +61,32 @@ func (w *Worker) deadItem(ctx context.Context, m Message, msg message) error {
 		return err
 	}
 	if c.Status.Final() {
-		return nil // a cancelled campaign's pending items stay pending
+		return nil // a cancelled campaign's pending emails stay pending
 	}
-	it, err := w.Store.Item(ctx, c.ID, msg.Index)
+	it, err := w.Store.Email(ctx, c.ID, msg.Index)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if it.Status == ItemPending {
-		failed, err := w.failItem(ctx, newOwner(m), c.ID, it.Index, w.gaveUp())
+	if it.Status == EmailPending {
+		failed, err := w.failEmail(ctx, newOwner(m), c.ID, it.Index, w.gaveUp())
 		if err != nil {
 			return err
 		}
 		if failed {
-			w.log().WarnContext(ctx, "item failed: its message was dead-lettered", slog.String("reason", w.gaveUp()))
+			w.log().WarnContext(ctx, "email failed: its message was dead-lettered", slog.String("reason", w.gaveUp()))
 		}
 	}
 	return w.completeRedelivered(ctx, c.Tenant, c.ID)
 }
 
 // deadExpand fails every prospect still pending of a campaign that could
-// not be expanded. Some item messages may have been sent before the
+// not be expanded. Some email messages may have been sent before the
 // expansion failed: a prospect one of them holds is left to it, and one
 // whose message comes later finds its prospect done.
-func (w *Worker) deadExpand(ctx context.Context, m Message, msg message) error {
+func (w *Worker) deadExpand(ctx context.Context, m Delivery, msg message) error {
 	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -101,18 +101,18 @@ func (w *Worker) deadExpand(ctx context.Context, m Message, msg message) error {
 	owner := newOwner(m)
 	var failed atomic.Int64
 	for cursor := ""; ; {
-		items, next, err := w.Store.Items(ctx, c.ID, Page{Limit: 500, Cursor: cursor})
+		emails, next, err := w.Store.Emails(ctx, c.ID, Page{Limit: 500, Cursor: cursor})
 		if err != nil {
 			return err
 		}
 		var g errgroup.Group
 		g.SetLimit(w.concurrency())
-		for _, it := range items {
-			if it.Status != ItemPending {
+		for _, it := range emails {
+			if it.Status != EmailPending {
 				continue
 			}
 			g.Go(func() error {
-				ok, err := w.failItem(withLog(ctx, slog.Int("index", it.Index)), owner, c.ID, it.Index, why)
+				ok, err := w.failEmail(withLog(ctx, slog.Int("index", it.Index)), owner, c.ID, it.Index, why)
 				if ok {
 					failed.Add(1)
 				}
@@ -133,28 +133,28 @@ func (w *Worker) deadExpand(ctx context.Context, m Message, msg message) error {
 	return w.complete(ctx, c.Tenant, c.ID)
 }
 
-// failItem records a pending prospect as failed for why, having leased it
+// failEmail records a pending prospect as failed for why, having leased it
 // so that no delivery is calling the model for it meanwhile, and reports
-// whether it did. An item done already is not an error; one another
+// whether it did. An email done already is not an error; one another
 // delivery holds is ErrClaimed.
-func (w *Worker) failItem(ctx context.Context, owner, id string, index int, why string) (bool, error) {
+func (w *Worker) failEmail(ctx context.Context, owner, id string, index int, why string) (bool, error) {
 	now := w.now()
 	err := w.Store.Claim(ctx, id, index, owner, now, w.leaseEnd(ctx, now))
 	if errors.Is(err, ErrAlreadyDone) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("claim item %d: %w", index, err)
+		return false, fmt.Errorf("claim email %d: %w", index, err)
 	}
-	err = w.Store.Finish(ctx, id, index, ItemFailed, Result{Error: why}, w.now())
+	err = w.Store.Finish(ctx, id, index, EmailFailed, Outcome{Error: why}, w.now())
 	if errors.Is(err, ErrAlreadyDone) {
 		return false, nil
 	}
 	if err != nil {
 		if rerr := w.Store.Release(context.WithoutCancel(ctx), id, index, owner); rerr != nil {
-			w.log().WarnContext(ctx, "could not release an item's lease", slog.String("error", rerr.Error()))
+			w.log().WarnContext(ctx, "could not release an email's lease", slog.String("error", rerr.Error()))
 		}
-		return false, fmt.Errorf("finish item %d: %w", index, err)
+		return false, fmt.Errorf("finish email %d: %w", index, err)
 	}
 	return true, nil
 }

@@ -18,28 +18,28 @@ import (
 	"github.com/ingren/ingren/internal/webhook"
 )
 
-// refuseFinish is a Store that refuses to record item index's email, as a
+// refuseFinish is a Store that refuses to record email index, as a
 // store failing on every delivery's write would; a failure it records.
 type refuseFinish struct {
 	campaign.Store
 	index int
 }
 
-func (s refuseFinish) Finish(ctx context.Context, id string, index int, st campaign.ItemStatus, r campaign.Result, now time.Time) error {
-	if index == s.index && st != campaign.ItemFailed {
+func (s refuseFinish) Finish(ctx context.Context, id string, index int, st campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
+	if index == s.index && st != campaign.EmailFailed {
 		return errors.New("the store refused the write")
 	}
 	return s.Store.Finish(ctx, id, index, st, r, now)
 }
 
-// noItemSends is a Queue that refuses to send item messages, so that every
+// noEmailSends is a Queue that refuses to send email messages, so that every
 // expansion fails.
-type noItemSends struct{ campaign.Queue }
+type noEmailSends struct{ campaign.Queue }
 
-func (q noItemSends) Send(ctx context.Context, bodies [][]byte) error {
+func (q noEmailSends) Send(ctx context.Context, bodies [][]byte) error {
 	for _, b := range bodies {
 		if bytes.Contains(b, []byte(`"type":"item"`)) {
-			return errors.New("the queue refused the items")
+			return errors.New("the queue refused the emails")
 		}
 	}
 	return q.Queue.Send(ctx, bodies)
@@ -106,7 +106,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		}})
 		return b
 	}
-	t.Run("ItemWhoseWriteFailsEveryTime", func(t *testing.T) {
+	t.Run("EmailWhoseWriteFailsEveryTime", func(t *testing.T) {
 		store, queue := localParts(t, time.Minute)
 		hook, hooks := hookCounter(t)
 		model := &gatedComposer{started: make(chan struct{}, 100), release: make(chan struct{})}
@@ -123,11 +123,11 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		if c.Status != campaign.StatusCompletedWithErrors || c.Succeeded != 2 || c.Failed != 1 {
 			t.Fatalf("campaign %+v, want completed_with_errors with 2 succeeded, 1 failed", c)
 		}
-		it, err := store.Item(ctx, c.ID, 1)
-		if err != nil || it.Status != campaign.ItemFailed || it.Result.Error != "gave up after 5 deliveries" {
-			t.Fatalf("item 1: %+v, %v; want failed: gave up after 5 deliveries", it, err)
+		it, err := store.Email(ctx, c.ID, 1)
+		if err != nil || it.Status != campaign.EmailFailed || it.Outcome.Error != "gave up after 5 deliveries" {
+			t.Fatalf("email 1: %+v, %v; want failed: gave up after 5 deliveries", it, err)
 		}
-		// One call per delivery of the refused item, none to settle it.
+		// One call per delivery of the refused email, none to settle it.
 		if n := model.calls.Load(); n != 2+5 {
 			t.Errorf("model calls %d, want 7", n)
 		}
@@ -138,7 +138,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		hook, hooks := hookCounter(t)
 		model := &gatedComposer{started: make(chan struct{}, 100), release: make(chan struct{})}
 		close(model.release)
-		worker := &campaign.Worker{Store: store, Queue: noItemSends{queue}, Composer: model,
+		worker := &campaign.Worker{Store: store, Queue: noEmailSends{queue}, Composer: model,
 			Notifier: webhook.New(webhook.Options{AllowPrivate: true}), MaxReceive: 5}
 		runPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
 			RetryDelay: 10 * time.Millisecond, DeadLetterInterval: 50 * time.Millisecond})
@@ -151,9 +151,9 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 			t.Fatalf("campaign %+v, want completed_with_errors with 3 failed", c)
 		}
 		for i := range 3 {
-			it, err := store.Item(ctx, c.ID, i)
-			if err != nil || it.Status != campaign.ItemFailed || it.Result.Error != "the campaign could not be expanded (gave up after 5 deliveries)" {
-				t.Fatalf("item %d: %+v, %v; want failed as not expanded", i, it, err)
+			it, err := store.Email(ctx, c.ID, i)
+			if err != nil || it.Status != campaign.EmailFailed || it.Outcome.Error != "the campaign could not be expanded (gave up after 5 deliveries)" {
+				t.Fatalf("email %d: %+v, %v; want failed as not expanded", i, it, err)
 			}
 		}
 		if n := model.calls.Load(); n != 0 {
@@ -163,8 +163,8 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 	})
 	t.Run("SettledAtStart", func(t *testing.T) {
 		store, queue := localParts(t, time.Minute)
-		id, msgs := oneItem(t, store, queue)
-		// The item's message is received as often as the queue allows and
+		id, msgs := oneEmail(t, store, queue)
+		// The email's message is received as often as the queue allows and
 		// never deleted: a dead letter before the poller starts.
 		for msgs[0].ReceiveCount < 5 {
 			if err := queue.Extend(ctx, msgs[0].Handle, 0); err != nil {
@@ -196,7 +196,7 @@ func checkHookOnce(t *testing.T, hooks *atomic.Int32) {
 	}
 }
 
-// TestDeadLetterTwiceChangesNothing settles an item's and an expansion's
+// TestDeadLetterTwiceChangesNothing settles an email's and an expansion's
 // dead letter twice: the second changes nothing, sends nothing and calls
 // no model.
 func TestDeadLetterTwiceChangesNothing(t *testing.T) {
@@ -204,7 +204,7 @@ func TestDeadLetterTwiceChangesNothing(t *testing.T) {
 	for _, kind := range []string{"item", "expand"} {
 		t.Run(kind, func(t *testing.T) {
 			store, queue := localParts(t, time.Hour)
-			id, msgs := oneItem(t, store, queue)
+			id, msgs := oneEmail(t, store, queue)
 			if kind == "expand" {
 				msgs[0].Body = []byte(`{"type":"expand","tenant":"t","campaign_id":"` + id + `","total":1}`)
 			}
@@ -226,9 +226,9 @@ func TestDeadLetterTwiceChangesNothing(t *testing.T) {
 			if *second != *first {
 				t.Errorf("the second changed the campaign:\n%+v\n%+v", first, second)
 			}
-			it, _ := store.Item(ctx, id, 0)
-			if it.Status != campaign.ItemFailed || !strings.Contains(it.Result.Error, "gave up after 5 deliveries") {
-				t.Errorf("item %+v", it)
+			it, _ := store.Email(ctx, id, 0)
+			if it.Status != campaign.EmailFailed || !strings.Contains(it.Outcome.Error, "gave up after 5 deliveries") {
+				t.Errorf("email %+v", it)
 			}
 			if model.calls.Load() != 0 {
 				t.Errorf("model called %d times", model.calls.Load())

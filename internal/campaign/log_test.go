@@ -21,11 +21,11 @@ import (
 // failFinish is a Store whose Finish always fails.
 type failFinish struct{ campaign.Store }
 
-func (failFinish) Finish(context.Context, string, int, campaign.ItemStatus, campaign.Result, time.Time) error {
+func (failFinish) Finish(context.Context, string, int, campaign.EmailStatus, campaign.Outcome, time.Time) error {
 	return errors.New("the table is unreachable")
 }
 
-// TestWorkerLinesNameTheProspect works an item whose model call is retried
+// TestWorkerLinesNameTheProspect works an email whose model call is retried
 // after a 429 and whose write fails, with the program's logger at debug:
 // every line, the model client's retry included, names the message, the
 // campaign and the prospect's index (issue 9, E15: they did not, so an
@@ -33,7 +33,7 @@ func (failFinish) Finish(context.Context, string, int, campaign.ItemStatus, camp
 func TestWorkerLinesNameTheProspect(t *testing.T) {
 	ctx := context.Background()
 	store, queue := localParts(t, time.Hour)
-	id, msgs := oneItem(t, store, queue)
+	id, msgs := oneEmail(t, store, queue)
 	var logs bytes.Buffer
 	log := slog.New(campaign.LogHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	up := openaitest.New(t, openaitest.WithScript(openaitest.RateLimited(time.Millisecond)))

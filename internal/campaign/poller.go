@@ -148,7 +148,7 @@ func (p *Poller) drain(ctx context.Context, q Queue, n int, log *slog.Logger) {
 	}
 }
 
-func (p *Poller) work(ctx context.Context, q Queue, m Message, log *slog.Logger) {
+func (p *Poller) work(ctx context.Context, q Queue, m Delivery, log *slog.Logger) {
 	// Finish what was started even while shutting down, within a bound.
 	wctx := context.WithoutCancel(ctx)
 	err := p.Worker.Handle(wctx, m)

@@ -5,32 +5,32 @@ import (
 	"time"
 )
 
-// Store keeps campaigns and their items.
+// Store keeps campaigns and their emails.
 //
 // Implementations are safe for concurrent use by many processes. Writes that
 // decide an outcome are conditional, so that at-least-once delivery of work
-// never counts an item twice and a crash never loses a count.
+// never counts an email twice and a crash never loses a count.
 //
 // Times are kept to the millisecond and come back in UTC; ExpiresAt is kept
 // to the second. A Page.Limit <= 0 means 100; a malformed cursor is a
 // *email.ValidationError naming "cursor". storetest.Run checks all of this.
 //
 // A campaign whose ExpiresAt is not after the store's clock has expired:
-// from then on it reads as gone (Get and Item return ErrNotFound, List and
-// Items leave it out) and its idempotency key no longer binds, even while
+// from then on it reads as gone (Get and Email return ErrNotFound, List and
+// Emails leave it out) and its idempotency key no longer binds, even while
 // its records are still stored (DynamoDB's TTL deletes up to days late).
 type Store interface {
-	// Create stores c and its items. c.ID is new. When c.IdempotencyKey is
+	// Create stores c and its emails. c.ID is new. When c.IdempotencyKey is
 	// set and the tenant already used it, Create stores nothing and returns
 	// the existing campaign with ErrConflict; the caller compares
-	// RequestHash. A campaign becomes visible to Get only once all its items
-	// are stored. Items number from 0 to c.Total-1: len(items) must be
-	// c.Total and items[i].Index i. An id already used is ErrConflict. A zero
+	// RequestHash. A campaign becomes visible to Get only once all its emails
+	// are stored. Emails number from 0 to c.Total-1: len(emails) must be
+	// c.Total and emails[i].Index i. An id already used is ErrConflict. A zero
 	// ExpiresAt lets the store choose one. Create returns the campaign as
 	// Get will. A store whose Create is not one transaction may, for the
 	// same key and RequestHash, complete the campaign that an earlier Create
 	// left half-written, and return that with ErrConflict.
-	Create(ctx context.Context, c *Campaign, items []Item) (*Campaign, error)
+	Create(ctx context.Context, c *Campaign, emails []Email) (*Campaign, error)
 
 	// Get returns the tenant's campaign, or ErrNotFound (also when the
 	// campaign belongs to another tenant).
@@ -40,36 +40,36 @@ type Store interface {
 	// the next page ("" after the last).
 	List(ctx context.Context, tenant string, p Page) ([]Campaign, string, error)
 
-	// Items returns a page of the campaign's items in index order, and the
+	// Emails returns a page of the campaign's emails in index order, and the
 	// next cursor. It does not check the tenant: call Get first.
-	Items(ctx context.Context, campaignID string, p Page) ([]Item, string, error)
+	Emails(ctx context.Context, campaignID string, p Page) ([]Email, string, error)
 
-	// Item returns one item, or ErrNotFound.
-	Item(ctx context.Context, campaignID string, index int) (*Item, error)
+	// Email returns one email, or ErrNotFound.
+	Email(ctx context.Context, campaignID string, index int) (*Email, error)
 
-	// Finish records a pending item's outcome (status ItemSucceeded,
-	// ItemNeedsReview or ItemFailed) and adds it to the campaign's counters
+	// Finish records a pending email's outcome (status EmailSucceeded,
+	// EmailNeedsReview or EmailFailed) and adds it to the campaign's counters
 	// and usage in one atomic write, and sets the campaign's UpdatedAt to
-	// now. It returns ErrAlreadyDone, changing nothing, when the item is no
-	// longer pending, and ErrNotFound when there is no such item.
-	Finish(ctx context.Context, campaignID string, index int, status ItemStatus, r Result, now time.Time) error
+	// now. It returns ErrAlreadyDone, changing nothing, when the email is no
+	// longer pending, and ErrNotFound when there is no such email.
+	Finish(ctx context.Context, campaignID string, index int, status EmailStatus, r Outcome, now time.Time) error
 
-	// Claim leases a pending item to owner until until, so that of several
-	// deliveries of one item (SQS delivers at least once, and a redelivered
-	// expand message sends every item again) one calls the model while the
-	// others wait. It succeeds when the item has no lease, an expired one
+	// Claim leases a pending email to owner until until, so that of several
+	// deliveries of one email (SQS delivers at least once, and a redelivered
+	// expand message sends every email again) one calls the model while the
+	// others wait. It succeeds when the email has no lease, an expired one
 	// (its until not after now), or owner's own (which it moves to until).
 	// Otherwise it returns a *ClaimedError with the holder's until. When
-	// the item is no longer pending it returns ErrAlreadyDone instead, as
-	// of after the lease was taken: a delivery that read the item just
+	// the email is no longer pending it returns ErrAlreadyDone instead, as
+	// of after the lease was taken: a delivery that read the email just
 	// before another finished it never calls the model, even if that
-	// other's lease has ended since. The item must exist (read it first).
+	// other's lease has ended since. The email must exist (read it first).
 	// Finish leaves the lease in place. Exactly one of several owners
-	// racing for a free item succeeds.
+	// racing for a free email succeeds.
 	Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error
 
-	// Release ends owner's lease on the item if owner still holds it, so
-	// that a retry of the item need not wait for the lease to expire.
+	// Release ends owner's lease on the email if owner still holds it, so
+	// that a retry of the email need not wait for the lease to expire.
 	// Releasing a lease that is gone or another's is not an error.
 	Release(ctx context.Context, campaignID string, index int, owner string) error
 
@@ -96,15 +96,15 @@ type Store interface {
 	Transition(ctx context.Context, campaignID string, from []Status, to Status, now time.Time) error
 
 	// DeleteExpired deletes campaigns that expired by now, with their
-	// items, leases and idempotency keys, removing at most limit records
+	// emails, leases and idempotency keys, removing at most limit records
 	// in one short write, and returns how many it removed: call it again
 	// until it returns 0. A store whose records expire by themselves
 	// (DynamoDB's TTL) deletes nothing and returns 0.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
-// Message is a received unit of work.
-type Message struct {
+// Delivery is a received unit of work.
+type Delivery struct {
 	// ID identifies the message (SQS message id).
 	ID string
 	// Handle deletes or extends this delivery (SQS receipt handle).
@@ -130,7 +130,7 @@ type Queue interface {
 	// Receive returns up to max (1..10, else an error) messages, waiting up
 	// to wait for the first one; it returns an empty slice, not an error,
 	// when none came. SQS rounds wait up to whole seconds, at most 20.
-	Receive(ctx context.Context, max int, wait time.Duration) ([]Message, error)
+	Receive(ctx context.Context, max int, wait time.Duration) ([]Delivery, error)
 
 	// Delete acknowledges messages by handle; unknown or expired handles are
 	// not an error.
@@ -154,5 +154,5 @@ type DeadLetterQueue interface {
 	// a delete. It hides each from ReceiveDead for the queue's visibility
 	// timeout, so that one that could not be settled comes back later.
 	// Delete removes one for good.
-	ReceiveDead(ctx context.Context, max int) ([]Message, error)
+	ReceiveDead(ctx context.Context, max int) ([]Delivery, error)
 }

@@ -101,11 +101,11 @@ func createUnqueued(t *testing.T, store campaign.Store, key string, now time.Tim
 	sum := sha256.Sum256(replayBody)
 	c := &campaign.Campaign{ID: campaign.NewID(now), Tenant: "t", Status: campaign.StatusQueued, Total: len(reqs),
 		IdempotencyKey: key, RequestHash: hex.EncodeToString(sum[:]), CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	items := make([]campaign.Item, len(reqs))
+	emails := make([]campaign.Email, len(reqs))
 	for i := range reqs {
-		items[i] = campaign.Item{CampaignID: c.ID, Index: i, Ref: sub.Prospects[i].Ref, Request: reqs[i], Status: campaign.ItemPending}
+		emails[i] = campaign.Email{CampaignID: c.ID, Index: i, Ref: sub.Prospects[i].Ref, Request: reqs[i], Status: campaign.EmailPending}
 	}
-	if _, err := store.Create(context.Background(), c, items); err != nil {
+	if _, err := store.Create(context.Background(), c, emails); err != nil {
 		t.Fatal(err)
 	}
 	return c

@@ -50,8 +50,8 @@ type Submitted struct {
 	Warnings []string
 }
 
-// Submit validates the whole body, stores the campaign and its items, then
-// enqueues one message that a worker expands into one message per item.
+// Submit validates the whole body, stores the campaign and its emails, then
+// enqueues one message that a worker expands into one message per email.
 // Nothing is stored unless every entry is valid. With an idempotency key, a
 // repeat of the same body returns the first campaign; another body is
 // ErrIdempotencyConflict.
@@ -83,11 +83,11 @@ func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byt
 		UpdatedAt:      now,
 		ExpiresAt:      now.Add(ttl),
 	}
-	items := make([]Item, len(reqs))
+	emails := make([]Email, len(reqs))
 	for i := range reqs {
-		items[i] = Item{CampaignID: c.ID, Index: i, Ref: sub.Prospects[i].Ref, Request: reqs[i], Status: ItemPending}
+		emails[i] = Email{CampaignID: c.ID, Index: i, Ref: sub.Prospects[i].Ref, Request: reqs[i], Status: EmailPending}
 	}
-	existing, err := s.Store.Create(ctx, c, items)
+	existing, err := s.Store.Create(ctx, c, emails)
 	switch {
 	case errors.Is(err, ErrConflict) && existing != nil:
 		if existing.RequestHash != c.RequestHash {
@@ -150,7 +150,7 @@ func (s *Service) enqueueExpand(ctx context.Context, c *Campaign) error {
 		return err
 	}
 	// Sent. Should this write fail, a replay after expandLease sends a
-	// second expand message, which is harmless (items are idempotent):
+	// second expand message, which is harmless (emails are idempotent):
 	// not a reason to fail a submit whose campaign is on its way.
 	_ = s.Store.FinishTask(context.WithoutCancel(ctx), c.ID, TaskExpand)
 	return nil
@@ -163,13 +163,13 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// finishGrace is how long after its last item's write a campaign whose
-// items are all done must stay unfinished before Get finishes it. The
-// worker that wrote the last item finishes it at once and sends the
+// finishGrace is how long after its last email's write a campaign whose
+// emails are all done must stay unfinished before Get finishes it. The
+// worker that wrote the last email finishes it at once and sends the
 // webhook; a Get that won that race would leave the campaign without one.
 const finishGrace = time.Minute
 
-// Get returns the tenant's campaign. A campaign whose items are all done
+// Get returns the tenant's campaign. A campaign whose emails are all done
 // but whose status was not moved for finishGrace (no worker completed it)
 // is finished here.
 func (s *Service) Get(ctx context.Context, tenant, id string) (*Campaign, error) {
@@ -192,15 +192,15 @@ func (s *Service) List(ctx context.Context, tenant string, p Page) ([]Campaign, 
 	return s.Store.List(ctx, tenant, p)
 }
 
-// Emails returns a page of the tenant's campaign's items, in input order.
-func (s *Service) Emails(ctx context.Context, tenant, id string, p Page) ([]Item, string, error) {
+// Emails returns a page of the tenant's campaign's emails, in input order.
+func (s *Service) Emails(ctx context.Context, tenant, id string, p Page) ([]Email, string, error) {
 	if _, err := s.Store.Get(ctx, tenant, id); err != nil {
 		return nil, "", err
 	}
-	return s.Store.Items(ctx, id, p)
+	return s.Store.Emails(ctx, id, p)
 }
 
-// Cancel stops a live campaign: its pending items are not sent to the
+// Cancel stops a live campaign: its pending emails are not sent to the
 // model. Cancelling a finished campaign returns it unchanged.
 func (s *Service) Cancel(ctx context.Context, tenant, id string) (*Campaign, error) {
 	if _, err := s.Store.Get(ctx, tenant, id); err != nil {
@@ -238,6 +238,6 @@ type message struct {
 
 const (
 	msgExpand = "expand"
-	msgItem   = "item"
+	msgEmail  = "item"
 	msgNotify = "notify"
 )

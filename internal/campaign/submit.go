@@ -13,7 +13,7 @@ import (
 type Submission struct {
 	Name       string   `json:"name"`
 	Defaults   Defaults `json:"defaults"`
-	Prospects  []Entry  `json:"prospects"`
+	Prospects  []Input  `json:"prospects"`
 	WebhookURL string   `json:"webhook_url"`
 }
 
@@ -24,8 +24,8 @@ type Defaults struct {
 	Options email.Options `json:"options"`
 }
 
-// Entry is one prospect of a submission.
-type Entry struct {
+// Input is one prospect of a submission.
+type Input struct {
 	Ref      string         `json:"ref"`
 	Prospect email.Prospect `json:"prospect"`
 	Company  email.Company  `json:"company"`
@@ -36,7 +36,7 @@ type Entry struct {
 
 // Request returns the entry's email request with d merged in: each field
 // the entry leaves empty comes from d.
-func (e *Entry) Request(d Defaults) email.Request {
+func (e *Input) Request(d Defaults) email.Request {
 	return email.Request{
 		Prospect: e.Prospect,
 		Company:  e.Company,
@@ -101,7 +101,7 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 	}
 	problems := rep.Merge(v)
 	warnings := newWarnings(rep.Warnings)
-	sub := &Submission{Name: wire.Name, Defaults: wire.Defaults, WebhookURL: wire.WebhookURL, Prospects: make([]Entry, len(wire.Prospects))}
+	sub := &Submission{Name: wire.Name, Defaults: wire.Defaults, WebhookURL: wire.WebhookURL, Prospects: make([]Input, len(wire.Prospects))}
 	reqs := make([]email.Request, len(wire.Prospects))
 	for i, raw := range wire.Prospects {
 		e := &sub.Prospects[i]

@@ -23,7 +23,7 @@ var fuzzModels = []string{"gpt-4o-mini", "gpt-4o"}
 // /api/v1/campaigns does. It may not panic; a failure is a *SyntaxError or
 // a *ValidationError naming its fields; and an accepted submission holds
 // 1 to max requests, each valid on its own and still valid after a trip
-// through JSON (how the stores keep items), with a webhook URL that is an
+// through JSON (how the stores keep emails), with a webhook URL that is an
 // absolute http(s) URL without credentials, and every model named one of
 // the allowed.
 func FuzzDecodeSubmission(f *testing.F) {

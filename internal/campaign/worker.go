@@ -34,7 +34,7 @@ type Notifier interface {
 var ErrUndeliverable = errors.New("notification undeliverable")
 
 // Worker works queue messages: it expands a campaign into one message per
-// item, writes each item's email exactly once, and calls a finished
+// email, writes each email's email exactly once, and calls a finished
 // campaign's webhook. DeadLetter settles the messages the queue gave up on.
 type Worker struct {
 	Store    Store
@@ -49,7 +49,7 @@ type Worker struct {
 	// Notices is the queue notify messages go to; nil means Queue. The
 	// local program gives them a queue of their own (Poller.Notices).
 	Notices Queue
-	// Concurrency bounds parallel items per Process call (default 16).
+	// Concurrency bounds parallel emails per Process call (default 16).
 	Concurrency int
 	// NotifyConcurrency bounds parallel webhook calls per Process call or
 	// Poller (default 4).
@@ -57,17 +57,17 @@ type Worker struct {
 	// NotifyTimeout bounds one webhook call (default 10 s).
 	NotifyTimeout time.Duration
 	// MaxReceive is the queue's redrive count: on that receive a transient
-	// failure fails the item ("retries exhausted") instead of sending the
+	// failure fails the email ("retries exhausted") instead of sending the
 	// message to the dead-letter queue, and a failed webhook call is given
 	// up (default 5). A dead letter's reason names it.
 	MaxReceive int
 	// RetryDelay is the first backoff of a failed message, doubled per
 	// receive up to 5 minutes (default 10 s).
 	RetryDelay time.Duration
-	// Lease is how long a delivery holds an item it works when its context
+	// Lease is how long a delivery holds an email it works when its context
 	// has no deadline (default 2 minutes). With a deadline, as in a Lambda
 	// invocation, the lease ends with the deadline: a worker that dies or
-	// times out frees its items for the next delivery.
+	// times out frees its emails for the next delivery.
 	Lease time.Duration
 	Now   func() time.Time
 	Log   *slog.Logger
@@ -122,11 +122,11 @@ var errRetry = errors.New("retry later")
 
 // Process works msgs and returns the IDs of the messages to deliver again:
 // transient failures only. Everything else is done (or recorded as failed)
-// and may be deleted. Items and expansions take Concurrency slots; notify
+// and may be deleted. Emails and expansions take Concurrency slots; notify
 // messages (webhook calls) take NotifyConcurrency slots of their own, so
 // that no webhook, however slow its receiver, holds up an email.
-func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
-	var work, notices []Message
+func (w *Worker) Process(ctx context.Context, msgs []Delivery) []string {
+	var work, notices []Delivery
 	for _, m := range msgs {
 		if msg, ok := decode(m); ok && msg.Type == msgNotify {
 			notices = append(notices, m)
@@ -134,7 +134,7 @@ func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
 			work = append(work, m)
 		}
 	}
-	handle := func(ctx context.Context, m Message) error {
+	handle := func(ctx context.Context, m Delivery) error {
 		err := w.Handle(ctx, m)
 		if err != nil {
 			w.retryLater(ctx, m, err)
@@ -156,13 +156,13 @@ func (w *Worker) Process(ctx context.Context, msgs []Message) []string {
 // with DeadLetter, and returns the IDs of those to deliver again (their
 // outcome could not be recorded). They come back after the dead-letter
 // queue's visibility timeout.
-func (w *Worker) ProcessDeadLetters(ctx context.Context, msgs []Message) []string {
+func (w *Worker) ProcessDeadLetters(ctx context.Context, msgs []Delivery) []string {
 	return each(ctx, msgs, w.concurrency(), w.DeadLetter)
 }
 
 // each calls handle for every message, limit at a time, and returns the IDs
 // of those it failed.
-func each(ctx context.Context, msgs []Message, limit int, handle func(context.Context, Message) error) []string {
+func each(ctx context.Context, msgs []Delivery, limit int, handle func(context.Context, Delivery) error) []string {
 	var (
 		mu     sync.Mutex
 		failed []string
@@ -195,7 +195,7 @@ func (e *retryAfter) Error() string { return "retry after " + e.d.String() }
 // worker's (6× on AWS, 12 minutes by default), which would make every retry
 // of a rate-limited prospect wait that long. Best effort: without it the
 // message still comes back.
-func (w *Worker) retryLater(ctx context.Context, m Message, err error) {
+func (w *Worker) retryLater(ctx context.Context, m Delivery, err error) {
 	if w.Queue == nil || m.Handle == "" {
 		return
 	}
@@ -223,7 +223,7 @@ func backoff(first time.Duration, receives int, limit time.Duration) time.Durati
 }
 
 // Handle works one message. A non-nil error means: deliver it again.
-func (w *Worker) Handle(ctx context.Context, m Message) error {
+func (w *Worker) Handle(ctx context.Context, m Delivery) error {
 	msg, ok := decode(m)
 	if !ok {
 		// Undecodable: it comes back until the queue gives up on it, and
@@ -236,8 +236,8 @@ func (w *Worker) Handle(ctx context.Context, m Message) error {
 	switch msg.Type {
 	case msgExpand:
 		err = w.expand(ctx, msg)
-	case msgItem:
-		err = w.item(ctx, m, msg)
+	case msgEmail:
+		err = w.writeEmail(ctx, m, msg)
 	case msgNotify:
 		err = w.notify(ctx, m, msg)
 	default:
@@ -258,7 +258,7 @@ func (w *Worker) Handle(ctx context.Context, m Message) error {
 
 // decode reads a message body; ok is false for one that is not a message
 // of this package.
-func decode(m Message) (msg message, ok bool) {
+func decode(m Delivery) (msg message, ok bool) {
 	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.CampaignID == "" {
 		return message{}, false
 	}
@@ -267,7 +267,7 @@ func decode(m Message) (msg message, ok bool) {
 
 // messageContext returns ctx whose log lines name m and, when it can be
 // read, what it is about.
-func messageContext(ctx context.Context, m Message) context.Context {
+func messageContext(ctx context.Context, m Delivery) context.Context {
 	if msg, ok := decode(m); ok {
 		return msg.logContext(ctx, m)
 	}
@@ -276,16 +276,16 @@ func messageContext(ctx context.Context, m Message) context.Context {
 
 // logContext returns ctx whose log lines name the message and what it is
 // about.
-func (msg message) logContext(ctx context.Context, m Message) context.Context {
+func (msg message) logContext(ctx context.Context, m Delivery) context.Context {
 	attrs := []slog.Attr{slog.String("message_id", m.ID), slog.String("campaign_id", msg.CampaignID), slog.String("tenant", msg.Tenant)}
-	if msg.Type == msgItem {
+	if msg.Type == msgEmail {
 		attrs = append(attrs, slog.Int("index", msg.Index))
 	}
 	return withLog(ctx, attrs...)
 }
 
-// expand sends one message per item. A redelivered expand sends them again;
-// items already done are skipped when worked.
+// expand sends one message per email. A redelivered expand sends them again;
+// emails already done are skipped when worked.
 func (w *Worker) expand(ctx context.Context, msg message) error {
 	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
 	if errors.Is(err, ErrNotFound) {
@@ -300,7 +300,7 @@ func (w *Worker) expand(ctx context.Context, msg message) error {
 	}
 	bodies := make([][]byte, c.Total)
 	for i := range bodies {
-		b, err := json.Marshal(message{Type: msgItem, Tenant: c.Tenant, CampaignID: c.ID, Index: i})
+		b, err := json.Marshal(message{Type: msgEmail, Tenant: c.Tenant, CampaignID: c.ID, Index: i})
 		if err != nil {
 			return err
 		}
@@ -328,37 +328,37 @@ func (w *Worker) leaseEnd(ctx context.Context, now time.Time) time.Time {
 	return now.Add(2 * time.Minute)
 }
 
-// newOwner names one delivery's claim on an item: the message, for a person
+// newOwner names one delivery's claim on an email: the message, for a person
 // reading the table, and a random part, since SQS may deliver one message
 // twice at once.
-func newOwner(m Message) string {
+func newOwner(m Delivery) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return m.ID + "#" + hex.EncodeToString(b[:])
 }
 
-// item writes one prospect's email. Several deliveries of the same item
+// writeEmail writes one prospect's email. Several deliveries of the same writeEmail
 // (SQS delivers at least once, and a redelivered expand message sends
-// every item again) may run at once: the one that claims the item calls
-// the model; the others come back when its lease ends, by when the item is
-// normally done and they are deleted. Claim also refuses an item finished
+// every writeEmail again) may run at once: the one that claims the writeEmail calls
+// the model; the others come back when its lease ends, by when the writeEmail is
+// normally done and they are deleted. Claim also refuses an writeEmail finished
 // since it was read, whatever became of its holder's lease. Finish's
 // condition keeps the count exact even when a lease expires mid-call.
 //
-// A delivery that finds the item claimed on its last allowed receive also
+// A delivery that finds the writeEmail claimed on its last allowed receive also
 // waits, so it goes to the dead-letter queue; that only happens when the
 // holder outlives maxReceive leases, which a healthy holder does not.
-func (w *Worker) item(ctx context.Context, m Message, msg message) (err error) {
+func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err error) {
 	log := w.log()
-	it, err := w.Store.Item(ctx, msg.CampaignID, msg.Index)
+	it, err := w.Store.Email(ctx, msg.CampaignID, msg.Index)
 	if errors.Is(err, ErrNotFound) {
-		log.WarnContext(ctx, "item gone")
+		log.WarnContext(ctx, "email gone")
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if it.Status != ItemPending {
+	if it.Status != EmailPending {
 		// Done already: a redelivery. The delivery that wrote it may have
 		// died before completing the campaign.
 		return w.completeRedelivered(ctx, msg.Tenant, msg.CampaignID)
@@ -389,7 +389,7 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) (err error) {
 			return w.completeRedelivered(ctx, msg.Tenant, c.ID)
 		}
 		if held, ok := errors.AsType[*ClaimedError](err); ok {
-			log.InfoContext(ctx, "item is being worked by another delivery; checking back when its lease ends",
+			log.InfoContext(ctx, "email is being worked by another delivery; checking back when its lease ends",
 				slog.Time("lease_until", held.Until))
 			return &retryAfter{d: held.Until.Sub(now) + time.Second}
 		}
@@ -402,29 +402,29 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) (err error) {
 		// The message comes back: its next delivery need not wait for
 		// this lease to end. Best effort; the lease ends anyway.
 		if rerr := w.Store.Release(context.WithoutCancel(ctx), c.ID, it.Index, owner); rerr != nil {
-			log.WarnContext(ctx, "could not release an item's lease", slog.String("error", rerr.Error()))
+			log.WarnContext(ctx, "could not release an email's lease", slog.String("error", rerr.Error()))
 		}
 	}()
 
 	res, err := w.Composer.Compose(ctx, &it.Request)
-	status, result := ItemSucceeded, Result{}
+	status, result := EmailSucceeded, Outcome{}
 	switch {
 	case err == nil:
-		result = Result{Subject: res.Emails[0].Subject, Body: res.Emails[0].Body, Model: res.Model, Usage: res.Usage,
+		result = Outcome{Subject: res.Emails[0].Subject, Body: res.Emails[0].Body, Model: res.Model, Usage: res.Usage,
 			Emails: res.Emails, Kind: it.Request.Options.Kind()}
 		if res.NeedsReview {
-			status = ItemNeedsReview
+			status = EmailNeedsReview
 		}
 	case email.IsTransient(err) && m.ReceiveCount < w.maxReceive():
 		log.WarnContext(ctx, "transient failure; will retry", slog.Int("receive_count", m.ReceiveCount), slog.String("error", err.Error()))
 		return errRetry
 	case email.IsTransient(err):
-		status, result = ItemFailed, Result{Error: "retries exhausted: " + reason(err)}
+		status, result = EmailFailed, Outcome{Error: "retries exhausted: " + reason(err)}
 	default:
-		status, result = ItemFailed, Result{Error: reason(err)}
+		status, result = EmailFailed, Outcome{Error: reason(err)}
 	}
-	if status == ItemFailed {
-		log.WarnContext(ctx, "item failed", slog.String("error", err.Error()))
+	if status == EmailFailed {
+		log.WarnContext(ctx, "email failed", slog.String("error", err.Error()))
 	}
 	err = w.Store.Finish(ctx, c.ID, it.Index, status, result, w.now())
 	if errors.Is(err, ErrAlreadyDone) {
@@ -433,12 +433,12 @@ func (w *Worker) item(ctx context.Context, m Message, msg message) (err error) {
 		return w.completeRedelivered(ctx, msg.Tenant, c.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("finish item %d: %w", it.Index, err)
+		return fmt.Errorf("finish email %d: %w", it.Index, err)
 	}
 	return w.complete(ctx, msg.Tenant, c.ID)
 }
 
-// complete finishes the campaign if every item is done. It enqueues the
+// complete finishes the campaign if every email is done. It enqueues the
 // campaign's notify message first, when there is a webhook to call, so
 // that the webhook is sent whoever wins the final transition, even if the
 // winner dies right after it (TaskNotify makes it sent once however many
@@ -463,7 +463,7 @@ func (w *Worker) complete(ctx context.Context, tenant, id string) error {
 	return w.finish(ctx, c)
 }
 
-// finish moves c, whose items are all done, to its final status, unless
+// finish moves c, whose emails are all done, to its final status, unless
 // another caller did.
 func (w *Worker) finish(ctx context.Context, c *Campaign) error {
 	to := finalStatus(c)
@@ -485,7 +485,7 @@ func (w *Worker) finish(ctx context.Context, c *Campaign) error {
 // messages of one campaign (two completers, or a duplicate delivery) the
 // one that claims TaskNotify calls; the others come back when its lease
 // ends, and are dropped once the task is done.
-func (w *Worker) notify(ctx context.Context, m Message, msg message) error {
+func (w *Worker) notify(ctx context.Context, m Delivery, msg message) error {
 	if w.Notifier == nil {
 		return nil
 	}
@@ -555,7 +555,7 @@ func (w *Worker) finishTask(ctx context.Context, id string, task Task) {
 	}
 }
 
-// completeRedelivered is complete for a delivery whose item was already
+// completeRedelivered is complete for a delivery whose email was already
 // done: a campaign that is gone by now is no reason to deliver it again.
 func (w *Worker) completeRedelivered(ctx context.Context, tenant, id string) error {
 	if err := w.complete(ctx, tenant, id); err != nil && !errors.Is(err, ErrNotFound) {
@@ -571,7 +571,7 @@ func (w *Worker) maxReceive() int {
 	return w.MaxReceive
 }
 
-// reason is the text a client sees for a failed item: the kind of failure,
+// reason is the text a client sees for a failed email: the kind of failure,
 // never internal detail.
 func reason(err error) string {
 	var e *email.Error

@@ -40,10 +40,10 @@ func localParts(t *testing.T, visibility time.Duration) (*sqlite.Store, *sqlite.
 	return store, queue
 }
 
-// oneItem submits a campaign of one prospect for tenant "t", works its
-// expand message and returns the campaign's id and the item's message, as
+// oneEmail submits a campaign of one prospect for tenant "t", works its
+// expand message and returns the campaign's id and the email's message, as
 // received once.
-func oneItem(t *testing.T, store *sqlite.Store, queue *sqlite.Queue) (string, []campaign.Message) {
+func oneEmail(t *testing.T, store *sqlite.Store, queue *sqlite.Queue) (string, []campaign.Delivery) {
 	t.Helper()
 	ctx := context.Background()
 	svc := &campaign.Service{Store: store, Queue: queue}
@@ -59,7 +59,7 @@ func oneItem(t *testing.T, store *sqlite.Store, queue *sqlite.Queue) (string, []
 	_ = queue.Delete(ctx, []string{expand[0].Handle})
 	msgs, err := queue.Receive(ctx, 10, time.Second)
 	if err != nil || len(msgs) != 1 {
-		t.Fatalf("item: %d messages, %v", len(msgs), err)
+		t.Fatalf("email: %d messages, %v", len(msgs), err)
 	}
 	return c.Campaign.ID, msgs
 }
@@ -79,21 +79,21 @@ func (g *gatedComposer) Compose(ctx context.Context, req *email.Request) (email.
 	case <-ctx.Done():
 		return email.Result{}, ctx.Err()
 	}
-	return email.Result{Emails: []email.Email{{Subject: "Hi " + req.Prospect.FirstName, Body: "Body"}}, Model: "gated"}, nil
+	return email.Result{Emails: []email.Checked{{Subject: "Hi " + req.Prospect.FirstName, Body: "Body"}}, Model: "gated"}, nil
 }
 
-// Two deliveries of one item at once: the one that claims it calls the
+// Two deliveries of one email at once: the one that claims it calls the
 // model; the other comes back when the claim's lease ends (the holder's
-// context deadline, as in a Lambda invocation), finds the item done and is
+// context deadline, as in a Lambda invocation), finds the email done and is
 // deleted. The model is called once.
 func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
 	ctx := context.Background()
 	store, queue := localParts(t, time.Hour)
-	id, msgs := oneItem(t, store, queue)
+	id, msgs := oneEmail(t, store, queue)
 	gate := &gatedComposer{started: make(chan struct{}, 2), release: make(chan struct{})}
 	worker := &campaign.Worker{Store: store, Queue: queue, Composer: gate}
 
-	// The first delivery claims the item until its deadline and blocks in
+	// The first delivery claims the email until its deadline and blocks in
 	// the model call.
 	lease := 2 * time.Second
 	hctx, cancel := context.WithTimeout(ctx, lease)
@@ -120,7 +120,7 @@ func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
 	}
 
 	// The duplicate comes back no sooner than the lease's end, finds the
-	// item done and is done itself, without a model call.
+	// email done and is done itself, without a model call.
 	back, err := queue.Receive(ctx, 10, 5*time.Second)
 	if err != nil || len(back) != 1 || back[0].ReceiveCount != 2 {
 		t.Fatalf("the duplicate did not come back within 5 s: %d messages, %v", len(back), err)
@@ -149,15 +149,15 @@ func (h *claimHook) Claim(ctx context.Context, campaignID string, index int, own
 	return h.Store.Claim(ctx, campaignID, index, owner, now, until)
 }
 
-// A delivery reads the item while it is pending; before it claims the item,
+// A delivery reads the email while it is pending; before it claims the email,
 // a duplicate works it and completes the campaign, which ends the leases.
-// The late delivery must see that the item is done rather than call the
+// The late delivery must see that the email is done rather than call the
 // model a second time. (CI once saw 201 model calls for 200 prospects
-// before Claim looked at the item.)
-func TestDeliveryThatClaimsAFinishedItemDoesNotCallTheModel(t *testing.T) {
+// before Claim looked at the email.)
+func TestDeliveryThatClaimsAFinishedEmailDoesNotCallTheModel(t *testing.T) {
 	ctx := context.Background()
 	store, queue := localParts(t, time.Hour)
-	id, msgs := oneItem(t, store, queue)
+	id, msgs := oneEmail(t, store, queue)
 	model := &gatedComposer{started: make(chan struct{}, 2), release: make(chan struct{})}
 	close(model.release)
 	plain := &campaign.Worker{Store: store, Queue: queue, Composer: model}
@@ -191,12 +191,12 @@ func TestProcessRetriesTransientFailuresAfterBackoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, msgs := oneItem(t, store, queue)
+	_, msgs := oneEmail(t, store, queue)
 	worker := &campaign.Worker{Store: store, Queue: queue, Composer: &email.Composer{Writer: w}, RetryDelay: 300 * time.Millisecond}
 
-	// The item message fails (500).
+	// The email message fails (500).
 	if failed := worker.Process(ctx, msgs); len(failed) != 1 || failed[0] != msgs[0].ID {
-		t.Fatalf("a 500 must be reported as a batch item failure: %v", failed)
+		t.Fatalf("a 500 must be reported as a batch email failure: %v", failed)
 	}
 	start := time.Now()
 	msgs, err = queue.Receive(ctx, 10, 5*time.Second)
@@ -208,11 +208,11 @@ func TestProcessRetriesTransientFailuresAfterBackoff(t *testing.T) {
 	}
 }
 
-// failingItems is a store whose Item always fails, as a throttled or
+// failingItems is a store whose Email always fails, as a throttled or
 // unreachable DynamoDB does.
 type failingItems struct{ campaign.Store }
 
-func (failingItems) Item(context.Context, string, int) (*campaign.Item, error) {
+func (failingItems) Email(context.Context, string, int) (*campaign.Email, error) {
 	return nil, errors.New("ProvisionedThroughputExceededException: throttled")
 }
 
@@ -221,7 +221,7 @@ func (failingItems) Item(context.Context, string, int) (*campaign.Item, error) {
 func TestProcessLogsStoreFailures(t *testing.T) {
 	ctx := context.Background()
 	store, queue := localParts(t, time.Hour)
-	_, msgs := oneItem(t, store, queue)
+	_, msgs := oneEmail(t, store, queue)
 	var logs bytes.Buffer
 	worker := &campaign.Worker{Store: failingItems{store}, Queue: queue, Composer: &gatedComposer{},
 		Log: slog.New(slog.NewJSONHandler(&logs, nil))}

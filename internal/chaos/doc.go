@@ -4,7 +4,7 @@
 // model provider that never answers, and a poll or a crash right after a
 // campaign's last write. Each asserts the same invariant: the campaign
 // finishes, every prospect has exactly one outcome, the counters match the
-// items, and the webhook is sent once.
+// emails, and the webhook is sent once.
 //
 // `make test` runs the short variants (well under a minute together).
 // INGREN_SOAK=1 (`make soak`) runs longer ones: more prospects, more kills,

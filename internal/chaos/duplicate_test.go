@@ -30,7 +30,7 @@ import (
 type twice struct {
 	campaign.Queue
 	mu        sync.Mutex
-	again     []campaign.Message
+	again     []campaign.Delivery
 	delivered int // deliveries handed out, duplicates included
 	dups      int
 	settled   int // deliveries deleted or extended: their work is over
@@ -39,10 +39,10 @@ type twice struct {
 	idle bool
 }
 
-func (q *twice) Receive(ctx context.Context, max int, wait time.Duration) ([]campaign.Message, error) {
+func (q *twice) Receive(ctx context.Context, max int, wait time.Duration) ([]campaign.Delivery, error) {
 	q.mu.Lock()
 	k := min(len(q.again), max)
-	out := append([]campaign.Message(nil), q.again[:k]...)
+	out := append([]campaign.Delivery(nil), q.again[:k]...)
 	q.again = q.again[k:]
 	q.mu.Unlock()
 	if len(out) < max {
@@ -92,7 +92,7 @@ func (q *twice) drained() bool {
 // TestDuplicateDeliveryLocal is TestAWSDuplicateDelivery (internal/app) for
 // the local program's path: the real SQLite store and goqite queue, the
 // Poller and Worker, with every message (the campaign's expand message and
-// each item's) delivered twice. Each prospect costs one model call, is
+// each email's) delivered twice. Each prospect costs one model call, is
 // counted once, and the webhook fires once.
 func TestDuplicateDeliveryLocal(t *testing.T) {
 	n := pick(200, 3000)
@@ -162,7 +162,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	dup.mu.Lock()
 	delivered, dups := dup.delivered, dup.dups
 	dup.mu.Unlock()
-	// A duplicate that finds its item claimed waits for the holder's lease
+	// A duplicate that finds its email claimed waits for the holder's lease
 	// (two minutes here) instead of calling the model, and one that claims
 	// it after it was finished is told so: no prospect costs two calls
 	// unless something failed.

@@ -212,8 +212,8 @@ func waitFor(tb testing.TB, call caller, id string, timeout time.Duration, ok fu
 // checkExactlyOnce reads every email of the finished campaign c and checks
 // the invariant of every chaos test: indices 0..Total-1 each appear exactly
 // once, each with an outcome, with the prospect's own email when it
-// succeeded, and the campaign's counters equal the items' statuses. It
-// returns how many items have each status.
+// succeeded, and the campaign's counters equal the emails' statuses. It
+// returns how many emails have each status.
 func checkExactlyOnce(tb testing.TB, call caller, c campaignView) map[string]int {
 	tb.Helper()
 	seen := make([]int, c.Total)
@@ -221,7 +221,7 @@ func checkExactlyOnce(tb testing.TB, call caller, c campaignView) map[string]int
 	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > c.Total/500+2 {
-			tb.Fatalf("more pages than %d items need", c.Total)
+			tb.Fatalf("more pages than %d emails need", c.Total)
 		}
 		status, b := call(tb, "GET", "/api/v1/campaigns/"+c.CampaignID+"/emails?limit=500&cursor="+cursor, nil)
 		if status != http.StatusOK {
@@ -260,13 +260,13 @@ func checkExactlyOnce(tb testing.TB, call caller, c campaignView) map[string]int
 		}
 	}
 	if got := byStatus["succeeded"] + byStatus["needs_review"]; got != c.Succeeded {
-		tb.Errorf("counter succeeded = %d, but %d items have an email", c.Succeeded, got)
+		tb.Errorf("counter succeeded = %d, but %d emails were written", c.Succeeded, got)
 	}
 	if byStatus["needs_review"] != c.NeedsReview {
-		tb.Errorf("counter needs_review = %d, but %d items need review", c.NeedsReview, byStatus["needs_review"])
+		tb.Errorf("counter needs_review = %d, but %d emails need review", c.NeedsReview, byStatus["needs_review"])
 	}
 	if byStatus["failed"] != c.Failed {
-		tb.Errorf("counter failed = %d, but %d items failed", c.Failed, byStatus["failed"])
+		tb.Errorf("counter failed = %d, but %d emails failed", c.Failed, byStatus["failed"])
 	}
 	if c.Pending != 0 {
 		tb.Errorf("pending = %d after the campaign finished", c.Pending)

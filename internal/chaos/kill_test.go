@@ -152,7 +152,7 @@ func TestKillNineMidCampaign(t *testing.T) {
 	if soak() {
 		held = fmt.Sprintf("messages in flight left to come back after %v", app.LocalQueueVisibility)
 	}
-	t.Logf("%d prospects, kill -9 ×%d after %v items done; %s; restart to healthy %v",
+	t.Logf("%d prospects, kill -9 ×%d after %v emails done; %s; restart to healthy %v",
 		n, kills, killedAt, held, roundAll(restarts))
 	t.Logf("completed in %v: statuses %v; %d model calls in all (repair rounds included), %d first calls for %d prospects: %d prospects redone (in flight at a kill)",
 		wall.Round(time.Millisecond), byStatus, up.Count(), first.calls, n, first.redone)

@@ -245,8 +245,8 @@ func TestEmulatorOutage(t *testing.T) {
 					continue
 				}
 				// Lambda gives each invocation its timeout as a deadline; the
-				// worker's item leases end with it. A lease that an outage
-				// kept the worker from releasing delays its item that long.
+				// worker's email leases end with it. A lease that an outage
+				// kept the worker from releasing delays its email that long.
 				ictx, icancel := context.WithTimeout(context.Background(), invocationTimeout)
 				res, err := workerH(ictx, sqsevent.Event(msgs, "arn:aws:sqs:us-east-1:000000000000:work"))
 				icancel()
@@ -291,7 +291,7 @@ func TestEmulatorOutage(t *testing.T) {
 		after := waitFor(t, call, id, 60*time.Second, func(c campaignView) bool {
 			return c.Succeeded+c.Failed > before.Succeeded+before.Failed+20 || c.done()
 		})
-		report = append(report, fmt.Sprintf("outage %d of %v at %d done: %d batch item failures; %d items done within %v of recovery",
+		report = append(report, fmt.Sprintf("outage %d of %v at %d done: %d batch email failures; %d emails done within %v of recovery",
 			i+1, outage, before.Succeeded+before.Failed, failures.Load()-failedBefore,
 			after.Succeeded+after.Failed-before.Succeeded-before.Failed, time.Since(back).Round(time.Millisecond)))
 	}
@@ -317,7 +317,7 @@ func TestEmulatorOutage(t *testing.T) {
 	for _, r := range report {
 		t.Log(r)
 	}
-	t.Logf("%d prospects completed in %v: statuses %v; %d batch item failures in all; %d first model calls: %d prospects redone (written, then the write failed)",
+	t.Logf("%d prospects completed in %v: statuses %v; %d batch email failures in all; %d first model calls: %d prospects redone (written, then the write failed)",
 		n, wall.Round(time.Millisecond), byStatus, failures.Load(), first.calls, first.redone)
 }
 

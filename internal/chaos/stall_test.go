@@ -10,7 +10,7 @@ import (
 
 // TestUpstreamStall runs the local program against a model provider that
 // takes requests and never answers. Each call ends at OPENAI_TIMEOUT; the
-// item is retried on the next receive, and on receive MAX_RECEIVE_COUNT it
+// email is retried on the next receive, and on receive MAX_RECEIVE_COUNT it
 // is failed with "retries exhausted". Nothing waits forever: not the
 // campaign, not a shutdown.
 func TestUpstreamStall(t *testing.T) {

@@ -181,7 +181,7 @@ func TestTarpitWebhooksDoNotDelayEmails(t *testing.T) {
 	})
 	t.Run("LambdaBatch", func(t *testing.T) {
 		// One invocation's batch holds the notify messages of campaigns
-		// whose webhook hangs and the item messages of another campaign.
+		// whose webhook hangs and the email messages of another campaign.
 		tp := newTarpit(t)
 		t.Cleanup(tp.open)
 		w := newTarpitWorld(t, 1, hooks)
@@ -193,9 +193,9 @@ func TestTarpitWebhooksDoNotDelayEmails(t *testing.T) {
 			w.submit(t, 1, tp.URL)
 		}
 		other := w.submit(t, 3, "")
-		// Expand every campaign and work the hanging ones' items: their
+		// Expand every campaign and work the hanging ones' emails: their
 		// completion enqueues their notify messages.
-		var batch []campaign.Message
+		var batch []campaign.Delivery
 		for {
 			msgs, err := w.queue.Receive(ctx, 10, 100*time.Millisecond)
 			if err != nil {
@@ -210,17 +210,17 @@ func TestTarpitWebhooksDoNotDelayEmails(t *testing.T) {
 					CampaignID string `json:"campaign_id"`
 				}
 				_ = json.Unmarshal(m.Body, &body)
-				if body.Type == "notify" || body.CampaignID == other && body.Type == "item" {
+				if body.Type == "notify" || body.CampaignID == other && body.Type == "email" {
 					batch = append(batch, m)
 					continue
 				}
-				if failed := w.worker.Process(ctx, []campaign.Message{m}); len(failed) != 0 {
+				if failed := w.worker.Process(ctx, []campaign.Delivery{m}); len(failed) != 0 {
 					t.Fatalf("%s failed", m.Body)
 				}
 			}
 		}
 		if len(batch) != hooks+3 {
-			t.Fatalf("batch of %d messages, want %d notify messages and 3 items", len(batch), hooks)
+			t.Fatalf("batch of %d messages, want %d notify messages and 3 emails", len(batch), hooks)
 		}
 		done := make(chan []string, 1)
 		go func() { done <- w.worker.Process(ctx, batch) }()

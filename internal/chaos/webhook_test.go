@@ -22,14 +22,14 @@ import (
 )
 
 // afterFinish is a Store that runs after once each Finish has committed,
-// and returns its error as Finish's: the moment between an item's write
+// and returns its error as Finish's: the moment between an email's write
 // and the campaign's completion, where a client's poll or a crash lands.
 type afterFinish struct {
 	campaign.Store
 	after func(ctx context.Context, campaignID string, index int) error
 }
 
-func (s *afterFinish) Finish(ctx context.Context, id string, index int, st campaign.ItemStatus, r campaign.Result, now time.Time) error {
+func (s *afterFinish) Finish(ctx context.Context, id string, index int, st campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
 	if err := s.Store.Finish(ctx, id, index, st, r, now); err != nil {
 		return err
 	}
@@ -38,8 +38,8 @@ func (s *afterFinish) Finish(ctx context.Context, id string, index int, st campa
 
 // TestWebhookOnceAtTheEdges checks that a finished campaign's webhook is
 // sent exactly once even when something happens right after the last
-// item's write: a client reads the campaign (Service.Get, which finishes a
-// campaign whose items are all done), or the worker dies before it
+// email's write: a client reads the campaign (Service.Get, which finishes a
+// campaign whose emails are all done), or the worker dies before it
 // completes the campaign and the message comes back.
 func TestWebhookOnceAtTheEdges(t *testing.T) {
 	const n, tenant = 4, "tenant-chaos"
@@ -82,7 +82,7 @@ func TestWebhookOnceAtTheEdges(t *testing.T) {
 			svc := &campaign.Service{Store: store, Queue: queue}
 			var died atomic.Bool
 			racy := &afterFinish{Store: store, after: tc.after(svc, &died)}
-			// One item at a time, so that the last index is the last write.
+			// One email at a time, so that the last index is the last write.
 			worker := &campaign.Worker{Store: racy, Queue: queue, Composer: &email.Composer{Writer: offline.New(set)},
 				Notifier: webhook.New(webhook.Options{AllowPrivate: true}), Concurrency: 1, Log: slog.New(slog.DiscardHandler)}
 			poller := &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 1, Wait: 50 * time.Millisecond,

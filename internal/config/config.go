@@ -62,8 +62,8 @@ type Config struct {
 	// MaxReceiveCount is the queue's redrive count: on that receive a
 	// prospect is failed rather than retried (MAX_RECEIVE_COUNT; default 5).
 	MaxReceiveCount int
-	// ItemTTL is how long campaigns are kept (ITEM_TTL_DAYS; default 30).
-	ItemTTL time.Duration
+	// CampaignTTL is how long campaigns are kept (ITEM_TTL_DAYS; default 30).
+	CampaignTTL time.Duration
 	// RetryDelay is the worker Lambda's first backoff before a failed
 	// prospect is tried again, doubled per try up to 5 minutes
 	// (RETRY_DELAY; default 10s). The local program retries after 1 s,
@@ -116,7 +116,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerConcurrency:    p.int("WORKER_CONCURRENCY", 16, 1, 1024),
 		MaxCampaignProspects: p.int("MAX_CAMPAIGN_PROSPECTS", 10000, 1, 100000),
 		MaxReceiveCount:      p.int("MAX_RECEIVE_COUNT", 5, 1, 1000),
-		ItemTTL:              time.Duration(p.int("ITEM_TTL_DAYS", 30, 1, 3650)) * 24 * time.Hour,
+		CampaignTTL:          time.Duration(p.int("ITEM_TTL_DAYS", 30, 1, 3650)) * 24 * time.Hour,
 		RetryDelay:           p.duration("RETRY_DELAY", 10*time.Second),
 		WebhookSecret:        getenv("WEBHOOK_SECRET"),
 		WebhookAllowPrivate:  p.bool("WEBHOOK_ALLOW_PRIVATE"),

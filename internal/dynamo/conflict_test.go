@@ -101,8 +101,8 @@ func TestConflictsAreRetried(t *testing.T) {
 }
 
 func finish(s campaign.Store, c *campaign.Campaign) error {
-	r := campaign.Result{Subject: "s", Usage: email.Usage{TotalTokens: 1}}
-	return s.Finish(context.Background(), c.ID, 0, campaign.ItemSucceeded, r, time.Now())
+	r := campaign.Outcome{Subject: "s", Usage: email.Usage{TotalTokens: 1}}
+	return s.Finish(context.Background(), c.ID, 0, campaign.EmailSucceeded, r, time.Now())
 }
 
 func transition(s campaign.Store, c *campaign.Campaign) error {

@@ -25,8 +25,8 @@ func newStore(t *testing.T, ttl time.Duration) (*Store, *dynamodb.Client, string
 }
 
 // dieHalfway does what a Create does before it dies: claim the key and
-// write some of the items, but not the campaign record.
-func dieHalfway(t *testing.T, s *Store, c *campaign.Campaign, items []campaign.Item) {
+// write some of the emails, but not the campaign record.
+func dieHalfway(t *testing.T, s *Store, c *campaign.Campaign, items []campaign.Email) {
 	t.Helper()
 	ctx := context.Background()
 	out := s.stored(c)
@@ -104,7 +104,7 @@ func TestFailedCreateReleasesItsKey(t *testing.T) {
 	ctx := context.Background()
 	c := withKey(storetest.NewCampaign("tenant-a", 2), "key", "hash")
 	items := storetest.NewItems(c)
-	// Over DynamoDB's 400 KB item limit.
+	// Over DynamoDB's 400 KB email limit.
 	items[1].Request.Prospect.Extra["notes"] = json.RawMessage(strconv.Quote(strings.Repeat("x", 500_000)))
 	if _, err := s.Create(ctx, c, items); err == nil {
 		t.Fatal("Create of an item over 400 KB succeeded")

@@ -26,13 +26,13 @@ func TestEveryRecordExpires(t *testing.T) {
 	c := withKey(storetest.NewCampaign("tenant-a", chunkEntries+2), "key", "hash")
 	c.ExpiresAt = time.Time{} // the store's choice: created + ttl
 	items := storetest.NewItems(c)
-	items[0].Status, items[0].Result = campaign.ItemFailed, &campaign.Result{Error: "refused at submit"}
+	items[0].Status, items[0].Outcome = campaign.EmailFailed, &campaign.Outcome{Error: "refused at submit"}
 	storetest.MustCreate(t, s, c, items)
 	now := storetest.Now()
 	if err := s.Claim(ctx, c.ID, 1, "worker", now, now.Add(time.Minute)); err != nil {
 		t.Fatalf("Claim: %v", err)
 	}
-	if err := s.Finish(ctx, c.ID, 1, campaign.ItemSucceeded, campaign.Result{Subject: "s"}, now); err != nil {
+	if err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, campaign.Outcome{Subject: "s"}, now); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
 	campaignExpiry := c.CreatedAt.Add(ttl).Unix()

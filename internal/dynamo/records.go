@@ -18,15 +18,15 @@ import (
 //	campaign     pk CAMPAIGN#<id>           sk META
 //	             gsi1pk TENANT#<tenant>     gsi1sk <created_at>#<id>
 //	input chunk  pk CAMPAIGN#<id>           sk INPUT#<first index, 6 digits>
-//	item result  pk CAMPAIGN#<id>           sk ITEM#<index, 6 digits>
-//	item lease   pk CAMPAIGN#<id>           sk LEASE#<index, 6 digits>
+//	email result  pk CAMPAIGN#<id>           sk ITEM#<index, 6 digits>
+//	email lease   pk CAMPAIGN#<id>           sk LEASE#<index, 6 digits>
 //	idempotency  pk IDEM#<tenant>#<key>     sk IDEM
 //
 // A campaign's inputs are stored in chunks of up to chunkEntries prospects
 // (and chunkBytes of JSON), not one record per prospect: DynamoDB's cost of
 // a write is mostly per record, so a 10,000-prospect submit writes ~100
 // records instead of 10,000 and answers in a fraction of the time. An
-// item's result record is written when the item is finished; an item
+// email's result record is written when the email is finished; an email
 // without one is pending.
 //
 // Times are UTC strings with milliseconds and a fixed width (timeLayout), so
@@ -79,7 +79,7 @@ type campaignRecord struct {
 	TransitionID string `dynamodbav:"transition_id,omitempty"`
 }
 
-// chunkRecord holds the inputs of consecutive items, from the index in
+// chunkRecord holds the inputs of consecutive emails, from the index in
 // its sort key.
 type chunkRecord struct {
 	PK        string `dynamodbav:"pk"`
@@ -93,7 +93,7 @@ type chunkEntry struct {
 	Request json.RawMessage `json:"request"` // email.Request
 }
 
-// resultRecord is a finished item.
+// resultRecord is a finished email.
 type resultRecord struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
@@ -102,8 +102,8 @@ type resultRecord struct {
 	ExpiresAt int64  `dynamodbav:"expires_at"`
 }
 
-// leaseRecord is an item's lease (Store.Claim). It is left in place when
-// the item is finished (deleting it would cost a write per item); TTL
+// leaseRecord is an email's lease (Store.Claim). It is left in place when
+// the email is finished (deleting it would cost a write per email); TTL
 // removes it a day after the lease ends.
 type leaseRecord struct {
 	PK        string `dynamodbav:"pk"`
@@ -211,7 +211,7 @@ func skIndex(sk, prefix string) (int, error) {
 	return i, nil
 }
 
-// Cursors are base64 of the sort key they continue after: the last item's
+// Cursors are base64 of the sort key they continue after: the last email's
 // index, or the last campaign's gsi1sk.
 func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 

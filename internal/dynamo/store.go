@@ -1,4 +1,4 @@
-// Package dynamo keeps campaigns and their items in the app's single
+// Package dynamo keeps campaigns and their emails in the app's single
 // DynamoDB table (see records.go for the layout). Attribute names and
 // expressions live only here.
 package dynamo
@@ -35,7 +35,7 @@ const (
 	// and the SDK's connection pool do not.
 	writers = 16
 	// maxAttempts bounds the tries of a write that DynamoDB refuses for a
-	// reason that passes: unprocessed batch items, transaction conflicts.
+	// reason that passes: unprocessed batch emails, transaction conflicts.
 	maxAttempts = 12
 	// staleClaim is how old an idempotency claim without its campaign must
 	// be before a new Create with the same key and body completes it: older
@@ -77,7 +77,7 @@ func New(client *dynamodb.Client, table string, ttl time.Duration) *Store {
 // up to days later, so every read leaves them out itself.
 func (s *Store) nowUnix() int64 { return s.Now().Unix() }
 
-// Create writes the items first, in parallel batches, and the campaign
+// Create writes the emails first, in parallel batches, and the campaign
 // record last, so that Get sees a campaign only once it is whole.
 //
 // With an idempotency key, Create first claims the key with a conditional
@@ -87,9 +87,9 @@ func (s *Store) nowUnix() int64 { return s.Now().Unix() }
 // (the claim is older than staleClaim): then this Create, if its request
 // hash matches, writes the campaign again under the claimed id and returns
 // it with ErrConflict, as any replay, so the caller enqueues it. A failed
-// Create releases its claim, so the client's retry starts afresh; items
+// Create releases its claim, so the client's retry starts afresh; emails
 // written before the failure are left for TTL to remove.
-func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Item) (*campaign.Campaign, error) {
+func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Email) (*campaign.Campaign, error) {
 	if err := checkItems(c, items); err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (s *Store) claimKey(ctx context.Context, c *campaign.Campaign) (*campaign.C
 	}
 
 	var held idemRecord
-	found, err := s.getItem(ctx, key(rec.PK, rec.SK), &held)
+	found, err := s.getRecord(ctx, key(rec.PK, rec.SK), &held)
 	if err != nil {
 		return nil, "", fmt.Errorf("read idempotency key: %w", err)
 	}
@@ -261,10 +261,10 @@ const (
 	chunkBytes   = 64 << 10
 )
 
-// putItems writes the items' inputs as chunks, and a result record for any
-// item that is already done, in batches of 25 records, writers batches at
+// putItems writes the emails' inputs as chunks, and a result record for any
+// email that is already done, in batches of 25 records, writers batches at
 // a time.
-func (s *Store) putItems(ctx context.Context, c *campaign.Campaign, items []campaign.Item) error {
+func (s *Store) putItems(ctx context.Context, c *campaign.Campaign, items []campaign.Email) error {
 	pk, expires := campaignPK(c.ID), c.ExpiresAt.Unix()
 	var recs []map[string]types.AttributeValue
 	flush := func(first int, entries []chunkEntry) error {
@@ -298,8 +298,8 @@ func (s *Store) putItems(ctx context.Context, c *campaign.Campaign, items []camp
 		}
 		entries = append(entries, chunkEntry{Ref: it.Ref, Request: req})
 		size += len(req) + len(it.Ref) + 16
-		if it.Result != nil && it.Status != "" && it.Status != campaign.ItemPending {
-			out, err := json.Marshal(it.Result)
+		if it.Outcome != nil && it.Status != "" && it.Status != campaign.EmailPending {
+			out, err := json.Marshal(it.Outcome)
 			if err != nil {
 				return fmt.Errorf("item %d result: %w", i, err)
 			}
@@ -368,7 +368,7 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (*campaign.Campaign,
 
 func (s *Store) getCampaign(ctx context.Context, id string) (*campaign.Campaign, error) {
 	var rec campaignRecord
-	found, err := s.getItem(ctx, key(campaignPK(id), metaSK), &rec)
+	found, err := s.getRecord(ctx, key(campaignPK(id), metaSK), &rec)
 	if err != nil {
 		return nil, err
 	}
@@ -430,10 +430,10 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 	return list, encodeCursor(recs[limit-1].GSI1SK), nil
 }
 
-// Items reads the input chunks that cover the page and the result records
-// of its items, and merges them in index order. The cursor is the last
+// Emails reads the input chunks that cover the page and the result records
+// of its emails, and merges them in index order. The cursor is the last
 // index returned.
-func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Item, string, error) {
+func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Email, string, error) {
 	limit := pageLimit(p)
 	start := 0
 	if p.Cursor != "" {
@@ -459,11 +459,11 @@ func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) (
 	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
 }
 
-// items returns the items with indices from..to (both included) that exist
+// emails returns the emails with indices from..to (both included) that exist
 // and have not expired. Every input chunk carries its campaign's
-// expires_at, so an expired campaign's items are left out without a read of
+// expires_at, so an expired campaign's emails are left out without a read of
 // the campaign record.
-func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]campaign.Item, error) {
+func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]campaign.Email, error) {
 	pk := campaignPK(campaignID)
 	// The chunk holding from starts at or before it: the last such chunk.
 	var head []chunkRecord
@@ -489,7 +489,7 @@ func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]c
 		}
 		done[idx] = &results[i]
 	}
-	var items []campaign.Item
+	var items []campaign.Email
 	now := s.nowUnix()
 	for _, ch := range chunks {
 		if ch.ExpiresAt != 0 && ch.ExpiresAt <= now {
@@ -508,7 +508,7 @@ func (s *Store) items(ctx context.Context, campaignID string, from, to int) ([]c
 			if idx < from || idx > to {
 				continue
 			}
-			it, err := toItem(campaignID, idx, e, done[idx])
+			it, err := toEmail(campaignID, idx, e, done[idx])
 			if err != nil {
 				return nil, err
 			}
@@ -540,15 +540,15 @@ func (s *Store) between(ctx context.Context, pk, lo, hi string, desc bool, n int
 	return s.query(ctx, in, n, out)
 }
 
-func toItem(campaignID string, index int, e chunkEntry, r *resultRecord) (*campaign.Item, error) {
-	it := &campaign.Item{CampaignID: campaignID, Index: index, Ref: e.Ref, Status: campaign.ItemPending}
+func toEmail(campaignID string, index int, e chunkEntry, r *resultRecord) (*campaign.Email, error) {
+	it := &campaign.Email{CampaignID: campaignID, Index: index, Ref: e.Ref, Status: campaign.EmailPending}
 	if err := json.Unmarshal(e.Request, &it.Request); err != nil {
 		return nil, fmt.Errorf("item %d input: %w", index, err)
 	}
 	if r != nil {
-		it.Status = campaign.ItemStatus(r.Status)
-		it.Result = new(campaign.Result)
-		if err := json.Unmarshal([]byte(r.Output), it.Result); err != nil {
+		it.Status = campaign.EmailStatus(r.Status)
+		it.Outcome = new(campaign.Outcome)
+		if err := json.Unmarshal([]byte(r.Output), it.Outcome); err != nil {
 			return nil, fmt.Errorf("item %d output: %w", index, err)
 		}
 	}
@@ -574,9 +574,9 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, n int, out a
 	return attributevalue.UnmarshalListOfMaps(all, out)
 }
 
-// Item reads one item: its chunk and its result record, if any.
-func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campaign.Item, error) {
-	var items []campaign.Item
+// Email reads one email: its chunk and its result record, if any.
+func (s *Store) Email(ctx context.Context, campaignID string, index int) (*campaign.Email, error) {
+	var items []campaign.Email
 	var err error
 	if index >= 0 {
 		items, err = s.items(ctx, campaignID, index, index)
@@ -590,12 +590,12 @@ func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campai
 	return &items[0], nil
 }
 
-// Finish puts the item's result record (if it has none: the item was
+// Finish puts the email's result record (if it has none: the email was
 // pending) and updates the campaign's counters in one transaction; the
 // campaign's condition that the index is below its total stands for the
-// item's existence. Transactions on the same campaign record conflict with
+// email's existence. Transactions on the same campaign record conflict with
 // each other; Finish retries those with backoff.
-func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.ItemStatus, r campaign.Result, now time.Time) error {
+func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
 	succeeded, needsReview, failed, ok := status.Counts()
 	if !ok {
 		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
@@ -670,10 +670,10 @@ func randomToken() string { return fmt.Sprintf("%016x", rand.Uint64()) }
 // removes it.
 const leaseTTL = 24 * time.Hour
 
-// Claim is one conditional PutItem of the item's lease record, then one
-// strongly consistent read of the item's result record: taken or not, the
-// lease is worth nothing once the item is done. The campaign's existence is
-// not checked: the caller read the item first.
+// Claim is one conditional PutItem of the email's lease record, then one
+// strongly consistent read of the email's result record: taken or not, the
+// lease is worth nothing once the email is done. The campaign's existence is
+// not checked: the caller read the email first.
 func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
 	rec, err := attributevalue.MarshalMap(leaseRecord{
 		PK: campaignPK(campaignID), SK: leaseSK(index), Owner: owner,
@@ -697,7 +697,7 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 	if errors.As(err, &failed) {
 		var held leaseRecord
 		if err := attributevalue.UnmarshalMap(failed.Item, &held); err != nil || held.Until == 0 {
-			// No old item came back: treat the lease as just ended, so
+			// No old email came back: treat the lease as just ended, so
 			// the caller comes back soon.
 			held.Until = now.UnixMilli()
 		}
@@ -706,7 +706,7 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 	if err != nil {
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
 	}
-	// The item may have been finished after the caller read it, by a
+	// The email may have been finished after the caller read it, by a
 	// holder whose lease has ended since.
 	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(s.table),
@@ -783,7 +783,7 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 	}
 	if isConditionFailed(err) || errors.Is(err, campaign.ErrConflict) {
 		var rec campaignRecord
-		found, gerr := s.getItem(ctx, k, &rec)
+		found, gerr := s.getRecord(ctx, k, &rec)
 		switch {
 		case gerr != nil:
 			err = gerr
@@ -800,8 +800,8 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 	return fmt.Errorf("transition campaign %s: %w", campaignID, err)
 }
 
-// getItem reads one record with a strongly consistent read into out.
-func (s *Store) getItem(ctx context.Context, k map[string]types.AttributeValue, out any) (bool, error) {
+// getRecord reads one record with a strongly consistent read into out.
+func (s *Store) getRecord(ctx context.Context, k map[string]types.AttributeValue, out any) (bool, error) {
 	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            k,
@@ -834,8 +834,8 @@ func (s *Store) stored(c *campaign.Campaign) *campaign.Campaign {
 	return &out
 }
 
-// checkItems enforces the port's numbering: items[i] is item i of c.Total.
-func checkItems(c *campaign.Campaign, items []campaign.Item) error {
+// checkItems enforces the port's numbering: emails[i] is email i of c.Total.
+func checkItems(c *campaign.Campaign, items []campaign.Email) error {
 	if len(items) != c.Total {
 		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(items), c.Total)
 	}
@@ -862,7 +862,7 @@ func retryConflicts(ctx context.Context, write func() error) error {
 	}
 }
 
-// isConflict reports a write refused because a transaction held an item it
+// isConflict reports a write refused because a transaction held an email it
 // touches: a transaction cancelled for TransactionConflict (and for nothing
 // that retrying cannot change), or a single write's
 // TransactionConflictException.

@@ -28,7 +28,7 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// TestFinishRetriesConflicts finishes every item of one campaign from 16
+// TestFinishRetriesConflicts finishes every email of one campaign from 16
 // goroutines: all their transactions update the one campaign record, so
 // DynamoDB cancels some for TransactionConflict, and Finish must retry until
 // each succeeds. It logs the throughput and how many retries it took.
@@ -53,8 +53,8 @@ func TestFinishRetriesConflicts(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for i := range indexes {
-				r := campaign.Result{Subject: "s", Body: "b", Usage: email.Usage{TotalTokens: 1}}
-				if err := s.Finish(ctx, c.ID, i, campaign.ItemSucceeded, r, time.Now()); err != nil {
+				r := campaign.Outcome{Subject: "s", Body: "b", Usage: email.Usage{TotalTokens: 1}}
+				if err := s.Finish(ctx, c.ID, i, campaign.EmailSucceeded, r, time.Now()); err != nil {
 					errs <- fmt.Errorf("Finish %d: %w", i, err)
 				}
 			}

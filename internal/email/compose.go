@@ -14,8 +14,8 @@ import (
 // OfflineModel is the model name an offline Writer reports.
 const OfflineModel = "offline"
 
-// Email is one finished email with its quality report.
-type Email struct {
+// Checked is one finished email with its quality report.
+type Checked struct {
 	Subject string `json:"subject"`
 	Body    string `json:"body"`
 	// Day is the send day in a sequence (0 for the first email); nil
@@ -28,7 +28,7 @@ type Email struct {
 // asked for, with what the caller should know about them.
 type Result struct {
 	// Emails holds at least one email; the first is the main one.
-	Emails []Email
+	Emails []Checked
 	Model  string
 	Usage  Usage
 	// NeedsReview is true when an email still has an error-level finding
@@ -109,7 +109,7 @@ func (c *Composer) review(req *Request, d *Draft) Result {
 	maxWords := req.Options.WithDefaults().MaxWords
 	days := req.Options.SendDays()
 	all := d.All()
-	res := Result{Model: d.Model, Usage: d.Usage, Emails: make([]Email, len(all))}
+	res := Result{Model: d.Model, Usage: d.Usage, Emails: make([]Checked, len(all))}
 	for i, m := range all {
 		rep := lint.Check(lint.Input{
 			Subject: m.Subject, Body: m.Body, FirstName: req.Prospect.FirstName,
@@ -126,7 +126,7 @@ func (c *Composer) review(req *Request, d *Draft) Result {
 				}
 			}
 		}
-		e := Email{Subject: m.Subject, Body: m.Body, Quality: rep}
+		e := Checked{Subject: m.Subject, Body: m.Body, Quality: rep}
 		if days != nil && i < len(days) {
 			day := days[i]
 			e.Day = &day
@@ -139,7 +139,7 @@ func (c *Composer) review(req *Request, d *Draft) Result {
 	return res
 }
 
-func errorCount(emails []Email) int {
+func errorCount(emails []Checked) int {
 	n := 0
 	for _, e := range emails {
 		for _, f := range e.Quality.Findings {
@@ -153,7 +153,7 @@ func errorCount(emails []Email) int {
 
 // problems lists the findings a repair round must fix, naming the email
 // when there are several.
-func problems(emails []Email) []string {
+func problems(emails []Checked) []string {
 	var out []string
 	for i, e := range emails {
 		for _, f := range e.Quality.Findings {

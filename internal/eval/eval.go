@@ -74,13 +74,13 @@ var Prices = map[string]Price{
 
 // Outcome is one case's result.
 type Outcome struct {
-	Case        string        `json:"case"`
-	Error       string        `json:"error,omitempty"`
-	Emails      []email.Email `json:"emails,omitempty"`
-	NeedsReview bool          `json:"needs_review"`
-	Repaired    bool          `json:"repaired"`
-	Usage       email.Usage   `json:"usage"`
-	Millis      int64         `json:"millis"`
+	Case        string          `json:"case"`
+	Error       string          `json:"error,omitempty"`
+	Emails      []email.Checked `json:"emails,omitempty"`
+	NeedsReview bool            `json:"needs_review"`
+	Repaired    bool            `json:"repaired"`
+	Usage       email.Usage     `json:"usage"`
+	Millis      int64           `json:"millis"`
 }
 
 // Result is one run over all cases.

@@ -28,12 +28,12 @@ const busyTimeout = 10_000
 //     the log file, which the OS keeps when the process dies, kill -9
 //     included; only a power loss or OS crash can roll back the last
 //     commits, and never corrupts the file. FULL would add an fsync to every
-//     commit (one per finished item) to cover power loss too, which a local
+//     commit (one per finished email) to cover power loss too, which a local
 //     program does not need: a rolled-back Finish rolls back with its queue
-//     delete in the same file, so the item is simply worked again.
+//     delete in the same file, so the email is simply worked again.
 //   - busy_timeout: a writer waits for the lock instead of failing with
 //     SQLITE_BUSY.
-//   - foreign_keys=1: items cannot outlive their campaign.
+//   - foreign_keys=1: emails cannot outlive their campaign.
 //   - _txlock=immediate: every transaction takes the write lock at BEGIN, so
 //     two read-then-write transactions never deadlock on lock upgrade
 //     (which busy_timeout cannot resolve). Use transactions for writes only.

@@ -142,7 +142,7 @@ func (q *Queue) Send(ctx context.Context, bodies [][]byte) error {
 // Receive does not wait, and its ReceiveAndWait takes one message and polls
 // at a fixed interval until ctx ends, so Receive polls itself, backing off
 // from minPoll to maxPoll, until a message comes or wait has passed.
-func (q *Queue) Receive(ctx context.Context, n int, wait time.Duration) ([]campaign.Message, error) {
+func (q *Queue) Receive(ctx context.Context, n int, wait time.Duration) ([]campaign.Delivery, error) {
 	if n < 1 || n > maxReceiveBatch {
 		return nil, fmt.Errorf("receive: max %d, want 1 to %d", n, maxReceiveBatch)
 	}
@@ -166,8 +166,8 @@ func (q *Queue) Receive(ctx context.Context, n int, wait time.Duration) ([]campa
 
 // receive takes up to n visible messages without waiting. goqite's Message
 // does not carry its receive count, so it is read in the same transaction.
-func (q *Queue) receive(ctx context.Context, n int) ([]campaign.Message, error) {
-	msgs := []campaign.Message{}
+func (q *Queue) receive(ctx context.Context, n int) ([]campaign.Delivery, error) {
+	msgs := []campaign.Delivery{}
 	err := q.inTx(ctx, func(tx *sql.Tx) error {
 		for range n {
 			m, err := q.q.ReceiveTx(ctx, tx)
@@ -178,7 +178,7 @@ func (q *Queue) receive(ctx context.Context, n int) ([]campaign.Message, error) 
 			if err := tx.QueryRowContext(ctx, `select received from goqite where id = ?`, m.ID).Scan(&received); err != nil {
 				return fmt.Errorf("receive count of %s: %w", m.ID, err)
 			}
-			msgs = append(msgs, campaign.Message{
+			msgs = append(msgs, campaign.Delivery{
 				ID:           string(m.ID),
 				Handle:       string(m.ID),
 				Body:         m.Body,
@@ -270,11 +270,11 @@ func (q *Queue) DeadLetters(ctx context.Context) (int, error) {
 // and hides each from ReceiveDead for the queue's visibility timeout, as a
 // receive would: a dead letter that could not be settled comes back then.
 // Delete removes them; goqite never delivers them again either way.
-func (q *Queue) ReceiveDead(ctx context.Context, n int) ([]campaign.Message, error) {
+func (q *Queue) ReceiveDead(ctx context.Context, n int) ([]campaign.Delivery, error) {
 	if n < 1 || n > maxReceiveBatch {
 		return nil, fmt.Errorf("receive dead letters: max %d, want 1 to %d", n, maxReceiveBatch)
 	}
-	msgs := []campaign.Message{}
+	msgs := []campaign.Delivery{}
 	err := q.inTx(ctx, func(tx *sql.Tx) error {
 		now := time.Now().UTC()
 		rows, err := tx.QueryContext(ctx,
@@ -285,7 +285,7 @@ func (q *Queue) ReceiveDead(ctx context.Context, n int) ([]campaign.Message, err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var m campaign.Message
+			var m campaign.Delivery
 			if err := rows.Scan(&m.ID, &m.Body, &m.ReceiveCount); err != nil {
 				return err
 			}

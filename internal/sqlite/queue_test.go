@@ -160,7 +160,7 @@ func TestReceiveDead(t *testing.T) {
 func TestReceiveWaitsForASend(t *testing.T) {
 	q := mustNewQueue(t, mustOpenQueueDB(t), "jobs", time.Minute, 3)
 	const wait = 10 * time.Second
-	got := make(chan []campaign.Message, 1)
+	got := make(chan []campaign.Delivery, 1)
 	go func() {
 		msgs, err := q.Receive(t.Context(), 10, wait)
 		if err != nil {

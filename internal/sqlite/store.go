@@ -25,7 +25,7 @@ var storeSchema string
 // defaultLimit is the page size when Page.Limit is not positive.
 const defaultLimit = 100
 
-// Store is the campaign.Store of the local program: campaigns and items in
+// Store is the campaign.Store of the local program: campaigns and emails in
 // SQLite tables, each write one transaction.
 type Store struct {
 	db *sql.DB
@@ -57,8 +57,8 @@ const campaignColumns = `id, tenant, name, status, total, succeeded, failed, nee
 	prompt_tokens, completion_tokens, total_tokens, webhook_url, idempotency_key, request_hash,
 	created_at, updated_at, completed_at, expires_at`
 
-// Create stores c and its items in one transaction.
-func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Item) (*campaign.Campaign, error) {
+// Create stores c and its emails in one transaction.
+func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Email) (*campaign.Campaign, error) {
 	if err := checkItems(c, items); err != nil {
 		return nil, err
 	}
@@ -122,11 +122,11 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 		}
 		status := it.Status
 		if status == "" {
-			status = campaign.ItemPending
+			status = campaign.EmailPending
 		}
 		var result any
-		if it.Result != nil {
-			b, err := json.Marshal(it.Result)
+		if it.Outcome != nil {
+			b, err := json.Marshal(it.Outcome)
 			if err != nil {
 				return nil, fmt.Errorf("create item %d: %w", i, err)
 			}
@@ -206,13 +206,13 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 // has not expired; its parameters are the campaign id and the clock.
 const ofLiveCampaign = `NOT EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND expires_at <= ?)`
 
-// Items returns a page of the campaign's items in index order, none when
+// Emails returns a page of the campaign's emails in index order, none when
 // the campaign has expired. The cursor is the last index returned.
-func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Item, string, error) {
+func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Email, string, error) {
 	limit := pageLimit(p)
 	after := -1
 	if p.Cursor != "" {
-		i, err := decodeItemsCursor(p.Cursor)
+		i, err := decodeEmailsCursor(p.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -225,9 +225,9 @@ func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) (
 		return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
 	}
 	defer rows.Close()
-	items := []campaign.Item{}
+	items := []campaign.Email{}
 	for rows.Next() {
-		it, err := scanItem(rows, campaignID)
+		it, err := scanEmail(rows, campaignID)
 		if err != nil {
 			return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
 		}
@@ -243,9 +243,9 @@ func (s *Store) Items(ctx context.Context, campaignID string, p campaign.Page) (
 	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
 }
 
-// Item returns one item of a campaign that has not expired.
-func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campaign.Item, error) {
-	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT idx, ref, request, status, result FROM campaign_items
+// Email returns one email of a campaign that has not expired.
+func (s *Store) Email(ctx context.Context, campaignID string, index int) (*campaign.Email, error) {
+	it, err := scanEmail(s.db.QueryRowContext(ctx, `SELECT idx, ref, request, status, result FROM campaign_items
 		WHERE campaign_id = ? AND idx = ? AND `+ofLiveCampaign, campaignID, index, campaignID, s.nowMillis()), campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("get item %s/%d: %w", campaignID, index, err)
@@ -253,8 +253,8 @@ func (s *Store) Item(ctx context.Context, campaignID string, index int) (*campai
 	return it, nil
 }
 
-// Finish records a pending item's outcome and counts it, in one transaction.
-func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.ItemStatus, r campaign.Result, now time.Time) error {
+// Finish records a pending email's outcome and counts it, in one transaction.
+func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
 	succeeded, needsReview, failed, ok := status.Counts()
 	if !ok {
 		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
@@ -271,7 +271,7 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `UPDATE campaign_items SET status = ?, result = ?
 		WHERE campaign_id = ? AND idx = ? AND status = ?`,
-		string(status), string(result), campaignID, index, string(campaign.ItemPending))
+		string(status), string(result), campaignID, index, string(campaign.EmailPending))
 	if err != nil {
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
 	}
@@ -304,14 +304,14 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	return nil
 }
 
-// Claim takes the item's lease in one upsert that only writes while the
-// item is pending and only overwrites an expired lease or owner's own.
+// Claim takes the email's lease in one upsert that only writes while the
+// email is pending and only overwrites an expired lease or owner's own.
 func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO item_leases (campaign_id, idx, owner, until)
 		SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM campaign_items WHERE campaign_id = ? AND idx = ? AND status = ?)
 		ON CONFLICT (campaign_id, idx) DO UPDATE SET owner = excluded.owner, until = excluded.until
 		WHERE item_leases.until <= ? OR item_leases.owner = excluded.owner`,
-		campaignID, index, owner, until.UnixMilli(), campaignID, index, string(campaign.ItemPending), now.UnixMilli())
+		campaignID, index, owner, until.UnixMilli(), campaignID, index, string(campaign.EmailPending), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
 	}
@@ -321,7 +321,7 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 		}
 		return nil
 	}
-	// Nothing written: the item is done (or gone), or another holds it.
+	// Nothing written: the email is done (or gone), or another holds it.
 	var status string
 	err = s.db.QueryRowContext(ctx, `SELECT status FROM campaign_items WHERE campaign_id = ? AND idx = ?`,
 		campaignID, index).Scan(&status)
@@ -330,7 +330,7 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, campaign.ErrNotFound)
 	case err != nil:
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
-	case status != string(campaign.ItemPending):
+	case status != string(campaign.EmailPending):
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, campaign.ErrAlreadyDone)
 	}
 	var held int64
@@ -345,7 +345,7 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 	return &campaign.ClaimedError{Until: time.UnixMilli(held).UTC()}
 }
 
-// Release deletes owner's lease on the item.
+// Release deletes owner's lease on the email.
 func (s *Store) Release(ctx context.Context, campaignID string, index int, owner string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM item_leases WHERE campaign_id = ? AND idx = ? AND owner = ?`,
 		campaignID, index, owner); err != nil {
@@ -354,10 +354,10 @@ func (s *Store) Release(ctx context.Context, campaignID string, index int, owner
 	return nil
 }
 
-// ReleaseLeases ends every item lease, and reports how many there were.
+// ReleaseLeases ends every email lease, and reports how many there were.
 // The local program calls it at start-up with Queue.ReleaseInFlight: as the
 // only worker, any lease it finds was held by a process that died, and
-// would otherwise make the resumed items wait for it to end.
+// would otherwise make the resumed emails wait for it to end.
 func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM item_leases`)
 	if err != nil {
@@ -371,10 +371,10 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 }
 
 // DeleteExpired deletes campaigns that expired by now, the longest expired
-// first: each one's leases and items, then its row, which holds its
+// first: each one's leases and emails, then its row, which holds its
 // idempotency key. One call is one transaction of at most limit rows, so
 // that the other writers wait for it no longer than for a Create; a
-// campaign with more items than that is deleted over several calls, and
+// campaign with more emails than that is deleted over several calls, and
 // reads as gone meanwhile.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
 	if limit <= 0 {
@@ -502,7 +502,7 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 			return fmt.Errorf("transition campaign %s: %w", campaignID, err)
 		}
 		if n == 1 && to.Final() {
-			// Leases outlive their items' Finish (Claim relies on that);
+			// Leases outlive their emails' Finish (Claim relies on that);
 			// a finished campaign needs none.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM item_leases WHERE campaign_id = ?`, campaignID); err != nil {
 				return fmt.Errorf("transition campaign %s: %w", campaignID, err)
@@ -525,8 +525,8 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 	return fmt.Errorf("transition campaign %s to %s: %w", campaignID, to, campaign.ErrConflict)
 }
 
-// checkItems enforces the port's numbering: items[i] is item i of c.Total.
-func checkItems(c *campaign.Campaign, items []campaign.Item) error {
+// checkItems enforces the port's numbering: emails[i] is email i of c.Total.
+func checkItems(c *campaign.Campaign, items []campaign.Email) error {
 	if len(items) != c.Total {
 		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(items), c.Total)
 	}
@@ -583,9 +583,9 @@ func scanCampaign(row scanner) (*campaign.Campaign, error) {
 	return &c, nil
 }
 
-func scanItem(row scanner, campaignID string) (*campaign.Item, error) {
+func scanEmail(row scanner, campaignID string) (*campaign.Email, error) {
 	var (
-		it      = campaign.Item{CampaignID: campaignID}
+		it      = campaign.Email{CampaignID: campaignID}
 		req     string
 		status  string
 		result  sql.NullString
@@ -597,13 +597,13 @@ func scanItem(row scanner, campaignID string) (*campaign.Item, error) {
 	if scanErr != nil {
 		return nil, scanErr
 	}
-	it.Status = campaign.ItemStatus(status)
+	it.Status = campaign.EmailStatus(status)
 	if err := json.Unmarshal([]byte(req), &it.Request); err != nil {
 		return nil, fmt.Errorf("item %d request: %w", it.Index, err)
 	}
 	if result.Valid {
-		it.Result = new(campaign.Result)
-		if err := json.Unmarshal([]byte(result.String), it.Result); err != nil {
+		it.Outcome = new(campaign.Outcome)
+		if err := json.Unmarshal([]byte(result.String), it.Outcome); err != nil {
 			return nil, fmt.Errorf("item %d result: %w", it.Index, err)
 		}
 	}
@@ -651,7 +651,7 @@ func decodeListCursor(cursor string) (created int64, id string, err error) {
 	return 0, "", badCursor()
 }
 
-func decodeItemsCursor(cursor string) (int, error) {
+func decodeEmailsCursor(cursor string) (int, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err == nil {
 		if i, err := strconv.Atoi(string(b)); err == nil && i >= 0 {

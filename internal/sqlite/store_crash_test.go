@@ -20,10 +20,10 @@ import (
 
 const crashDBEnv = "INGREN_SQLITE_CRASH_DB"
 
-// TestStoreSurvivesKillNine kills a process that is finishing items from
+// TestStoreSurvivesKillNine kills a process that is finishing emails from
 // several goroutines, with SIGKILL, and checks the file it leaves: intact,
 // every Finish the process saw commit is there, and the counters match the
-// items exactly.
+// emails exactly.
 func TestStoreSurvivesKillNine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ingren.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillNineChild$", "-test.count=1")
@@ -76,7 +76,7 @@ func TestStoreSurvivesKillNine(t *testing.T) {
 	items, _ := storetest.AllItems(t, s, id, 1000)
 	finished := 0
 	for _, it := range items {
-		if it.Status != campaign.ItemPending {
+		if it.Status != campaign.EmailPending {
 			finished++
 		} else if done[it.Index] {
 			t.Errorf("item %d was reported finished but is pending", it.Index)
@@ -89,7 +89,7 @@ func TestStoreSurvivesKillNine(t *testing.T) {
 }
 
 // TestKillNineChild is the process TestStoreSurvivesKillNine kills. It
-// finishes items until killed (or all are done) and prints each commit.
+// finishes emails until killed (or all are done) and prints each commit.
 func TestKillNineChild(t *testing.T) {
 	path := os.Getenv(crashDBEnv)
 	if path == "" {
@@ -110,7 +110,7 @@ func TestKillNineChild(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for i := range indexes {
-				if err := s.Finish(context.Background(), c.ID, i, campaign.ItemSucceeded, campaign.Result{Subject: "s"}, time.Now()); err != nil {
+				if err := s.Finish(context.Background(), c.ID, i, campaign.EmailSucceeded, campaign.Outcome{Subject: "s"}, time.Now()); err != nil {
 					t.Error(err)
 					return
 				}

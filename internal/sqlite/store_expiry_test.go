@@ -13,7 +13,7 @@ import (
 
 // TestDeleteExpiredRemovesEveryRow checks what the conformance suite cannot
 // see through reads: that DeleteExpired really deletes an expired
-// campaign's rows (campaign, items, leases, and so its idempotency key), in
+// campaign's rows (campaign, emails, leases, and so its idempotency key), in
 // calls of at most limit rows, and no row of a live campaign.
 func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ingren.db")
@@ -41,7 +41,7 @@ func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 			t.Fatalf("Claim: %v", err)
 		}
 	}
-	// 3 campaigns, 11 items, 3 leases.
+	// 3 campaigns, 11 emails, 3 leases.
 	const rows, limit = 3 + 11 + 3, 4
 
 	removed, calls := 0, 0

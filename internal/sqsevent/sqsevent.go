@@ -43,21 +43,21 @@ func Handler(w *campaign.Worker, deadLetterQueueARN string) func(context.Context
 }
 
 // Messages converts an event's records to queue messages.
-func Messages(ev events.SQSEvent) []campaign.Message {
-	msgs := make([]campaign.Message, len(ev.Records))
+func Messages(ev events.SQSEvent) []campaign.Delivery {
+	msgs := make([]campaign.Delivery, len(ev.Records))
 	for i, r := range ev.Records {
 		n, err := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
 		if err != nil || n < 1 {
 			n = 1
 		}
-		msgs[i] = campaign.Message{ID: r.MessageId, Handle: r.ReceiptHandle, Body: []byte(r.Body), ReceiveCount: n}
+		msgs[i] = campaign.Delivery{ID: r.MessageId, Handle: r.ReceiptHandle, Body: []byte(r.Body), ReceiveCount: n}
 	}
 	return msgs
 }
 
 // Event builds the event Lambda would deliver for msgs: the test poller and
 // the emulator tests feed the real handler with it.
-func Event(msgs []campaign.Message, queueARN string) events.SQSEvent {
+func Event(msgs []campaign.Delivery, queueARN string) events.SQSEvent {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
 	for i, m := range msgs {
 		ev.Records[i] = events.SQSMessage{

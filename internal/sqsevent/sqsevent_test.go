@@ -25,7 +25,7 @@ type countingComposer struct{ calls atomic.Int32 }
 
 func (c *countingComposer) Compose(_ context.Context, req *email.Request) (email.Result, error) {
 	c.calls.Add(1)
-	return email.Result{Emails: []email.Email{{Subject: "Hi " + req.Prospect.FirstName, Body: "Body"}}, Model: "test"}, nil
+	return email.Result{Emails: []email.Checked{{Subject: "Hi " + req.Prospect.FirstName, Body: "Body"}}, Model: "test"}, nil
 }
 
 // TestHandlerSettlesDeadLetters feeds the handler an event holding a work
@@ -71,15 +71,15 @@ func TestHandlerSettlesDeadLetters(t *testing.T) {
 	if n := model.calls.Load(); n != 1 {
 		t.Errorf("model calls %d, want 1: the dead letter must not reach the model", n)
 	}
-	items, _, err := store.Items(ctx, id, campaign.Page{})
-	if err != nil || len(items) != 2 {
-		t.Fatalf("items %+v, %v", items, err)
+	emails, _, err := store.Emails(ctx, id, campaign.Page{})
+	if err != nil || len(emails) != 2 {
+		t.Fatalf("emails %+v, %v", emails, err)
 	}
-	if items[0].Status != campaign.ItemSucceeded {
-		t.Errorf("the work queue's item: %s", items[0].Status)
+	if emails[0].Status != campaign.EmailSucceeded {
+		t.Errorf("the work queue's email: %s", emails[0].Status)
 	}
-	if items[1].Status != campaign.ItemFailed || items[1].Result.Error != "gave up after 5 deliveries" {
-		t.Errorf("the dead letter's item: %s %+v", items[1].Status, items[1].Result)
+	if emails[1].Status != campaign.EmailFailed || emails[1].Outcome.Error != "gave up after 5 deliveries" {
+		t.Errorf("the dead letter's email: %s %+v", emails[1].Status, emails[1].Outcome)
 	}
 	c, err := store.Get(ctx, "t", id)
 	if err != nil || c.Status != campaign.StatusCompletedWithErrors {

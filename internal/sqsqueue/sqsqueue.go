@@ -212,7 +212,7 @@ func (q *Queue) sendBatch(ctx context.Context, bodies [][]byte, idx []int) (int,
 // polling for wait rounded up to whole seconds (at most 20). A wait of 0
 // sends no WaitTimeSeconds, so the queue's ReceiveMessageWaitTimeSeconds
 // applies (0 unless set).
-func (q *Queue) Receive(ctx context.Context, n int, wait time.Duration) ([]campaign.Message, error) {
+func (q *Queue) Receive(ctx context.Context, n int, wait time.Duration) ([]campaign.Delivery, error) {
 	if n < 1 || n > maxBatchEntries {
 		return nil, fmt.Errorf("receive: max %d, want 1 to %d", n, maxBatchEntries)
 	}
@@ -228,13 +228,13 @@ func (q *Queue) Receive(ctx context.Context, n int, wait time.Duration) ([]campa
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
-	msgs := make([]campaign.Message, len(out.Messages))
+	msgs := make([]campaign.Delivery, len(out.Messages))
 	for i, m := range out.Messages {
 		count, err := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
 		if err != nil {
 			return nil, fmt.Errorf("receive: message %s: ApproximateReceiveCount: %w", aws.ToString(m.MessageId), err)
 		}
-		msgs[i] = campaign.Message{
+		msgs[i] = campaign.Delivery{
 			ID:           aws.ToString(m.MessageId),
 			Handle:       aws.ToString(m.ReceiptHandle),
 			Body:         []byte(aws.ToString(m.Body)),

@@ -143,7 +143,7 @@ func approximateMessages(tb testing.TB, client *sqs.Client, url string) int {
 	return n
 }
 
-func mustReceiveOne(t *testing.T, q campaign.Queue) campaign.Message {
+func mustReceiveOne(t *testing.T, q campaign.Queue) campaign.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -156,5 +156,5 @@ func mustReceiveOne(t *testing.T, q campaign.Queue) campaign.Message {
 		}
 	}
 	t.Fatal("no message within 10 s")
-	return campaign.Message{}
+	return campaign.Delivery{}
 }

@@ -107,7 +107,7 @@ func testSendManyDeliversEachOnce(t *testing.T, newQueue NewQueue) {
 func testReceiveEmpty(t *testing.T, newQueue NewQueue) {
 	q := newQueue(t, longVisibility)
 	type result struct {
-		msgs []campaign.Message
+		msgs []campaign.Delivery
 		err  error
 	}
 	done := make(chan result, 1)
@@ -388,10 +388,10 @@ func Drain(tb testing.TB, q campaign.Queue, total, receivers int) int {
 // receiveN receives until it has n messages, deleting each batch when del
 // is set, and fails the test on an error, on more than n messages, or when
 // n did not come before the deadline.
-func receiveN(t *testing.T, q campaign.Queue, n int, del bool) []campaign.Message {
+func receiveN(t *testing.T, q campaign.Queue, n int, del bool) []campaign.Delivery {
 	t.Helper()
 	ctx := t.Context()
-	var got []campaign.Message
+	var got []campaign.Delivery
 	end := time.Now().Add(deadline)
 	for len(got) < n {
 		if time.Now().After(end) {
@@ -430,7 +430,7 @@ func assertEmpty(t *testing.T, q campaign.Queue) {
 }
 
 // assertSameBodies compares bodies as multisets: order is not guaranteed.
-func assertSameBodies(t *testing.T, got []campaign.Message, want [][]byte) {
+func assertSameBodies(t *testing.T, got []campaign.Delivery, want [][]byte) {
 	t.Helper()
 	count := map[string]int{}
 	for _, b := range want {
@@ -461,7 +461,7 @@ func bodies(prefix string, n int) [][]byte {
 	return bs
 }
 
-func handles(msgs []campaign.Message) []string {
+func handles(msgs []campaign.Delivery) []string {
 	hs := make([]string, len(msgs))
 	for i, m := range msgs {
 		hs[i] = m.Handle

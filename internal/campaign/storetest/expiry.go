@@ -44,7 +44,7 @@ var expiryTests = []struct {
 	{"DeleteExpiredKeepsLiveCampaigns", testDeleteExpired},
 }
 
-// expiring returns a campaign of total items that expires at exp, a whole
+// expiring returns a campaign of total emails that expires at exp, a whole
 // second (stores keep ExpiresAt to the second).
 func expiring(tenant string, total int, exp time.Time) *campaign.Campaign {
 	c := NewCampaign(tenant, total)
@@ -107,11 +107,11 @@ func testExpiredReadsAsGone(t *testing.T, s campaign.Store, clock *Clock) {
 			if tc.visible {
 				wantItems = old.Total
 			}
-			items, _, err := s.Items(ctx, old.ID, campaign.Page{Limit: 10})
+			items, _, err := s.Emails(ctx, old.ID, campaign.Page{Limit: 10})
 			if err != nil || len(items) != wantItems {
 				t.Errorf("Items = %d items, %v; want %d", len(items), err, wantItems)
 			}
-			_, err = s.Item(ctx, old.ID, 0)
+			_, err = s.Email(ctx, old.ID, 0)
 			if tc.visible && err != nil {
 				t.Errorf("Item: %v, want the item", err)
 			}
@@ -213,7 +213,7 @@ func testDeleteExpired(t *testing.T, s campaign.Store, clock *Clock) {
 			t.Errorf("Get of an expired campaign: err = %v, want ErrNotFound", err)
 		}
 	}
-	// The live campaign keeps everything: fields, items and lease.
+	// The live campaign keeps everything: fields, emails and lease.
 	got, err := s.Get(ctx, tenant, live.ID)
 	if err != nil {
 		t.Fatalf("Get of the live campaign: %v", err)
@@ -224,7 +224,7 @@ func testDeleteExpired(t *testing.T, s campaign.Store, clock *Clock) {
 		t.Fatalf("Items of the live campaign: %d, want %d", len(items), len(liveItems))
 	}
 	for i := range items {
-		EqualItem(t, &items[i], &liveItems[i])
+		EqualEmail(t, &items[i], &liveItems[i])
 	}
 	mustBeClaimed(t, s.Claim(ctx, live.ID, 1, "b", now, now.Add(time.Minute)), until)
 	// An expired campaign's idempotency key is free.

@@ -35,32 +35,32 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) campaig
 		{"CreateWithUsedIdempotencyKeyReturnsExisting", testIdempotencyKey},
 		{"IdempotencyKeyIsPerTenant", testIdempotencyKeyPerTenant},
 		{"CreateWithUsedIDIsConflict", testCreateUsedID},
-		{"CreateWithWrongItemsIsRejected", testCreateWrongItems},
+		{"CreateWithWrongEmailsIsRejected", testCreateWrongItems},
 		{"ListNewestFirstAcrossPages", testList},
 		{"ListOfTenantWithoutCampaignsIsEmpty", testListEmpty},
-		{"ItemsPagesInIndexOrder", testItemsPaging},
-		{"ItemsPagesThousandItems", testItemsThousand},
-		{"ItemsOfUnknownCampaignIsEmpty", testItemsUnknown},
-		{"ItemsWithBadCursorIsValidationError", testItemsBadCursor},
-		{"ItemReturnsOneItem", testItem},
-		{"ItemUnknownIsNotFound", testItemUnknown},
+		{"EmailsPageInIndexOrder", testEmailsPaging},
+		{"ItemsPagesThousandItems", testEmailsThousand},
+		{"EmailsOfUnknownCampaignIsEmpty", testEmailsUnknown},
+		{"EmailsWithBadCursorIsValidationError", testEmailsBadCursor},
+		{"EmailReturnsOneEmail", testEmail},
+		{"EmailUnknownIsNotFound", testEmailUnknown},
 		{"FinishRecordsOutcomeAndCounts", testFinish},
 		{"FinishTwiceIsAlreadyDone", testFinishTwice},
-		{"FinishMissingItemIsNotFound", testFinishMissing},
+		{"FinishMissingEmailIsNotFound", testFinishMissing},
 		{"FinishWithPendingStatusIsRejected", testFinishPendingStatus},
-		{"FinishSameItemConcurrentlyCountsOnce", testFinishSameItemConcurrently},
-		{"FinishAllItemsConcurrentlyCountsEach", testFinishAllConcurrently},
+		{"FinishSameEmailConcurrentlyCountsOnce", testFinishSameEmailConcurrently},
+		{"FinishAllEmailsConcurrentlyCountsEach", testFinishAllConcurrently},
 		{"ClaimHoldsOffOtherOwnersUntilExpiry", testClaim},
 		{"ClaimReleasedIsFree", testClaimRelease},
 		{"ClaimRaceHasOneWinner", testClaimRace},
-		{"ClaimsAreItemsOwn", testClaimPerItem},
+		{"ClaimsAreEmailsOwn", testClaimPerEmail},
 		{"LeasesAreInvisibleAndStopAtFinish", testClaimInvisible},
 		{"TransitionFromAllowedState", testTransitionAllowed},
 		{"TransitionFromOtherStateIsConflict", testTransitionDisallowed},
 		{"TransitionUnknownIsNotFound", testTransitionUnknown},
 		{"TransitionRaceHasOneWinner", testTransitionRace},
 		{"TransitionToFinalSetsCompletedAt", testTransitionCompletedAt},
-		{"CreateTenThousandItems", testCreateTenThousand},
+		{"CreateTenThousandEmails", testCreateTenThousand},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,14 +103,14 @@ func testCreateGet(t *testing.T, s campaign.Store) {
 	EqualCampaign(t, got, c)
 
 	for _, want := range items {
-		got, err := s.Item(ctx, c.ID, want.Index)
+		got, err := s.Email(ctx, c.ID, want.Index)
 		if err != nil {
 			t.Fatalf("Item %d: %v", want.Index, err)
 		}
-		EqualItem(t, got, &want)
+		EqualEmail(t, got, &want)
 	}
 	// The extra fields are the ones a schema change would lose.
-	it, err := s.Item(ctx, c.ID, 1)
+	it, err := s.Email(ctx, c.ID, 1)
 	if err != nil {
 		t.Fatalf("Item: %v", err)
 	}
@@ -181,7 +181,7 @@ func testIdempotencyKey(t *testing.T, s campaign.Store) {
 			if _, err := s.Get(ctx, tenant, again.ID); !errors.Is(err, campaign.ErrNotFound) {
 				t.Errorf("Get of the refused campaign: err = %v, want ErrNotFound", err)
 			}
-			if items, _, err := s.Items(ctx, again.ID, campaign.Page{Limit: 10}); err != nil || len(items) != 0 {
+			if items, _, err := s.Emails(ctx, again.ID, campaign.Page{Limit: 10}); err != nil || len(items) != 0 {
 				t.Errorf("Items of the refused campaign = %d items, %v; want none", len(items), err)
 			}
 			list, _, err := s.List(ctx, tenant, campaign.Page{Limit: 10})
@@ -223,7 +223,7 @@ func testCreateUsedID(t *testing.T, s campaign.Store) {
 		t.Fatalf("Get: %v", err)
 	}
 	EqualCampaign(t, got, first)
-	it, err := s.Item(ctx, first.ID, 0)
+	it, err := s.Email(ctx, first.ID, 0)
 	if err != nil {
 		t.Fatalf("Item: %v", err)
 	}
@@ -235,10 +235,10 @@ func testCreateUsedID(t *testing.T, s campaign.Store) {
 func testCreateWrongItems(t *testing.T, s campaign.Store) {
 	for _, tc := range []struct {
 		name  string
-		items func(c *campaign.Campaign) []campaign.Item
+		items func(c *campaign.Campaign) []campaign.Email
 	}{
-		{"TooFew", func(c *campaign.Campaign) []campaign.Item { return NewItems(c)[1:] }},
-		{"IndexOutOfOrder", func(c *campaign.Campaign) []campaign.Item {
+		{"TooFew", func(c *campaign.Campaign) []campaign.Email { return NewItems(c)[1:] }},
+		{"IndexOutOfOrder", func(c *campaign.Campaign) []campaign.Email {
 			items := NewItems(c)
 			items[0].Index, items[1].Index = 1, 0
 			return items
@@ -330,7 +330,7 @@ func testListEmpty(t *testing.T, s campaign.Store) {
 	}
 }
 
-func testItemsPaging(t *testing.T, s campaign.Store) {
+func testEmailsPaging(t *testing.T, s campaign.Store) {
 	c := NewCampaign("tenant-a", 25)
 	items := NewItems(c)
 	MustCreate(t, s, c, items)
@@ -342,11 +342,11 @@ func testItemsPaging(t *testing.T, s campaign.Store) {
 		t.Fatalf("got %d items, want %d", len(got), len(items))
 	}
 	for i := range items {
-		EqualItem(t, &got[i], &items[i])
+		EqualEmail(t, &got[i], &items[i])
 	}
 }
 
-func testItemsThousand(t *testing.T, s campaign.Store) {
+func testEmailsThousand(t *testing.T, s campaign.Store) {
 	c := NewCampaign("tenant-a", 1000)
 	items := NewItems(c)
 	MustCreate(t, s, c, items)
@@ -359,22 +359,22 @@ func testItemsThousand(t *testing.T, s campaign.Store) {
 			t.Errorf("limit %d: %d pages, want %d", limit, len(sizes), want)
 		}
 		for i := range items {
-			EqualItem(t, &got[i], &items[i])
+			EqualEmail(t, &got[i], &items[i])
 		}
 	}
 }
 
-func testItemsUnknown(t *testing.T, s campaign.Store) {
-	items, next, err := s.Items(context.Background(), NewID(), campaign.Page{Limit: 10})
+func testEmailsUnknown(t *testing.T, s campaign.Store) {
+	items, next, err := s.Emails(context.Background(), NewID(), campaign.Page{Limit: 10})
 	if err != nil || len(items) != 0 || next != "" {
 		t.Errorf("Items = %d items, cursor %q, %v; want none", len(items), next, err)
 	}
 }
 
-func testItemsBadCursor(t *testing.T, s campaign.Store) {
+func testEmailsBadCursor(t *testing.T, s campaign.Store) {
 	c := NewCampaign("tenant-a", 2)
 	MustCreate(t, s, c, NewItems(c))
-	_, _, err := s.Items(context.Background(), c.ID, campaign.Page{Limit: 10, Cursor: "not a cursor!"})
+	_, _, err := s.Emails(context.Background(), c.ID, campaign.Page{Limit: 10, Cursor: "not a cursor!"})
 	var v *email.ValidationError
 	if !errors.As(err, &v) {
 		t.Errorf("Items with a bad cursor: err = %v, want *email.ValidationError", err)
@@ -385,18 +385,18 @@ func testItemsBadCursor(t *testing.T, s campaign.Store) {
 	}
 }
 
-func testItem(t *testing.T, s campaign.Store) {
+func testEmail(t *testing.T, s campaign.Store) {
 	c := NewCampaign("tenant-a", 3)
 	items := NewItems(c)
 	MustCreate(t, s, c, items)
-	got, err := s.Item(context.Background(), c.ID, 2)
+	got, err := s.Email(context.Background(), c.ID, 2)
 	if err != nil {
 		t.Fatalf("Item: %v", err)
 	}
-	EqualItem(t, got, &items[2])
+	EqualEmail(t, got, &items[2])
 }
 
-func testItemUnknown(t *testing.T, s campaign.Store) {
+func testEmailUnknown(t *testing.T, s campaign.Store) {
 	c := NewCampaign("tenant-a", 3)
 	MustCreate(t, s, c, NewItems(c))
 	for _, tc := range []struct {
@@ -408,7 +408,7 @@ func testItemUnknown(t *testing.T, s campaign.Store) {
 		{"UnknownCampaign", NewID(), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.Item(context.Background(), tc.id, tc.index)
+			_, err := s.Email(context.Background(), tc.id, tc.index)
 			if !errors.Is(err, campaign.ErrNotFound) {
 				t.Errorf("err = %v, want ErrNotFound", err)
 			}
@@ -423,12 +423,12 @@ func testFinish(t *testing.T, s campaign.Store) {
 
 	outcomes := []struct {
 		index  int
-		status campaign.ItemStatus
-		result campaign.Result
+		status campaign.EmailStatus
+		result campaign.Outcome
 	}{
-		{0, campaign.ItemSucceeded, campaign.Result{Subject: "Hi Ada", Body: "Hello", Model: "gpt-x", Usage: email.Usage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}}},
-		{1, campaign.ItemNeedsReview, campaign.Result{Subject: "Hi Bob", Body: "Hello!!", Model: "gpt-x", Usage: email.Usage{PromptTokens: 90, CompletionTokens: 30, TotalTokens: 120}, Error: "lint: too long"}},
-		{3, campaign.ItemFailed, campaign.Result{Usage: email.Usage{PromptTokens: 5, TotalTokens: 5}, Error: "model refused"}},
+		{0, campaign.EmailSucceeded, campaign.Outcome{Subject: "Hi Ada", Body: "Hello", Model: "gpt-x", Usage: email.Usage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}}},
+		{1, campaign.EmailNeedsReview, campaign.Outcome{Subject: "Hi Bob", Body: "Hello!!", Model: "gpt-x", Usage: email.Usage{PromptTokens: 90, CompletionTokens: 30, TotalTokens: 120}, Error: "lint: too long"}},
+		{3, campaign.EmailFailed, campaign.Outcome{Usage: email.Usage{PromptTokens: 5, TotalTokens: 5}, Error: "model refused"}},
 	}
 	var now time.Time
 	for i, o := range outcomes {
@@ -452,20 +452,20 @@ func testFinish(t *testing.T, s campaign.Store) {
 	}
 
 	for _, o := range outcomes {
-		it, err := s.Item(ctx, c.ID, o.index)
+		it, err := s.Email(ctx, c.ID, o.index)
 		if err != nil {
 			t.Fatalf("Item %d: %v", o.index, err)
 		}
-		if it.Status != o.status || it.Result == nil || !reflect.DeepEqual(*it.Result, o.result) {
-			t.Errorf("item %d = %s %+v, want %s %+v", o.index, it.Status, it.Result, o.status, o.result)
+		if it.Status != o.status || it.Outcome == nil || !reflect.DeepEqual(*it.Outcome, o.result) {
+			t.Errorf("item %d = %s %+v, want %s %+v", o.index, it.Status, it.Outcome, o.status, o.result)
 		}
 	}
-	it, err := s.Item(ctx, c.ID, 2)
+	it, err := s.Email(ctx, c.ID, 2)
 	if err != nil {
 		t.Fatalf("Item 2: %v", err)
 	}
-	if it.Status != campaign.ItemPending || it.Result != nil {
-		t.Errorf("untouched item = %s %+v, want pending, no result", it.Status, it.Result)
+	if it.Status != campaign.EmailPending || it.Outcome != nil {
+		t.Errorf("untouched item = %s %+v, want pending, no result", it.Status, it.Outcome)
 	}
 }
 
@@ -473,16 +473,16 @@ func testFinishTwice(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
 	c := NewCampaign("tenant-a", 2)
 	MustCreate(t, s, c, NewItems(c))
-	first := campaign.Result{Subject: "first", Body: "b", Usage: email.Usage{TotalTokens: 10}}
-	if err := s.Finish(ctx, c.ID, 0, campaign.ItemSucceeded, first, base.Add(time.Second)); err != nil {
+	first := campaign.Outcome{Subject: "first", Body: "b", Usage: email.Usage{TotalTokens: 10}}
+	if err := s.Finish(ctx, c.ID, 0, campaign.EmailSucceeded, first, base.Add(time.Second)); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
 	before, err := s.Get(ctx, c.Tenant, c.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
-	for _, status := range []campaign.ItemStatus{campaign.ItemSucceeded, campaign.ItemFailed} {
-		err := s.Finish(ctx, c.ID, 0, status, campaign.Result{Subject: "second", Usage: email.Usage{TotalTokens: 99}}, base.Add(time.Hour))
+	for _, status := range []campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailFailed} {
+		err := s.Finish(ctx, c.ID, 0, status, campaign.Outcome{Subject: "second", Usage: email.Usage{TotalTokens: 99}}, base.Add(time.Hour))
 		if !errors.Is(err, campaign.ErrAlreadyDone) {
 			t.Errorf("second Finish (%s): err = %v, want ErrAlreadyDone", status, err)
 		}
@@ -492,12 +492,12 @@ func testFinishTwice(t *testing.T, s campaign.Store) {
 		t.Fatalf("Get: %v", err)
 	}
 	EqualCampaign(t, after, before)
-	it, err := s.Item(ctx, c.ID, 0)
+	it, err := s.Email(ctx, c.ID, 0)
 	if err != nil {
 		t.Fatalf("Item: %v", err)
 	}
-	if it.Status != campaign.ItemSucceeded || it.Result == nil || !reflect.DeepEqual(*it.Result, first) {
-		t.Errorf("item = %s %+v, want the first outcome", it.Status, it.Result)
+	if it.Status != campaign.EmailSucceeded || it.Outcome == nil || !reflect.DeepEqual(*it.Outcome, first) {
+		t.Errorf("item = %s %+v, want the first outcome", it.Status, it.Outcome)
 	}
 }
 
@@ -513,7 +513,7 @@ func testFinishMissing(t *testing.T, s campaign.Store) {
 		{"UnknownCampaign", NewID(), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := s.Finish(context.Background(), tc.id, tc.index, campaign.ItemSucceeded, campaign.Result{}, base)
+			err := s.Finish(context.Background(), tc.id, tc.index, campaign.EmailSucceeded, campaign.Outcome{}, base)
 			if !errors.Is(err, campaign.ErrNotFound) {
 				t.Errorf("err = %v, want ErrNotFound", err)
 			}
@@ -529,7 +529,7 @@ func testFinishMissing(t *testing.T, s campaign.Store) {
 func testFinishPendingStatus(t *testing.T, s campaign.Store) {
 	c := NewCampaign("tenant-a", 1)
 	MustCreate(t, s, c, NewItems(c))
-	if err := s.Finish(context.Background(), c.ID, 0, campaign.ItemPending, campaign.Result{}, base); err == nil {
+	if err := s.Finish(context.Background(), c.ID, 0, campaign.EmailPending, campaign.Outcome{}, base); err == nil {
 		t.Error("Finish with status pending succeeded")
 	}
 	got, err := s.Get(context.Background(), c.Tenant, c.ID)
@@ -539,7 +539,7 @@ func testFinishPendingStatus(t *testing.T, s campaign.Store) {
 	EqualCampaign(t, got, c)
 }
 
-func testFinishSameItemConcurrently(t *testing.T, s campaign.Store) {
+func testFinishSameEmailConcurrently(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
 	c := NewCampaign("tenant-a", 3)
 	MustCreate(t, s, c, NewItems(c))
@@ -549,8 +549,8 @@ func testFinishSameItemConcurrently(t *testing.T, s campaign.Store) {
 	errs := make(chan error, n)
 	for g := range n {
 		wg.Go(func() {
-			r := campaign.Result{Subject: fmt.Sprint("from ", g), Usage: email.Usage{TotalTokens: 7}}
-			switch err := s.Finish(ctx, c.ID, 1, campaign.ItemSucceeded, r, base.Add(time.Second)); {
+			r := campaign.Outcome{Subject: fmt.Sprint("from ", g), Usage: email.Usage{TotalTokens: 7}}
+			switch err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, r, base.Add(time.Second)); {
 			case err == nil:
 				wins.Add(1)
 			case errors.Is(err, campaign.ErrAlreadyDone):
@@ -590,12 +590,12 @@ func testFinishAllConcurrently(t *testing.T, s campaign.Store) {
 	for range workers {
 		wg.Go(func() {
 			for i := range indexes {
-				status, r := campaign.ItemSucceeded, campaign.Result{Subject: "s", Body: "b", Usage: email.Usage{PromptTokens: 2, CompletionTokens: 1, TotalTokens: 3}}
+				status, r := campaign.EmailSucceeded, campaign.Outcome{Subject: "s", Body: "b", Usage: email.Usage{PromptTokens: 2, CompletionTokens: 1, TotalTokens: 3}}
 				switch i % 10 {
 				case 3:
-					status, r = campaign.ItemFailed, campaign.Result{Error: "boom", Usage: email.Usage{PromptTokens: 2, TotalTokens: 2}}
+					status, r = campaign.EmailFailed, campaign.Outcome{Error: "boom", Usage: email.Usage{PromptTokens: 2, TotalTokens: 2}}
 				case 7:
-					status = campaign.ItemNeedsReview
+					status = campaign.EmailNeedsReview
 				}
 				if err := s.Finish(ctx, c.ID, i, status, r, base.Add(time.Minute)); err != nil {
 					errs <- fmt.Errorf("finish %d: %w", i, err)
@@ -628,7 +628,7 @@ func testFinishAllConcurrently(t *testing.T, s campaign.Store) {
 	}
 	all, _ := AllItems(t, s, c.ID, 100)
 	for _, it := range all {
-		if it.Status == campaign.ItemPending || it.Result == nil {
+		if it.Status == campaign.EmailPending || it.Outcome == nil {
 			t.Errorf("item %d still %s", it.Index, it.Status)
 		}
 	}
@@ -647,7 +647,7 @@ func mustBeClaimed(t *testing.T, err error, until time.Time) {
 	}
 }
 
-// mustBeDone checks that err, a Claim's of a finished item (when says
+// mustBeDone checks that err, a Claim's of a finished email (when says
 // which), is ErrAlreadyDone.
 func mustBeDone(t *testing.T, err error, when string) {
 	t.Helper()
@@ -731,7 +731,7 @@ func testClaimRace(t *testing.T, s campaign.Store) {
 	}
 }
 
-func testClaimPerItem(t *testing.T, s campaign.Store) {
+func testClaimPerEmail(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
 	c := NewCampaign("tenant-a", 2)
 	other := NewCampaign("tenant-a", 1)
@@ -748,7 +748,7 @@ func testClaimPerItem(t *testing.T, s campaign.Store) {
 }
 
 // testClaimInvisible checks that leases change nothing a reader sees and
-// that a finished item cannot be claimed, whatever became of its lease.
+// that a finished email cannot be claimed, whatever became of its lease.
 func testClaimInvisible(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
 	c := NewCampaign("tenant-a", 3)
@@ -759,7 +759,7 @@ func testClaimInvisible(t *testing.T, s campaign.Store) {
 			t.Fatalf("Claim %d: %v", i, err)
 		}
 	}
-	if err := s.Finish(ctx, c.ID, 1, campaign.ItemSucceeded, campaign.Result{Subject: "s"}, base); err != nil {
+	if err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, campaign.Outcome{Subject: "s"}, base); err != nil {
 		t.Fatalf("Finish of a claimed item: %v", err)
 	}
 	got, _ := AllItems(t, s, c.ID, 2)
@@ -767,19 +767,19 @@ func testClaimInvisible(t *testing.T, s campaign.Store) {
 		t.Fatalf("Items: %d items, want 3", len(got))
 	}
 	for i, it := range got {
-		want := campaign.ItemPending
+		want := campaign.EmailPending
 		if i == 1 {
-			want = campaign.ItemSucceeded
+			want = campaign.EmailSucceeded
 		}
 		if it.Index != i || it.Status != want {
 			t.Errorf("item %d: index %d status %s, want %s", i, it.Index, it.Status, want)
 		}
 	}
-	one, err := s.Item(ctx, c.ID, 2)
-	if err != nil || one.Status != campaign.ItemPending {
+	one, err := s.Email(ctx, c.ID, 2)
+	if err != nil || one.Status != campaign.EmailPending {
 		t.Fatalf("Item 2: %+v, %v", one, err)
 	}
-	// A delivery that read the item while it was pending is told it is
+	// A delivery that read the email while it was pending is told it is
 	// done, whether the holder's lease stands, has ended, or was released.
 	for _, now := range []time.Time{base.Add(time.Second), base.Add(2 * time.Minute)} {
 		mustBeDone(t, s.Claim(ctx, c.ID, 1, "b", now, now.Add(time.Minute)), fmt.Sprintf("at +%v", now.Sub(base)))
@@ -788,7 +788,7 @@ func testClaimInvisible(t *testing.T, s campaign.Store) {
 		t.Fatalf("Release: %v", err)
 	}
 	mustBeDone(t, s.Claim(ctx, c.ID, 1, "b", base, base.Add(time.Minute)), "after its release")
-	// The pending items' leases are untouched.
+	// The pending emails' leases are untouched.
 	mustBeClaimed(t, s.Claim(ctx, c.ID, 2, "b", base, base.Add(time.Hour)), base.Add(time.Minute))
 }
 
@@ -936,7 +936,7 @@ func testCreateTenThousand(t *testing.T, s campaign.Store) {
 	if len(all) != total {
 		t.Fatalf("Items = %d, want %d", len(all), total)
 	}
-	EqualItem(t, &all[total-1], &items[total-1])
+	EqualEmail(t, &all[total-1], &items[total-1])
 }
 
 // NewID returns a random id.
@@ -946,7 +946,7 @@ func NewID() string {
 	return hex.EncodeToString(b)
 }
 
-// NewCampaign returns a queued campaign of total items with every field that
+// NewCampaign returns a queued campaign of total emails with every field that
 // Create stores set, and times with sub-millisecond digits.
 func NewCampaign(tenant string, total int) *campaign.Campaign {
 	return &campaign.Campaign{
@@ -961,17 +961,17 @@ func NewCampaign(tenant string, total int) *campaign.Campaign {
 	}
 }
 
-// NewItems returns c.Total pending items numbered from 0, with requests that
+// NewItems returns c.Total pending emails numbered from 0, with requests that
 // use every kind of field, extra fields included.
-func NewItems(c *campaign.Campaign) []campaign.Item {
+func NewItems(c *campaign.Campaign) []campaign.Email {
 	tenure, employees, temp := 18, 250, 0.7
-	items := make([]campaign.Item, c.Total)
+	items := make([]campaign.Email, c.Total)
 	for i := range items {
-		items[i] = campaign.Item{
+		items[i] = campaign.Email{
 			CampaignID: c.ID,
 			Index:      i,
 			Ref:        fmt.Sprintf("crm-%d", i),
-			Status:     campaign.ItemPending,
+			Status:     campaign.EmailPending,
 			Request: email.Request{
 				Prospect: email.Prospect{
 					FirstName:    fmt.Sprintf("Ada %d", i),
@@ -1001,8 +1001,8 @@ func NewItems(c *campaign.Campaign) []campaign.Item {
 	return items
 }
 
-// MustCreate creates c and its items and returns what Create returned.
-func MustCreate(tb testing.TB, s campaign.Store, c *campaign.Campaign, items []campaign.Item) *campaign.Campaign {
+// MustCreate creates c and its emails and returns what Create returned.
+func MustCreate(tb testing.TB, s campaign.Store, c *campaign.Campaign, items []campaign.Email) *campaign.Campaign {
 	tb.Helper()
 	got, err := s.Create(context.Background(), c, items)
 	if err != nil {
@@ -1014,18 +1014,18 @@ func MustCreate(tb testing.TB, s campaign.Store, c *campaign.Campaign, items []c
 	return got
 }
 
-// AllItems pages through a campaign's items, limit at a time, and returns
+// AllItems pages through a campaign's emails, limit at a time, and returns
 // them with each page's size. It fails the test when the cursor runs on.
-func AllItems(tb testing.TB, s campaign.Store, id string, limit int) ([]campaign.Item, []int) {
+func AllItems(tb testing.TB, s campaign.Store, id string, limit int) ([]campaign.Email, []int) {
 	tb.Helper()
-	var all []campaign.Item
+	var all []campaign.Email
 	var sizes []int
 	cursor := ""
 	for {
 		if len(sizes) > 100_000/limit {
 			tb.Fatal("Items never ends")
 		}
-		items, next, err := s.Items(context.Background(), id, campaign.Page{Limit: limit, Cursor: cursor})
+		items, next, err := s.Emails(context.Background(), id, campaign.Page{Limit: limit, Cursor: cursor})
 		if err != nil {
 			tb.Fatalf("Items after %d: %v", len(all), err)
 		}
@@ -1047,8 +1047,8 @@ func EqualCampaign(tb testing.TB, got, want *campaign.Campaign) {
 	}
 }
 
-// EqualItem fails the test unless got is want.
-func EqualItem(tb testing.TB, got, want *campaign.Item) {
+// EqualEmail fails the test unless got is want.
+func EqualEmail(tb testing.TB, got, want *campaign.Email) {
 	tb.Helper()
 	if !reflect.DeepEqual(*got, *want) {
 		tb.Errorf("item %d =\n%+v\nwant\n%+v", want.Index, *got, *want)

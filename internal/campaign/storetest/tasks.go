@@ -158,7 +158,7 @@ func testTasksPerCampaign(t *testing.T, s campaign.Store) {
 	if err := s.Transition(ctx, c.ID, []campaign.Status{campaign.StatusQueued}, campaign.StatusRunning, base); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Finish(ctx, c.ID, 0, campaign.ItemFailed, campaign.Result{Error: "x"}, base); err != nil {
+	if err := s.Finish(ctx, c.ID, 0, campaign.EmailFailed, campaign.Outcome{Error: "x"}, base); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ClaimTask(ctx, c.ID, campaign.TaskExpand, "x", base, base); !errors.Is(err, campaign.ErrAlreadyDone) {
