@@ -39,7 +39,7 @@ type Poller struct {
 func (p *Poller) Run(ctx context.Context) error {
 	n := p.Concurrency
 	if n <= 0 {
-		n = 16
+		n = DefaultConcurrency
 	}
 	log := slog.New(slog.DiscardHandler)
 	if p.Log != nil {

@@ -58,7 +58,7 @@ type Submitted struct {
 func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byte) (*Submitted, error) {
 	max := s.MaxProspects
 	if max == 0 {
-		max = 10000
+		max = DefaultMaxProspects
 	}
 	sub, reqs, warnings, err := DecodeSubmission(body, max, s.AllowedModels)
 	if err != nil {
@@ -67,7 +67,7 @@ func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byt
 	now := s.now()
 	ttl := s.TTL
 	if ttl == 0 {
-		ttl = 30 * 24 * time.Hour
+		ttl = DefaultTTL
 	}
 	sum := sha256.Sum256(body)
 	c := &Campaign{

@@ -91,7 +91,7 @@ func (w *Worker) log() *slog.Logger {
 
 func (w *Worker) concurrency() int {
 	if w.Concurrency <= 0 {
-		return 16
+		return DefaultConcurrency
 	}
 	return w.Concurrency
 }
@@ -201,9 +201,9 @@ func (w *Worker) retryLater(ctx context.Context, m Delivery, err error) {
 	}
 	d := w.RetryDelay
 	if d <= 0 {
-		d = 10 * time.Second
+		d = DefaultRetryDelay
 	}
-	d = min(backoff(d, m.ReceiveCount, 5*time.Minute), 5*time.Minute)
+	d = min(backoff(d, m.ReceiveCount, MaxRetryDelay), MaxRetryDelay)
 	if ra, ok := errors.AsType[*retryAfter](err); ok {
 		d = min(max(ra.d, time.Second), maxLease)
 	}
@@ -566,7 +566,7 @@ func (w *Worker) completeRedelivered(ctx context.Context, tenant, id string) err
 
 func (w *Worker) maxReceive() int {
 	if w.MaxReceive <= 0 {
-		return 5
+		return DefaultMaxReceive
 	}
 	return w.MaxReceive
 }

@@ -10,9 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/openai"
 )
 
-// Config is every setting of the service. Defaults are noted per field.
+// Config is every setting of the service. Defaults are noted per field;
+// their values live beside what they limit (campaign's and openai's
+// Default constants), and FromEnv refers to them.
 type Config struct {
 	// OpenAIAPIKey is the provider key (OPENAI_API_KEY). Never logged.
 	OpenAIAPIKey string
@@ -101,9 +106,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		OpenAIAPIKey:         strings.TrimSpace(getenv("OPENAI_API_KEY")),
 		OpenAIBaseURL:        strings.TrimSpace(getenv("OPENAI_BASE_URL")),
-		OpenAIModel:          p.str("OPENAI_MODEL", "gpt-4o-mini"),
+		OpenAIModel:          p.str("OPENAI_MODEL", openai.DefaultModel),
 		AllowedModels:        list(getenv("ALLOWED_MODELS")),
-		OpenAITimeout:        p.duration("OPENAI_TIMEOUT", 30*time.Second),
+		OpenAITimeout:        p.duration("OPENAI_TIMEOUT", openai.DefaultTimeout),
 		OpenAIRPM:            p.int("OPENAI_RPM", 0, 0, 1_000_000),
 		OpenAITPM:            p.int("OPENAI_TPM", 0, 0, 1_000_000_000),
 		Port:                 p.int("PORT", 8080, 0, 65535),
@@ -113,11 +118,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PromptsDir:           getenv("PROMPTS_DIR"),
 		LogLevel:             p.level("LOG_LEVEL"),
 		CORSAllowOrigins:     list(getenv("CORS_ALLOW_ORIGINS")),
-		WorkerConcurrency:    p.int("WORKER_CONCURRENCY", 16, 1, 1024),
-		MaxCampaignProspects: p.int("MAX_CAMPAIGN_PROSPECTS", 10000, 1, 100000),
-		MaxReceiveCount:      p.int("MAX_RECEIVE_COUNT", 5, 1, 1000),
-		CampaignTTL:          time.Duration(p.int("ITEM_TTL_DAYS", 30, 1, 3650)) * 24 * time.Hour,
-		RetryDelay:           p.duration("RETRY_DELAY", 10*time.Second),
+		WorkerConcurrency:    p.int("WORKER_CONCURRENCY", campaign.DefaultConcurrency, 1, 1024),
+		MaxCampaignProspects: p.int("MAX_CAMPAIGN_PROSPECTS", campaign.DefaultMaxProspects, 1, 100000),
+		MaxReceiveCount:      p.int("MAX_RECEIVE_COUNT", campaign.DefaultMaxReceive, 1, 1000),
+		CampaignTTL:          time.Duration(p.int("ITEM_TTL_DAYS", int(campaign.DefaultTTL/(24*time.Hour)), 1, 3650)) * 24 * time.Hour,
+		RetryDelay:           p.duration("RETRY_DELAY", campaign.DefaultRetryDelay),
 		WebhookSecret:        getenv("WEBHOOK_SECRET"),
 		WebhookAllowPrivate:  p.bool("WEBHOOK_ALLOW_PRIVATE"),
 		TableName:            getenv("TABLE_NAME"),

@@ -104,7 +104,7 @@ func TestFailedCreateReleasesItsKey(t *testing.T) {
 	ctx := context.Background()
 	c := withKey(storetest.NewCampaign("tenant-a", 2), "key", "hash")
 	items := storetest.NewItems(c)
-	// Over DynamoDB's 400 KB email limit.
+	// Over DynamoDB's 400 KB item limit.
 	items[1].Request.Prospect.Extra["notes"] = json.RawMessage(strconv.Quote(strings.Repeat("x", 500_000)))
 	if _, err := s.Create(ctx, c, items); err == nil {
 		t.Fatal("Create of an item over 400 KB succeeded")

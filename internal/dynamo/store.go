@@ -22,9 +22,6 @@ import (
 	"github.com/ingren/ingren/internal/campaign"
 )
 
-// DefaultTTL is how long records are kept when New is given no TTL.
-const DefaultTTL = 30 * 24 * time.Hour
-
 const (
 	defaultLimit = 100
 	// batchSize is BatchWriteItem's limit.
@@ -35,7 +32,7 @@ const (
 	// and the SDK's connection pool do not.
 	writers = 16
 	// maxAttempts bounds the tries of a write that DynamoDB refuses for a
-	// reason that passes: unprocessed batch emails, transaction conflicts.
+	// reason that passes: unprocessed batch items, transaction conflicts.
 	maxAttempts = 12
 	// staleClaim is how old an idempotency claim without its campaign must
 	// be before a new Create with the same key and body completes it: older
@@ -64,10 +61,10 @@ var _ campaign.Store = (*Store)(nil)
 
 // New returns a Store on table. Every record expires ttl after its
 // campaign's creation unless the campaign sets ExpiresAt; ttl <= 0 means
-// DefaultTTL.
+// campaign.DefaultTTL.
 func New(client *dynamodb.Client, table string, ttl time.Duration) *Store {
 	if ttl <= 0 {
-		ttl = DefaultTTL
+		ttl = campaign.DefaultTTL
 	}
 	return &Store{Now: time.Now, client: client, table: table, ttl: ttl, writers: writers, staleClaim: staleClaim, claimWait: claimWait}
 }
@@ -697,7 +694,7 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 	if errors.As(err, &failed) {
 		var held leaseRecord
 		if err := attributevalue.UnmarshalMap(failed.Item, &held); err != nil || held.Until == 0 {
-			// No old email came back: treat the lease as just ended, so
+			// No old item came back: treat the lease as just ended, so
 			// the caller comes back soon.
 			held.Until = now.UnixMilli()
 		}
@@ -862,7 +859,7 @@ func retryConflicts(ctx context.Context, write func() error) error {
 	}
 }
 
-// isConflict reports a write refused because a transaction held an email it
+// isConflict reports a write refused because a transaction held an item it
 // touches: a transaction cancelled for TransactionConflict (and for nothing
 // that retrying cannot change), or a single write's
 // TransactionConflictException.

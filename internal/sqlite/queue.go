@@ -19,7 +19,7 @@ var goqiteSchema string
 const (
 	// MaxBodySize is the largest body Send accepts: the port's 256 KiB, the
 	// same as the SQS backend, though SQLite would take more.
-	MaxBodySize = 256 << 10
+	MaxBodySize = campaign.MaxMessageSize
 
 	maxReceiveBatch = 10
 

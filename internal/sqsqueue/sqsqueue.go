@@ -24,7 +24,7 @@ import (
 const (
 	// MaxBodySize is the largest body Send accepts. SQS itself now takes up
 	// to 1 MiB; the port promises 256 KiB, and so do the other backends.
-	MaxBodySize = 256 << 10
+	MaxBodySize = campaign.MaxMessageSize
 
 	// maxBatchEntries and maxBatchBytes bound one SendMessageBatch or
 	// DeleteMessageBatch request. 256 KiB is SQS's old batch payload limit,

@@ -18,7 +18,7 @@ import (
 )
 
 // MaxBodySize is the largest body a Queue must accept (256 KiB).
-const MaxBodySize = 256 << 10
+const MaxBodySize = campaign.MaxMessageSize
 
 // NewQueue returns a fresh, empty queue whose messages come back after the
 // visibility timeout when not deleted. It removes the queue in t.Cleanup.
