@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ingren/ingren/internal/backoff"
 	"github.com/ingren/ingren/internal/campaign"
 )
 
@@ -33,7 +34,7 @@ func deleteExpired(ctx context.Context, store campaign.Store, now time.Time) (in
 		if err != nil || n == 0 {
 			return total, err
 		}
-		if err := pause(ctx, retentionPause); err != nil {
+		if err := backoff.Sleep(ctx, retentionPause); err != nil {
 			return total, err
 		}
 	}
@@ -56,19 +57,8 @@ func (l *Local) RunRetention(ctx context.Context) {
 		case n > 0:
 			l.log.Info("deleted expired campaigns", slog.Int("rows", n))
 		}
-		if pause(ctx, every) != nil {
+		if backoff.Sleep(ctx, every) != nil {
 			return
 		}
-	}
-}
-
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

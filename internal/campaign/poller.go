@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ingren/ingren/internal/backoff"
 )
 
 // Poller feeds a Worker from a Queue the way Lambda's SQS event source
@@ -164,7 +166,7 @@ func (p *Poller) work(ctx context.Context, q Queue, m Delivery, log *slog.Logger
 	if delay <= 0 {
 		delay = time.Second
 	}
-	if err := q.Extend(wctx, m.Handle, backoff(delay, m.ReceiveCount, time.Minute)); err != nil {
+	if err := q.Extend(wctx, m.Handle, backoff.Exponential(delay, m.ReceiveCount-1, time.Minute)); err != nil {
 		log.WarnContext(messageContext(ctx, m), "extend failed", slog.String("error", err.Error()))
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ingren/ingren/internal/backoff"
 	"github.com/ingren/ingren/internal/email"
 )
 
@@ -203,23 +204,13 @@ func (w *Worker) retryLater(ctx context.Context, m Delivery, err error) {
 	if d <= 0 {
 		d = DefaultRetryDelay
 	}
-	d = min(backoff(d, m.ReceiveCount, MaxRetryDelay), MaxRetryDelay)
+	d = backoff.Exponential(d, m.ReceiveCount-1, MaxRetryDelay)
 	if ra, ok := errors.AsType[*retryAfter](err); ok {
 		d = min(max(ra.d, time.Second), maxLease)
 	}
 	if err := w.Queue.Extend(context.WithoutCancel(ctx), m.Handle, d); err != nil {
 		w.log().WarnContext(messageContext(ctx, m), "could not shorten a failed message's visibility", slog.String("error", err.Error()))
 	}
-}
-
-// backoff doubles first once per earlier receive of a message, stopping
-// once it reaches limit.
-func backoff(first time.Duration, receives int, limit time.Duration) time.Duration {
-	d := first
-	for i := 1; i < receives && d < limit; i++ {
-		d *= 2
-	}
-	return d
 }
 
 // Handle works one message. A non-nil error means: deliver it again.

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ingren/ingren/internal/backoff"
 	"github.com/ingren/ingren/internal/campaign"
 )
 
@@ -219,7 +220,7 @@ func (s *Store) claimKey(ctx context.Context, c *campaign.Campaign) (*campaign.C
 	}
 	deadline := time.Now().Add(s.claimWait)
 	for time.Now().Before(deadline) {
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+		if err := backoff.Sleep(ctx, 100*time.Millisecond); err != nil {
 			return nil, "", err
 		}
 		existing, err := s.Get(ctx, c.Tenant, held.CampaignID)
@@ -344,7 +345,7 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 		if attempt+1 >= maxAttempts {
 			return fmt.Errorf("write items: %d still unprocessed after %d attempts", len(reqs), maxAttempts)
 		}
-		if err := sleep(ctx, backoff(attempt)); err != nil {
+		if err := backoff.Sleep(ctx, jitter(attempt)); err != nil {
 			return err
 		}
 	}
@@ -853,7 +854,7 @@ func retryConflicts(ctx context.Context, write func() error) error {
 		if !isConflict(err) || attempt+1 >= maxAttempts {
 			return err
 		}
-		if err := sleep(ctx, backoff(attempt)); err != nil {
+		if err := backoff.Sleep(ctx, jitter(attempt)); err != nil {
 			return err
 		}
 	}
@@ -897,22 +898,11 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
-// backoff is 20 ms doubling per attempt, capped at 1 s, of which a random
+// jitter is 20 ms doubling per attempt, capped at 1 s, of which a random
 // half is waited: enough spread that racing writers do not meet again.
-func backoff(attempt int) time.Duration {
-	d := min(20*time.Millisecond<<attempt, time.Second)
+func jitter(attempt int) time.Duration {
+	d := backoff.Exponential(20*time.Millisecond, attempt, time.Second)
 	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func key(pk, sk string) map[string]types.AttributeValue {

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/ingren/ingren/internal/backoff"
 )
 
 // Config configures a Writer. Zero values mean the documented defaults.
@@ -92,7 +94,7 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleep
+		c.Sleep = backoff.Sleep
 	}
 	return c
 }
@@ -147,18 +149,4 @@ func redact(key string) string {
 		return `""`
 	}
 	return "[redacted]"
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

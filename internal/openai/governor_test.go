@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingren/ingren/internal/backoff"
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/openaitest"
 )
@@ -21,7 +22,7 @@ func TestGovernorPausesConcurrentCallers(t *testing.T) {
 	w := mustWriter(t, srv, func(c *Config) {
 		c.Sleep = func(ctx context.Context, d time.Duration) error {
 			once.Do(func() { close(paused) })
-			return sleep(ctx, d)
+			return backoff.Sleep(ctx, d)
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

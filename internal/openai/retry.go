@@ -12,6 +12,7 @@ import (
 
 	goopenai "github.com/sashabaranov/go-openai"
 
+	"github.com/ingren/ingren/internal/backoff"
 	"github.com/ingren/ingren/internal/email"
 )
 
@@ -51,7 +52,7 @@ func (w *Writer) complete(ctx context.Context, b *budget, req *goopenai.ChatComp
 		}
 		wait := f.hint
 		if wait <= 0 {
-			wait = backoff(retry, rand.Float64())
+			wait = jitter(retry, rand.Float64())
 		}
 		if f.status == http.StatusTooManyRequests {
 			// Every call waits, not only this one.
@@ -265,14 +266,10 @@ func parseReset(v string) time.Duration {
 	return d
 }
 
-// backoff is the full-jitter wait before retry number retry (from 0),
+// jitter is the full-jitter wait before retry number retry (from 0),
 // given r uniform in [0, 1).
-func backoff(retry int, r float64) time.Duration {
-	ceiling := backoffCap
-	if retry < 16 {
-		ceiling = min(backoffCap, backoffBase<<retry)
-	}
-	return time.Duration(r * float64(ceiling))
+func jitter(retry int, r float64) time.Duration {
+	return time.Duration(r * float64(backoff.Exponential(backoffBase, retry, backoffCap)))
 }
 
 // estimateTokens guesses a request's cost for the TPM bucket: about four

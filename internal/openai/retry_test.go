@@ -41,14 +41,14 @@ func TestRetryHint(t *testing.T) {
 
 func TestBackoff(t *testing.T) {
 	for retry, ceiling := range []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
-		if got := backoff(retry, 0); got != 0 {
+		if got := jitter(retry, 0); got != 0 {
 			t.Errorf("retry %d, r=0: %v, want 0 (full jitter)", retry, got)
 		}
-		if got := backoff(retry, 0.999999); got > ceiling || got < ceiling*99/100 {
+		if got := jitter(retry, 0.999999); got > ceiling || got < ceiling*99/100 {
 			t.Errorf("retry %d, r→1: %v, want just under %v", retry, got, ceiling)
 		}
 	}
-	if got := backoff(1000, 0.5); got != 4*time.Second {
+	if got := jitter(1000, 0.5); got != 4*time.Second {
 		t.Errorf("retry 1000: %v, want half the cap", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"maragu.dev/goqite"
 
+	"github.com/ingren/ingren/internal/backoff"
 	"github.com/ingren/ingren/internal/campaign"
 )
 
@@ -157,7 +158,7 @@ func (q *Queue) Receive(ctx context.Context, n int, wait time.Duration) ([]campa
 		if len(msgs) > 0 || left <= 0 {
 			return msgs, nil
 		}
-		if err := sleepCtx(ctx, min(pause, left)); err != nil {
+		if err := backoff.Sleep(ctx, min(pause, left)); err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 		pause = min(2*pause, maxPoll)
@@ -325,15 +326,4 @@ func (q *Queue) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ingren/ingren/internal/backoff"
 	"github.com/ingren/ingren/internal/campaign"
 )
 
@@ -202,7 +203,7 @@ func (q *Queue) sendBatch(ctx context.Context, bodies [][]byte, idx []int) (int,
 			}
 		}
 		pending = next
-		if err := sleep(ctx, jitter(q.backoff<<(attempt-1))); err != nil {
+		if err := backoff.Sleep(ctx, jitter(q.backoff<<(attempt-1))); err != nil {
 			return sent, err
 		}
 	}
@@ -331,15 +332,4 @@ func (q *Queue) Extend(ctx context.Context, handle string, d time.Duration) erro
 // jitter returns a duration in [d/2, d).
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
