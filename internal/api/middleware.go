@@ -56,8 +56,8 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// Unwrap lets http.ResponseController reach the underlying writer (Flush
-// for CSV streaming).
+// Unwrap lets http.ResponseController reach the underlying writer, so that
+// readBody can set the connection's read deadline through the middleware.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // cors answers preflight requests without a key and adds the CORS headers

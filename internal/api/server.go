@@ -38,8 +38,9 @@ type Config struct {
 	// MaxEmailsInFlight bounds generate-email requests being worked at once
 	// (default 256), shared between tenants: a tenant may take a slot only
 	// while more are free than it holds (see slots). Past that the answer
-	// is 503 with Retry-After. Under overload a bounded queue keeps memory
-	// and latency bounded too.
+	// is 503 with Retry-After: turning requests away, rather than letting
+	// them wait without bound, keeps memory and latency bounded under
+	// overload.
 	MaxEmailsInFlight int
 	// MaxListBytes bounds the body of an answer that lists a campaign's
 	// emails (0: no bound, and the CSV export streams). A JSON page that
