@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -272,6 +273,18 @@ func (c *checker) reportEcho(first, last int) {
 		if i == last+echoRun-1 {
 			c.add(CodePromptEcho, SeverityError, "body repeats the system prompt: %s", quote(c.body[start:end]))
 			return
+		}
+	}
+}
+
+// echoMarkers are fences and chat-template tokens, matched as is.
+var echoMarkers = []string{"<<<", ">>>", "```", "<|"}
+
+// checkEchoMarkers finds the prompt's fences and chat-template tokens.
+func (c *checker) checkEchoMarkers(p *part) {
+	for _, m := range echoMarkers {
+		if i := strings.Index(p.text, m); i >= 0 {
+			c.add(CodePromptEcho, SeverityError, "prompt fence %s in %s", quote(p.text[i:min(lineEnd(p.text, i), i+30)]), p.name)
 		}
 	}
 }

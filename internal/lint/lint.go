@@ -1,18 +1,3 @@
-// Package lint checks a generated cold email before it is sent. The checks
-// are deterministic, use no model and take microseconds, so every draft can
-// be checked and a failing one repaired before anyone sees it.
-//
-// What it looks for comes from what sales people recognise as bad AI email
-// and from reply-rate research: template placeholders and model chatter
-// ("Here's an email"), markdown, clichés, spam triggers, emails far from the
-// 50–125 words that get answers, more than one link or question, a greeting
-// to the wrong person, numbers and names the request never gave, and text
-// copied from the system prompt. Errors mean the email must not be sent as
-// is; warnings and infos lower the score.
-//
-// The word lists are English; a body in another language gets fewer hits,
-// not false ones, except for the rules that look at form (placeholders,
-// markdown, length, links, numbers).
 package lint
 
 import (

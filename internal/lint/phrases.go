@@ -1,5 +1,10 @@
 package lint
 
+import (
+	"strings"
+	"unicode/utf8"
+)
+
 // The phrase lists are lower case, with straight apostrophes and single
 // spaces, as fold makes the text they are matched against. A phrase matches
 // at word boundaries only, so "leverage" does not fire on "leverages"; list
@@ -71,9 +76,6 @@ var echoPhrases = []string{
 	"begin prospect data", "end prospect data", "prospect_data",
 }
 
-// echoMarkers are fences and chat-template tokens, matched as is.
-var echoMarkers = []string{"<<<", ">>>", "```", "<|"}
-
 // phraseKind says which rule a phrase belongs to.
 type phraseKind uint8
 
@@ -123,59 +125,82 @@ func buildPhraseIndex() map[string][]phraseEntry {
 	return idx
 }
 
-// knownTerms are capitalized words that are never an invented name:
-// pronouns, titles, business acronyms, time words, sign-offs and tools
-// every email may name. An ALL-CAPS word in this list is not shouting.
-var knownTerms = toSet(
-	"I", "I'm", "I've", "I'd", "I'll", "I’m", "I’ve", "I’d", "I’ll", "OK", "Okay",
-	"AI", "ML", "LLM", "CRM", "ERP", "SaaS", "B2B", "B2C", "D2C", "API", "APIs", "SDK", "SQL",
-	"AWS", "GCP", "IT", "HR", "PR", "QA", "UX", "UI", "SEO", "SMB", "SMBs", "SME",
-	"CEO", "CTO", "CFO", "COO", "CMO", "CRO", "CIO", "CISO", "CPO", "CSO",
-	"VP", "SVP", "EVP", "AVP", "GM", "SDR", "BDR", "AE", "AM", "CSM", "RevOps", "SalesOps",
-	"GTM", "ROI", "KPI", "OKR", "ARR", "MRR", "ACV", "CAC", "LTV", "NRR", "NPS", "ICP", "MQL", "PLG",
-	"ABM", "CX", "CS", "CSAT", "SLA", "MVP", "POC", "PoC", "RFP", "SOW", "PPC", "CPC", "CPA", "CPL", "ROAS",
-	"TAM", "VC", "PE", "PaaS", "IaaS", "CPG", "DTC", "FMCG", "IoT", "EV", "HVAC", "HRIS", "ATS", "CDP",
-	"CMS", "SSO", "MFA", "DevOps", "SecOps", "MarTech", "Martech", "FinTech", "Fintech", "EdTech",
-	"HealthTech", "InsurTech", "PropTech",
-	"USA", "US", "UK", "EU", "NA", "EMEA", "APAC", "LATAM", "DACH", "ANZ",
-	"GDPR", "HIPAA", "CCPA", "SOC", "ISO", "PCI", "NASDAQ", "NYSE", "IPO",
-	"HTTP", "HTTPS", "JSON", "HTML", "SMTP", "CSV", "PDF", "FAQ", "FYI", "PS", "P.S", "PPS",
-	"Q1", "Q2", "Q3", "Q4", "H1", "H2", "FY", "YoY", "QoQ", "MoM", "EOD", "EOW",
-	"ET", "PT", "CT", "MT", "EST", "PST", "CST", "MST", "EDT", "PDT", "CDT", "GMT", "UTC", "CET", "CEST", "BST",
-	"Mr", "Mrs", "Ms", "Dr", "Mx", "Prof", "Inc", "LLC", "Ltd", "Co", "Corp", "GmbH",
-	"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
-	"Mon", "Tue", "Tues", "Wed", "Thu", "Thur", "Thurs", "Fri", "Sat", "Sun",
-	"January", "February", "March", "April", "May", "June", "July", "August",
-	"September", "October", "November", "December",
-	"Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
-	"Hi", "Hello", "Hey", "Dear", "Thanks", "Thank", "Best", "Cheers", "Regards", "Sincerely", "Warmly",
-	"LinkedIn", "Zoom", "Google", "Gmail", "Outlook", "Slack", "Excel", "Calendly",
-	"English", "Internet",
-)
-
-// greetings open a first line that names the reader.
-var greetings = []string{"hi", "hello", "hey", "dear", "hiya", "greetings", "good morning", "good afternoon", "good evening"}
-
-// greetingOthers are words after a greeting that name no one.
-var greetingOthers = toSet("there", "team", "all", "everyone", "folks", "friend", "again", "both", "you", "y'all", "guys")
-
-// honorifics come before a last name: "Dear Ms. Johnson".
-var honorifics = toSet("mr", "mrs", "ms", "dr", "mx", "prof", "miss")
-
-// htmlTags are tags a model sometimes leaves in a plain-text body.
-var htmlTags = toSet("a", "b", "i", "u", "p", "br", "hr", "em", "strong", "div", "span", "ul", "ol", "li", "h1", "h2", "h3", "table", "tr", "td", "html", "body", "head", "small")
-
-// numberWords scale the number before them; "percent" only makes it a
-// percentage.
-var numberWords = []struct {
-	word  string
-	scale float64
-}{{"thousand", 1e3}, {"million", 1e6}, {"billion", 1e9}, {"percent", 1}}
-
-func toSet(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
-	for _, w := range words {
-		m[w] = true
+// checkMetaOpener finds a chat reply's opening ("Sure!", "Certainly,") at
+// the start of the body.
+func (c *checker) checkMetaOpener() {
+	f := c.bodyPart.fold
+	for _, o := range metaOpeners {
+		if strings.HasPrefix(f, o) && (len(f) == len(o) || !isWordByte(f[len(o)]) || !isWordByte(o[len(o)-1])) {
+			c.add(CodeMetaText, SeverityError, "body opens with chat reply %s; start with the email itself", quote(o))
+			return
+		}
 	}
-	return m
+}
+
+// checkPhrases matches the meta, cliché, spam and prompt phrase lists with
+// one map look-up per word. A cliché or spam phrase that the facts contain
+// passes: the user chose it (a company called Elevate, a "free trial" ask).
+func (c *checker) checkPhrases(p *part) {
+	f := p.fold
+	for i := 0; i < len(f); {
+		if !isWordByte(f[i]) {
+			i++
+			continue
+		}
+		end := foldedWordEnd(f, i)
+		if phraseFirst[f[i]]&(1<<min(end-i, 63)) == 0 {
+			i = end
+			continue
+		}
+		for _, e := range phraseIndex[f[i:end]] {
+			if !strings.HasPrefix(f[i:], e.text) {
+				continue
+			}
+			k := i + len(e.text)
+			if k < len(f) && isWordByte(f[k]) && isWordByte(e.text[len(e.text)-1]) {
+				continue
+			}
+			if p.offs == nil {
+				p.offs = foldOffsets(p.text)
+			}
+			from, last := int(p.offs[i]), int(p.offs[k-1])
+			_, n := utf8.DecodeRuneInString(p.text[last:])
+			orig := p.text[from : last+n]
+			if strings.HasSuffix(e.text, ":") {
+				// "Subject: ..." — the rest of the line is the model's
+				// label, not prose for the other rules.
+				p.mask(from, lineEnd(p.text, from))
+			} else {
+				p.mask(from, last+n)
+			}
+			switch e.kind {
+			case kindMeta:
+				c.add(CodeMetaText, SeverityError, "meta text %s in %s; the email must contain only the email", quote(orig), p.name)
+			case kindEcho:
+				c.add(CodePromptEcho, SeverityError, "prompt text %s in %s", quote(orig), p.name)
+			case kindCliche:
+				if !containsPhrase(c.factsFold, e.text) {
+					c.add(CodeCliche, SeverityWarning, "cliché %s in %s", quote(orig), p.name)
+				}
+			case kindSpam:
+				if !containsPhrase(c.factsFold, e.text) {
+					c.add(CodeSpamPhrase, SeverityWarning, "spam trigger %s in %s", quote(orig), p.name)
+				}
+			}
+		}
+		i = end
+	}
+}
+
+// fakeReplyPrefixes make a first email pose as part of a thread, a trick
+// spam filters and readers both punish.
+var fakeReplyPrefixes = []string{"re:", "fwd:", "fw:"}
+
+func (c *checker) checkFakeReply() {
+	for _, p := range fakeReplyPrefixes {
+		if hasPrefixFold(c.subject.text, p) {
+			c.add(CodeSpamPhrase, SeverityWarning, "subject starts with %s: a first email is not a reply", quote(c.subject.text[:len(p)]))
+			return
+		}
+	}
 }
