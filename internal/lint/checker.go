@@ -152,6 +152,8 @@ func lineEnd(s string, i int) int {
 	return len(s)
 }
 
+// toSet makes a word list into a set, for the lists the rules look words
+// up in.
 func toSet(words ...string) map[string]bool {
 	m := make(map[string]bool, len(words))
 	for _, w := range words {

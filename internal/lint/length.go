@@ -12,6 +12,8 @@ const (
 	maxSubjectWords = 8 // Boomerang: 3–4 words do best; past 8 is a sentence
 )
 
+// checkEmpty reports an empty subject or body, and a subject with a line
+// break in it.
 func (c *checker) checkEmpty() {
 	if c.subject.text == "" {
 		c.add(CodeEmptySubject, SeverityError, "subject is empty")
