@@ -135,8 +135,8 @@ func (l *Local) RunWorker(ctx context.Context) error {
 func (l *Local) Close() error { return l.db.Close() }
 
 // tuneGC trades memory the program does not need for CPU it does: the
-// single-email path allocates ~90 KB per request, mostly JSON, and the
-// default GOGC=100 spent ~16% of its CPU collecting (BENCHMARKS.md). A
+// single-email path allocates ~90 KB per request, mostly JSON, and with the
+// default GOGC=100 it spends ~16% of its CPU collecting (BENCHMARKS.md). A
 // memory limit keeps the heap bounded all the same. GOGC and GOMEMLIMIT,
 // when getenv finds them set, win: the runtime has applied them already.
 func tuneGC(getenv func(string) string) {
