@@ -19,6 +19,11 @@ const Namespace = "ingren"
 
 // Config is everything a stack can tune. Each field names its config key and
 // default; Defaults returns them and DEPLOYMENT.md lists them in a table.
+//
+// A setting that only reaches the functions' environment defaults to unset
+// (0 or ""), so that the functions apply their own default, declared once in
+// the service module (campaign's and openai's Default constants). Defaults
+// states a service setting only where the stack itself needs its value.
 type Config struct {
 	// OpenAIAPIKey (openaiApiKey, secret, required) is written to an SSM
 	// SecureString parameter that the functions read at cold start.
@@ -26,7 +31,8 @@ type Config struct {
 	// WebhookSecret (webhookSecret, secret, optional) signs webhook callbacks;
 	// when set it is stored like the OpenAI key.
 	WebhookSecret Secret
-	// OpenAIModel (openaiModel) is the chat model. Default gpt-4o-mini.
+	// OpenAIModel (openaiModel) is the chat model. Default unset: the
+	// functions' own, openai.DefaultModel.
 	OpenAIModel string
 	// OpenAIBaseURL (openaiBaseUrl) points the functions at an OpenAI-compatible
 	// endpoint. Default empty: the OpenAI API.
@@ -69,7 +75,10 @@ type Config struct {
 	WorkerTimeoutSeconds int
 
 	// MaxReceiveCount (maxReceiveCount) is how often a message is received
-	// before SQS moves it to the dead-letter queue. Default 5.
+	// before SQS moves it to the dead-letter queue. The functions get it as
+	// MAX_RECEIVE_COUNT, since they must fail a prospect on that same
+	// receive. Default 5, the functions' own (campaign.DefaultMaxReceive):
+	// the stack needs the value for the redrive policy, so it states it.
 	MaxReceiveCount int
 	// BatchSize (batchSize) is the most messages one worker invocation gets. Default 10.
 	BatchSize int
@@ -80,17 +89,20 @@ type Config struct {
 	// (AWS minimum 2). Default 5.
 	MaxConcurrency int
 	// WorkerConcurrency (workerConcurrency) is how many messages one worker
-	// invocation processes at once. Default 16.
+	// invocation processes at once. Default unset: the functions' own,
+	// campaign.DefaultConcurrency.
 	WorkerConcurrency int
 
-	// ItemTTLDays (itemTtlDays) is how long campaigns and emails are kept. Default 30.
+	// ItemTTLDays (itemTtlDays) is how long campaigns and emails are kept.
+	// Default unset: the functions' own, campaign.DefaultTTL.
 	ItemTTLDays int
 	// LogLevel (logLevel) is debug, info, warn or error. Default info.
 	LogLevel string
 	// CORSAllowOrigins (corsAllowOrigins) is the comma-separated list of
 	// browser origins the api answers preflight for. Default *.
 	CORSAllowOrigins string
-	// MaxCampaignProspects (maxCampaignProspects) caps one campaign's size. Default 10000.
+	// MaxCampaignProspects (maxCampaignProspects) caps one campaign's size.
+	// Default unset: the functions' own, campaign.DefaultMaxProspects.
 	MaxCampaignProspects int
 	// LogRetentionDays (logRetentionDays) is every log group's retention; one
 	// of the values CloudWatch accepts. Default 14.
@@ -119,10 +131,11 @@ type Config struct {
 	ManageAPIGatewayAccount bool
 }
 
-// Defaults returns the Config used for every key that is not set.
+// Defaults returns the Config used for every key that is not set. A default
+// it states for a setting the functions also read must equal theirs:
+// TestInfraDefaults in the service module's internal/config checks it.
 func Defaults() Config {
 	return Config{
-		OpenAIModel:              "gpt-4o-mini",
 		APIZip:                   "../dist/api.zip",
 		WorkerZip:                "../dist/worker.zip",
 		APIMemoryMB:              512,
@@ -133,11 +146,8 @@ func Defaults() Config {
 		BatchSize:                10,
 		MaxBatchingWindowSeconds: 1,
 		MaxConcurrency:           5,
-		WorkerConcurrency:        16,
-		ItemTTLDays:              30,
 		LogLevel:                 "info",
 		CORSAllowOrigins:         "*",
-		MaxCampaignProspects:     10000,
 		LogRetentionDays:         14,
 		ThrottleRateLimit:        50,
 		ThrottleBurstLimit:       100,
@@ -261,9 +271,15 @@ func (c Config) Validate() []string {
 	between := func(key string, v, lo, hi int, why string) {
 		check(v >= lo && v <= hi, "%s must be between %d and %d%s, got %d", key, lo, hi, why, v)
 	}
+	// optional is between for a setting whose 0 leaves the functions' own
+	// default.
+	optional := func(key string, v, lo, hi int) {
+		if v != 0 {
+			between(key, v, lo, hi, "")
+		}
+	}
 
 	check(c.OpenAIAPIKey != "", "openaiApiKey is required: pulumi config set --secret openaiApiKey sk-...")
-	check(c.OpenAIModel != "", "openaiModel must not be empty")
 	if c.OpenAIBaseURL != "" {
 		u, err := url.Parse(c.OpenAIBaseURL)
 		check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "",
@@ -294,12 +310,12 @@ func (c Config) Validate() []string {
 	check(c.BatchSize <= 10 || c.MaxBatchingWindowSeconds >= 1,
 		"maxBatchingWindowSeconds must be at least 1 when batchSize is over 10 (AWS rule), got %d", c.MaxBatchingWindowSeconds)
 	between("maxConcurrency", c.MaxConcurrency, 2, 1000, " (AWS limits)")
-	between("workerConcurrency", c.WorkerConcurrency, 1, 1024, "")
-	between("itemTtlDays", c.ItemTTLDays, 1, 3650, "")
+	optional("workerConcurrency", c.WorkerConcurrency, 1, 1024)
+	optional("itemTtlDays", c.ItemTTLDays, 1, 3650)
 	check(slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel),
 		"logLevel must be debug, info, warn or error, got %q", c.LogLevel)
 	check(c.CORSAllowOrigins != "", "corsAllowOrigins must not be empty (use * to allow any origin)")
-	between("maxCampaignProspects", c.MaxCampaignProspects, 1, 100000, "")
+	optional("maxCampaignProspects", c.MaxCampaignProspects, 1, 100000)
 	check(slices.Contains(retentionDays, c.LogRetentionDays),
 		"logRetentionDays must be one of %v, got %d", retentionDays, c.LogRetentionDays)
 	check(c.ThrottleRateLimit > 0, "throttleRateLimit must be above 0, got %g", c.ThrottleRateLimit)

@@ -31,28 +31,33 @@ type function struct {
 }
 
 // environment is what both functions get. Secrets are passed by parameter
-// name; the functions fetch the values from SSM at cold start.
+// name; the functions fetch the values from SSM at cold start. A setting left
+// unset is left out, so that the functions apply their own default.
 func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulumi.StringMap {
 	env := pulumi.StringMap{
-		"TABLE_NAME":             tbl.Name,
-		"QUEUE_URL":              q.work.Url,
-		"OPENAI_API_KEY_PARAM":   p.openAIKey.Name,
-		"OPENAI_MODEL":           pulumi.String(cfg.OpenAIModel),
-		"WORKER_CONCURRENCY":     pulumi.String(strconv.Itoa(cfg.WorkerConcurrency)),
-		"MAX_RECEIVE_COUNT":      pulumi.String(strconv.Itoa(cfg.MaxReceiveCount)),
-		"ITEM_TTL_DAYS":          pulumi.String(strconv.Itoa(cfg.ItemTTLDays)),
-		"LOG_LEVEL":              pulumi.String(cfg.LogLevel),
-		"CORS_ALLOW_ORIGINS":     pulumi.String(cfg.CORSAllowOrigins),
-		"MAX_CAMPAIGN_PROSPECTS": pulumi.String(strconv.Itoa(cfg.MaxCampaignProspects)),
+		"TABLE_NAME":           tbl.Name,
+		"QUEUE_URL":            q.work.Url,
+		"OPENAI_API_KEY_PARAM": p.openAIKey.Name,
+		"MAX_RECEIVE_COUNT":    pulumi.String(strconv.Itoa(cfg.MaxReceiveCount)),
+		"LOG_LEVEL":            pulumi.String(cfg.LogLevel),
+		"CORS_ALLOW_ORIGINS":   pulumi.String(cfg.CORSAllowOrigins),
+	}
+	if cfg.OpenAIModel != "" {
+		env["OPENAI_MODEL"] = pulumi.String(cfg.OpenAIModel)
+	}
+	for name, v := range map[string]int{
+		"WORKER_CONCURRENCY":     cfg.WorkerConcurrency,
+		"ITEM_TTL_DAYS":          cfg.ItemTTLDays,
+		"MAX_CAMPAIGN_PROSPECTS": cfg.MaxCampaignProspects,
+		"OPENAI_RPM":             cfg.OpenAIRPM,
+		"OPENAI_TPM":             cfg.OpenAITPM,
+	} {
+		if v > 0 {
+			env[name] = pulumi.String(strconv.Itoa(v))
+		}
 	}
 	if cfg.OpenAIBaseURL != "" {
 		env["OPENAI_BASE_URL"] = pulumi.String(cfg.OpenAIBaseURL)
-	}
-	if cfg.OpenAIRPM > 0 {
-		env["OPENAI_RPM"] = pulumi.String(strconv.Itoa(cfg.OpenAIRPM))
-	}
-	if cfg.OpenAITPM > 0 {
-		env["OPENAI_TPM"] = pulumi.String(strconv.Itoa(cfg.OpenAITPM))
 	}
 	if cfg.OpenAITimeout > 0 {
 		env["OPENAI_TIMEOUT"] = pulumi.String(cfg.OpenAITimeout.String())
@@ -62,8 +67,12 @@ func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulu
 	}
 	if len(cfg.AllowedModels) > 0 {
 		// The configured model first: it must stay allowed, as requests
-		// without options.model use it.
-		models := []string{cfg.OpenAIModel}
+		// without options.model use it. Unset, the functions put their own
+		// default first (config.Config.Models).
+		var models []string
+		if cfg.OpenAIModel != "" {
+			models = append(models, cfg.OpenAIModel)
+		}
 		for _, m := range cfg.AllowedModels {
 			if !slices.Contains(models, m) {
 				models = append(models, m)

@@ -407,14 +407,16 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 		{
 			name: "OKDefaults",
 			absent: []string{"OPENAI_BASE_URL", "WEBHOOK_SECRET_PARAM", "OPENAI_RPM", "OPENAI_TPM",
-				"RETRY_DELAY", "OPENAI_TIMEOUT", "ALLOWED_MODELS"},
+				"RETRY_DELAY", "OPENAI_TIMEOUT", "ALLOWED_MODELS",
+				// The functions' own defaults apply.
+				"OPENAI_MODEL", "WORKER_CONCURRENCY", "ITEM_TTL_DAYS", "MAX_CAMPAIGN_PROSPECTS"},
 		},
 		{
 			name: "OKOptionalsSet",
 			config: map[string]string{
 				"openaiBaseUrl": "https://llm.example.com/v1", "webhookSecret": "whsec",
 				"openaiModel": "gpt-4o", "workerConcurrency": "4", "corsAllowOrigins": "https://app.example.com",
-				"openaiRpm": "500", "openaiTpm": "200000",
+				"itemTtlDays": "7", "maxCampaignProspects": "500", "openaiRpm": "500", "openaiTpm": "200000",
 				"retryDelay": "90s", "openaiTimeout": "45s", "allowedModels": `["gpt-4.1", "gpt-4o"]`,
 			},
 			wantEnv: map[string]string{
@@ -424,23 +426,28 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 				"RETRY_DELAY": "1m30s", "OPENAI_TIMEOUT": "45s", "ALLOWED_MODELS": "gpt-4o,gpt-4.1",
 				"OPENAI_BASE_URL": "https://llm.example.com/v1", "WEBHOOK_SECRET_PARAM": "/ingren/dev/webhook-secret",
 				"OPENAI_MODEL": "gpt-4o", "WORKER_CONCURRENCY": "4", "CORS_ALLOW_ORIGINS": "https://app.example.com",
+				"ITEM_TTL_DAYS": "7", "MAX_CAMPAIGN_PROSPECTS": "500",
 			},
+		},
+		{
+			// Without openaiModel the functions put their own default
+			// first.
+			name:    "OKAllowedModelsWithoutModel",
+			config:  map[string]string{"allowedModels": "gpt-4.1,gpt-4o"},
+			wantEnv: map[string]string{"ALLOWED_MODELS": "gpt-4.1,gpt-4o"},
+			absent:  []string{"OPENAI_MODEL"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := mustDeploy(t, "dev", tt.config)
 			want := map[string]string{
-				"TABLE_NAME":             d.mustGet(t, typeTable, "ingren-table").out("name"),
-				"QUEUE_URL":              d.mustGet(t, typeQueue, "ingren-work-queue").out("url"),
-				"OPENAI_API_KEY_PARAM":   "/ingren/dev/openai-api-key",
-				"OPENAI_MODEL":           "gpt-4o-mini",
-				"WORKER_CONCURRENCY":     "16",
-				"MAX_RECEIVE_COUNT":      "5",
-				"ITEM_TTL_DAYS":          "30",
-				"LOG_LEVEL":              "info",
-				"CORS_ALLOW_ORIGINS":     "*",
-				"MAX_CAMPAIGN_PROSPECTS": "10000",
+				"TABLE_NAME":           d.mustGet(t, typeTable, "ingren-table").out("name"),
+				"QUEUE_URL":            d.mustGet(t, typeQueue, "ingren-work-queue").out("url"),
+				"OPENAI_API_KEY_PARAM": "/ingren/dev/openai-api-key",
+				"MAX_RECEIVE_COUNT":    "5",
+				"LOG_LEVEL":            "info",
+				"CORS_ALLOW_ORIGINS":   "*",
 			}
 			for k, v := range tt.wantEnv {
 				want[k] = v

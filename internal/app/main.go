@@ -21,6 +21,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	switch cmd {
 	case "serve":
+		tuneGC(getenv)
 		return Serve(ctx, cfg, stdout, log)
 	case "eval":
 		return Eval(ctx, cfg, args, stdout, log)

@@ -35,7 +35,7 @@ type Notifier interface {
 var ErrUndeliverable = errors.New("notification undeliverable")
 
 // Worker works queue messages: it expands a campaign into one message per
-// email, writes each email's email exactly once, and calls a finished
+// email, writes each email exactly once, and calls a finished
 // campaign's webhook. DeadLetter settles the messages the queue gave up on.
 type Worker struct {
 	Store    Store
@@ -328,15 +328,15 @@ func newOwner(m Delivery) string {
 	return m.ID + "#" + hex.EncodeToString(b[:])
 }
 
-// writeEmail writes one prospect's email. Several deliveries of the same writeEmail
-// (SQS delivers at least once, and a redelivered expand message sends
-// every writeEmail again) may run at once: the one that claims the writeEmail calls
-// the model; the others come back when its lease ends, by when the writeEmail is
-// normally done and they are deleted. Claim also refuses an writeEmail finished
+// writeEmail writes one prospect's email. Several deliveries of the same
+// email (SQS delivers at least once, and a redelivered expand message sends
+// every email again) may run at once: the one that claims the email calls
+// the model; the others come back when its lease ends, by when the email is
+// normally done and they are deleted. Claim also refuses an email finished
 // since it was read, whatever became of its holder's lease. Finish's
 // condition keeps the count exact even when a lease expires mid-call.
 //
-// A delivery that finds the writeEmail claimed on its last allowed receive also
+// A delivery that finds the email claimed on its last allowed receive also
 // waits, so it goes to the dead-letter queue; that only happens when the
 // holder outlives maxReceive leases, which a healthy holder does not.
 func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err error) {

@@ -108,7 +108,8 @@ func NewQueue(db *sql.DB, name string, visibility time.Duration, maxReceive int)
 //
 // It runs goqite's own insert (SendTx's, with the default priority and no
 // delay), but prepared once: SendTx prepares it anew for every message,
-// which made 10,000 messages take 0.9 to 2 s here instead of ~0.3 s.
+// which takes 0.9 to 2 s for 10,000 messages here, against ~0.3 s for the
+// statement prepared once.
 func (q *Queue) Send(ctx context.Context, bodies [][]byte) error {
 	if len(bodies) == 0 {
 		return nil

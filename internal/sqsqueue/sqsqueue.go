@@ -23,13 +23,14 @@ import (
 )
 
 const (
-	// MaxBodySize is the largest body Send accepts. SQS itself now takes up
-	// to 1 MiB; the port promises 256 KiB, and so do the other backends.
+	// MaxBodySize is the largest body Send accepts. SQS itself takes up to
+	// 1 MiB; the port promises 256 KiB, and so do the other backends.
 	MaxBodySize = campaign.MaxMessageSize
 
 	// maxBatchEntries and maxBatchBytes bound one SendMessageBatch or
-	// DeleteMessageBatch request. 256 KiB is SQS's old batch payload limit,
-	// kept so that the adapter works with endpoints that still enforce it.
+	// DeleteMessageBatch request. 256 KiB rather than SQS's 1 MiB, so that
+	// the adapter works with SQS-compatible endpoints that enforce the
+	// smaller limit.
 	maxBatchEntries = 10
 	maxBatchBytes   = 256 << 10
 
@@ -50,7 +51,7 @@ type Queue struct {
 	url    string
 
 	// parallel bounds the batch requests one Send or Delete has in flight.
-	// Against fauxqs, 4 to 32 made no difference (fauxqs is the bottleneck);
+	// Against fauxqs, 4 to 32 make no difference (fauxqs is the bottleneck);
 	// against SQS, mind that the SDK's default transport keeps only 10 idle
 	// connections per host.
 	parallel int
