@@ -118,10 +118,8 @@ func (c *Composer) review(req *Request, d *Draft) Result {
 		if days != nil && i > 0 {
 			for j := range i {
 				if run := repeatedRun(all[j].Body, m.Body, 10, req.Sender.Signature, req.CTA.Ask, req.CTA.CalendarLink); run != "" {
-					// An error costs 30 points in lint's score.
-					rep.Findings = append([]lint.Finding{{Code: "repeated_pitch", Severity: lint.SeverityError,
-						Message: fmt.Sprintf("follow-up %d repeats email %d word for word: %q", i, j+1, run)}}, rep.Findings...)
-					rep.Score = max(0, rep.Score-30)
+					rep.Add(lint.Finding{Code: lint.CodeRepeatedPitch, Severity: lint.SeverityError,
+						Message: fmt.Sprintf("follow-up %d repeats email %d word for word: %q", i, j+1, run)})
 					break
 				}
 			}

@@ -172,7 +172,7 @@ func TestCompose(t *testing.T) {
 		}
 		for i, e := range res.Emails {
 			for _, f := range e.Quality.Findings {
-				if f.Code == "repeated_pitch" {
+				if f.Code == lint.CodeRepeatedPitch {
 					t.Fatalf("email %d: %v", i, f)
 				}
 			}
@@ -195,7 +195,7 @@ func TestCompose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.Repaired || !res.NeedsReview || codes(res.Emails[1].Quality)[0] != "repeated_pitch" {
+		if !res.Repaired || !res.NeedsReview || codes(res.Emails[1].Quality)[0] != lint.CodeRepeatedPitch {
 			t.Fatalf("a follow-up repeating the first email must be flagged: %+v", res.Emails[1].Quality)
 		}
 	})
