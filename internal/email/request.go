@@ -110,15 +110,26 @@ func (o Options) Emails() int {
 	return 1
 }
 
-// Kind names what a request asks for: "single", "variants" or "sequence".
-func (o Options) Kind() string {
+// RequestKind names what a request asks for. Its values are stored with
+// a campaign's outcomes: they must not change.
+type RequestKind string
+
+// Kinds of request.
+const (
+	RequestSingle   RequestKind = "single"   // one email
+	RequestVariants RequestKind = "variants" // alternatives for an A/B test
+	RequestSequence RequestKind = "sequence" // an initial email and follow-ups
+)
+
+// Kind says what o asks for.
+func (o Options) Kind() RequestKind {
 	switch {
 	case o.Sequence != nil:
-		return "sequence"
+		return RequestSequence
 	case o.Variants > 1:
-		return "variants"
+		return RequestVariants
 	}
-	return "single"
+	return RequestSingle
 }
 
 // SendDays returns the send day of each email of a sequence, 0 for the
