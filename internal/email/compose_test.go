@@ -21,11 +21,11 @@ func composer(t *testing.T, up *openaitest.Server) *email.Composer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, MaxRetries: -1}, set)
+	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &email.Composer{Writer: w, SystemPrompt: set.SystemText()}
+	return &email.Composer{Writer: w, Prompts: set}
 }
 
 func request() *email.Request {
@@ -206,7 +206,7 @@ func TestComposeOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &email.Composer{Writer: offline.New(set), SystemPrompt: set.SystemText()}
+	c := &email.Composer{Writer: offline.New(), Prompts: set}
 	full := request()
 	full.Company.RecentNews = "Launched new enterprise product line"
 	full.Sender = email.Sender{Name: "Alex Kim"}

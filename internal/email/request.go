@@ -1,6 +1,19 @@
 // Package email says what a request for a sales email is, what makes one
 // valid, and what writing one returns. It knows nothing of HTTP, AWS or the
-// model provider: adapters implement Writer.
+// model provider.
+//
+// The prompt is built here. The Composer has its Prompter (*prompt.Set,
+// which renders the templates in prompts/) turn a Request into a Prompt:
+// the messages, limits and answer form of one model call. A Writer
+// (internal/openai, internal/offline) only sends a Prompt and parses the
+// answer into a Draft; the Composer lints the Draft and runs the repair
+// round.
+//
+// Words: a Request asks for one email, variants or a sequence (its
+// RequestKind). A Prompt is one model call, its Turns the messages, its
+// Answer the form the reply must take. A Draft is what a Writer made of the
+// reply, a Message one email's subject and body, Checked an email with its
+// quality report, and a Result everything one request got.
 package email
 
 import (
