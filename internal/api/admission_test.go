@@ -64,19 +64,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// MustWriter is the openai writer against up: no retries, so a stalled
-// call ends at the per-call timeout.
-func MustWriter(tb testing.TB, up *openaitest.Server, timeout time.Duration) email.Writer {
+// MustComposer composes with the openai writer against up: no retries, so
+// a stalled call ends at the per-call timeout.
+func MustComposer(tb testing.TB, up *openaitest.Server, timeout time.Duration) *email.Composer {
 	tb.Helper()
 	set, err := prompt.Load(prompts.FS)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Timeout: timeout, MaxRetries: -1}, set)
+	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Timeout: timeout, MaxRetries: -1})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return w
+	return &email.Composer{Writer: w, Prompts: set}
 }
 
 // MustCampaigns is a campaign service on SQLite in a temporary directory,
@@ -197,7 +197,7 @@ func TestSlowBodiesTakeNoSlot(t *testing.T) {
 	up := openaitest.New(t)
 	watch := &bodyWatch{}
 	h := api.NewServer(api.Config{MaxEmailsInFlight: slots, EmailBodyTimeout: time.Hour}, twoTenants,
-		&email.Composer{Writer: MustWriter(t, up, 10*time.Second)}, nil, slog.New(slog.DiscardHandler))
+		MustComposer(t, up, 10*time.Second), nil, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(watch.wrap(h))
 	t.Cleanup(srv.Close)
 	addr := srv.Listener.Addr().String()
@@ -226,7 +226,7 @@ func TestFairShareOfSlots(t *testing.T) {
 	const slots = 4
 	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled(), openaitest.Stalled(), openaitest.Stalled()))
 	h := api.NewServer(api.Config{MaxEmailsInFlight: slots}, twoTenants,
-		&email.Composer{Writer: MustWriter(t, up, time.Minute)}, nil, slog.New(slog.DiscardHandler))
+		MustComposer(t, up, time.Minute), nil, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	url := srv.URL + "/api/v1/generate-email"
@@ -262,7 +262,7 @@ func TestBodyCutShortIsTheClients(t *testing.T) {
 	up := openaitest.New(t)
 	logs := &syncBuffer{}
 	h := api.NewServer(api.Config{EmailBodyTimeout: 200 * time.Millisecond}, twoTenants,
-		&email.Composer{Writer: MustWriter(t, up, 10*time.Second)}, MustCampaigns(t),
+		MustComposer(t, up, 10*time.Second), MustCampaigns(t),
 		slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	srv := httptest.NewUnstartedServer(h)
 	// The local program's whole-request bound, shortened: it is what stops
@@ -329,7 +329,7 @@ func TestBodyCutShortIsTheClients(t *testing.T) {
 func TestClientGoneMidAnswerIsNotAnError(t *testing.T) {
 	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled()))
 	logs := &syncBuffer{}
-	h := api.NewServer(api.Config{}, twoTenants, &email.Composer{Writer: MustWriter(t, up, time.Minute)}, nil,
+	h := api.NewServer(api.Config{}, twoTenants, MustComposer(t, up, time.Minute), nil,
 		slog.New(slog.NewJSONHandler(logs, nil)))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -30,12 +30,12 @@ func newAPI(t *testing.T, up *openaitest.Server, cors ...string) string {
 		t.Fatal(err)
 	}
 	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Timeout: 500 * time.Millisecond,
-		MaxRetries: 1, MaxRetryWait: 2 * time.Second}, set)
+		MaxRetries: 1, MaxRetryWait: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: cors}, api.KeyAuth{Keys: apikey.New([]string{key})},
-		&email.Composer{Writer: w, SystemPrompt: set.SystemText()}, nil, slog.New(slog.DiscardHandler))
+		&email.Composer{Writer: w, Prompts: set}, nil, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -316,9 +316,9 @@ func TestGenerateEmailVariantsAndSequence(t *testing.T) {
 func TestGenerateEmailOverloaded(t *testing.T) {
 	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled()))
 	set, _ := prompt.Load(prompts.FS)
-	w, _ := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Timeout: 2 * time.Second, MaxRetries: -1}, set)
+	w, _ := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Timeout: 2 * time.Second, MaxRetries: -1})
 	srv := httptest.NewServer(api.NewServer(api.Config{MaxEmailsInFlight: 1}, api.KeyAuth{Keys: apikey.New([]string{key})},
-		&email.Composer{Writer: w}, nil, slog.New(slog.DiscardHandler)))
+		&email.Composer{Writer: w, Prompts: set}, nil, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	done := make(chan int)
 	go func() {

@@ -31,12 +31,12 @@ func BenchmarkGenerateEmail(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL}, set)
+	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL})
 	if err != nil {
 		b.Fatal(err)
 	}
 	h := api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{benchKey})},
-		&email.Composer{Writer: w}, nil, slog.New(slog.DiscardHandler))
+		&email.Composer{Writer: w, Prompts: set}, nil, slog.New(slog.DiscardHandler))
 	body, err := os.ReadFile("../../testdata/requests/sarah.json")
 	if err != nil {
 		b.Fatal(err)

@@ -190,9 +190,9 @@ func emailsPage(emails []campaign.Email, next string) emailsResponse {
 				e.Quality = &q
 			}
 			switch res.Kind {
-			case "variants":
+			case email.RequestVariants:
 				e.Variants = res.Emails
-			case "sequence":
+			case email.RequestSequence:
 				e.Sequence = res.Emails
 			}
 		}

@@ -66,9 +66,9 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 		Warnings:    append(append([]string{}, warnings...), res.Warnings...),
 	}
 	switch req.Options.Kind() {
-	case "variants":
+	case email.RequestVariants:
 		out.Variants = res.Emails
-	case "sequence":
+	case email.RequestSequence:
 		out.Sequence = res.Emails
 	}
 	writeJSON(w, http.StatusOK, out)

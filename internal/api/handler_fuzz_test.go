@@ -47,7 +47,7 @@ func fuzzServer(f *testing.F) http.Handler {
 		f.Fatal(err)
 	}
 	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: 20}
-	composer := &email.Composer{Writer: offline.New(set), SystemPrompt: set.SystemText()}
+	composer := &email.Composer{Writer: offline.New(), Prompts: set}
 	return api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{fuzzKey})}, composer, svc,
 		slog.New(slog.DiscardHandler))
 }

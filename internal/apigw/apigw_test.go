@@ -40,7 +40,7 @@ func handler(t *testing.T) func(context.Context, events.APIGatewayProxyRequest) 
 		t.Fatal(err)
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: []string{"*"}}, apigw.Auth{},
-		&email.Composer{Writer: offline.New(set), SystemPrompt: set.SystemText()}, nil, slog.New(slog.DiscardHandler))
+		&email.Composer{Writer: offline.New(), Prompts: set}, nil, slog.New(slog.DiscardHandler))
 	return apigw.Handler(h)
 }
 

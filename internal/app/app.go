@@ -43,10 +43,10 @@ func Prompts(cfg config.Config) (*prompt.Set, error) {
 // which, once, at start-up (the local program's start, a Lambda's cold
 // start): the model and base URL, never the key. The model client logs its
 // retries and rate-limit waits to log at debug.
-func Writer(cfg config.Config, set *prompt.Set, log *slog.Logger) (email.Writer, error) {
+func Writer(cfg config.Config, log *slog.Logger) (email.Writer, error) {
 	if cfg.Offline() {
 		log.Warn("OFFLINE MODE: no OPENAI_API_KEY or OPENAI_BASE_URL is set; emails are composed from prompts/offline_email.txt and no model is used")
-		return offline.New(set), nil
+		return offline.New(), nil
 	}
 	w, err := openai.New(openai.Config{
 		APIKey:  cfg.OpenAIAPIKey,
@@ -56,7 +56,7 @@ func Writer(cfg config.Config, set *prompt.Set, log *slog.Logger) (email.Writer,
 		RPM:     cfg.OpenAIRPM,
 		TPM:     cfg.OpenAITPM,
 		Logger:  log,
-	}, set)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("model client: %w", err)
 	}

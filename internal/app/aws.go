@@ -98,7 +98,7 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 	if err != nil {
 		return nil, err
 	}
-	writer, err := Writer(cfg, set, log)
+	writer, err := Writer(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 		log:      log,
 		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.CampaignTTL),
 		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
-		composer: &email.Composer{Writer: writer, SystemPrompt: set.SystemText(), AllowedModels: cfg.Models()},
+		composer: &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models()},
 	}, nil
 }
 

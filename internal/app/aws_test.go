@@ -583,12 +583,12 @@ func TestAWSWorkerDiesBetweenModelAndWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writer, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL}, set)
+	writer, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := &crashOnce{Store: dynamo.New(testenv.DynamoDB(t), w.table, time.Hour), crashed: map[int]bool{}}
-	worker := sqsevent.Handler(&campaign.Worker{Store: store, Queue: w.queue, Composer: &email.Composer{Writer: writer, SystemPrompt: set.SystemText()},
+	worker := sqsevent.Handler(&campaign.Worker{Store: store, Queue: w.queue, Composer: &email.Composer{Writer: writer, Prompts: set},
 		Concurrency: 8, MaxReceive: 3, Log: slog.New(slog.DiscardHandler)}, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

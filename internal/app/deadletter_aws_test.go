@@ -94,7 +94,7 @@ func TestAWSDeadLettersEndTheirCampaign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writer, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL}, set)
+		writer, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestAWSDeadLettersEndTheirCampaign(t *testing.T) {
 		// second.
 		store := refusedFinish{Store: dynamo.New(testenv.DynamoDB(t), w.table, time.Hour), index: 1}
 		failing := sqsevent.Handler(&campaign.Worker{Store: store, Queue: w.queue,
-			Composer:   &email.Composer{Writer: writer, SystemPrompt: set.SystemText()},
+			Composer:   &email.Composer{Writer: writer, Prompts: set},
 			MaxReceive: 3, RetryDelay: time.Second, Log: slog.New(slog.DiscardHandler)}, "")
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

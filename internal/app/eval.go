@@ -52,11 +52,11 @@ func Eval(ctx context.Context, cfg config.Config, args []string, out io.Writer, 
 		if err != nil {
 			return err
 		}
-		w, err := Writer(c, ps, log)
+		w, err := Writer(c, log)
 		if err != nil {
 			return err
 		}
-		r := eval.Run(ctx, labels[i], &email.Composer{Writer: w, SystemPrompt: ps.SystemText()}, set, *concurrency, price)
+		r := eval.Run(ctx, labels[i], &email.Composer{Writer: w, Prompts: ps}, set, *concurrency, price)
 		results = append(results, r)
 	}
 	md := eval.Markdown(results...)

@@ -50,7 +50,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 	if err != nil {
 		return nil, err
 	}
-	writer, err := Writer(cfg, set, log)
+	writer, err := Writer(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 		db.Close()
 		return nil, err
 	}
-	composer := &email.Composer{Writer: writer, SystemPrompt: set.SystemText(), AllowedModels: cfg.Models()}
+	composer := &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models()}
 	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models()}
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer, Notices: notices,

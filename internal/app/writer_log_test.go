@@ -60,7 +60,7 @@ func TestWriterLogsRetriesAtDebug(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := app.Writer(cfg, set, app.Logger(&logs, slog.LevelDebug))
+	w, err := app.Writer(cfg, app.Logger(&logs, slog.LevelDebug))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestWriterLogsRetriesAtDebug(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&email.Composer{Writer: w}).Compose(context.Background(), &req); err != nil {
+	if _, err := (&email.Composer{Writer: w, Prompts: set}).Compose(context.Background(), &req); err != nil {
 		t.Fatal(err)
 	}
 	if sc := up.StatusCounts(); sc[429] != 1 {

@@ -173,11 +173,15 @@ func exchange(b *testing.B, set *prompt.Set, req *email.Request) (chat, answer [
 		_, _ = w.Write(answer)
 	}))
 	defer srv.Close()
-	wr, err := openai.New(openai.Config{APIKey: "sk-bench", BaseURL: srv.URL + "/v1"}, set)
+	wr, err := openai.New(openai.Config{APIKey: "sk-bench", BaseURL: srv.URL + "/v1"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := wr.Write(b.Context(), email.Job{Request: req}); err != nil {
+	p, err := set.Prompt(req, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := wr.Write(b.Context(), p); err != nil {
 		b.Fatal(err)
 	}
 	return chat, answer

@@ -121,8 +121,8 @@ type Outcome struct {
 	// Emails holds every email with its quality report: one, or the
 	// variants or sequence the prospect's options asked for.
 	Emails []email.Checked `json:"emails,omitempty"`
-	// Kind says what Emails are: "single", "variants" or "sequence".
-	Kind string `json:"kind,omitempty"`
+	// Kind says what Emails are: one email, variants or a sequence.
+	Kind email.RequestKind `json:"kind,omitempty"`
 }
 
 // Errors the ports return and callers branch on.

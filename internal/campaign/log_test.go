@@ -41,11 +41,11 @@ func TestWorkerLinesNameTheProspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writer, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Logger: log}, set)
+	writer, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker := &campaign.Worker{Store: failFinish{store}, Queue: queue, Composer: &email.Composer{Writer: writer}, Log: log}
+	worker := &campaign.Worker{Store: failFinish{store}, Queue: queue, Composer: &email.Composer{Writer: writer, Prompts: set}, Log: log}
 	if failed := worker.Process(ctx, msgs); len(failed) != 1 {
 		t.Fatalf("failed %v, want the message back", failed)
 	}

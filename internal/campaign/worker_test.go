@@ -187,12 +187,12 @@ func TestProcessRetriesTransientFailuresAfterBackoff(t *testing.T) {
 	store, queue := localParts(t, time.Hour)
 	up := openaitest.New(t, openaitest.WithFailRate(1))
 	set, _ := prompt.Load(prompts.FS)
-	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, MaxRetries: -1}, set)
+	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, msgs := oneEmail(t, store, queue)
-	worker := &campaign.Worker{Store: store, Queue: queue, Composer: &email.Composer{Writer: w}, RetryDelay: 300 * time.Millisecond}
+	worker := &campaign.Worker{Store: store, Queue: queue, Composer: &email.Composer{Writer: w, Prompts: set}, RetryDelay: 300 * time.Millisecond}
 
 	// The email message fails (500).
 	if failed := worker.Process(ctx, msgs); len(failed) != 1 || failed[0] != msgs[0].ID {

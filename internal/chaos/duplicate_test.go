@@ -109,7 +109,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writer, err := openai.New(openai.Config{APIKey: "sk-chaos-test", BaseURL: up.URL}, set)
+	writer, err := openai.New(openai.Config{APIKey: "sk-chaos-test", BaseURL: up.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	// its prospect legitimately; nothing else may.
 	warnings := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(warnings, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	composer := &email.Composer{Writer: writer}
+	composer := &email.Composer{Writer: writer, Prompts: set}
 	svc := &campaign.Service{Store: store, Queue: queue}
 	worker := &campaign.Worker{Store: store, Queue: queue, Composer: composer,
 		Notifier: webhook.New(webhook.Options{AllowPrivate: true}), Concurrency: 8, MaxReceive: 5, Log: log}

@@ -102,7 +102,7 @@ func newTarpitWorld(t *testing.T, concurrency, notify int) *tarpitWorld {
 		t.Fatal(err)
 	}
 	worker := &campaign.Worker{Store: store, Queue: queue, Notices: notices,
-		Composer:    &email.Composer{Writer: offline.New(set)},
+		Composer:    &email.Composer{Writer: offline.New(), Prompts: set},
 		Notifier:    webhook.New(webhook.Options{AllowPrivate: true, Timeout: time.Hour}),
 		Concurrency: concurrency, NotifyConcurrency: notify, NotifyTimeout: time.Hour, Log: slog.New(slog.DiscardHandler)}
 	return &tarpitWorld{store: store, queue: queue, notices: notices, worker: worker,

@@ -83,7 +83,7 @@ func TestWebhookOnceAtTheEdges(t *testing.T) {
 			var died atomic.Bool
 			racy := &afterFinish{Store: store, after: tc.after(svc, &died)}
 			// One email at a time, so that the last index is the last write.
-			worker := &campaign.Worker{Store: racy, Queue: queue, Composer: &email.Composer{Writer: offline.New(set)},
+			worker := &campaign.Worker{Store: racy, Queue: queue, Composer: &email.Composer{Writer: offline.New(), Prompts: set},
 				Notifier: webhook.New(webhook.Options{AllowPrivate: true}), Concurrency: 1, Log: slog.New(slog.DiscardHandler)}
 			poller := &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 1, Wait: 50 * time.Millisecond,
 				RetryDelay: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}

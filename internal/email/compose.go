@@ -39,18 +39,29 @@ type Result struct {
 	Warnings []string
 }
 
-// Composer writes emails for valid requests: it calls the Writer, checks
-// every email with the lint, and when one has an error-level finding runs
-// one repair round that feeds the findings back to the model.
+// Composer writes emails for valid requests: it has its Prompter render
+// the call, has the Writer make it, checks every email with the lint, and
+// when one has an error-level finding runs one repair round that feeds the
+// findings back to the model.
 type Composer struct {
 	Writer Writer
-	// SystemPrompt is the system prompt's text, so that the lint can flag
-	// an email that echoes it.
-	SystemPrompt string
+	// Prompts renders every call (required); its system prompt's text lets
+	// the lint flag an email that echoes it.
+	Prompts Prompter
 	// AllowedModels are the names options.model may take (ALLOWED_MODELS).
 	// A request that leaves it out gets the Writer's own model. Empty: no
 	// request may choose.
 	AllowedModels []string
+}
+
+// Prompter renders the prompt templates into the calls a Writer makes.
+// *prompt.Set is the implementation; it is safe for concurrent use.
+type Prompter interface {
+	// Prompt renders the call that writes req. On a repair round previous
+	// is the draft to fix and problems lists what is wrong with it.
+	Prompt(req *Request, previous *Draft, problems []string) (Prompt, error)
+	// SystemText is the system prompt's template source.
+	SystemText() string
 }
 
 // Decode reads and checks a request body: the error, a *SyntaxError or a
@@ -74,14 +85,14 @@ func (c *Composer) Decode(b []byte) (Request, []string, error) {
 
 // Compose writes the email(s) for req, which must be valid.
 func (c *Composer) Compose(ctx context.Context, req *Request) (Result, error) {
-	d, err := c.Writer.Write(ctx, Job{Request: req})
+	d, err := c.write(ctx, req, nil, nil)
 	if err != nil {
 		return Result{}, err
 	}
 	res := c.review(req, &d)
 	if res.NeedsReview && d.Model != OfflineModel {
 		// A template cannot fix itself: only a model gets a repair round.
-		fixed, err := c.Writer.Write(ctx, Job{Request: req, Previous: &d, Problems: problems(res.Emails)})
+		fixed, err := c.write(ctx, req, &d, problems(res.Emails))
 		res.Usage = res.Usage.Add(fixed.Usage)
 		if err == nil {
 			again := c.review(req, &fixed)
@@ -103,25 +114,33 @@ func (c *Composer) Compose(ctx context.Context, req *Request) (Result, error) {
 	return res, nil
 }
 
+// write renders one call and makes it.
+func (c *Composer) write(ctx context.Context, req *Request, previous *Draft, problems []string) (Draft, error) {
+	p, err := c.Prompts.Prompt(req, previous, problems)
+	if err != nil {
+		return Draft{}, err
+	}
+	return c.Writer.Write(ctx, p)
+}
+
 // review lints every email of d.
 func (c *Composer) review(req *Request, d *Draft) Result {
 	facts := Facts(req)
 	maxWords := req.Options.WithDefaults().MaxWords
 	days := req.Options.SendDays()
+	system := c.Prompts.SystemText()
 	all := d.All()
 	res := Result{Model: d.Model, Usage: d.Usage, Emails: make([]Checked, len(all))}
 	for i, m := range all {
 		rep := lint.Check(lint.Input{
 			Subject: m.Subject, Body: m.Body, FirstName: req.Prospect.FirstName,
-			MaxWords: maxWords, Facts: facts, SystemPrompt: c.SystemPrompt,
+			MaxWords: maxWords, Facts: facts, SystemPrompt: system,
 		})
 		if days != nil && i > 0 {
 			for j := range i {
 				if run := repeatedRun(all[j].Body, m.Body, 10, req.Sender.Signature, req.CTA.Ask, req.CTA.CalendarLink); run != "" {
-					// An error costs 30 points in lint's score.
-					rep.Findings = append([]lint.Finding{{Code: "repeated_pitch", Severity: lint.SeverityError,
-						Message: fmt.Sprintf("follow-up %d repeats email %d word for word: %q", i, j+1, run)}}, rep.Findings...)
-					rep.Score = max(0, rep.Score-30)
+					rep.Add(lint.Finding{Code: lint.CodeRepeatedPitch, Severity: lint.SeverityError,
+						Message: fmt.Sprintf("follow-up %d repeats email %d word for word: %q", i, j+1, run)})
 					break
 				}
 			}

@@ -21,11 +21,11 @@ func composer(t *testing.T, up *openaitest.Server) *email.Composer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, MaxRetries: -1}, set)
+	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &email.Composer{Writer: w, SystemPrompt: set.SystemText()}
+	return &email.Composer{Writer: w, Prompts: set}
 }
 
 func request() *email.Request {
@@ -172,7 +172,7 @@ func TestCompose(t *testing.T) {
 		}
 		for i, e := range res.Emails {
 			for _, f := range e.Quality.Findings {
-				if f.Code == "repeated_pitch" {
+				if f.Code == lint.CodeRepeatedPitch {
 					t.Fatalf("email %d: %v", i, f)
 				}
 			}
@@ -195,7 +195,7 @@ func TestCompose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.Repaired || !res.NeedsReview || codes(res.Emails[1].Quality)[0] != "repeated_pitch" {
+		if !res.Repaired || !res.NeedsReview || codes(res.Emails[1].Quality)[0] != lint.CodeRepeatedPitch {
 			t.Fatalf("a follow-up repeating the first email must be flagged: %+v", res.Emails[1].Quality)
 		}
 	})
@@ -206,7 +206,7 @@ func TestComposeOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &email.Composer{Writer: offline.New(set), SystemPrompt: set.SystemText()}
+	c := &email.Composer{Writer: offline.New(), Prompts: set}
 	full := request()
 	full.Company.RecentNews = "Launched new enterprise product line"
 	full.Sender = email.Sender{Name: "Alex Kim"}

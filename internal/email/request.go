@@ -1,6 +1,19 @@
 // Package email says what a request for a sales email is, what makes one
 // valid, and what writing one returns. It knows nothing of HTTP, AWS or the
-// model provider: adapters implement Writer.
+// model provider.
+//
+// The prompt is built here. The Composer has its Prompter (*prompt.Set,
+// which renders the templates in prompts/) turn a Request into a Prompt:
+// the messages, limits and answer form of one model call. A Writer
+// (internal/openai, internal/offline) only sends a Prompt and parses the
+// answer into a Draft; the Composer lints the Draft and runs the repair
+// round.
+//
+// Words: a Request asks for one email, variants or a sequence (its
+// RequestKind). A Prompt is one model call, its Turns the messages, its
+// Answer the form the reply must take. A Draft is what a Writer made of the
+// reply, a Message one email's subject and body, Checked an email with its
+// quality report, and a Result everything one request got.
 package email
 
 import (
@@ -110,15 +123,26 @@ func (o Options) Emails() int {
 	return 1
 }
 
-// Kind names what a request asks for: "single", "variants" or "sequence".
-func (o Options) Kind() string {
+// RequestKind names what a request asks for. Its values are stored with
+// a campaign's outcomes: they must not change.
+type RequestKind string
+
+// Kinds of request.
+const (
+	RequestSingle   RequestKind = "single"   // one email
+	RequestVariants RequestKind = "variants" // alternatives for an A/B test
+	RequestSequence RequestKind = "sequence" // an initial email and follow-ups
+)
+
+// Kind says what o asks for.
+func (o Options) Kind() RequestKind {
 	switch {
 	case o.Sequence != nil:
-		return "sequence"
+		return RequestSequence
 	case o.Variants > 1:
-		return "variants"
+		return RequestVariants
 	}
-	return "single"
+	return RequestSingle
 }
 
 // SendDays returns the send day of each email of a sequence, 0 for the

@@ -45,21 +45,58 @@ func (u Usage) Add(o Usage) Usage {
 	}
 }
 
-// Job is one call to a Writer: the request and, on a repair round, the
-// previous draft and what was wrong with it.
-type Job struct {
-	Request  *Request
-	Previous *Draft
-	Problems []string
+// Role says who speaks a Turn.
+type Role string
+
+// Roles of a conversation with the model.
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+)
+
+// Turn is one message of the conversation with the model.
+type Turn struct {
+	Role    Role
+	Content string
 }
 
-// Writer writes one email: the model call.
+// Prompt is one model call, rendered: everything a Writer sends, and the
+// form of the answer it must read back. The Composer builds it through its
+// Prompter (*prompt.Set), so that every Writer sends the same bytes: the
+// chat completions client, the offline templates, a line of a batch file.
+type Prompt struct {
+	// Messages are the conversation: the system prompt, the user message
+	// with the fenced prospect data and, on a repair round, the previous
+	// draft as the model's answer and the message that asks for a fix.
+	Messages []Turn
+	// Model is the model the request chose; empty means the Writer's own.
+	Model string
+	// Temperature is the request's; nil leaves the provider's default.
+	Temperature *float64
+	// MaxTokens bounds the answer.
+	MaxTokens int
+	// Answer is the form the answer must take.
+	Answer Answer
+	// Repair renders the message that asks the model to fix problems, as
+	// Answer.Parse lists them, for a Writer's own repair round after an
+	// answer it cannot use.
+	Repair func(problems []string) (string, error)
+	// Offline renders email step (0 for the first) of the offline template
+	// from the data the messages were rendered from: the answer of a
+	// Writer that calls no model.
+	Offline func(step int) (Message, error)
+}
+
+// Writer makes one model call: it sends a Prompt and parses the answer.
 //
 // Write is safe for concurrent use. It honours ctx's deadline. A failure is
 // an *Error whose Kind says whether trying again later can help
 // (IsTransient); an implementation has already retried what it sensibly can.
+// The Draft of a failed call still counts the usage spent, for cost
+// accounting.
 type Writer interface {
-	Write(ctx context.Context, job Job) (Draft, error)
+	Write(ctx context.Context, p Prompt) (Draft, error)
 }
 
 // Kind classifies a Writer failure.

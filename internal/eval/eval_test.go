@@ -48,7 +48,7 @@ func TestRunOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := eval.Run(context.Background(), "offline", &email.Composer{Writer: offline.New(ps), SystemPrompt: ps.SystemText()}, cases, 4, nil)
+	r := eval.Run(context.Background(), "offline", &email.Composer{Writer: offline.New(), Prompts: ps}, cases, 4, nil)
 	if r.Failures != 0 || r.Emails < len(cases) || r.Model != "offline" {
 		t.Fatalf("result %+v", r)
 	}
@@ -74,12 +74,12 @@ func TestCompareWithCost(t *testing.T) {
 	}
 	up := openaitest.New(t)
 	ps, _ := prompt.Load(prompts.FS)
-	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL}, ps)
+	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := eval.Run(context.Background(), "A", &email.Composer{Writer: w, SystemPrompt: ps.SystemText()}, cases[:6], 3, nil)
-	b := eval.Run(context.Background(), "B", &email.Composer{Writer: offline.New(ps)}, cases[:6], 3, &eval.Price{Input: 1, Output: 1})
+	a := eval.Run(context.Background(), "A", &email.Composer{Writer: w, Prompts: ps}, cases[:6], 3, nil)
+	b := eval.Run(context.Background(), "B", &email.Composer{Writer: offline.New(), Prompts: ps}, cases[:6], 3, &eval.Price{Input: 1, Output: 1})
 	if a.Model != "gpt-4o-mini" || a.CostPer1000 <= 0 || a.Usage.TotalTokens == 0 {
 		t.Fatalf("model run %+v: want a cost from gpt-4o-mini's list price", a)
 	}

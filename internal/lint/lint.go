@@ -3,6 +3,7 @@ package lint
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // Severity says how bad a finding is.
@@ -53,6 +54,12 @@ type Report struct {
 // study of 40 million emails found replies fall off past 125 words.
 const DefaultMaxWords = 125
 
+// CodeRepeatedPitch is an error Check never reports: a follow-up of a
+// sequence that repeats an earlier email word for word. Check sees one
+// email; the caller that holds the whole sequence checks it and reports it
+// with Report.Add.
+const CodeRepeatedPitch = "repeated_pitch"
+
 // Score weights per finding; see Report.Score.
 const (
 	errorCost   = 30
@@ -92,19 +99,36 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
+// Add reports f, found by a check that Check cannot run (CodeRepeatedPitch):
+// it goes first among the findings of its severity, and lowers the score by
+// what f costs.
+func (r *Report) Add(f Finding) {
+	i := 0
+	for i < len(r.Findings) && severityRank(r.Findings[i].Severity) < severityRank(f.Severity) {
+		i++
+	}
+	r.Findings = slices.Insert(r.Findings, i, f)
+	r.Score = max(r.Score-cost(f.Severity), 0)
+}
+
 func score(fs []Finding) int {
 	s := 100
 	for _, f := range fs {
-		switch f.Severity {
-		case SeverityError:
-			s -= errorCost
-		case SeverityWarning:
-			s -= warningCost
-		case SeverityInfo:
-			s -= infoCost
-		}
+		s -= cost(f.Severity)
 	}
 	return max(s, 0)
+}
+
+func cost(s Severity) int {
+	switch s {
+	case SeverityError:
+		return errorCost
+	case SeverityWarning:
+		return warningCost
+	case SeverityInfo:
+		return infoCost
+	}
+	return 0
 }
 
 // maxPerCode bounds the findings of one code: past a few, more of the same

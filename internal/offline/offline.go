@@ -1,6 +1,7 @@
-// Package offline is the email.Writer that calls no model: it renders the
-// offline template from the request's own fields. It serves demos, tests
-// and a campaign run without an API key.
+// Package offline is the email.Writer that calls no model: it answers with
+// the offline template (prompts/offline_email.txt), which the Prompt
+// renders from the request's own fields and the same data as its messages.
+// It serves demos, tests and a campaign run without an API key.
 package offline
 
 import (
@@ -9,52 +10,48 @@ import (
 	"fmt"
 
 	"github.com/ingren/ingren/internal/email"
-	"github.com/ingren/ingren/internal/prompt"
 )
 
 // Model is the Draft.Model of every offline draft.
-const Model = "offline"
+const Model = email.OfflineModel
 
-// Writer renders prompt.OfflineFile. It is deterministic and safe for
-// concurrent use.
-type Writer struct {
-	prompts *prompt.Set
-}
+// Writer answers every Prompt with its offline template. It is
+// deterministic and safe for concurrent use.
+type Writer struct{}
 
 var _ email.Writer = (*Writer)(nil)
 
-// New returns a Writer that renders with prompts.
-func New(prompts *prompt.Set) *Writer { return &Writer{prompts: prompts} }
+// New returns a Writer.
+func New() *Writer { return &Writer{} }
 
-// Write renders the offline email for job.Request. A repair job renders the
-// same email again: there is no model to take the problems into account,
-// so the caller's checks decide what to do with it. Usage is zero.
-func (w *Writer) Write(ctx context.Context, job email.Job) (email.Draft, error) {
+// Write renders the offline email of every email p's answer holds. A repair
+// prompt renders the same emails again: there is no model to take the
+// problems into account, so the caller's checks decide what to do with
+// them. Usage is zero.
+func (w *Writer) Write(ctx context.Context, p email.Prompt) (email.Draft, error) {
 	if err := ctx.Err(); err != nil {
 		return email.Draft{}, fmt.Errorf("offline: %w", err)
 	}
-	if job.Request == nil {
-		return email.Draft{}, errors.New("offline: job has no request")
+	if p.Offline == nil {
+		return email.Draft{}, errors.New("offline: the prompt has no offline template")
 	}
 	d := email.Draft{Model: Model}
-	data := prompt.NewData(job.Request, nil)
 	// One render per email asked for: the template sees .Step (0 for the
 	// first email) to write variants or follow-ups.
-	for step := range job.Request.Options.Emails() {
-		data.Step = step
-		subject, body, err := w.prompts.Offline(data)
+	for step := range p.Answer.Emails {
+		m, err := p.Offline(step)
 		if err != nil {
 			return email.Draft{}, fmt.Errorf("offline: %w", err)
 		}
-		if subject == "" || body == "" {
+		if m.Subject == "" || m.Body == "" {
 			// A replaced template (PROMPTS_DIR) that renders nothing for this
 			// request is a template bug; calling again will not fix it.
 			return email.Draft{}, &email.Error{Kind: email.KindBadOutput, Err: errors.New("offline template rendered an empty subject or body")}
 		}
 		if step == 0 {
-			d.Subject, d.Body = subject, body
+			d.Subject, d.Body = m.Subject, m.Body
 		} else {
-			d.More = append(d.More, email.Message{Subject: subject, Body: body})
+			d.More = append(d.More, m)
 		}
 	}
 	return d, nil

@@ -14,13 +14,20 @@ import (
 	"github.com/ingren/ingren/prompts"
 )
 
-func mustWriter(tb testing.TB) *offline.Writer {
+// mustPrompt renders the call that writes req with the default prompts, as
+// the composer does: on a repair round previous is the draft to fix and
+// problems what is wrong.
+func mustPrompt(tb testing.TB, req *email.Request, previous *email.Draft, problems ...string) email.Prompt {
 	tb.Helper()
 	set, err := prompt.Load(prompts.FS)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return offline.New(set)
+	p, err := set.Prompt(req, previous, problems)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
 
 func newRequest() *email.Request {
@@ -33,37 +40,36 @@ func newRequest() *email.Request {
 }
 
 func TestWrite(t *testing.T) {
-	w := mustWriter(t)
+	w := offline.New()
 	tests := []struct {
 		name        string
-		job         email.Job
+		prompt      email.Prompt
 		wantSubject string
 		wantInBody  []string
 	}{
 		{
 			name:        "OK",
-			job:         email.Job{Request: newRequest()},
+			prompt:      mustPrompt(t, newRequest(), nil),
 			wantSubject: "Idea for TechNova Solutions",
 			wantInBody: []string{"Hi Sarah,\n\n", "opened a Berlin office", "As VP of Sales",
 				"Open to a 15-minute chat? https://cal.example/alex", "Best,\nAlex"},
 		},
 		{
 			name:        "OKThinData",
-			job:         email.Job{Request: &email.Request{Prospect: email.Prospect{FirstName: "Li"}, Company: email.Company{CompanyName: "Acme"}}},
+			prompt:      mustPrompt(t, &email.Request{Prospect: email.Prospect{FirstName: "Li"}, Company: email.Company{CompanyName: "Acme"}}, nil),
 			wantSubject: "Idea for Acme",
 			wantInBody:  []string{"Hi Li,", "I have been following Acme.", "Worth a short chat?"},
 		},
 		{
-			name: "OKRepairJobRendersAgain",
-			job: email.Job{Request: newRequest(), Previous: &email.Draft{Subject: "x", Body: "y"},
-				Problems: []string{"too long"}},
+			name:        "OKRepairJobRendersAgain",
+			prompt:      mustPrompt(t, newRequest(), &email.Draft{Subject: "x", Body: "y"}, "too long"),
 			wantSubject: "Idea for TechNova Solutions",
 			wantInBody:  []string{"Hi Sarah,"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := w.Write(context.Background(), tt.job)
+			d, err := w.Write(context.Background(), tt.prompt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,13 +89,12 @@ func TestWrite(t *testing.T) {
 }
 
 func TestWriteDeterministic(t *testing.T) {
-	w := mustWriter(t)
-	job := email.Job{Request: newRequest()}
-	first, err := w.Write(context.Background(), job)
+	w := offline.New()
+	first, err := w.Write(context.Background(), mustPrompt(t, newRequest(), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	repaired, err := w.Write(context.Background(), email.Job{Request: newRequest(), Previous: &first, Problems: []string{"x"}})
+	repaired, err := w.Write(context.Background(), mustPrompt(t, newRequest(), &first, "x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,15 +104,15 @@ func TestWriteDeterministic(t *testing.T) {
 }
 
 func TestWriteErrors(t *testing.T) {
-	t.Run("ErrNoRequest", func(t *testing.T) {
-		if _, err := mustWriter(t).Write(context.Background(), email.Job{}); err == nil {
+	t.Run("ErrNoTemplate", func(t *testing.T) {
+		if _, err := offline.New().Write(context.Background(), email.Prompt{Answer: email.Answer{Emails: 1}}); err == nil {
 			t.Fatal("no error")
 		}
 	})
 	t.Run("ErrCancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := mustWriter(t).Write(ctx, email.Job{Request: newRequest()}); !errors.Is(err, context.Canceled) {
+		if _, err := offline.New().Write(ctx, mustPrompt(t, newRequest(), nil)); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -129,7 +134,11 @@ func TestWriteErrors(t *testing.T) {
 		}
 		req := newRequest()
 		req.Company.Industry = ""
-		_, err = offline.New(set).Write(context.Background(), email.Job{Request: req})
+		p, err := set.Prompt(req, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = offline.New().Write(context.Background(), p)
 		var e *email.Error
 		if !errors.As(err, &e) || e.Kind != email.KindBadOutput {
 			t.Fatalf("err = %v, want KindBadOutput", err)

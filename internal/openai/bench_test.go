@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/openaitest"
 )
 
@@ -14,7 +13,7 @@ import (
 func BenchmarkWrite(b *testing.B) {
 	srv := openaitest.New(b, openaitest.WithConfig(openaitest.Config{DiscardRequests: true}))
 	w := mustWriter(b, srv)
-	job := email.Job{Request: newRequest()}
+	job := newPrompt(b)
 	ctx := context.Background()
 	b.Run("Serial", func(b *testing.B) {
 		b.ReportAllocs()

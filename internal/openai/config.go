@@ -1,7 +1,8 @@
 // Package openai is the email.Writer that calls an OpenAI-compatible chat
-// completions API through go-openai, with strict structured output, one
-// repair round for unusable answers, retries, and a rate governor shared by
-// every call of one Writer.
+// completions API through go-openai: it sends the email.Prompt the composer
+// built (package prompt renders it) with strict structured output, and adds
+// one repair round for unusable answers, retries, and a rate governor
+// shared by every call of one Writer.
 package openai
 
 import (

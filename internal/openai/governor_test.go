@@ -27,8 +27,9 @@ func TestGovernorPausesConcurrentCallers(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	p := newPrompt(t)
 	write := func() {
-		if _, err := w.Write(ctx, email.Job{Request: newRequest()}); err != nil {
+		if _, err := w.Write(ctx, p); err != nil {
 			t.Error(err)
 		}
 	}
@@ -146,7 +147,7 @@ func TestWriteAIMD(t *testing.T) {
 	srv := openaitest.New(t, openaitest.WithLatency(5*time.Millisecond, 0),
 		openaitest.WithScript(openaitest.Reply{Status: 429, Header: header("x-ratelimit-reset-requests", "1ms")}))
 	w := mustWriter(t, srv, func(c *Config) { c.MaxConcurrency = 4 })
-	job := email.Job{Request: newRequest()}
+	job := newPrompt(t)
 	if _, err := w.Write(context.Background(), job); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestWriteRPMSpacing(t *testing.T) {
 	clock := newFakeClock()
 	w := mustWriter(t, srv, clock.use, func(c *Config) { c.RPM = 60 })
 	for range 3 {
-		if _, err := w.Write(context.Background(), email.Job{Request: newRequest()}); err != nil {
+		if _, err := w.Write(context.Background(), newPrompt(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,7 +201,7 @@ func TestWriteTPMSpacing(t *testing.T) {
 	clock := newFakeClock()
 	w := mustWriter(t, srv, clock.use, func(c *Config) { c.TPM = 6000 })
 	for range 2 {
-		if _, err := w.Write(context.Background(), email.Job{Request: newRequest()}); err != nil {
+		if _, err := w.Write(context.Background(), newPrompt(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,10 +220,10 @@ func TestWriteRPMPastDeadlineIsRateLimited(t *testing.T) {
 	w := mustWriter(t, srv, func(c *Config) { c.RPM = 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := w.Write(ctx, email.Job{Request: newRequest()}); err != nil {
+	if _, err := w.Write(ctx, newPrompt(t)); err != nil {
 		t.Fatal(err)
 	}
-	_, err := w.Write(ctx, email.Job{Request: newRequest()})
+	_, err := w.Write(ctx, newPrompt(t))
 	var e *email.Error
 	if !errors.As(err, &e) || e.Kind != email.KindRateLimited || e.RetryAfter < 59*time.Second {
 		t.Fatalf("err = %v, want KindRateLimited with RetryAfter about 1m", err)

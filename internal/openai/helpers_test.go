@@ -36,6 +36,23 @@ func mustPrompts(tb testing.TB) *prompt.Set {
 	return set
 }
 
+// mustPrompt renders the call that writes req, as the composer does: on a
+// repair round previous is the draft to fix and problems what is wrong.
+func mustPrompt(tb testing.TB, req *email.Request, previous *email.Draft, problems ...string) email.Prompt {
+	tb.Helper()
+	p, err := mustPrompts(tb).Prompt(req, previous, problems)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// newPrompt is the call that writes newRequest.
+func newPrompt(tb testing.TB) email.Prompt {
+	tb.Helper()
+	return mustPrompt(tb, newRequest(), nil)
+}
+
 // mustWriter returns a Writer for s, changed by opts.
 func mustWriter(tb testing.TB, s *openaitest.Server, opts ...func(*Config)) *Writer {
 	tb.Helper()
@@ -43,7 +60,7 @@ func mustWriter(tb testing.TB, s *openaitest.Server, opts ...func(*Config)) *Wri
 	for _, o := range opts {
 		o(&cfg)
 	}
-	w, err := New(cfg, mustPrompts(tb))
+	w, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

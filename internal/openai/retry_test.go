@@ -55,23 +55,23 @@ func TestBackoff(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	t.Run("ErrEveryProblemListed", func(t *testing.T) {
-		_, err := New(Config{BaseURL: "ftp://x", Timeout: -1, RPM: -1, MaxConcurrency: -2}, nil)
+		_, err := New(Config{BaseURL: "ftp://x", Timeout: -1, RPM: -1, MaxConcurrency: -2})
 		if err == nil {
 			t.Fatal("no error")
 		}
-		for _, want := range []string{"BaseURL", "Timeout", "RPM", "MaxConcurrency", "prompts"} {
+		for _, want := range []string{"BaseURL", "Timeout", "RPM", "MaxConcurrency"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error does not mention %s: %v", want, err)
 			}
 		}
 	})
 	t.Run("ErrAPIKeyRequired", func(t *testing.T) {
-		if _, err := New(Config{}, mustPrompts(t)); err == nil || !strings.Contains(err.Error(), "APIKey") {
+		if _, err := New(Config{}); err == nil || !strings.Contains(err.Error(), "APIKey") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("OKDefaults", func(t *testing.T) {
-		w, err := New(Config{APIKey: "sk-secret", MaxRetries: -1}, mustPrompts(t))
+		w, err := New(Config{APIKey: "sk-secret", MaxRetries: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

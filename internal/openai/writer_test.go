@@ -48,7 +48,7 @@ func TestWrite(t *testing.T) {
 		server   []openaitest.Option
 		script   []openaitest.Reply
 		cfg      func(*Config)
-		job      func() email.Job
+		call     func(testing.TB) email.Prompt
 		timeout  time.Duration // of the caller's context; 0 = none
 		wantKind email.Kind    // 0 = success
 		wantReqs int
@@ -101,10 +101,10 @@ func TestWrite(t *testing.T) {
 		},
 		{
 			name: "OKModelAndTemperatureFromOptions", wantReqs: 1,
-			job: func() email.Job {
+			call: func(tb testing.TB) email.Prompt {
 				r, zero := newRequest(), 0.0
 				r.Options = email.Options{Model: "gpt-4.1-nano", Temperature: &zero, MaxWords: 60}
-				return email.Job{Request: r}
+				return mustPrompt(tb, r, nil)
 			},
 			check: func(t *testing.T, r result) {
 				got := r.srv.Requests()[0].Body
@@ -255,12 +255,12 @@ func TestWrite(t *testing.T) {
 		},
 		{
 			name: "ErrRejectedBeforeSending", wantKind: email.KindRejected, wantReqs: 0,
-			job: func() email.Job {
+			call: func(tb testing.TB) email.Prompt {
 				// go-openai refuses a temperature for reasoning models
 				// without sending anything.
 				r, temp := newRequest(), 0.5
 				r.Options = email.Options{Model: "o3-mini", Temperature: &temp}
-				return email.Job{Request: r}
+				return mustPrompt(tb, r, nil)
 			},
 		},
 		{
@@ -325,17 +325,16 @@ func TestWrite(t *testing.T) {
 		},
 		{
 			name: "RepairJobSendsPreviousDraftAndProblems", wantReqs: 1,
-			job: func() email.Job {
-				return email.Job{Request: newRequest(),
-					Previous: &email.Draft{Subject: "Old <subject>", Body: "Hi Sarah,\n\nA & B."},
-					Problems: []string{"the body is 140 words; at most 125", "uses the cliché \"leverage\""}}
+			call: func(tb testing.TB) email.Prompt {
+				return mustPrompt(tb, newRequest(), &email.Draft{Subject: "Old <subject>", Body: "Hi Sarah,\n\nA & B."},
+					"the body is 140 words; at most 125", "uses the cliché \"leverage\"")
 			},
 			check: func(t *testing.T, r result) {
 				msgs := r.srv.Requests()[0].Body.Messages
 				assertRoles(t, msgs, "system", "user", "assistant", "user")
-				var prev emailJSON
+				var prev email.Message
 				if err := json.Unmarshal([]byte(msgs[2].Content), &prev); err != nil ||
-					prev != (emailJSON{Subject: "Old <subject>", Body: "Hi Sarah,\n\nA & B."}) {
+					prev != (email.Message{Subject: "Old <subject>", Body: "Hi Sarah,\n\nA & B."}) {
 					t.Errorf("previous draft sent as %q", msgs[2].Content)
 				}
 				if got := mustProblems(t, msgs[3].Content); !slices.Equal(got, []string{"the body is 140 words; at most 125", "uses the cliché \"leverage\""}) {
@@ -357,9 +356,9 @@ func TestWrite(t *testing.T) {
 					tt.cfg(c)
 				}
 			})
-			job := email.Job{Request: newRequest()}
-			if tt.job != nil {
-				job = tt.job()
+			p := newPrompt(t)
+			if tt.call != nil {
+				p = tt.call(t)
 			}
 			ctx := context.Background()
 			if tt.timeout > 0 {
@@ -368,7 +367,7 @@ func TestWrite(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			draft, err := w.Write(ctx, job)
+			draft, err := w.Write(ctx, p)
 			r := result{draft: draft, err: err, srv: srv, clock: clock, elapsed: time.Since(start)}
 			if got := r.kind(); got != tt.wantKind || (tt.wantKind == 0) != (err == nil) {
 				t.Fatalf("err = %v (kind %v), want kind %v", err, got, tt.wantKind)
@@ -399,7 +398,7 @@ func TestWriteUnavailableConnectionRefused(t *testing.T) {
 	srv.HTTP.Close()
 	clock := newFakeClock()
 	w := mustWriter(t, srv, clock.use)
-	_, err := w.Write(context.Background(), email.Job{Request: newRequest()})
+	_, err := w.Write(context.Background(), newPrompt(t))
 	var e *email.Error
 	if !errors.As(err, &e) || e.Kind != email.KindUnavailable {
 		t.Fatalf("err = %v, want KindUnavailable", err)
@@ -420,7 +419,7 @@ func TestWriteCancelledIsNotAnEmailError(t *testing.T) {
 		}
 		cancel()
 	}()
-	_, err := w.Write(ctx, email.Job{Request: newRequest()})
+	_, err := w.Write(ctx, newPrompt(t))
 	var e *email.Error
 	if !errors.Is(err, context.Canceled) || errors.As(err, &e) || email.IsTransient(err) {
 		t.Fatalf("err = %v, want context.Canceled and no *email.Error", err)

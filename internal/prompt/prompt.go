@@ -1,6 +1,8 @@
-// Package prompt renders the prompt templates for a request. Templates are
-// text/template files (see prompts/); a template that names a field the data
-// lacks fails at Load, not as a blank in an email.
+// Package prompt builds the prompt: it renders the templates for a
+// request into the messages of a model call (Set.Prompt, the Prompter the
+// email.Composer asks). Writers send what it built and render nothing.
+// Templates are text/template files (see prompts/); a template that names a
+// field the data lacks fails at Load, not as a blank in an email.
 package prompt
 
 import (
@@ -16,7 +18,7 @@ import (
 	"github.com/ingren/ingren/internal/email"
 )
 
-// File names of the templates, as the seed named the first two.
+// File names of the templates: a PROMPTS_DIR folder replaces all four.
 const (
 	SystemFile  = "system_prompt.txt"
 	UserFile    = "user_prompt_template.txt"
@@ -52,7 +54,7 @@ type Data struct {
 }
 
 // Load parses the four templates from fsys and renders each with sample
-// requests, so a typo in a field name is an error now.
+// requests, so a typo in a field name fails here, not in an email.
 func Load(fsys fs.FS) (*Set, error) {
 	var s Set
 	var errs []error
@@ -115,11 +117,18 @@ var funcs = template.FuncMap{
 // NewData builds the template data for a request.
 func NewData(req *email.Request, problems []string) Data {
 	data := dataView{Prospect: req.Prospect, Company: req.Company, CTA: cta(req.CTA), Sender: sender(req.Sender)}
+	d := Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: fence(data),
+		Emails: req.Options.Emails(), Days: req.Options.SendDays()}
+	return d.withProblems(problems)
+}
+
+// withProblems returns d listing problems for a repair message.
+func (d Data) withProblems(problems []string) Data {
 	if problems == nil {
 		problems = []string{}
 	}
-	return Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: fence(data), ProblemsData: fence(problems),
-		Emails: req.Options.Emails(), Days: req.Options.SendDays()}
+	d.ProblemsData = fence(problems)
+	return d
 }
 
 // fence renders v as indented JSON, which escapes <, >, & and line breaks,
