@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/api"
-	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/openaitest"
 )
 
@@ -20,7 +19,7 @@ import (
 func TestBodyDeadlineReachesTheConnection(t *testing.T) {
 	up := openaitest.New(t)
 	h := api.NewServer(api.Config{EmailBodyTimeout: 100 * time.Millisecond}, twoTenants,
-		&email.Composer{Writer: MustWriter(t, up, 10*time.Second)}, nil, slog.New(slog.DiscardHandler))
+		MustComposer(t, up, 10*time.Second), nil, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h) // no ReadTimeout
 	t.Cleanup(srv.Close)
 	body := sarah(t)
