@@ -210,7 +210,7 @@ func TestTarpitWebhooksDoNotDelayEmails(t *testing.T) {
 					CampaignID string `json:"campaign_id"`
 				}
 				_ = json.Unmarshal(m.Body, &body)
-				if body.Type == "notify" || body.CampaignID == other && body.Type == "email" {
+				if body.Type == "notify" || body.CampaignID == other && body.Type == "item" {
 					batch = append(batch, m)
 					continue
 				}
