@@ -4,11 +4,11 @@
 package campaign
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // Status is a campaign's state.
@@ -125,19 +125,29 @@ type Outcome struct {
 	Kind string `json:"kind,omitempty"`
 }
 
-// Errors the ports return and callers branch on.
+// Errors the ports and the Service return and callers branch on, each a
+// *fault.Error whose Code the API answers by.
 var (
 	// ErrNotFound: no such campaign or email for this tenant.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = &fault.Error{Code: fault.NotFound, Message: "not found"}
 	// ErrConflict: the state was not what the write required (a status
 	// transition from another state, an id that exists, or an idempotency
 	// key used with another body).
-	ErrConflict = errors.New("conflict")
+	ErrConflict = &fault.Error{Code: fault.Conflict, Message: "conflict"}
 	// ErrAlreadyDone: the email was not pending (a redelivered message).
-	ErrAlreadyDone = errors.New("email already done")
+	ErrAlreadyDone = &fault.Error{Code: fault.Conflict, Message: "email already done"}
 	// ErrClaimed: another delivery holds the email's lease (see
 	// ClaimedError).
-	ErrClaimed = errors.New("email claimed by another delivery")
+	ErrClaimed = &fault.Error{Code: fault.Conflict, Message: "email claimed by another delivery"}
+	// ErrBadCursor: a Page.Cursor that the store did not return.
+	ErrBadCursor = fault.Fields{{Field: "cursor", Message: "is not a cursor this listing returned"}}.Err()
+	// ErrIdempotencyConflict is an Idempotency-Key reused with another body.
+	ErrIdempotencyConflict = &fault.Error{Code: fault.IdempotencyConflict,
+		Message: "idempotency key already used with a different body"}
+	// ErrIdempotencyInProgress is an Idempotency-Key whose first submit is
+	// still being stored: the client retries shortly.
+	ErrIdempotencyInProgress = &fault.Error{Code: fault.IdempotencyInProgress,
+		Message: "a submit with this idempotency key is still in progress; retry shortly"}
 )
 
 // ClaimedError is Store.Claim's error when another owner holds an unexpired
@@ -151,8 +161,8 @@ func (e *ClaimedError) Error() string {
 	return fmt.Sprintf("%v until %s", ErrClaimed, e.Until.Format(time.RFC3339Nano))
 }
 
-// Is makes errors.Is(err, ErrClaimed) true.
-func (e *ClaimedError) Is(target error) bool { return target == ErrClaimed }
+// Unwrap makes errors.Is(err, ErrClaimed) true.
+func (e *ClaimedError) Unwrap() error { return ErrClaimed }
 
 // Page asks for one page of a listing. Cursor is opaque, "" for the first
 // page.

@@ -218,13 +218,7 @@ func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString
 func decodeCursor(cursor string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil || len(b) == 0 {
-		return "", badCursor()
+		return "", campaign.ErrBadCursor
 	}
 	return string(b), nil
-}
-
-func badCursor() error {
-	v := &email.ValidationError{}
-	v.Add("cursor", "is not a cursor this listing returned")
-	return v
 }

@@ -401,7 +401,7 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 		}
 		i := strings.LastIndexByte(after, '#')
 		if i < 0 || i == len(after)-1 {
-			return nil, "", badCursor()
+			return nil, "", campaign.ErrBadCursor
 		}
 		in.ExclusiveStartKey = map[string]types.AttributeValue{
 			attrPK:   &types.AttributeValueMemberS{Value: campaignPK(after[i+1:])},
@@ -441,7 +441,7 @@ func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) 
 		}
 		i, err := strconv.Atoi(after)
 		if err != nil || i < 0 {
-			return nil, "", badCursor()
+			return nil, "", campaign.ErrBadCursor
 		}
 		start = i + 1
 	}

@@ -16,7 +16,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ingren/ingren/internal/campaign"
-	"github.com/ingren/ingren/internal/email"
 )
 
 //go:embed store.sql
@@ -648,7 +647,7 @@ func decodeListCursor(cursor string) (created int64, id string, err error) {
 			return created, rest, nil
 		}
 	}
-	return 0, "", badCursor()
+	return 0, "", campaign.ErrBadCursor
 }
 
 func decodeEmailsCursor(cursor string) (int, error) {
@@ -658,11 +657,5 @@ func decodeEmailsCursor(cursor string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, badCursor()
-}
-
-func badCursor() error {
-	v := &email.ValidationError{}
-	v.Add("cursor", "is not a cursor this listing returned")
-	return v
+	return 0, campaign.ErrBadCursor
 }
