@@ -110,6 +110,20 @@ type Email struct {
 	Outcome    *Outcome // nil while pending
 }
 
+// CheckEmails enforces Store.Create's numbering: emails[i] is email i of
+// c.Total.
+func CheckEmails(c *Campaign, emails []Email) error {
+	if len(emails) != c.Total {
+		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(emails), c.Total)
+	}
+	for i := range emails {
+		if emails[i].Index != i {
+			return fmt.Errorf("create campaign %s: item %d has index %d", c.ID, i, emails[i].Index)
+		}
+	}
+	return nil
+}
+
 // Outcome is what working an email produced.
 type Outcome struct {
 	// Subject and Body are the main (first) email's.

@@ -47,7 +47,7 @@ const (
 // Create releases its claim, so the client's retry starts afresh; emails
 // written before the failure are left for TTL to remove.
 func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Email) (*campaign.Campaign, error) {
-	if err := checkItems(c, items); err != nil {
+	if err := campaign.CheckEmails(c, items); err != nil {
 		return nil, err
 	}
 	out := s.stored(c)
@@ -326,17 +326,4 @@ func (s *Store) stored(c *campaign.Campaign) *campaign.Campaign {
 	}
 	out.ExpiresAt = time.Unix(out.ExpiresAt.Unix(), 0).UTC()
 	return &out
-}
-
-// checkItems enforces the port's numbering: emails[i] is email i of c.Total.
-func checkItems(c *campaign.Campaign, items []campaign.Email) error {
-	if len(items) != c.Total {
-		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(items), c.Total)
-	}
-	for i := range items {
-		if items[i].Index != i {
-			return fmt.Errorf("create campaign %s: item %d has index %d", c.ID, i, items[i].Index)
-		}
-	}
-	return nil
 }

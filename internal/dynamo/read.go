@@ -124,7 +124,7 @@ func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) 
 	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
 }
 
-// emails returns the emails with indices from..to (both included) that exist
+// items returns the emails with indices from..to (both included) that exist
 // and have not expired. Every input chunk carries its campaign's
 // expires_at, so an expired campaign's emails are left out without a read of
 // the campaign record.

@@ -58,7 +58,7 @@ const campaignColumns = `id, tenant, name, status, total, succeeded, failed, nee
 
 // Create stores c and its emails in one transaction.
 func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Email) (*campaign.Campaign, error) {
-	if err := checkItems(c, items); err != nil {
+	if err := campaign.CheckEmails(c, items); err != nil {
 		return nil, err
 	}
 	out := stored(c)
@@ -522,19 +522,6 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 		return fmt.Errorf("transition campaign %s: %w", campaignID, campaign.ErrNotFound)
 	}
 	return fmt.Errorf("transition campaign %s to %s: %w", campaignID, to, campaign.ErrConflict)
-}
-
-// checkItems enforces the port's numbering: emails[i] is email i of c.Total.
-func checkItems(c *campaign.Campaign, items []campaign.Email) error {
-	if len(items) != c.Total {
-		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(items), c.Total)
-	}
-	for i := range items {
-		if items[i].Index != i {
-			return fmt.Errorf("create campaign %s: item %d has index %d", c.ID, i, items[i].Index)
-		}
-	}
-	return nil
 }
 
 // stored returns c as Get will return it.
