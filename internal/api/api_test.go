@@ -14,6 +14,7 @@ import (
 	"github.com/ingren/ingren/internal/api"
 	"github.com/ingren/ingren/internal/apikey"
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/prompt"
@@ -79,7 +80,7 @@ type answer struct {
 	Error    *struct {
 		Code      string             `json:"code"`
 		Message   string             `json:"message"`
-		Fields    []email.FieldError `json:"fields"`
+		Fields    []fault.FieldError `json:"fields"`
 		RequestID string             `json:"request_id"`
 	} `json:"error"`
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"io"
 	"log/slog"
 	"mime"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 	"github.com/ingren/ingren/internal/lint"
 )
 
@@ -68,12 +68,6 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be at most 200 characters"}
 	}
 	sub, err := s.campaigns.Submit(r.Context(), tenantOf(r.Context()), key, body)
-	if errors.Is(err, campaign.ErrIdempotencyConflict) {
-		return &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Message: err.Error()}
-	}
-	if errors.Is(err, campaign.ErrIdempotencyInProgress) {
-		return &Error{Status: http.StatusConflict, Code: "idempotency_in_progress", Message: err.Error(), RetryAfter: 2 * time.Second}
-	}
 	if err != nil {
 		return err
 	}
@@ -383,7 +377,7 @@ func page(r *http.Request, def, max int) (campaign.Page, error) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > max {
-			return p, &email.ValidationError{Fields: []email.FieldError{{Field: "limit", Message: "must be a whole number from 1 to " + strconv.Itoa(max)}}}
+			return p, fault.Fields{{Field: "limit", Message: "must be a whole number from 1 to " + strconv.Itoa(max)}}.Err()
 		}
 		p.Limit = n
 	}
@@ -397,7 +391,7 @@ func page(r *http.Request, def, max int) (campaign.Page, error) {
 func cursorParam(r *http.Request) (string, error) {
 	c := r.URL.Query().Get("cursor")
 	if len(c) > 512 {
-		return c, &email.ValidationError{Fields: []email.FieldError{{Field: "cursor", Message: "is not a cursor this API gave"}}}
+		return c, fault.Fields{{Field: "cursor", Message: "is not a cursor this API gave"}}.Err()
 	}
 	return c, nil
 }

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // ErrUnauthorized is a missing or unknown API key.
@@ -25,7 +25,7 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
-	Fields  []email.FieldError
+	Fields  []fault.FieldError
 	// RetryAfter sets the Retry-After header when positive.
 	RetryAfter time.Duration
 }
@@ -39,7 +39,7 @@ type errorBody struct {
 type errorDetail struct {
 	Code      string             `json:"code"`
 	Message   string             `json:"message"`
-	Fields    []email.FieldError `json:"fields,omitempty"`
+	Fields    []fault.FieldError `json:"fields,omitempty"`
 	RequestID string             `json:"request_id,omitempty"`
 }
 
@@ -48,26 +48,27 @@ type errorDetail struct {
 func (s *Server) toError(ctx context.Context, err error) *Error {
 	var (
 		apiErr *Error
+		fe     *fault.Error
 		syn    *email.SyntaxError
-		val    *email.ValidationError
 		tooBig *http.MaxBytesError
 		wErr   *email.Error
 	)
-	switch {
-	case errors.As(err, &apiErr):
+	if errors.As(err, &apiErr) {
 		return apiErr
+	}
+	if errors.As(err, &fe) {
+		if e := faultError(fe); e != nil {
+			return e
+		}
+	}
+	switch {
 	case errors.As(err, &syn):
 		return &Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: syn.Error()}
-	case errors.As(err, &val):
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
-			Message: fmt.Sprintf("the request has %d invalid field(s)", len(val.Fields)), Fields: val.Fields}
 	case errors.As(err, &tooBig):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 			Message: fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
 	case errors.Is(err, ErrUnauthorized):
 		return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing or invalid API key (send it in the x-api-key header)"}
-	case errors.Is(err, campaign.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such campaign"}
 	case errors.As(err, &wErr):
 		return s.writerError(ctx, wErr)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -79,6 +80,27 @@ func (s *Server) toError(ctx context.Context, err error) *Error {
 	}
 	s.log.ErrorContext(ctx, "internal error", slog.String("request_id", requestIDOf(ctx)), slog.String("error", err.Error()))
 	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+}
+
+// faultError is the answer to a domain error, or nil for one no client
+// should get: those are internal errors.
+func faultError(e *fault.Error) *Error {
+	switch e.Code {
+	case fault.Invalid:
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+			Message: fmt.Sprintf("the request has %d invalid field(s)", len(e.Fields)), Fields: e.Fields}
+	case fault.NotFound:
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such campaign"}
+	case fault.IdempotencyConflict:
+		return &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Message: e.Message}
+	case fault.IdempotencyInProgress:
+		// The first submit is storing or enqueueing its campaign: a second
+		// or two.
+		return &Error{Status: http.StatusConflict, Code: "idempotency_in_progress", Message: e.Message, RetryAfter: 2 * time.Second}
+	}
+	// fault.Conflict: the campaign Service settles a store's conflicts,
+	// and one that reaches a handler is a bug.
+	return nil
 }
 
 func (s *Server) writerError(ctx context.Context, e *email.Error) *Error {

@@ -4,11 +4,11 @@
 package campaign
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // Status is a campaign's state.
@@ -110,6 +110,20 @@ type Email struct {
 	Outcome    *Outcome // nil while pending
 }
 
+// CheckEmails enforces Store.Create's numbering: emails[i] is email i of
+// c.Total.
+func CheckEmails(c *Campaign, emails []Email) error {
+	if len(emails) != c.Total {
+		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(emails), c.Total)
+	}
+	for i := range emails {
+		if emails[i].Index != i {
+			return fmt.Errorf("create campaign %s: item %d has index %d", c.ID, i, emails[i].Index)
+		}
+	}
+	return nil
+}
+
 // Outcome is what working an email produced.
 type Outcome struct {
 	// Subject and Body are the main (first) email's.
@@ -125,19 +139,29 @@ type Outcome struct {
 	Kind email.RequestKind `json:"kind,omitempty"`
 }
 
-// Errors the ports return and callers branch on.
+// Errors the ports and the Service return and callers branch on, each a
+// *fault.Error whose Code the API answers by.
 var (
 	// ErrNotFound: no such campaign or email for this tenant.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = &fault.Error{Code: fault.NotFound, Message: "not found"}
 	// ErrConflict: the state was not what the write required (a status
 	// transition from another state, an id that exists, or an idempotency
 	// key used with another body).
-	ErrConflict = errors.New("conflict")
+	ErrConflict = &fault.Error{Code: fault.Conflict, Message: "conflict"}
 	// ErrAlreadyDone: the email was not pending (a redelivered message).
-	ErrAlreadyDone = errors.New("email already done")
+	ErrAlreadyDone = &fault.Error{Code: fault.Conflict, Message: "email already done"}
 	// ErrClaimed: another delivery holds the email's lease (see
 	// ClaimedError).
-	ErrClaimed = errors.New("email claimed by another delivery")
+	ErrClaimed = &fault.Error{Code: fault.Conflict, Message: "email claimed by another delivery"}
+	// ErrBadCursor: a Page.Cursor that the store did not return.
+	ErrBadCursor = fault.Fields{{Field: "cursor", Message: "is not a cursor this listing returned"}}.Err()
+	// ErrIdempotencyConflict is an Idempotency-Key reused with another body.
+	ErrIdempotencyConflict = &fault.Error{Code: fault.IdempotencyConflict,
+		Message: "idempotency key already used with a different body"}
+	// ErrIdempotencyInProgress is an Idempotency-Key whose first submit is
+	// still being stored: the client retries shortly.
+	ErrIdempotencyInProgress = &fault.Error{Code: fault.IdempotencyInProgress,
+		Message: "a submit with this idempotency key is still in progress; retry shortly"}
 )
 
 // ClaimedError is Store.Claim's error when another owner holds an unexpired
@@ -151,8 +175,8 @@ func (e *ClaimedError) Error() string {
 	return fmt.Sprintf("%v until %s", ErrClaimed, e.Until.Format(time.RFC3339Nano))
 }
 
-// Is makes errors.Is(err, ErrClaimed) true.
-func (e *ClaimedError) Is(target error) bool { return target == ErrClaimed }
+// Unwrap makes errors.Is(err, ErrClaimed) true.
+func (e *ClaimedError) Unwrap() error { return ErrClaimed }
 
 // Page asks for one page of a listing. Cursor is opaque, "" for the first
 // page.

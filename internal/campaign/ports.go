@@ -12,8 +12,8 @@ import (
 // never counts an email twice and a crash never loses a count.
 //
 // Times are kept to the millisecond and come back in UTC; ExpiresAt is kept
-// to the second. A Page.Limit <= 0 means 100; a malformed cursor is a
-// *email.ValidationError naming "cursor". storetest.Run checks all of this.
+// to the second. A Page.Limit <= 0 means 100; a malformed cursor is
+// ErrBadCursor. storetest.Run checks all of this.
 //
 // A campaign whose ExpiresAt is not after the store's clock has expired:
 // from then on it reads as gone (Get and Email return ErrNotFound, List and

@@ -11,15 +11,6 @@ import (
 	"time"
 )
 
-// Idempotency errors.
-var (
-	// ErrIdempotencyConflict is an Idempotency-Key reused with another body.
-	ErrIdempotencyConflict = errors.New("idempotency key already used with a different body")
-	// ErrIdempotencyInProgress is an Idempotency-Key whose first submit is
-	// still being stored: the client retries shortly.
-	ErrIdempotencyInProgress = errors.New("a submit with this idempotency key is still in progress; retry shortly")
-)
-
 // Service submits, reads and cancels campaigns.
 type Service struct {
 	Store Store

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // Submission is a campaign as a client sends it.
@@ -84,7 +85,7 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 	if err != nil {
 		return nil, nil, rep.Messages(), err
 	}
-	v := &email.ValidationError{}
+	v := &fault.Fields{}
 	email.CheckText(v, "name", wire.Name, email.MaxShortLen)
 	if wire.WebhookURL != "" {
 		if err := checkWebhookURL(wire.WebhookURL); err != nil {
@@ -97,9 +98,9 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 		v.Add("prospects", "must hold at least one prospect")
 	case n > maxProspects:
 		v.Add("prospects", "has %d prospects; a campaign holds at most %d (split it into several campaigns)", n, maxProspects)
-		return nil, nil, rep.Messages(), &email.ValidationError{Fields: rep.Merge(v)}
+		return nil, nil, rep.Messages(), rep.Merge(*v).Err()
 	}
-	problems := rep.Merge(v)
+	problems := rep.Merge(*v)
 	warnings := newWarnings(rep.Warnings)
 	sub := &Submission{Name: wire.Name, Defaults: wire.Defaults, WebhookURL: wire.WebhookURL, Prospects: make([]Input, len(wire.Prospects))}
 	reqs := make([]email.Request, len(wire.Prospects))
@@ -110,15 +111,15 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 		// returns, a *SyntaxError, cannot happen.
 		rep, _ := email.DecodeJSON(raw, e, prefix)
 		warnings.add(i, prefix, rep.Warnings)
-		ev := &email.ValidationError{}
+		ev := &fault.Fields{}
 		email.CheckText(ev, prefix+".ref", e.Ref, email.MaxShortLen)
 		reqs[i] = e.Request(sub.Defaults)
 		reqs[i].AddTo(ev, prefix)
 		email.CheckModel(ev, prefix+".options.model", e.Options.Model, allowedModels)
-		problems = append(problems, rep.Merge(ev)...)
+		problems = append(problems, rep.Merge(*ev)...)
 	}
 	if len(problems) > 0 {
-		return nil, nil, warnings.list(), &email.ValidationError{Fields: problems}
+		return nil, nil, warnings.list(), problems.Err()
 	}
 	return sub, reqs, warnings.list(), nil
 }
@@ -142,7 +143,7 @@ type warnings struct {
 	more int
 }
 
-func newWarnings(top []email.FieldError) *warnings {
+func newWarnings(top []fault.FieldError) *warnings {
 	w := &warnings{first: map[string]int{}, entries: map[string]int{}}
 	for _, f := range top {
 		w.lines = append(w.lines, f.Field+": "+f.Message)
@@ -151,7 +152,7 @@ func newWarnings(top []email.FieldError) *warnings {
 }
 
 // add records entry i's warnings, each named under prefix.
-func (w *warnings) add(i int, prefix string, fs []email.FieldError) {
+func (w *warnings) add(i int, prefix string, fs []fault.FieldError) {
 	for _, f := range fs {
 		key := strings.TrimPrefix(f.Field, prefix) + ": " + f.Message
 		if _, ok := w.first[key]; !ok {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // fuzzMaxProspects keeps the fuzzer's campaigns small; the limit itself is
@@ -21,7 +22,7 @@ var fuzzModels = []string{"gpt-4o-mini", "gpt-4o"}
 
 // FuzzDecodeSubmission feeds any body to DecodeSubmission, as POST
 // /api/v1/campaigns does. It may not panic; a failure is a *SyntaxError or
-// a *ValidationError naming its fields; and an accepted submission holds
+// a fault.Invalid error naming its fields; and an accepted submission holds
 // 1 to max requests, each valid on its own and still valid after a trip
 // through JSON (how the stores keep emails), with a webhook URL that is an
 // absolute http(s) URL without credentials, and every model named one of
@@ -51,12 +52,12 @@ func FuzzDecodeSubmission(f *testing.F) {
 		sub, reqs, warnings, err := campaign.DecodeSubmission(body, fuzzMaxProspects, fuzzModels)
 		if err != nil {
 			var syn *email.SyntaxError
-			var v *email.ValidationError
+			var v *fault.Error
 			switch {
 			case errors.As(err, &syn):
-			case errors.As(err, &v):
+			case errors.As(err, &v) && v.Code == fault.Invalid:
 				if len(v.Fields) == 0 {
-					t.Fatal("a ValidationError with no field")
+					t.Fatal("a fault.Invalid error with no field")
 				}
 				for _, f := range v.Fields {
 					if f.Field == "" || f.Message == "" {
@@ -64,7 +65,7 @@ func FuzzDecodeSubmission(f *testing.F) {
 					}
 				}
 			default:
-				t.Fatalf("DecodeSubmission: %T %v, want a *SyntaxError or *ValidationError", err, err)
+				t.Fatalf("DecodeSubmission: %T %v, want a *SyntaxError or a fault.Invalid error", err, err)
 			}
 			return
 		}

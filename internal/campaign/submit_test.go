@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ingren/ingren/internal/campaign"
-	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 )
 
 func TestDecodeSubmissionMergesDefaults(t *testing.T) {
@@ -72,9 +72,9 @@ func TestDecodeSubmissionErrors(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, _, _, err := campaign.DecodeSubmission([]byte(tc.body), 10, []string{"gpt-4o-mini"})
-			var v *email.ValidationError
-			if !errors.As(err, &v) {
-				t.Fatalf("err %v, want a *ValidationError", err)
+			var v *fault.Error
+			if !errors.As(err, &v) || v.Code != fault.Invalid {
+				t.Fatalf("err %v, want a fault.Invalid error", err)
 			}
 			var got []string
 			for _, f := range v.Fields {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
 )
@@ -218,13 +220,20 @@ func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString
 func decodeCursor(cursor string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil || len(b) == 0 {
-		return "", badCursor()
+		return "", campaign.ErrBadCursor
 	}
 	return string(b), nil
 }
 
-func badCursor() error {
-	v := &email.ValidationError{}
-	v.Add("cursor", "is not a cursor this listing returned")
-	return v
+// key is the primary key of the record pk, sk.
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: pk},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// number is n as a DynamoDB number.
+func number(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }

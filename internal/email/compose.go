@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/ingren/ingren/internal/fault"
 	"github.com/ingren/ingren/internal/lint"
 )
 
@@ -65,7 +66,7 @@ type Prompter interface {
 }
 
 // Decode reads and checks a request body: the error, a *SyntaxError or a
-// *ValidationError, names every problem at once, from a member of the wrong
+// fault.Invalid error, names every problem at once, from a member of the wrong
 // type to a model the composer does not allow. The warnings name members
 // the schema does not know.
 func (c *Composer) Decode(b []byte) (Request, []string, error) {
@@ -74,11 +75,11 @@ func (c *Composer) Decode(b []byte) (Request, []string, error) {
 	if err != nil {
 		return req, rep.Messages(), err
 	}
-	v := &ValidationError{}
+	v := &fault.Fields{}
 	req.validate(v, "")
 	CheckModel(v, "options.model", req.Options.Model, c.AllowedModels)
-	if all := rep.Merge(v); len(all) > 0 {
-		return req, rep.Messages(), &ValidationError{Fields: all}
+	if all := rep.Merge(*v); len(all) > 0 {
+		return req, rep.Messages(), all.Err()
 	}
 	return req, rep.Messages(), nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // Reading a body. encoding/json names only the first member of the wrong
@@ -22,11 +24,11 @@ import (
 type Report struct {
 	// Invalid names each member of the wrong type. Such a member is left
 	// out of the value.
-	Invalid []FieldError
+	Invalid []fault.FieldError
 	// Warnings name members the schema does not name, with the field a
 	// near miss was probably meant to be ("did you mean first_name?"), and
 	// members taken as a field that differs only by case.
-	Warnings []FieldError
+	Warnings []fault.FieldError
 	// hints maps a field's path to the near miss that was sent instead of
 	// it, for the message when that field is missing.
 	hints map[string]string
@@ -45,9 +47,9 @@ func (r *Report) Messages() []string {
 // problems, leaving out those about a field of the wrong type or inside one
 // (it was not decoded, so v may call it missing), and naming in a missing
 // field's message the near miss that was sent instead.
-func (r *Report) Merge(v *ValidationError) []FieldError {
-	out := append([]FieldError(nil), r.Invalid...)
-	for _, f := range v.Fields {
+func (r *Report) Merge(v fault.Fields) fault.Fields {
+	out := append(fault.Fields(nil), r.Invalid...)
+	for _, f := range v {
 		if r.covers(f.Field) {
 			continue
 		}
@@ -124,12 +126,12 @@ func DecodeJSON(b []byte, v any, prefix string) (*Report, error) {
 }
 
 // typeField names the field of a json type error under prefix.
-func typeField(err error, prefix string) FieldError {
+func typeField(err error, prefix string) fault.FieldError {
 	var te *json.UnmarshalTypeError
 	if !errors.As(err, &te) {
-		return FieldError{Field: orRoot(prefix), Message: "is not valid: " + err.Error()}
+		return fault.FieldError{Field: orRoot(prefix), Message: "is not valid: " + err.Error()}
 	}
-	return FieldError{Field: orRoot(join(prefix, te.Field)), Message: fmt.Sprintf("must be %s, not %s", kindName(te.Type), te.Value)}
+	return fault.FieldError{Field: orRoot(join(prefix, te.Field)), Message: fmt.Sprintf("must be %s, not %s", kindName(te.Type), te.Value)}
 }
 
 func orRoot(path string) string {

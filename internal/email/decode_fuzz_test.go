@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // FuzzDecode feeds any body to Decode and Validate, as POST
 // /api/v1/generate-email does. Neither may panic; every failure is a
-// *SyntaxError or a *ValidationError that names its fields; and a valid
+// *SyntaxError or a fault.Invalid error that names its fields; and a valid
 // request survives what storing a campaign item does to it (JSON and
 // back): it stays valid and the same.
 func FuzzDecode(f *testing.F) {
@@ -47,9 +48,9 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		if err := req.Validate(""); err != nil {
-			var v *email.ValidationError
+			var v *fault.Error
 			if !errors.As(err, &v) {
-				t.Fatalf("Validate: %T %v, want a *ValidationError", err, err)
+				t.Fatalf("Validate: %T %v, want a fault.Invalid error", err, err)
 			}
 			checkFields(t, v)
 			return
@@ -80,20 +81,20 @@ func FuzzDecode(f *testing.F) {
 func checkDecodeError(t *testing.T, err error) {
 	t.Helper()
 	var syn *email.SyntaxError
-	var v *email.ValidationError
+	var v *fault.Error
 	switch {
 	case errors.As(err, &syn):
 	case errors.As(err, &v):
 		checkFields(t, v)
 	default:
-		t.Fatalf("Decode: %T %v, want a *SyntaxError or *ValidationError", err, err)
+		t.Fatalf("Decode: %T %v, want a *SyntaxError or a fault.Invalid error", err, err)
 	}
 }
 
-func checkFields(t *testing.T, v *email.ValidationError) {
+func checkFields(t *testing.T, v *fault.Error) {
 	t.Helper()
-	if len(v.Fields) == 0 {
-		t.Fatal("a ValidationError with no field")
+	if v.Code != fault.Invalid || len(v.Fields) == 0 {
+		t.Fatalf("%v: want a fault.Invalid error with fields", v)
 	}
 	for _, f := range v.Fields {
 		if f.Field == "" || f.Message == "" {

@@ -7,15 +7,16 @@ import (
 	"testing"
 
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // MustInvalid returns the fields err names, failing unless it is a
-// *ValidationError.
+// fault.Invalid error.
 func MustInvalid(tb testing.TB, err error) []string {
 	tb.Helper()
-	var v *email.ValidationError
-	if !errors.As(err, &v) {
-		tb.Fatalf("err %v, want a *ValidationError", err)
+	var v *fault.Error
+	if !errors.As(err, &v) || v.Code != fault.Invalid {
+		tb.Fatalf("err %v, want a fault.Invalid error", err)
 	}
 	var fields []string
 	for _, f := range v.Fields {
@@ -107,8 +108,8 @@ func TestDecodeWarnsOfNearMisses(t *testing.T) {
 	t.Run("ErrMissingFieldNamesTheNearMiss", func(t *testing.T) {
 		c := &email.Composer{}
 		_, warnings, err := c.Decode([]byte(`{"prospect": {"firstName": "A"}, "company": {"company_name": "B"}}`))
-		var v *email.ValidationError
-		if !errors.As(err, &v) || len(v.Fields) != 1 || v.Fields[0].Field != "prospect.first_name" ||
+		var v *fault.Error
+		if !errors.As(err, &v) || v.Code != fault.Invalid || len(v.Fields) != 1 || v.Fields[0].Field != "prospect.first_name" ||
 			!strings.Contains(v.Fields[0].Message, "prospect.firstName was sent: did you mean first_name?") {
 			t.Fatalf("err %v", err)
 		}
@@ -147,8 +148,8 @@ func TestComposerDecodeAllowsOnlyConfiguredModels(t *testing.T) {
 		}
 	}
 	_, _, err := c.Decode(body("o1-pro"))
-	var v *email.ValidationError
-	if !errors.As(err, &v) || len(v.Fields) != 1 || v.Fields[0].Field != "options.model" ||
+	var v *fault.Error
+	if !errors.As(err, &v) || v.Code != fault.Invalid || len(v.Fields) != 1 || v.Fields[0].Field != "options.model" ||
 		!strings.Contains(v.Fields[0].Message, "gpt-4o-mini, gpt-4o") {
 		t.Fatalf("err %v: want options.model refused, naming the allowed models", err)
 	}

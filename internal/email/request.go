@@ -21,6 +21,8 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // Request is everything needed to write one email. Prospect and Company keep
@@ -333,7 +335,7 @@ func ExtraText(raw json.RawMessage) string {
 // returned as warnings rather than refused, so old and new clients keep
 // working; a near miss of a field's name is named ("prospect.firstName:
 // unknown field, did you mean first_name?"). Members of the wrong type
-// become a *ValidationError naming each of them, together with every
+// become a fault.Invalid error naming each of them, together with every
 // problem Validate finds in the rest of the request; without one, the
 // caller validates.
 func Decode(b []byte) (Request, []string, error) {
@@ -342,7 +344,7 @@ func Decode(b []byte) (Request, []string, error) {
 	if err != nil || len(rep.Invalid) == 0 {
 		return req, rep.Messages(), err
 	}
-	v := &ValidationError{}
+	v := &fault.Fields{}
 	req.validate(v, "")
-	return req, rep.Messages(), &ValidationError{Fields: rep.Merge(v)}
+	return req, rep.Messages(), rep.Merge(*v).Err()
 }

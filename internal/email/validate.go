@@ -7,40 +7,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ingren/ingren/internal/fault"
 )
-
-// FieldError is one problem with one field, named by its JSON path
-// (for example "prospect.first_name" or "prospects[3].company.company_name").
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// ValidationError lists every problem found in a request at once.
-type ValidationError struct {
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return "invalid request: " + strings.Join(parts, "; ")
-}
-
-// Add records a problem with field.
-func (e *ValidationError) Add(field, format string, args ...any) {
-	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-// Err returns e, or nil when it holds no problem.
-func (e *ValidationError) Err() error {
-	if len(e.Fields) == 0 {
-		return nil
-	}
-	return e
-}
 
 // Limits on field sizes. They keep a prompt (and its cost) bounded and stop
 // a client from using the model as a free text processor.
@@ -57,18 +26,18 @@ const (
 	MaxMaxWords   = 500
 )
 
-// Validate checks r and returns a *ValidationError listing every problem,
-// each field named under prefix ("" for a single request).
+// Validate checks r and returns a fault.Invalid *fault.Error listing every
+// problem, each field named under prefix ("" for a single request).
 func (r *Request) Validate(prefix string) error {
-	v := &ValidationError{}
+	v := &fault.Fields{}
 	r.validate(v, prefix)
 	return v.Err()
 }
 
 // AddTo records r's problems in v, each field named under prefix.
-func (r *Request) AddTo(v *ValidationError, prefix string) { r.validate(v, prefix) }
+func (r *Request) AddTo(v *fault.Fields, prefix string) { r.validate(v, prefix) }
 
-func (r *Request) validate(v *ValidationError, prefix string) {
+func (r *Request) validate(v *fault.Fields, prefix string) {
 	path := func(s string) string {
 		if prefix == "" {
 			return s
@@ -121,7 +90,7 @@ func (r *Request) validate(v *ValidationError, prefix string) {
 	r.Options.validate(v, path("options"))
 }
 
-func (o Options) validate(v *ValidationError, prefix string) {
+func (o Options) validate(v *fault.Fields, prefix string) {
 	word(v, prefix+".tone", o.Tone)
 	word(v, prefix+".language", o.Language)
 	if o.MaxWords != 0 && (o.MaxWords < MinMaxWords || o.MaxWords > MaxMaxWords) {
@@ -160,7 +129,7 @@ func (o Options) validate(v *ValidationError, prefix string) {
 // word checks an option that is spliced into the instructions: at most
 // three words of letters (and hyphens), so it names a tone or a language
 // ("friendly", "Brazilian Portuguese") and cannot carry an instruction.
-func word(v *ValidationError, field, s string) {
+func word(v *fault.Fields, field, s string) {
 	if s == "" {
 		return
 	}
@@ -183,7 +152,7 @@ func modelName(s string) bool {
 // not one of allowed: every model is billed to the operator, who chooses
 // which a client may ask for. An empty model (the default) is always
 // allowed; one that is not a model name at all is Validate's to refuse.
-func CheckModel(v *ValidationError, field, model string, allowed []string) {
+func CheckModel(v *fault.Fields, field, model string, allowed []string) {
 	if model == "" || !modelName(model) || slices.Contains(allowed, model) {
 		return
 	}
@@ -196,9 +165,9 @@ func CheckModel(v *ValidationError, field, model string, allowed []string) {
 
 // CheckText records in v what is wrong with the free text s of field: more
 // than max characters, invalid UTF-8, or a control character.
-func CheckText(v *ValidationError, field, s string, max int) { optional(v, field, s, max) }
+func CheckText(v *fault.Fields, field, s string, max int) { optional(v, field, s, max) }
 
-func required(v *ValidationError, field, s string, max int) {
+func required(v *fault.Fields, field, s string, max int) {
 	if strings.TrimSpace(s) == "" {
 		v.Add(field, "is required")
 		return
@@ -206,7 +175,7 @@ func required(v *ValidationError, field, s string, max int) {
 	optional(v, field, s, max)
 }
 
-func optional(v *ValidationError, field, s string, max int) {
+func optional(v *fault.Fields, field, s string, max int) {
 	if n := utf8.RuneCountInString(s); n > max {
 		v.Add(field, "must be at most %d characters (got %d)", max, n)
 	}
@@ -233,7 +202,7 @@ func control(s string) (rune, bool) {
 
 // extra bounds the additional fields of prospect or company: how many, how
 // long their names and values are.
-func extra(v *ValidationError, prefix string, m map[string]json.RawMessage) {
+func extra(v *fault.Fields, prefix string, m map[string]json.RawMessage) {
 	if len(m) > MaxExtra {
 		v.Add(prefix, "has %d additional fields; at most %d are allowed", len(m), MaxExtra)
 		return

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/ingren/ingren/internal/fault"
 )
 
 // maxWarnings bounds the warnings of one value: a body of a thousand
@@ -18,7 +20,7 @@ const maxWarnings = 20
 type walker struct {
 	rep *Report
 	// seen holds the warnings given, as repeated members repeat them.
-	seen map[FieldError]bool
+	seen map[fault.FieldError]bool
 	// more counts the warnings left out past maxWarnings.
 	more int
 }
@@ -26,18 +28,18 @@ type walker struct {
 // flush adds a last warning counting those left out.
 func (w *walker) flush(path string) {
 	if w.more > 0 {
-		w.rep.Warnings = append(w.rep.Warnings, FieldError{Field: orRoot(path),
+		w.rep.Warnings = append(w.rep.Warnings, fault.FieldError{Field: orRoot(path),
 			Message: fmt.Sprintf("%d more warnings left out", w.more)})
 	}
 }
 
 func (w *walker) warn(field, format string, args ...any) {
-	f := FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+	f := fault.FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 	if w.seen[f] {
 		return
 	}
 	if w.seen == nil {
-		w.seen = make(map[FieldError]bool)
+		w.seen = make(map[fault.FieldError]bool)
 	}
 	w.seen[f] = true
 	if len(w.rep.Warnings) >= maxWarnings {
@@ -48,7 +50,7 @@ func (w *walker) warn(field, format string, args ...any) {
 }
 
 func (w *walker) invalid(path string, t reflect.Type, raw []byte) {
-	w.rep.Invalid = append(w.rep.Invalid, FieldError{Field: orRoot(path),
+	w.rep.Invalid = append(w.rep.Invalid, fault.FieldError{Field: orRoot(path),
 		Message: fmt.Sprintf("must be %s, not %s", kindName(t), jsonKind(raw))})
 }
 

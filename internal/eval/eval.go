@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
 	"github.com/ingren/ingren/internal/lint"
 )
 
@@ -40,7 +41,7 @@ func Load(path string) ([]Case, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	v := &email.ValidationError{}
+	v := &fault.Fields{}
 	for i := range f.Prospects {
 		f.Prospects[i].Request.AddTo(v, fmt.Sprintf("prospects[%d].request", i))
 	}

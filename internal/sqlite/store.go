@@ -16,7 +16,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ingren/ingren/internal/campaign"
-	"github.com/ingren/ingren/internal/email"
 )
 
 //go:embed store.sql
@@ -59,7 +58,7 @@ const campaignColumns = `id, tenant, name, status, total, succeeded, failed, nee
 
 // Create stores c and its emails in one transaction.
 func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Email) (*campaign.Campaign, error) {
-	if err := checkItems(c, items); err != nil {
+	if err := campaign.CheckEmails(c, items); err != nil {
 		return nil, err
 	}
 	out := stored(c)
@@ -525,19 +524,6 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 	return fmt.Errorf("transition campaign %s to %s: %w", campaignID, to, campaign.ErrConflict)
 }
 
-// checkItems enforces the port's numbering: emails[i] is email i of c.Total.
-func checkItems(c *campaign.Campaign, items []campaign.Email) error {
-	if len(items) != c.Total {
-		return fmt.Errorf("create campaign %s: %d items for a total of %d", c.ID, len(items), c.Total)
-	}
-	for i := range items {
-		if items[i].Index != i {
-			return fmt.Errorf("create campaign %s: item %d has index %d", c.ID, i, items[i].Index)
-		}
-	}
-	return nil
-}
-
 // stored returns c as Get will return it.
 func stored(c *campaign.Campaign) *campaign.Campaign {
 	out := *c
@@ -648,7 +634,7 @@ func decodeListCursor(cursor string) (created int64, id string, err error) {
 			return created, rest, nil
 		}
 	}
-	return 0, "", badCursor()
+	return 0, "", campaign.ErrBadCursor
 }
 
 func decodeEmailsCursor(cursor string) (int, error) {
@@ -658,11 +644,5 @@ func decodeEmailsCursor(cursor string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, badCursor()
-}
-
-func badCursor() error {
-	v := &email.ValidationError{}
-	v.Add("cursor", "is not a cursor this listing returned")
-	return v
+	return 0, campaign.ErrBadCursor
 }

@@ -12,24 +12,15 @@ import (
 	"github.com/ingren/ingren/internal/campaign"
 )
 
-// runTasks runs the cases of ClaimTask and FinishTask.
-func runTasks(t *testing.T, newStore func(t *testing.T, now func() time.Time) campaign.Store) {
-	for _, tc := range []struct {
-		name string
-		run  func(t *testing.T, s campaign.Store)
-	}{
-		{"ClaimTaskHoldsOffOtherOwnersUntilExpiry", testClaimTask},
-		{"ClaimTaskGivenUpIsFree", testClaimTaskGiveUp},
-		{"ClaimTaskRaceHasOneWinner", testClaimTaskRace},
-		{"FinishTaskEndsEveryClaim", testFinishTask},
-		{"TasksAreCampaignsOwnAndInvisible", testTasksPerCampaign},
-		{"TaskOfUnknownCampaignIsNotFound", testTaskUnknown},
-		{"UnknownTaskIsRejected", testTaskInvalid},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.run(t, newStore(t, Now))
-		})
-	}
+// taskTests are the cases of ClaimTask and FinishTask.
+var taskTests = []storeTest{
+	{"ClaimTaskHoldsOffOtherOwnersUntilExpiry", testClaimTask},
+	{"ClaimTaskGivenUpIsFree", testClaimTaskGiveUp},
+	{"ClaimTaskRaceHasOneWinner", testClaimTaskRace},
+	{"FinishTaskEndsEveryClaim", testFinishTask},
+	{"TasksAreCampaignsOwnAndInvisible", testTasksPerCampaign},
+	{"TaskOfUnknownCampaignIsNotFound", testTaskUnknown},
+	{"UnknownTaskIsRejected", testTaskInvalid},
 }
 
 func testClaimTask(t *testing.T, s campaign.Store) {

@@ -1,0 +1,243 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/email"
+)
+
+// finishTests are the cases of Finish.
+var finishTests = []storeTest{
+	{"FinishRecordsOutcomeAndCounts", testFinish},
+	{"FinishTwiceIsAlreadyDone", testFinishTwice},
+	{"FinishMissingEmailIsNotFound", testFinishMissing},
+	{"FinishWithPendingStatusIsRejected", testFinishPendingStatus},
+	{"FinishSameEmailConcurrentlyCountsOnce", testFinishSameEmailConcurrently},
+	{"FinishAllEmailsConcurrentlyCountsEach", testFinishAllConcurrently},
+}
+
+func testFinish(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 5)
+	MustCreate(t, s, c, NewItems(c))
+
+	outcomes := []struct {
+		index  int
+		status campaign.EmailStatus
+		result campaign.Outcome
+	}{
+		{0, campaign.EmailSucceeded, campaign.Outcome{Subject: "Hi Ada", Body: "Hello", Model: "gpt-x", Usage: email.Usage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}}},
+		{1, campaign.EmailNeedsReview, campaign.Outcome{Subject: "Hi Bob", Body: "Hello!!", Model: "gpt-x", Usage: email.Usage{PromptTokens: 90, CompletionTokens: 30, TotalTokens: 120}, Error: "lint: too long"}},
+		{3, campaign.EmailFailed, campaign.Outcome{Usage: email.Usage{PromptTokens: 5, TotalTokens: 5}, Error: "model refused"}},
+	}
+	var now time.Time
+	for i, o := range outcomes {
+		now = base.Add(time.Duration(i+1) * time.Second)
+		if err := s.Finish(ctx, c.ID, o.index, o.status, o.result, now); err != nil {
+			t.Fatalf("Finish %d: %v", o.index, err)
+		}
+	}
+
+	got, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	want := *c
+	want.Succeeded, want.NeedsReview, want.Failed = 2, 1, 1
+	want.Usage = email.Usage{PromptTokens: 195, CompletionTokens: 50, TotalTokens: 245}
+	want.UpdatedAt = now
+	EqualCampaign(t, got, &want)
+	if got.Pending() != 2 || got.Done() {
+		t.Errorf("Pending = %d, Done = %v; want 2, false", got.Pending(), got.Done())
+	}
+
+	for _, o := range outcomes {
+		it, err := s.Email(ctx, c.ID, o.index)
+		if err != nil {
+			t.Fatalf("Item %d: %v", o.index, err)
+		}
+		if it.Status != o.status || it.Outcome == nil || !reflect.DeepEqual(*it.Outcome, o.result) {
+			t.Errorf("item %d = %s %+v, want %s %+v", o.index, it.Status, it.Outcome, o.status, o.result)
+		}
+	}
+	it, err := s.Email(ctx, c.ID, 2)
+	if err != nil {
+		t.Fatalf("Item 2: %v", err)
+	}
+	if it.Status != campaign.EmailPending || it.Outcome != nil {
+		t.Errorf("untouched item = %s %+v, want pending, no result", it.Status, it.Outcome)
+	}
+}
+
+func testFinishTwice(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 2)
+	MustCreate(t, s, c, NewItems(c))
+	first := campaign.Outcome{Subject: "first", Body: "b", Usage: email.Usage{TotalTokens: 10}}
+	if err := s.Finish(ctx, c.ID, 0, campaign.EmailSucceeded, first, base.Add(time.Second)); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	before, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	for _, status := range []campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailFailed} {
+		err := s.Finish(ctx, c.ID, 0, status, campaign.Outcome{Subject: "second", Usage: email.Usage{TotalTokens: 99}}, base.Add(time.Hour))
+		if !errors.Is(err, campaign.ErrAlreadyDone) {
+			t.Errorf("second Finish (%s): err = %v, want ErrAlreadyDone", status, err)
+		}
+	}
+	after, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	EqualCampaign(t, after, before)
+	it, err := s.Email(ctx, c.ID, 0)
+	if err != nil {
+		t.Fatalf("Item: %v", err)
+	}
+	if it.Status != campaign.EmailSucceeded || it.Outcome == nil || !reflect.DeepEqual(*it.Outcome, first) {
+		t.Errorf("item = %s %+v, want the first outcome", it.Status, it.Outcome)
+	}
+}
+
+func testFinishMissing(t *testing.T, s campaign.Store) {
+	c := NewCampaign("tenant-a", 2)
+	MustCreate(t, s, c, NewItems(c))
+	for _, tc := range []struct {
+		name  string
+		id    string
+		index int
+	}{
+		{"IndexPastEnd", c.ID, 2},
+		{"UnknownCampaign", NewID(), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Finish(context.Background(), tc.id, tc.index, campaign.EmailSucceeded, campaign.Outcome{}, base)
+			if !errors.Is(err, campaign.ErrNotFound) {
+				t.Errorf("err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+	got, err := s.Get(context.Background(), c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	EqualCampaign(t, got, c)
+}
+
+func testFinishPendingStatus(t *testing.T, s campaign.Store) {
+	c := NewCampaign("tenant-a", 1)
+	MustCreate(t, s, c, NewItems(c))
+	if err := s.Finish(context.Background(), c.ID, 0, campaign.EmailPending, campaign.Outcome{}, base); err == nil {
+		t.Error("Finish with status pending succeeded")
+	}
+	got, err := s.Get(context.Background(), c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	EqualCampaign(t, got, c)
+}
+
+func testFinishSameEmailConcurrently(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 3)
+	MustCreate(t, s, c, NewItems(c))
+	const n = 20
+	var wins, done atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := range n {
+		wg.Go(func() {
+			r := campaign.Outcome{Subject: fmt.Sprint("from ", g), Usage: email.Usage{TotalTokens: 7}}
+			switch err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, r, base.Add(time.Second)); {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, campaign.ErrAlreadyDone):
+				done.Add(1)
+			default:
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Finish: %v", err)
+	}
+	if wins.Load() != 1 || done.Load() != n-1 {
+		t.Errorf("%d Finish calls succeeded and %d were already done, want 1 and %d", wins.Load(), done.Load(), n-1)
+	}
+	got, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got.Succeeded != 1 || got.Failed != 0 || got.Usage.TotalTokens != 7 {
+		t.Errorf("counters = %d succeeded, %d failed, %d tokens; want 1, 0, 7", got.Succeeded, got.Failed, got.Usage.TotalTokens)
+	}
+}
+
+func testFinishAllConcurrently(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	const total, workers = 200, 16
+	c := NewCampaign("tenant-a", total)
+	MustCreate(t, s, c, NewItems(c))
+
+	indexes := make(chan int)
+	errs := make(chan error, total)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Go(func() {
+			for i := range indexes {
+				status, r := campaign.EmailSucceeded, campaign.Outcome{Subject: "s", Body: "b", Usage: email.Usage{PromptTokens: 2, CompletionTokens: 1, TotalTokens: 3}}
+				switch i % 10 {
+				case 3:
+					status, r = campaign.EmailFailed, campaign.Outcome{Error: "boom", Usage: email.Usage{PromptTokens: 2, TotalTokens: 2}}
+				case 7:
+					status = campaign.EmailNeedsReview
+				}
+				if err := s.Finish(ctx, c.ID, i, status, r, base.Add(time.Minute)); err != nil {
+					errs <- fmt.Errorf("finish %d: %w", i, err)
+				}
+			}
+		})
+	}
+	for i := range total {
+		indexes <- i
+	}
+	close(indexes)
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("finished %d items with %d goroutines in %v (%.0f/s)", total, workers, elapsed, total/elapsed.Seconds())
+
+	got, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got.Succeeded != 180 || got.Failed != 20 || got.NeedsReview != 20 || got.Succeeded+got.Failed != got.Total || !got.Done() {
+		t.Errorf("counters = %d succeeded (%d review), %d failed of %d; want 180 (20), 20 of 200",
+			got.Succeeded, got.NeedsReview, got.Failed, got.Total)
+	}
+	if want := (email.Usage{PromptTokens: 400, CompletionTokens: 180, TotalTokens: 580}); got.Usage != want {
+		t.Errorf("usage = %+v, want %+v", got.Usage, want)
+	}
+	all, _ := AllItems(t, s, c.ID, 100)
+	for _, it := range all {
+		if it.Status == campaign.EmailPending || it.Outcome == nil {
+			t.Errorf("item %d still %s", it.Index, it.Status)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ingren/ingren/internal/campaign"
+)
+
+// Finish puts the email's result record (if it has none: the email was
+// pending) and updates the campaign's counters in one transaction; the
+// campaign's condition that the index is below its total stands for the
+// email's existence. Transactions on the same campaign record conflict with
+// each other; Finish retries those with backoff.
+func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
+	succeeded, needsReview, failed, ok := status.Counts()
+	if !ok {
+		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
+	}
+	output, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	pk := campaignPK(campaignID)
+	if index < 0 {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, campaign.ErrNotFound)
+	}
+	// The result outlives its campaign by at most the campaign's run time:
+	// TTL clears it a little later, and Finish needs no read of the
+	// campaign on every prospect's hot path.
+	expires := now.Add(s.ttl).Unix()
+	result, err := attributevalue.MarshalMap(resultRecord{PK: pk, SK: itemSK(index), Status: string(status), Output: string(output), ExpiresAt: expires})
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:                aws.String(s.table),
+			Item:                     result,
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+		}},
+		{Update: &types.Update{
+			TableName:           aws.String(s.table),
+			Key:                 key(pk, metaSK),
+			UpdateExpression:    aws.String("SET #ua = :now ADD #ok :ok, #nr :nr, #fail :fail, #pt :pt, #ct :ct, #tt :tt"),
+			ConditionExpression: aws.String("attribute_exists(#pk) AND #total > :idx"),
+			ExpressionAttributeNames: map[string]string{
+				"#pk": attrPK, "#ua": "updated_at", "#ok": "succeeded", "#nr": "needs_review", "#fail": "failed",
+				"#pt": "prompt_tokens", "#ct": "completion_tokens", "#tt": "total_tokens", "#total": "total",
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":idx":  number(int64(index)),
+				":now":  &types.AttributeValueMemberS{Value: formatTime(now)},
+				":ok":   number(int64(succeeded)),
+				":nr":   number(int64(needsReview)),
+				":fail": number(int64(failed)),
+				":pt":   number(int64(r.Usage.PromptTokens)),
+				":ct":   number(int64(r.Usage.CompletionTokens)),
+				":tt":   number(int64(r.Usage.TotalTokens)),
+			},
+		}},
+	}}
+	err = retryConflicts(ctx, func() error {
+		_, err := s.client.TransactWriteItems(ctx, in)
+		return err
+	})
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) {
+		switch {
+		case reason(cancelled, 1) == "ConditionalCheckFailed":
+			err = campaign.ErrNotFound // no campaign, or no such index
+		case reason(cancelled, 0) == "ConditionalCheckFailed":
+			err = campaign.ErrAlreadyDone // the item has its result
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	}
+	return nil
+}
