@@ -80,7 +80,7 @@ func TestLogsHoldNoSecretsOrProspectData(t *testing.T) {
 
 			logs := prog.logs.String()
 			// The search must find the lines it looks in, or it proves nothing.
-			for _, want := range []string{`"status":502`, `"status":401`, `"status":422`, `"item failed"`, `"model call failed"`} {
+			for _, want := range []string{`"status":502`, `"status":401`, `"status":422`, `"email failed"`, `"model call failed"`} {
 				if !strings.Contains(logs, want) {
 					t.Fatalf("the log lacks %s: the test did not drive the path it means to:\n%s", want, logs)
 				}
