@@ -1,6 +1,3 @@
-// Package campaign says what a bulk campaign is, how it is submitted, worked
-// and finished. It knows nothing of DynamoDB, SQS or SQLite: they implement
-// Store and Queue.
 package campaign
 
 import (
