@@ -18,6 +18,7 @@ import (
 	"github.com/ingren/ingren/internal/offline"
 	"github.com/ingren/ingren/internal/prompt"
 	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/internal/webhook"
 	"github.com/ingren/ingren/prompts"
 )
@@ -80,23 +81,10 @@ type tarpitWorld struct {
 
 func newTarpitWorld(t *testing.T, concurrency, notify int) *tarpitWorld {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ingren.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	notices, err := sqlite.NewQueue(db, "notify", time.Minute, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testprog.MustOpen(t, filepath.Join(t.TempDir(), "ingren.db"))
+	store := testprog.MustStore(t, db)
+	queue := testprog.MustQueue(t, db, "work", time.Minute, campaign.DefaultMaxReceive)
+	notices := testprog.MustQueue(t, db, "notify", time.Minute, campaign.DefaultMaxReceive)
 	set, err := prompt.Load(prompts.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +99,7 @@ func newTarpitWorld(t *testing.T, concurrency, notify int) *tarpitWorld {
 
 func (w *tarpitWorld) submit(t *testing.T, n int, hook string) string {
 	t.Helper()
-	body := map[string]any{"prospects": prospects(n)}
+	body := map[string]any{"prospects": testprog.Prospects(n)}
 	if hook != "" {
 		body["webhook_url"] = hook
 	}

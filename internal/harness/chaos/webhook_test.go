@@ -17,6 +17,7 @@ import (
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/offline"
 	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/internal/webhook"
 	"github.com/ingren/ingren/prompts"
 )
@@ -74,7 +75,7 @@ func TestWebhookOnceAtTheEdges(t *testing.T) {
 				mu.Unlock()
 			}))
 			t.Cleanup(hook.Close)
-			store, queue := localParts(t)
+			store, queue := testprog.LocalParts(t, time.Minute)
 			set, err := prompt.Load(prompts.FS)
 			if err != nil {
 				t.Fatal(err)
@@ -98,7 +99,7 @@ func TestWebhookOnceAtTheEdges(t *testing.T) {
 				<-stopped
 			})
 
-			body, _ := json.Marshal(map[string]any{"prospects": prospects(n), "webhook_url": hook.URL})
+			body, _ := json.Marshal(map[string]any{"prospects": testprog.Prospects(n), "webhook_url": hook.URL})
 			sub, err := svc.Submit(ctx, tenant, "", body)
 			if err != nil {
 				t.Fatal(err)
