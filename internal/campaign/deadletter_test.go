@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/internal/webhook"
 )
 
@@ -107,7 +108,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		return b
 	}
 	t.Run("EmailWhoseWriteFailsEveryTime", func(t *testing.T) {
-		store, queue := localParts(t, time.Minute)
+		store, queue := testprog.LocalParts(t, time.Minute)
 		hook, hooks := hookCounter(t)
 		model := &gatedComposer{started: make(chan struct{}, 100), release: make(chan struct{})}
 		close(model.release)
@@ -134,7 +135,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		checkHookOnce(t, hooks)
 	})
 	t.Run("ExpansionThatFailsEveryTime", func(t *testing.T) {
-		store, queue := localParts(t, time.Minute)
+		store, queue := testprog.LocalParts(t, time.Minute)
 		hook, hooks := hookCounter(t)
 		model := &gatedComposer{started: make(chan struct{}, 100), release: make(chan struct{})}
 		close(model.release)
@@ -162,7 +163,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		checkHookOnce(t, hooks)
 	})
 	t.Run("SettledAtStart", func(t *testing.T) {
-		store, queue := localParts(t, time.Minute)
+		store, queue := testprog.LocalParts(t, time.Minute)
 		id, msgs := oneEmail(t, store, queue)
 		// The email's message is received as often as the queue allows and
 		// never deleted: a dead letter before the poller starts.
@@ -203,7 +204,7 @@ func TestDeadLetterTwiceChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	for _, kind := range []string{"item", "expand"} {
 		t.Run(kind, func(t *testing.T) {
-			store, queue := localParts(t, time.Hour)
+			store, queue := testprog.LocalParts(t, time.Hour)
 			id, msgs := oneEmail(t, store, queue)
 			if kind == "expand" {
 				msgs[0].Body = []byte(`{"type":"expand","tenant":"t","campaign_id":"` + id + `","total":1}`)
