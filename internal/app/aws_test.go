@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -152,36 +151,11 @@ func (w *awsWorld) send(t *testing.T, method, path, keyID string, body any) even
 // sendHeaders is send with more request headers.
 func (w *awsWorld) sendHeaders(t *testing.T, method, path, keyID string, body any, hdr map[string]string) events.APIGatewayProxyResponse {
 	t.Helper()
-	b, err := os.ReadFile("../../testdata/events/apigw-generate-email.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.APIGatewayProxyRequest
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	p, q, _ := strings.Cut(path, "?")
-	ev.HTTPMethod, ev.Path, ev.Resource = method, p, p
-	ev.MultiValueQueryStringParameters = map[string][]string{}
-	for _, kv := range strings.Split(q, "&") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			ev.MultiValueQueryStringParameters[k] = []string{v}
-		}
-	}
+	ev := testprog.APIEvent(t, method, path, body)
 	ev.RequestContext.Identity.APIKeyID = keyID
 	for k, v := range hdr {
 		ev.Headers[k] = v
 		ev.MultiValueHeaders[k] = []string{v}
-	}
-	ev.RequestContext.RequestID = fmt.Sprintf("req-%d", time.Now().UnixNano())
-	switch v := body.(type) {
-	case nil:
-		ev.Body = ""
-	case string:
-		ev.Body = v
-	default:
-		j, _ := json.Marshal(v)
-		ev.Body = string(j)
 	}
 	res, err := w.api(context.Background(), ev)
 	if err != nil {

@@ -57,20 +57,6 @@ func hookCounter(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	return srv, &calls
 }
 
-// runPoller runs p until the test ends.
-func runPoller(t *testing.T, p *campaign.Poller) {
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		_ = p.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-stopped
-	})
-}
-
 // waitFinal polls the store until the campaign has a final status and the
 // webhook, if any, was called; it fails the test after 30 s.
 func waitFinal(t *testing.T, store campaign.Store, id string, hooks *atomic.Int32) *campaign.Campaign {
@@ -114,7 +100,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		close(model.release)
 		worker := &campaign.Worker{Store: refuseFinish{Store: store, index: 1}, Queue: queue, Composer: model,
 			Notifier: webhook.New(webhook.Options{AllowPrivate: true}), MaxReceive: 5}
-		runPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
+		testprog.RunPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
 			RetryDelay: 10 * time.Millisecond, DeadLetterInterval: 50 * time.Millisecond})
 		sub, err := (&campaign.Service{Store: store, Queue: queue}).Submit(ctx, "t", "", body(hook.URL))
 		if err != nil {
@@ -141,7 +127,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		close(model.release)
 		worker := &campaign.Worker{Store: store, Queue: noEmailSends{queue}, Composer: model,
 			Notifier: webhook.New(webhook.Options{AllowPrivate: true}), MaxReceive: 5}
-		runPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
+		testprog.RunPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
 			RetryDelay: 10 * time.Millisecond, DeadLetterInterval: 50 * time.Millisecond})
 		sub, err := (&campaign.Service{Store: store, Queue: queue}).Submit(ctx, "t", "", body(hook.URL))
 		if err != nil {
@@ -181,7 +167,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		}
 		model := &gatedComposer{started: make(chan struct{}, 1), release: make(chan struct{})}
 		worker := &campaign.Worker{Store: store, Queue: queue, Composer: model}
-		runPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Wait: 50 * time.Millisecond, DeadLetterInterval: time.Hour})
+		testprog.RunPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Wait: 50 * time.Millisecond, DeadLetterInterval: time.Hour})
 		c := waitFinal(t, store, id, nil)
 		if c.Status != campaign.StatusCompletedWithErrors || c.Failed != 1 || model.calls.Load() != 0 {
 			t.Fatalf("campaign %+v after %d model calls; want completed_with_errors, no call", c, model.calls.Load())

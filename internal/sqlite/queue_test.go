@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -194,7 +193,7 @@ func TestSendTenThousand(t *testing.T) {
 	q := testprog.MustQueue(t, db, "jobs", time.Minute, 3)
 
 	start := time.Now()
-	queuetest.MustSend(t, q, campaignBodies(total))
+	queuetest.MustSend(t, q, queuetest.EmailBodies(total))
 	took := time.Since(start)
 	var n int
 	if err := db.QueryRow(`select count(*) from goqite where queue = 'jobs'`).Scan(&n); err != nil {
@@ -209,7 +208,7 @@ func TestSendTenThousand(t *testing.T) {
 // BenchmarkSendTenThousand measures one Send of 10,000 messages per op.
 func BenchmarkSendTenThousand(b *testing.B) {
 	q := testprog.MustQueue(b, mustOpenQueueDB(b), "jobs", time.Minute, 3)
-	bodies := campaignBodies(10_000)
+	bodies := queuetest.EmailBodies(10_000)
 	for b.Loop() {
 		queuetest.MustSend(b, q, bodies)
 	}
@@ -220,20 +219,12 @@ func BenchmarkSendTenThousand(b *testing.B) {
 // that receive 10 at a time and delete what they got, as workers would.
 func BenchmarkReceiveDelete(b *testing.B) {
 	q := testprog.MustQueue(b, mustOpenQueueDB(b), "jobs", time.Minute, 3)
-	queuetest.MustSend(b, q, campaignBodies(b.N))
+	queuetest.MustSend(b, q, queuetest.EmailBodies(b.N))
 	b.ResetTimer()
 	if got := queuetest.Drain(b, q, b.N, 8); got != b.N {
 		b.Fatalf("drained %d distinct messages, want %d", got, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
-}
-
-func campaignBodies(n int) [][]byte {
-	bodies := make([][]byte, n)
-	for i := range bodies {
-		bodies[i] = fmt.Appendf(nil, `{"type":"item","tenant":"t_0123456789","campaign_id":"c_0123456789abcdef","index":%d}`, i)
-	}
-	return bodies
 }
 
 // mustOpenQueueDB opens a database on a fresh file for a test's queues.

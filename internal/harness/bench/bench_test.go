@@ -617,7 +617,7 @@ func (s *suite) submit(t *testing.T) {
 			t.Fatal(err)
 		}
 		call := func(body []byte) events.APIGatewayProxyResponse {
-			ev := s.apiEvent(t, "POST", "/api/v1/campaigns", body)
+			ev := testprog.APIEvent(t, "POST", "/api/v1/campaigns", body)
 			res, err := h(t.Context(), ev)
 			if err != nil {
 				t.Fatal(err)
@@ -636,23 +636,6 @@ func (s *suite) submit(t *testing.T) {
 		})
 		s.res.subAWS = submitRun{elapsed: r.wall, bodySize: len(body), cpu: r.upCPU, rest: r.others}
 	})
-}
-
-// apiEvent is the recorded API Gateway event with another method, path
-// and body.
-func (s *suite) apiEvent(t *testing.T, method, path string, body []byte) events.APIGatewayProxyRequest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.root, "testdata/events/apigw-generate-email.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.APIGatewayProxyRequest
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev.HTTPMethod, ev.Path, ev.Resource, ev.Body = method, path, path, string(body)
-	ev.RequestContext.RequestID = fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	return ev
 }
 
 // coldStart starts each Lambda bootstrap under the emulator, invokes it
@@ -678,7 +661,7 @@ func (s *suite) coldStart(t *testing.T) {
 		"AWS_ENDPOINT_URL_DYNAMODB": ddb, "AWS_ENDPOINT_URL_SQS": sqs,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
 	}
-	healthz, err := json.Marshal(s.apiEvent(t, "GET", "/healthz", nil))
+	healthz, err := json.Marshal(testprog.APIEvent(t, "GET", "/healthz", nil))
 	if err != nil {
 		t.Fatal(err)
 	}

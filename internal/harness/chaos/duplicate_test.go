@@ -124,13 +124,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 		Notifier: webhook.New(webhook.Options{AllowPrivate: true}), Concurrency: 8, MaxReceive: 5, Log: log}
 	dup := &twice{Queue: queue}
 	poller := &campaign.Poller{Queue: dup, Worker: worker, Concurrency: 8, Wait: 100 * time.Millisecond, Log: log}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- poller.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-stopped
-	})
+	testprog.RunPoller(t, poller)
 	srv := httptest.NewServer(api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{testKey})}, composer, svc, log))
 	t.Cleanup(srv.Close)
 	call := testprog.HTTP(srv.URL, testKey)

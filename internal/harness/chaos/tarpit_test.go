@@ -142,18 +142,9 @@ func TestTarpitWebhooksDoNotDelayEmails(t *testing.T) {
 	t.Run("LocalPoller", func(t *testing.T) {
 		tp := newTarpit(t)
 		w := newTarpitWorld(t, slots, hooks)
-		ctx, cancel := context.WithCancel(context.Background())
-		stopped := make(chan struct{})
-		go func() {
-			defer close(stopped)
-			_ = (&campaign.Poller{Queue: w.queue, Notices: w.notices, Worker: w.worker, Concurrency: slots,
-				Wait: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}).Run(ctx)
-		}()
-		t.Cleanup(func() {
-			tp.open()
-			cancel()
-			<-stopped
-		})
+		testprog.RunPoller(t, &campaign.Poller{Queue: w.queue, Notices: w.notices, Worker: w.worker, Concurrency: slots,
+			Wait: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+		t.Cleanup(tp.open) // runs first: the poller stops once the webhooks it waits on return
 
 		for range hooks {
 			w.submit(t, 1, tp.URL)

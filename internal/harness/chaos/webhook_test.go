@@ -88,17 +88,9 @@ func TestWebhookOnceAtTheEdges(t *testing.T) {
 				Notifier: webhook.New(webhook.Options{AllowPrivate: true}), Concurrency: 1, Log: slog.New(slog.DiscardHandler)}
 			poller := &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 1, Wait: 50 * time.Millisecond,
 				RetryDelay: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
-			ctx, cancel := context.WithCancel(context.Background())
-			stopped := make(chan struct{})
-			go func() {
-				defer close(stopped)
-				_ = poller.Run(ctx)
-			}()
-			t.Cleanup(func() {
-				cancel()
-				<-stopped
-			})
+			testprog.RunPoller(t, poller)
 
+			ctx := t.Context()
 			body, _ := json.Marshal(map[string]any{"prospects": testprog.Prospects(n), "webhook_url": hook.URL})
 			sub, err := svc.Submit(ctx, tenant, "", body)
 			if err != nil {

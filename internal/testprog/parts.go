@@ -1,6 +1,7 @@
 package testprog
 
 import (
+	"context"
 	"database/sql"
 	"path/filepath"
 	"testing"
@@ -50,4 +51,18 @@ func LocalParts(tb testing.TB, visibility time.Duration) (*sqlite.Store, *sqlite
 	tb.Helper()
 	db := MustOpen(tb, filepath.Join(tb.TempDir(), "ingren.db"))
 	return MustStore(tb, db), MustQueue(tb, db, "work", visibility, campaign.DefaultMaxReceive)
+}
+
+// RunPoller runs p, the local program's worker loop, until the test ends.
+func RunPoller(tb testing.TB, p *campaign.Poller) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		_ = p.Run(ctx)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		<-stopped
+	})
 }
