@@ -135,8 +135,8 @@ func (w *tarpitWorld) waitCompleted(t *testing.T, id string, why string) {
 // answers, more of them than the worker has model slots, and checks that
 // another campaign's emails are written and it completes while every one
 // of those webhook calls still hangs: webhooks are called apart from the
-// model work (issue 9, C7: 16 such campaigns stalled all campaign work for
-// 57 s).
+// model work, so that receivers that never answer cannot hold every slot
+// and stall all campaign work.
 func TestTarpitWebhooksDoNotDelayEmails(t *testing.T) {
 	const slots, hooks = 2, 4
 	t.Run("LocalPoller", func(t *testing.T) {
