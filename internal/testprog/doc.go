@@ -1,7 +1,8 @@
 // Package testprog is the local program as tests use it: run whole and
-// in-process as functions/ingren runs it (Start), called over its HTTP API
-// (Do, API, and the JSON views Campaign and Emails), or built from its
-// parts on a SQLite file (LocalParts). It also finds the module's root for
+// in-process as functions/ingren runs it (Start); called over HTTP (Do,
+// HTTP) or through the API Lambda (APIEvent), with the answers read into
+// the JSON views Campaign and Emails; or built from its parts on a SQLite
+// file (LocalParts, RunPoller). ModuleRoot finds the module's root for
 // tests that read testdata or build a command.
 //
 // Only tests import it, as they import testenv (the AWS emulators) and
