@@ -63,7 +63,7 @@ clean:
 bench: $(RIE) ## End-to-end benchmarks on loopback (~5 min); rewrites the results in BENCHMARKS.md
 	@command -v wrk >/dev/null 2>&1 || { s=; [ "$$(id -u)" = 0 ] || s=sudo; \
 		$$s apt-get install -y -qq wrk || { $$s apt-get update -qq && $$s apt-get install -y -qq wrk; }; }
-	bash .ci/emulators.sh run -- env INGREN_BENCH=1 $(GO) test -run '^TestBench$$' -count=1 -timeout 15m -v ./internal/bench
+	bash .ci/emulators.sh run -- env INGREN_BENCH=1 $(GO) test -run '^TestBench$$' -count=1 -timeout 15m -v ./internal/harness/bench
 
 # Static analysis, fuzzing and chaos runs: SECURITY.md says what they cover.
 .PHONY: staticcheck fuzz fuzz-short soak
@@ -102,5 +102,5 @@ fuzz: ## Fuzz each target for $(FUZZTIME), one after another; a crasher lands in
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
-soak: ## The long chaos runs (INGREN_SOAK=1 ./internal/chaos, ~6 min)
-	bash .ci/emulators.sh run -- env INGREN_SOAK=1 $(GO) test -race -count=1 -timeout 40m -v ./internal/chaos
+soak: ## The long chaos runs (INGREN_SOAK=1 ./internal/harness/chaos, ~6 min)
+	bash .ci/emulators.sh run -- env INGREN_SOAK=1 $(GO) test -race -count=1 -timeout 40m -v ./internal/harness/chaos

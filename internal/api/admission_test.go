@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +21,7 @@ import (
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/prompt"
-	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/prompts"
 )
 
@@ -46,24 +44,6 @@ func (k keyTenants) Tenant(r *http.Request) (string, error) {
 
 var twoTenants = keyTenants{keyA: "tenant_a", keyB: "tenant_b"}
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // MustComposer composes with the openai writer against up: no retries, so
 // a stalled call ends at the per-call timeout.
 func MustComposer(tb testing.TB, up *openaitest.Server, timeout time.Duration) *email.Composer {
@@ -83,19 +63,7 @@ func MustComposer(tb testing.TB, up *openaitest.Server, timeout time.Duration) *
 // with no worker.
 func MustCampaigns(tb testing.TB) *campaign.Service {
 	tb.Helper()
-	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "ingren.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewStore(db)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	store, queue := testprog.LocalParts(tb, time.Minute)
 	return &campaign.Service{Store: store, Queue: queue, MaxProspects: 20}
 }
 
@@ -260,7 +228,7 @@ func TestFairShareOfSlots(t *testing.T) {
 // an ERROR.
 func TestBodyCutShortIsTheClients(t *testing.T) {
 	up := openaitest.New(t)
-	logs := &syncBuffer{}
+	logs := &testprog.Buffer{}
 	h := api.NewServer(api.Config{EmailBodyTimeout: 200 * time.Millisecond}, twoTenants,
 		MustComposer(t, up, 10*time.Second), MustCampaigns(t),
 		slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -328,7 +296,7 @@ func TestBodyCutShortIsTheClients(t *testing.T) {
 // request's line says 499 (nobody reads it) at INFO, with no ERROR.
 func TestClientGoneMidAnswerIsNotAnError(t *testing.T) {
 	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled()))
-	logs := &syncBuffer{}
+	logs := &testprog.Buffer{}
 	h := api.NewServer(api.Config{}, twoTenants, MustComposer(t, up, time.Minute), nil,
 		slog.New(slog.NewJSONHandler(logs, nil)))
 	srv := httptest.NewServer(h)

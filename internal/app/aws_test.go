@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,6 +30,7 @@ import (
 	"github.com/ingren/ingren/internal/sqsevent"
 	"github.com/ingren/ingren/internal/sqsqueue"
 	"github.com/ingren/ingren/internal/testenv"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/internal/webhook"
 	"github.com/ingren/ingren/prompts"
 )
@@ -151,36 +151,11 @@ func (w *awsWorld) send(t *testing.T, method, path, keyID string, body any) even
 // sendHeaders is send with more request headers.
 func (w *awsWorld) sendHeaders(t *testing.T, method, path, keyID string, body any, hdr map[string]string) events.APIGatewayProxyResponse {
 	t.Helper()
-	b, err := os.ReadFile("../../testdata/events/apigw-generate-email.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.APIGatewayProxyRequest
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	p, q, _ := strings.Cut(path, "?")
-	ev.HTTPMethod, ev.Path, ev.Resource = method, p, p
-	ev.MultiValueQueryStringParameters = map[string][]string{}
-	for _, kv := range strings.Split(q, "&") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			ev.MultiValueQueryStringParameters[k] = []string{v}
-		}
-	}
+	ev := testprog.APIEvent(t, method, path, body)
 	ev.RequestContext.Identity.APIKeyID = keyID
 	for k, v := range hdr {
 		ev.Headers[k] = v
 		ev.MultiValueHeaders[k] = []string{v}
-	}
-	ev.RequestContext.RequestID = fmt.Sprintf("req-%d", time.Now().UnixNano())
-	switch v := body.(type) {
-	case nil:
-		ev.Body = ""
-	case string:
-		ev.Body = v
-	default:
-		j, _ := json.Marshal(v)
-		ev.Body = string(j)
 	}
 	res, err := w.api(context.Background(), ev)
 	if err != nil {
@@ -247,16 +222,16 @@ func (w *awsWorld) poll(t *testing.T, ctx context.Context, deliver func(ev event
 	}
 }
 
-func (w *awsWorld) waitDone(t *testing.T, keyID, id string, timeout time.Duration) campaignView {
+func (w *awsWorld) waitDone(t *testing.T, keyID, id string, timeout time.Duration) testprog.Campaign {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	var c campaignView
+	var c testprog.Campaign
 	for time.Now().Before(deadline) {
 		status, body := w.call(t, "GET", "/api/v1/campaigns/"+id, keyID, nil)
 		if status != 200 {
 			t.Fatalf("GET campaign: %d %s", status, body)
 		}
-		c = MustDecode[campaignView](t, []byte(body))
+		c = testprog.MustDecode[testprog.Campaign](t, []byte(body))
 		if c.Status != "queued" && c.Status != "running" {
 			return c
 		}
@@ -268,11 +243,11 @@ func (w *awsWorld) waitDone(t *testing.T, keyID, id string, timeout time.Duratio
 
 func (w *awsWorld) submit(t *testing.T, keyID string, n int) string {
 	t.Helper()
-	status, body := w.call(t, "POST", "/api/v1/campaigns", keyID, map[string]any{"name": "e2e", "prospects": prospects(n)})
+	status, body := w.call(t, "POST", "/api/v1/campaigns", keyID, map[string]any{"name": "e2e", "prospects": testprog.Prospects(n)})
 	if status != http.StatusAccepted {
 		t.Fatalf("submit: %d %s", status, body)
 	}
-	return MustDecode[campaignView](t, []byte(body)).CampaignID
+	return testprog.MustDecode[testprog.Campaign](t, []byte(body)).CampaignID
 }
 
 func TestAWSCampaignEndToEnd(t *testing.T) {
@@ -295,11 +270,11 @@ func TestAWSCampaignEndToEnd(t *testing.T) {
 	w.poll(t, ctx, nil)
 
 	status, body := w.call(t, "POST", "/api/v1/campaigns", "key-a",
-		map[string]any{"name": "e2e", "prospects": prospects(30), "webhook_url": hook.URL})
+		map[string]any{"name": "e2e", "prospects": testprog.Prospects(30), "webhook_url": hook.URL})
 	if status != http.StatusAccepted {
 		t.Fatalf("submit: %d %s", status, body)
 	}
-	id := MustDecode[campaignView](t, []byte(body)).CampaignID
+	id := testprog.MustDecode[testprog.Campaign](t, []byte(body)).CampaignID
 	c := w.waitDone(t, "key-a", id, 60*time.Second)
 	if c.Status != "completed" || c.Succeeded != 30 || c.Pending != 0 || c.Usage.TotalTokens == 0 {
 		t.Fatalf("campaign %+v", c)
@@ -319,13 +294,13 @@ func TestAWSCampaignEndToEnd(t *testing.T) {
 		t.Fatal("no webhook 30 s after the campaign completed")
 	}
 	status, body = w.call(t, "GET", "/api/v1/campaigns/"+id+"/emails?limit=25", "key-a", nil)
-	page := MustDecode[emailsView](t, []byte(body))
+	page := testprog.MustDecode[testprog.Emails](t, []byte(body))
 	if status != 200 || len(page.Emails) != 25 || page.NextCursor == "" || page.Emails[24].Index != 24 {
 		t.Fatalf("emails page: %d %d emails, cursor %q", status, len(page.Emails), page.NextCursor)
 	}
 	status, body = w.call(t, "GET", "/api/v1/campaigns/"+id+"/emails?format=csv", "key-a", nil)
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
-	if status != 200 || err != nil || len(rows) != 31 || rows[30][0] != "crm-0029" {
+	if status != 200 || err != nil || len(rows) != 31 || rows[30][0] != testprog.Ref(29) {
 		t.Fatalf("csv: %d %v %d rows", status, err, len(rows))
 	}
 	if status, _ := w.call(t, "GET", "/api/v1/campaigns/"+id, "key-b", nil); status != 404 {
@@ -340,11 +315,11 @@ func TestAWSCancelAndListCampaigns(t *testing.T) {
 	w := newAWSWorld(t, up.URL, nil) // no poller: the campaign stays queued
 	id := w.submit(t, "key-a", 3)
 	status, body := w.call(t, "DELETE", "/api/v1/campaigns/"+id, "key-a", nil)
-	if c := MustDecode[campaignView](t, []byte(body)); status != 200 || c.Status != "cancelled" {
+	if c := testprog.MustDecode[testprog.Campaign](t, []byte(body)); status != 200 || c.Status != "cancelled" {
 		t.Fatalf("cancel: %d %s, want 200 cancelled", status, body)
 	}
 	status, body = w.call(t, "GET", "/api/v1/campaigns", "key-a", nil)
-	list := MustDecode[struct{ Campaigns []campaignView }](t, []byte(body))
+	list := testprog.MustDecode[struct{ Campaigns []testprog.Campaign }](t, []byte(body))
 	if status != 200 || len(list.Campaigns) != 1 || list.Campaigns[0].CampaignID != id || list.Campaigns[0].Status != "cancelled" {
 		t.Fatalf("list: %d %s, want campaign %s cancelled", status, body, id)
 	}
@@ -360,7 +335,7 @@ func TestAWSFailedSubmitReleasesItsIdempotencyKey(t *testing.T) {
 	up := openaitest.New(t)
 	w := newAWSWorld(t, up.URL, nil)
 	failNext(t, "api", "DynamoDB.BatchWriteItem", 1)
-	sub := map[string]any{"name": "retried", "prospects": prospects(3)}
+	sub := map[string]any{"name": "retried", "prospects": testprog.Prospects(3)}
 	hdr := map[string]string{"Idempotency-Key": "submit-that-fails-once"}
 	if res := w.sendHeaders(t, "POST", "/api/v1/campaigns", "key-a", sub, hdr); res.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("first submit: %d %s, want 500 from the failed write", res.StatusCode, res.Body)
@@ -436,7 +411,7 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 		t.Fatalf("the concatenated chunks: %v, %d rows", err, len(rows))
 	}
 	for i, row := range rows[1:] {
-		if want := fmt.Sprintf("crm-%04d", i); row[0] != want || row[5] == "" {
+		if want := testprog.Ref(i); row[0] != want || row[5] == "" {
 			t.Fatalf("row %d: ref %q subject %q, want %s with an email", i+1, row[0], row[5], want)
 		}
 	}
@@ -452,7 +427,7 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 			path += "&cursor=" + cursor
 		}
 		status, body := w.call(t, "GET", path, "key-a", nil)
-		page := MustDecode[emailsView](t, []byte(body))
+		page := testprog.MustDecode[testprog.Emails](t, []byte(body))
 		if status != 200 || len(body) > bound || len(page.Emails) == 0 {
 			t.Fatalf("page %d: status %d, %d bytes, %d emails", pages, status, len(body), len(page.Emails))
 		}

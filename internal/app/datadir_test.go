@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/ingren/ingren/internal/campaign/storetest"
 	"github.com/ingren/ingren/internal/config"
 	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // localConfig is the offline local program's configuration on dataDir, as
@@ -138,24 +138,6 @@ func keepGC(t *testing.T) {
 	})
 }
 
-// syncBuffer is an io.Writer that Serve writes to while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 var (
 	printedKey = regexp.MustCompile(`x-api-key: (\S+)`)
 	printedURL = regexp.MustCompile(`listening on (http://\S+)`)
@@ -166,7 +148,7 @@ var (
 func serve(t *testing.T, cfg config.Config) (out, key, base string, stop func()) {
 	t.Helper()
 	keepGC(t)
-	var buf syncBuffer
+	var buf testprog.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, cfg, &buf, slog.New(slog.DiscardHandler)) }()
@@ -214,11 +196,11 @@ func TestServeKeepsItsKey(t *testing.T) {
 	if runtime.GOOS != "windows" {
 		mustMode(t, keyPath, 0o600)
 	}
-	status, _, body := do(t, "POST", base+"/api/v1/campaigns", key, map[string]any{"prospects": prospects(1)})
+	status, _, body := testprog.Do(t, "POST", base+"/api/v1/campaigns", key, map[string]any{"prospects": testprog.Prospects(1)})
 	if status != http.StatusAccepted {
 		t.Fatalf("submit: %d %s", status, body)
 	}
-	id := MustDecode[campaignView](t, body).CampaignID
+	id := testprog.MustDecode[testprog.Campaign](t, body).CampaignID
 	stop()
 
 	out, again, base, _ := serve(t, cfg)
@@ -228,7 +210,7 @@ func TestServeKeepsItsKey(t *testing.T) {
 	if !strings.Contains(out, keyPath) {
 		t.Errorf("the restart does not say where the key is kept (%s):\n%s", keyPath, out)
 	}
-	if status, _, body := do(t, "GET", base+"/api/v1/campaigns/"+id, key, nil); status != http.StatusOK {
+	if status, _, body := testprog.Do(t, "GET", base+"/api/v1/campaigns/"+id, key, nil); status != http.StatusOK {
 		t.Errorf("the first start's campaign after the restart: %d %s", status, body)
 	}
 }
@@ -240,7 +222,7 @@ func TestServeAPIKeysWin(t *testing.T) {
 	_, kept, _, stop := serve(t, localConfig(t, dir, map[string]string{"PORT": "0"}))
 	stop()
 	keepGC(t)
-	var buf syncBuffer
+	var buf testprog.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := localConfig(t, dir, map[string]string{"PORT": "0", "API_KEYS": testKey})
@@ -258,10 +240,10 @@ func TestServeAPIKeysWin(t *testing.T) {
 	if strings.Contains(buf.String(), kept) {
 		t.Errorf("printed the kept key although API_KEYS is set:\n%s", buf.String())
 	}
-	if status, _, _ := do(t, "GET", base[1]+"/api/v1/campaigns", kept, nil); status != http.StatusUnauthorized {
+	if status, _, _ := testprog.Do(t, "GET", base[1]+"/api/v1/campaigns", kept, nil); status != http.StatusUnauthorized {
 		t.Errorf("the kept key: %d, want 401", status)
 	}
-	if status, _, _ := do(t, "GET", base[1]+"/api/v1/campaigns", testKey, nil); status != http.StatusOK {
+	if status, _, _ := testprog.Do(t, "GET", base[1]+"/api/v1/campaigns", testKey, nil); status != http.StatusOK {
 		t.Errorf("API_KEYS' key: %d, want 200", status)
 	}
 	cancel()
@@ -278,7 +260,7 @@ func TestTenantIDIsKeyed(t *testing.T) {
 	dir := t.TempDir()
 	tenantOf := func(cfg config.Config) string {
 		t.Helper()
-		var logs syncBuffer
+		var logs testprog.Buffer
 		l := newLocal(t, cfg, []string{testKey}, slog.New(slog.NewJSONHandler(&logs, nil)))
 		req, _ := http.NewRequest("GET", "/api/v1/campaigns", nil)
 		req.Header.Set("x-api-key", testKey)
@@ -326,17 +308,17 @@ func TestTenantMigration(t *testing.T) {
 	other.ExpiresAt = now.Add(time.Hour)
 	storetest.MustCreate(t, old, other, storetest.NewItems(other))
 
-	var logs syncBuffer
+	var logs testprog.Buffer
 	l := newLocal(t, cfg, []string{testKey}, slog.New(slog.NewJSONHandler(&logs, nil)))
 	ts := httptest.NewServer(l.Handler)
 	t.Cleanup(ts.Close)
 	srv := ts.URL
-	if status, _, body := do(t, "GET", srv+"/api/v1/campaigns/"+c.ID, testKey, nil); status != http.StatusOK {
+	if status, _, body := testprog.Do(t, "GET", srv+"/api/v1/campaigns/"+c.ID, testKey, nil); status != http.StatusOK {
 		t.Fatalf("the old campaign after the upgrade: %d %s", status, body)
 	}
 	// The idempotency key came along: reusing it with another body is a
 	// conflict, not a new campaign.
-	status, _, body := do(t, "POST", srv+"/api/v1/campaigns", testKey, map[string]any{"prospects": prospects(1)},
+	status, _, body := testprog.Do(t, "POST", srv+"/api/v1/campaigns", testKey, map[string]any{"prospects": testprog.Prospects(1)},
 		"Idempotency-Key", "upgrade-1")
 	if status == http.StatusAccepted || status == http.StatusCreated || !strings.Contains(string(body), "idempotency") {
 		t.Errorf("reusing the old campaign's Idempotency-Key: %d %s, want a conflict", status, body)

@@ -19,6 +19,7 @@ import (
 	"github.com/ingren/ingren/internal/sqsevent"
 	"github.com/ingren/ingren/internal/sqsqueue"
 	"github.com/ingren/ingren/internal/testenv"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/prompts"
 )
 
@@ -159,7 +160,7 @@ func checkFailed(t *testing.T, w *awsWorld, id string, want map[int]string) {
 	if status != 200 {
 		t.Fatalf("emails: %d %s", status, body)
 	}
-	for _, e := range MustDecode[emailsView](t, []byte(body)).Emails {
+	for _, e := range testprog.MustDecode[testprog.Emails](t, []byte(body)).Emails {
 		why, failed := want[e.Index]
 		switch {
 		case failed && (e.Status != "failed" || e.Error != why):

@@ -1,17 +1,14 @@
 package app_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/ingren/ingren/internal/app"
 	"github.com/ingren/ingren/internal/config"
 	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // startFromEnv runs the local program as its main would: its configuration
@@ -23,24 +20,7 @@ func startFromEnv(t *testing.T, env map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := app.NewLocal(cfg, []string{testKey}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(l.Handler)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = l.RunWorker(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-		l.Close()
-	})
-	return srv.URL
+	return serveLocal(t, cfg, []string{testKey})
 }
 
 type problemView struct {
@@ -58,7 +38,7 @@ type problemView struct {
 // MustFields returns the fields a 422 names, failing on any other answer.
 func MustFields(tb testing.TB, status int, body []byte) ([]string, problemView) {
 	tb.Helper()
-	v := MustDecode[problemView](tb, body)
+	v := testprog.MustDecode[problemView](tb, body)
 	if status != http.StatusUnprocessableEntity || v.Error == nil || v.Error.Code != "validation_failed" {
 		tb.Fatalf("got %d %s; want 422 validation_failed", status, body)
 	}
@@ -80,14 +60,14 @@ func TestLocalAllowsOnlyConfiguredModels(t *testing.T) {
 	base := startFromEnv(t, map[string]string{"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": up.URL, "ALLOWED_MODELS": "gpt-4o"})
 
 	t.Run("ErrGenerateEmail", func(t *testing.T) {
-		status, _, body := do(t, "POST", base+emailURL, testKey, `{`+goodProspect+`, "options": {"model": "o1-pro"}}`)
+		status, _, body := testprog.Do(t, "POST", base+emailURL, testKey, `{`+goodProspect+`, "options": {"model": "o1-pro"}}`)
 		fields, v := MustFields(t, status, body)
 		if !slices.Equal(fields, []string{"options.model"}) || !strings.Contains(v.Error.Fields[0].Message, "gpt-4o-mini, gpt-4o") {
 			t.Fatalf("422 %s: want options.model, listing the allowed models", body)
 		}
 	})
 	t.Run("ErrCampaign", func(t *testing.T) {
-		status, _, body := do(t, "POST", base+campaignsURL, testKey, `{"defaults": {"options": {"model": "o1-pro"}}, "prospects": [
+		status, _, body := testprog.Do(t, "POST", base+campaignsURL, testKey, `{"defaults": {"options": {"model": "o1-pro"}}, "prospects": [
 			{`+goodProspect+`, "options": {"model": "gpt-4o"}}, {`+goodProspect+`, "options": {"model": "o3"}}]}`)
 		fields, _ := MustFields(t, status, body)
 		if !slices.Equal(fields, []string{"defaults.options.model", "prospects[1].options.model"}) {
@@ -99,7 +79,7 @@ func TestLocalAllowsOnlyConfiguredModels(t *testing.T) {
 	}
 	t.Run("OKAllowedModel", func(t *testing.T) {
 		for _, model := range []string{"gpt-4o", "gpt-4o-mini"} {
-			status, _, body := do(t, "POST", base+emailURL, testKey, `{`+goodProspect+`, "options": {"model": "`+model+`"}}`)
+			status, _, body := testprog.Do(t, "POST", base+emailURL, testKey, `{`+goodProspect+`, "options": {"model": "`+model+`"}}`)
 			if status != http.StatusOK {
 				t.Fatalf("model %s: %d %s", model, status, body)
 			}
@@ -116,11 +96,11 @@ func TestLocalAllowsOnlyConfiguredModels(t *testing.T) {
 // meet a new 422 in production.
 func TestLocalOfflineAllowsOnlyConfiguredModels(t *testing.T) {
 	base := startFromEnv(t, map[string]string{})
-	status, _, body := do(t, "POST", base+emailURL, testKey, `{`+goodProspect+`, "options": {"model": "gpt-4o"}}`)
+	status, _, body := testprog.Do(t, "POST", base+emailURL, testKey, `{`+goodProspect+`, "options": {"model": "gpt-4o"}}`)
 	if fields, _ := MustFields(t, status, body); !slices.Equal(fields, []string{"options.model"}) {
 		t.Fatalf("fields %v", fields)
 	}
-	status, _, body = do(t, "POST", base+emailURL, testKey, `{`+goodProspect+`, "options": {"model": "gpt-4o-mini"}}`)
+	status, _, body = testprog.Do(t, "POST", base+emailURL, testKey, `{`+goodProspect+`, "options": {"model": "gpt-4o-mini"}}`)
 	if status != http.StatusOK {
 		t.Fatalf("the default OPENAI_MODEL must be allowed: %d %s", status, body)
 	}
@@ -131,7 +111,7 @@ func TestLocalNamesEveryProblemAtOnce(t *testing.T) {
 	base := startFromEnv(t, map[string]string{"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": up.URL})
 
 	t.Run("ErrCampaign", func(t *testing.T) {
-		status, _, body := do(t, "POST", base+campaignsURL, testKey, `{"prospects": [
+		status, _, body := testprog.Do(t, "POST", base+campaignsURL, testKey, `{"prospects": [
 			{"prospect": {"first_name": "A", "tenure_months": "ten"}, "company": {"company_name": "X"}},
 			{"prospect": {"first_name": "B"}, "company": {"company_name": "X"}},
 			{"prospect": {"last_name": "C"}, "company": {"company_name": "X"}},
@@ -143,13 +123,13 @@ func TestLocalNamesEveryProblemAtOnce(t *testing.T) {
 		if !slices.Equal(fields, want) {
 			t.Fatalf("fields %v, want %v", fields, want)
 		}
-		status, _, body = do(t, "GET", base+campaignsURL, testKey, nil)
+		status, _, body = testprog.Do(t, "GET", base+campaignsURL, testKey, nil)
 		if status != http.StatusOK || strings.Contains(string(body), "campaign_id") {
 			t.Fatalf("an invalid campaign was stored: %d %s", status, body)
 		}
 	})
 	t.Run("ErrGenerateEmail", func(t *testing.T) {
-		status, _, body := do(t, "POST", base+emailURL, testKey,
+		status, _, body := testprog.Do(t, "POST", base+emailURL, testKey,
 			`{"prospect": {"tenure_months": "ten", "email": "nope"}, "company": {"employee_count": -1}, "options": {"model": "o1-pro", "max_words": "many"}}`)
 		fields, _ := MustFields(t, status, body)
 		want := []string{"prospect.tenure_months", "options.max_words", "prospect.first_name", "prospect.email",
@@ -159,13 +139,13 @@ func TestLocalNamesEveryProblemAtOnce(t *testing.T) {
 		}
 	})
 	t.Run("ErrControlCharacters", func(t *testing.T) {
-		status, _, body := do(t, "POST", base+emailURL, testKey,
+		status, _, body := testprog.Do(t, "POST", base+emailURL, testKey,
 			`{"prospect": {"first_name": "Sa\u0000rah", "hobby": "x\u001b[2J"}, "company": {"company_name": "TechNova\u0007"}}`)
 		fields, _ := MustFields(t, status, body)
 		if want := []string{"prospect.first_name", "prospect.hobby", "company.company_name"}; !slices.Equal(fields, want) {
 			t.Fatalf("fields %v, want %v", fields, want)
 		}
-		status, _, body = do(t, "POST", base+campaignsURL, testKey, `{"name": "Q4\u0000", "prospects": [{"ref": "r\u0001", `+goodProspect+`}]}`)
+		status, _, body = testprog.Do(t, "POST", base+campaignsURL, testKey, `{"name": "Q4\u0000", "prospects": [{"ref": "r\u0001", `+goodProspect+`}]}`)
 		fields, _ = MustFields(t, status, body)
 		if want := []string{"name", "prospects[0].ref"}; !slices.Equal(fields, want) {
 			t.Fatalf("fields %v, want %v", fields, want)
@@ -181,12 +161,12 @@ func TestLocalWarnsOfNearMisses(t *testing.T) {
 	base := startFromEnv(t, map[string]string{"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": up.URL})
 
 	t.Run("GenerateEmail", func(t *testing.T) {
-		status, _, body := do(t, "POST", base+emailURL, testKey,
+		status, _, body := testprog.Do(t, "POST", base+emailURL, testKey,
 			`{"PROSPECT": {"first_name": "Sarah", "jobTitle": "VP of Sales"}, "company": {"company_name": "TechNova", "company_Name": "TechNova"}, "optoins": {}}`)
 		if status != http.StatusOK {
 			t.Fatalf("%d %s", status, body)
 		}
-		v := MustDecode[problemView](t, body)
+		v := testprog.MustDecode[problemView](t, body)
 		for _, w := range []string{
 			"PROSPECT: read as prospect; send it as prospect",
 			"prospect.jobTitle: unknown field, did you mean job_title?",
@@ -203,21 +183,21 @@ func TestLocalWarnsOfNearMisses(t *testing.T) {
 		}
 	})
 	t.Run("ErrGenerateEmailMissingFieldNamesTheNearMiss", func(t *testing.T) {
-		status, _, body := do(t, "POST", base+emailURL, testKey, `{"prospect": {"firstName": "Sarah"}, "company": {"company_name": "TechNova"}}`)
+		status, _, body := testprog.Do(t, "POST", base+emailURL, testKey, `{"prospect": {"firstName": "Sarah"}, "company": {"company_name": "TechNova"}}`)
 		fields, v := MustFields(t, status, body)
 		if !slices.Equal(fields, []string{"prospect.first_name"}) || !strings.Contains(v.Error.Fields[0].Message, "did you mean first_name?") {
 			t.Fatalf("422 %s", body)
 		}
 	})
 	t.Run("Campaign", func(t *testing.T) {
-		status, _, body := do(t, "POST", base+campaignsURL, testKey, `{"prospects": [
+		status, _, body := testprog.Do(t, "POST", base+campaignsURL, testKey, `{"prospects": [
 			{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}},
 			{"prospect": {"first_name": "B", "jobTitle": "VP"}, "company": {"company_name": "X"}},
 			{"prospect": {"first_name": "C", "jobTitle": "CTO"}, "company": {"company_name": "X"}, "ctaa": {}}]}`)
 		if status != http.StatusAccepted {
 			t.Fatalf("%d %s", status, body)
 		}
-		v := MustDecode[problemView](t, body)
+		v := testprog.MustDecode[problemView](t, body)
 		want := []string{
 			"prospects[1].prospect.jobTitle: unknown field, did you mean job_title? (and in 1 other prospect)",
 			"prospects[2].ctaa: unknown field ignored, did you mean cta?",

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/internal/webhook"
 )
 
@@ -56,20 +57,6 @@ func hookCounter(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	return srv, &calls
 }
 
-// runPoller runs p until the test ends.
-func runPoller(t *testing.T, p *campaign.Poller) {
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		_ = p.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-stopped
-	})
-}
-
 // waitFinal polls the store until the campaign has a final status and the
 // webhook, if any, was called; it fails the test after 30 s.
 func waitFinal(t *testing.T, store campaign.Store, id string, hooks *atomic.Int32) *campaign.Campaign {
@@ -107,13 +94,13 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		return b
 	}
 	t.Run("EmailWhoseWriteFailsEveryTime", func(t *testing.T) {
-		store, queue := localParts(t, time.Minute)
+		store, queue := testprog.LocalParts(t, time.Minute)
 		hook, hooks := hookCounter(t)
 		model := &gatedComposer{started: make(chan struct{}, 100), release: make(chan struct{})}
 		close(model.release)
 		worker := &campaign.Worker{Store: refuseFinish{Store: store, index: 1}, Queue: queue, Composer: model,
 			Notifier: webhook.New(webhook.Options{AllowPrivate: true}), MaxReceive: 5}
-		runPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
+		testprog.RunPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
 			RetryDelay: 10 * time.Millisecond, DeadLetterInterval: 50 * time.Millisecond})
 		sub, err := (&campaign.Service{Store: store, Queue: queue}).Submit(ctx, "t", "", body(hook.URL))
 		if err != nil {
@@ -134,13 +121,13 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		checkHookOnce(t, hooks)
 	})
 	t.Run("ExpansionThatFailsEveryTime", func(t *testing.T) {
-		store, queue := localParts(t, time.Minute)
+		store, queue := testprog.LocalParts(t, time.Minute)
 		hook, hooks := hookCounter(t)
 		model := &gatedComposer{started: make(chan struct{}, 100), release: make(chan struct{})}
 		close(model.release)
 		worker := &campaign.Worker{Store: store, Queue: noEmailSends{queue}, Composer: model,
 			Notifier: webhook.New(webhook.Options{AllowPrivate: true}), MaxReceive: 5}
-		runPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
+		testprog.RunPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 4, Wait: 50 * time.Millisecond,
 			RetryDelay: 10 * time.Millisecond, DeadLetterInterval: 50 * time.Millisecond})
 		sub, err := (&campaign.Service{Store: store, Queue: queue}).Submit(ctx, "t", "", body(hook.URL))
 		if err != nil {
@@ -162,7 +149,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		checkHookOnce(t, hooks)
 	})
 	t.Run("SettledAtStart", func(t *testing.T) {
-		store, queue := localParts(t, time.Minute)
+		store, queue := testprog.LocalParts(t, time.Minute)
 		id, msgs := oneEmail(t, store, queue)
 		// The email's message is received as often as the queue allows and
 		// never deleted: a dead letter before the poller starts.
@@ -180,7 +167,7 @@ func TestDeadLettersEndTheirCampaign(t *testing.T) {
 		}
 		model := &gatedComposer{started: make(chan struct{}, 1), release: make(chan struct{})}
 		worker := &campaign.Worker{Store: store, Queue: queue, Composer: model}
-		runPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Wait: 50 * time.Millisecond, DeadLetterInterval: time.Hour})
+		testprog.RunPoller(t, &campaign.Poller{Queue: queue, Worker: worker, Wait: 50 * time.Millisecond, DeadLetterInterval: time.Hour})
 		c := waitFinal(t, store, id, nil)
 		if c.Status != campaign.StatusCompletedWithErrors || c.Failed != 1 || model.calls.Load() != 0 {
 			t.Fatalf("campaign %+v after %d model calls; want completed_with_errors, no call", c, model.calls.Load())
@@ -203,7 +190,7 @@ func TestDeadLetterTwiceChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	for _, kind := range []string{"item", "expand"} {
 		t.Run(kind, func(t *testing.T) {
-			store, queue := localParts(t, time.Hour)
+			store, queue := testprog.LocalParts(t, time.Hour)
 			id, msgs := oneEmail(t, store, queue)
 			if kind == "expand" {
 				msgs[0].Body = []byte(`{"type":"expand","tenant":"t","campaign_id":"` + id + `","total":1}`)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 var errSend = errors.New("queue unavailable")
@@ -51,7 +52,7 @@ func onlyCampaign(t *testing.T, store campaign.Store) campaign.Campaign {
 func TestSubmitWhenEnqueueFails(t *testing.T) {
 	ctx := context.Background()
 	t.Run("OKCancelledAndReplayedAsCancelled", func(t *testing.T) {
-		store, q := localParts(t, time.Hour)
+		store, q := testprog.LocalParts(t, time.Hour)
 		queue := &failingQueue{Queue: q, fail: true}
 		svc := &campaign.Service{Store: store, Queue: queue}
 		if sub, err := svc.Submit(ctx, "t", "key-1", replayBody); !errors.Is(err, errSend) {
@@ -76,7 +77,7 @@ func TestSubmitWhenEnqueueFails(t *testing.T) {
 		}
 	})
 	t.Run("OKQueuedWhenCancelFailsAndReplayEnqueues", func(t *testing.T) {
-		sqliteStore, q := localParts(t, time.Hour)
+		sqliteStore, q := testprog.LocalParts(t, time.Hour)
 		store := failingTransition{sqliteStore}
 		queue := &failingQueue{Queue: q, fail: true}
 		svc := &campaign.Service{Store: store, Queue: queue}

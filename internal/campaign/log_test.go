@@ -15,6 +15,7 @@ import (
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/prompts"
 )
 
@@ -32,7 +33,7 @@ func (failFinish) Finish(context.Context, string, int, campaign.EmailStatus, cam
 // operator could not tell which prospect a line was about).
 func TestWorkerLinesNameTheProspect(t *testing.T) {
 	ctx := context.Background()
-	store, queue := localParts(t, time.Hour)
+	store, queue := testprog.LocalParts(t, time.Hour)
 	id, msgs := oneEmail(t, store, queue)
 	var logs bytes.Buffer
 	log := slog.New(campaign.LogHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))

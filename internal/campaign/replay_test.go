@@ -14,6 +14,7 @@ import (
 	"github.com/ingren/ingren/internal/dynamo"
 	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/internal/testenv"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // replayBody is the submit every replay repeats.
@@ -27,7 +28,7 @@ var replayStores = []struct {
 	new  func(t *testing.T) campaign.Store
 }{
 	{"SQLite", func(t *testing.T) campaign.Store {
-		store, _ := localParts(t, time.Hour)
+		store, _ := testprog.LocalParts(t, time.Hour)
 		return store
 	}},
 	{"DynamoDB", func(t *testing.T) campaign.Store {
@@ -121,7 +122,7 @@ func TestReplaysEnqueueTheExpansionOnce(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			t.Run("AfterTheFirstSubmit", func(t *testing.T) {
 				store := st.new(t)
-				_, queue := localParts(t, time.Hour)
+				_, queue := testprog.LocalParts(t, time.Hour)
 				svc := &campaign.Service{Store: store, Queue: queue}
 				if _, err := svc.Submit(context.Background(), "t", "key-1", replayBody); err != nil {
 					t.Fatal(err)
@@ -135,7 +136,7 @@ func TestReplaysEnqueueTheExpansionOnce(t *testing.T) {
 			})
 			t.Run("AfterAFirstSubmitDiedBeforeEnqueueing", func(t *testing.T) {
 				store := st.new(t)
-				_, queue := localParts(t, time.Hour)
+				_, queue := testprog.LocalParts(t, time.Hour)
 				svc := &campaign.Service{Store: store, Queue: queue}
 				createUnqueued(t, store, "key-1", time.Now())
 				if ok, _ := replay(t, svc, "key-1", n); ok == 0 {
@@ -147,7 +148,7 @@ func TestReplaysEnqueueTheExpansionOnce(t *testing.T) {
 			})
 			t.Run("AfterAFirstSubmitDiedEnqueueing", func(t *testing.T) {
 				store := st.new(t)
-				_, queue := localParts(t, time.Hour)
+				_, queue := testprog.LocalParts(t, time.Hour)
 				now := time.Now()
 				svc := &campaign.Service{Store: store, Queue: queue, Now: func() time.Time { return now }}
 				c := createUnqueued(t, store, "key-1", now)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,27 +17,9 @@ import (
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/prompt"
 	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/prompts"
 )
-
-// localParts returns a store and queue on a fresh SQLite file.
-func localParts(t *testing.T, visibility time.Duration) (*sqlite.Store, *sqlite.Queue) {
-	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := sqlite.NewQueue(db, "work", visibility, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store, queue
-}
 
 // oneEmail submits a campaign of one prospect for tenant "t", works its
 // expand message and returns the campaign's id and the email's message, as
@@ -88,7 +69,7 @@ func (g *gatedComposer) Compose(ctx context.Context, req *email.Request) (email.
 // deleted. The model is called once.
 func TestDuplicateDeliveryCallsTheModelOnce(t *testing.T) {
 	ctx := context.Background()
-	store, queue := localParts(t, time.Hour)
+	store, queue := testprog.LocalParts(t, time.Hour)
 	id, msgs := oneEmail(t, store, queue)
 	gate := &gatedComposer{started: make(chan struct{}, 2), release: make(chan struct{})}
 	worker := &campaign.Worker{Store: store, Queue: queue, Composer: gate}
@@ -156,7 +137,7 @@ func (h *claimHook) Claim(ctx context.Context, campaignID string, index int, own
 // before Claim looked at the email.)
 func TestDeliveryThatClaimsAFinishedEmailDoesNotCallTheModel(t *testing.T) {
 	ctx := context.Background()
-	store, queue := localParts(t, time.Hour)
+	store, queue := testprog.LocalParts(t, time.Hour)
 	id, msgs := oneEmail(t, store, queue)
 	model := &gatedComposer{started: make(chan struct{}, 2), release: make(chan struct{})}
 	close(model.release)
@@ -184,7 +165,7 @@ func TestDeliveryThatClaimsAFinishedEmailDoesNotCallTheModel(t *testing.T) {
 // queue's visibility timeout (an hour here; 12 minutes on AWS).
 func TestProcessRetriesTransientFailuresAfterBackoff(t *testing.T) {
 	ctx := context.Background()
-	store, queue := localParts(t, time.Hour)
+	store, queue := testprog.LocalParts(t, time.Hour)
 	up := openaitest.New(t, openaitest.WithFailRate(1))
 	set, _ := prompt.Load(prompts.FS)
 	w, err := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, MaxRetries: -1})
@@ -220,7 +201,7 @@ func (failingItems) Email(context.Context, string, int) (*campaign.Email, error)
 // the line an operator sees prospects retried and no reason.
 func TestProcessLogsStoreFailures(t *testing.T) {
 	ctx := context.Background()
-	store, queue := localParts(t, time.Hour)
+	store, queue := testprog.LocalParts(t, time.Hour)
 	_, msgs := oneEmail(t, store, queue)
 	var logs bytes.Buffer
 	worker := &campaign.Worker{Store: failingItems{store}, Queue: queue, Composer: &gatedComposer{},

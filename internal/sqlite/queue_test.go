@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,11 +9,12 @@ import (
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/campaign/queuetest"
 	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 func TestQueue(t *testing.T) {
 	queuetest.Run(t, func(t *testing.T, visibility time.Duration) campaign.Queue {
-		return mustNewQueue(t, mustOpenQueueDB(t), "jobs", visibility, 5)
+		return testprog.MustQueue(t, mustOpenQueueDB(t), "jobs", visibility, 5)
 	})
 }
 
@@ -47,8 +47,8 @@ func TestNewQueue(t *testing.T) {
 
 func TestQueuesShareTheTableByName(t *testing.T) {
 	db := mustOpenQueueDB(t)
-	a := mustNewQueue(t, db, "a", time.Minute, 3)
-	b := mustNewQueue(t, db, "b", time.Minute, 3)
+	a := testprog.MustQueue(t, db, "a", time.Minute, 3)
+	b := testprog.MustQueue(t, db, "b", time.Minute, 3)
 	queuetest.MustSend(t, a, [][]byte{[]byte("for a")})
 	if msgs, err := b.Receive(t.Context(), 10, 0); err != nil || len(msgs) != 0 {
 		t.Fatalf("b.Receive = %d messages, %v; want none", len(msgs), err)
@@ -63,7 +63,7 @@ func TestQueuesShareTheTableByName(t *testing.T) {
 // receives a message is not delivered again, and DeadLetters counts it once
 // its last delivery has timed out.
 func TestDeadLetters(t *testing.T) {
-	q := mustNewQueue(t, mustOpenQueueDB(t), "jobs", time.Minute, 2)
+	q := testprog.MustQueue(t, mustOpenQueueDB(t), "jobs", time.Minute, 2)
 	ctx := t.Context()
 	queuetest.MustSend(t, q, [][]byte{[]byte("poison"), []byte("fine")})
 
@@ -102,8 +102,8 @@ func TestDeadLetters(t *testing.T) {
 // gone once deleted.
 func TestReceiveDead(t *testing.T) {
 	db := mustOpenQueueDB(t)
-	q := mustNewQueue(t, db, "jobs", time.Minute, 2)
-	other := mustNewQueue(t, db, "other", time.Minute, 2)
+	q := testprog.MustQueue(t, db, "jobs", time.Minute, 2)
+	other := testprog.MustQueue(t, db, "other", time.Minute, 2)
 	ctx := t.Context()
 	queuetest.MustSend(t, q, [][]byte{[]byte("dead"), []byte("in flight")})
 	queuetest.MustSend(t, other, [][]byte{[]byte("other's")})
@@ -158,7 +158,7 @@ func TestReceiveDead(t *testing.T) {
 // TestReceiveWaitsForASend checks that a waiting Receive sees a message sent
 // while it waits, well before its wait is over.
 func TestReceiveWaitsForASend(t *testing.T) {
-	q := mustNewQueue(t, mustOpenQueueDB(t), "jobs", time.Minute, 3)
+	q := testprog.MustQueue(t, mustOpenQueueDB(t), "jobs", time.Minute, 3)
 	const wait = 10 * time.Second
 	got := make(chan []campaign.Delivery, 1)
 	go func() {
@@ -190,10 +190,10 @@ func TestReceiveWaitsForASend(t *testing.T) {
 func TestSendTenThousand(t *testing.T) {
 	const total = 10_000
 	db := mustOpenQueueDB(t)
-	q := mustNewQueue(t, db, "jobs", time.Minute, 3)
+	q := testprog.MustQueue(t, db, "jobs", time.Minute, 3)
 
 	start := time.Now()
-	queuetest.MustSend(t, q, campaignBodies(total))
+	queuetest.MustSend(t, q, queuetest.EmailBodies(total))
 	took := time.Since(start)
 	var n int
 	if err := db.QueryRow(`select count(*) from goqite where queue = 'jobs'`).Scan(&n); err != nil {
@@ -207,8 +207,8 @@ func TestSendTenThousand(t *testing.T) {
 
 // BenchmarkSendTenThousand measures one Send of 10,000 messages per op.
 func BenchmarkSendTenThousand(b *testing.B) {
-	q := mustNewQueue(b, mustOpenQueueDB(b), "jobs", time.Minute, 3)
-	bodies := campaignBodies(10_000)
+	q := testprog.MustQueue(b, mustOpenQueueDB(b), "jobs", time.Minute, 3)
+	bodies := queuetest.EmailBodies(10_000)
 	for b.Loop() {
 		queuetest.MustSend(b, q, bodies)
 	}
@@ -218,8 +218,8 @@ func BenchmarkSendTenThousand(b *testing.B) {
 // BenchmarkReceiveDelete measures draining b.N messages with 8 receivers
 // that receive 10 at a time and delete what they got, as workers would.
 func BenchmarkReceiveDelete(b *testing.B) {
-	q := mustNewQueue(b, mustOpenQueueDB(b), "jobs", time.Minute, 3)
-	queuetest.MustSend(b, q, campaignBodies(b.N))
+	q := testprog.MustQueue(b, mustOpenQueueDB(b), "jobs", time.Minute, 3)
+	queuetest.MustSend(b, q, queuetest.EmailBodies(b.N))
 	b.ResetTimer()
 	if got := queuetest.Drain(b, q, b.N, 8); got != b.N {
 		b.Fatalf("drained %d distinct messages, want %d", got, b.N)
@@ -227,35 +227,14 @@ func BenchmarkReceiveDelete(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 }
 
-func campaignBodies(n int) [][]byte {
-	bodies := make([][]byte, n)
-	for i := range bodies {
-		bodies[i] = fmt.Appendf(nil, `{"type":"item","tenant":"t_0123456789","campaign_id":"c_0123456789abcdef","index":%d}`, i)
-	}
-	return bodies
-}
-
+// mustOpenQueueDB opens a database on a fresh file for a test's queues.
 func mustOpenQueueDB(tb testing.TB) *sql.DB {
 	tb.Helper()
-	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "queue.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
-}
-
-func mustNewQueue(tb testing.TB, db *sql.DB, name string, visibility time.Duration, maxReceive int) *sqlite.Queue {
-	tb.Helper()
-	q, err := sqlite.NewQueue(db, name, visibility, maxReceive)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return q
+	return testprog.MustOpen(tb, filepath.Join(tb.TempDir(), "queue.db"))
 }
 
 func TestReleaseInFlight(t *testing.T) {
-	q := mustNewQueue(t, mustOpenQueueDB(t), "jobs", time.Hour, 2)
+	q := testprog.MustQueue(t, mustOpenQueueDB(t), "jobs", time.Hour, 2)
 	ctx := t.Context()
 	queuetest.MustSend(t, q, [][]byte{[]byte("held"), []byte("dead"), []byte("waiting")})
 	msgs, err := q.Receive(ctx, 2, 0)

@@ -8,6 +8,7 @@ import (
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/campaign/storetest"
 	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 func TestStore(t *testing.T) {
@@ -22,15 +23,7 @@ func TestStore(t *testing.T) {
 // the test, with the clock of storetest's campaigns.
 func MustStore(tb testing.TB, path string) *sqlite.Store {
 	tb.Helper()
-	db, err := sqlite.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	s, err := sqlite.NewStore(db)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	s := testprog.MustStore(tb, testprog.MustOpen(tb, path))
 	s.Now = storetest.Now
 	return s
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,8 +13,8 @@ import (
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
-	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/internal/sqsevent"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 const dlqARN = "arn:aws:sqs:us-east-1:123456789012:ingren-dlq"
@@ -33,19 +32,7 @@ func (c *countingComposer) Compose(_ context.Context, req *email.Request) (email
 // model call), the second settled as a failed prospect without one.
 func TestHandlerSettlesDeadLetters(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := sqlite.NewQueue(db, "work", time.Hour, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, queue := testprog.LocalParts(t, time.Hour)
 	sub, err := (&campaign.Service{Store: store, Queue: queue}).Submit(ctx, "t", "", []byte(`{"prospects": [
 		{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}},
 		{"prospect": {"first_name": "B"}, "company": {"company_name": "Y"}}]}`))

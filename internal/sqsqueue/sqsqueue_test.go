@@ -1,7 +1,6 @@
 package sqsqueue_test
 
 import (
-	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -85,7 +84,7 @@ func TestSendTenThousand(t *testing.T) {
 	q := sqsqueue.New(client, url)
 
 	start := time.Now()
-	queuetest.MustSend(t, q, campaignBodies(total))
+	queuetest.MustSend(t, q, queuetest.EmailBodies(total))
 	took := time.Since(start)
 	if n := approximateMessages(t, client, url); n != total {
 		t.Fatalf("ApproximateNumberOfMessages %d after Send, want %d", n, total)
@@ -98,7 +97,7 @@ func BenchmarkSendTenThousand(b *testing.B) {
 	client := testenv.SQS(b)
 	url, _ := testenv.CreateQueue(b, client, time.Minute, maxReceive)
 	q := sqsqueue.New(client, url)
-	bodies := campaignBodies(10_000)
+	bodies := queuetest.EmailBodies(10_000)
 	for b.Loop() {
 		queuetest.MustSend(b, q, bodies)
 	}
@@ -111,20 +110,12 @@ func BenchmarkReceiveDelete(b *testing.B) {
 	client := testenv.SQS(b)
 	url, _ := testenv.CreateQueue(b, client, time.Minute, maxReceive)
 	q := sqsqueue.New(client, url)
-	queuetest.MustSend(b, q, campaignBodies(b.N))
+	queuetest.MustSend(b, q, queuetest.EmailBodies(b.N))
 	b.ResetTimer()
 	if got := queuetest.Drain(b, q, b.N, 8); got != b.N {
 		b.Fatalf("drained %d distinct messages, want %d", got, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
-}
-
-func campaignBodies(n int) [][]byte {
-	bodies := make([][]byte, n)
-	for i := range bodies {
-		bodies[i] = fmt.Appendf(nil, `{"type":"item","tenant":"t_0123456789","campaign_id":"c_0123456789abcdef","index":%d}`, i)
-	}
-	return bodies
 }
 
 func approximateMessages(tb testing.TB, client *sqs.Client, url string) int {

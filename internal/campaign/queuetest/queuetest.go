@@ -453,6 +453,16 @@ func assertSameBodies(t *testing.T, got []campaign.Delivery, want [][]byte) {
 	}
 }
 
+// EmailBodies returns n distinct bodies the size and shape of an email's
+// queue message, for the backends' throughput tests and benchmarks.
+func EmailBodies(n int) [][]byte {
+	bs := make([][]byte, n)
+	for i := range bs {
+		bs[i] = fmt.Appendf(nil, `{"type":"item","tenant":"t_0123456789","campaign_id":"c_0123456789abcdef","index":%d}`, i)
+	}
+	return bs
+}
+
 func bodies(prefix string, n int) [][]byte {
 	bs := make([][]byte, n)
 	for i := range bs {

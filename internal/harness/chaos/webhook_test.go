@@ -17,6 +17,7 @@ import (
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/offline"
 	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/internal/webhook"
 	"github.com/ingren/ingren/prompts"
 )
@@ -74,7 +75,7 @@ func TestWebhookOnceAtTheEdges(t *testing.T) {
 				mu.Unlock()
 			}))
 			t.Cleanup(hook.Close)
-			store, queue := localParts(t)
+			store, queue := testprog.LocalParts(t, time.Minute)
 			set, err := prompt.Load(prompts.FS)
 			if err != nil {
 				t.Fatal(err)
@@ -87,18 +88,10 @@ func TestWebhookOnceAtTheEdges(t *testing.T) {
 				Notifier: webhook.New(webhook.Options{AllowPrivate: true}), Concurrency: 1, Log: slog.New(slog.DiscardHandler)}
 			poller := &campaign.Poller{Queue: queue, Worker: worker, Concurrency: 1, Wait: 50 * time.Millisecond,
 				RetryDelay: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
-			ctx, cancel := context.WithCancel(context.Background())
-			stopped := make(chan struct{})
-			go func() {
-				defer close(stopped)
-				_ = poller.Run(ctx)
-			}()
-			t.Cleanup(func() {
-				cancel()
-				<-stopped
-			})
+			testprog.RunPoller(t, poller)
 
-			body, _ := json.Marshal(map[string]any{"prospects": prospects(n), "webhook_url": hook.URL})
+			ctx := t.Context()
+			body, _ := json.Marshal(map[string]any{"prospects": testprog.Prospects(n), "webhook_url": hook.URL})
 			sub, err := svc.Submit(ctx, tenant, "", body)
 			if err != nil {
 				t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // TestOpenAITimeoutBoundsGenerateEmail: a generate-email request, retries
@@ -17,9 +18,9 @@ import (
 // upstream_timeout instead of running to 25 s.
 func TestOpenAITimeoutBoundsGenerateEmail(t *testing.T) {
 	up := openaitest.New(t, openaitest.WithLatency(2*time.Second, 0), openaitest.WithScript(openaitest.Malformed()))
-	prog := start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL,
+	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL,
 		"OPENAI_API_KEY": openAIKey, "OPENAI_TIMEOUT": "3s"})
-	status, _, body := do(t, "POST", prog.base+"/api/v1/generate-email", apiKey, distinctive())
+	status, _, body := testprog.Do(t, "POST", prog.URL+"/api/v1/generate-email", apiKey, distinctive())
 	if status != http.StatusGatewayTimeout || !strings.Contains(string(body), `"upstream_timeout"`) {
 		t.Fatalf("%d %s; want 504 upstream_timeout", status, body)
 	}

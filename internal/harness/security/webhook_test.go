@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/internal/webhook"
 )
 
@@ -59,13 +61,13 @@ func TestWebhookPrivateAddresses(t *testing.T) {
 	}
 
 	t.Run("RefusedByDefault", func(t *testing.T) {
-		prog := start(t, env(""))
+		prog := testprog.Start(t, env(""))
 		for _, url := range []string{hook.URL + "/ip", "http://localhost:" + port + "/name", "http://[::ffff:127.0.0.1]:" + port + "/mapped"} {
-			id := submit(t, prog.base, apiKey, campaign(url))
-			if c := waitFinished(t, prog.base, apiKey, id); c.Status != "completed" {
+			id := testprog.HTTP(prog.URL, apiKey).Submit(t, campaign(url))
+			if c := testprog.HTTP(prog.URL, apiKey).WaitFor(t, id, time.Minute, testprog.Campaign.Final); c.Status != "completed" {
 				t.Fatalf("campaign %+v: a refused webhook must not fail the campaign", c)
 			}
-			waitLog(t, prog.logs, `"webhook failed"`, id, webhook.ErrBlockedAddress.Error())
+			waitLog(t, prog.Logs, `"webhook failed"`, id, webhook.ErrBlockedAddress.Error())
 		}
 		if calls, _ := hook.got(); len(calls) != 0 {
 			t.Fatalf("the loopback webhook was called %d times", len(calls))
@@ -73,11 +75,11 @@ func TestWebhookPrivateAddresses(t *testing.T) {
 	})
 
 	t.Run("AllowedWithWEBHOOK_ALLOW_PRIVATE", func(t *testing.T) {
-		prog := start(t, env("true"))
-		id := submit(t, prog.base, apiKey, campaign(hook.URL+"/ok"))
-		waitFinished(t, prog.base, apiKey, id)
-		waitLog(t, prog.logs, `"campaign finished"`, id)
-		prog.shutdown(t) // the webhook is sent before the worker stops
+		prog := testprog.Start(t, env("true"))
+		id := testprog.HTTP(prog.URL, apiKey).Submit(t, campaign(hook.URL+"/ok"))
+		testprog.HTTP(prog.URL, apiKey).WaitFor(t, id, time.Minute, testprog.Campaign.Final)
+		waitLog(t, prog.Logs, `"campaign finished"`, id)
+		prog.Shutdown(t, time.Minute) // the webhook is sent before the worker stops
 		calls, bad := hook.got()
 		if len(calls) != 1 || bad != 0 || calls[0].CampaignID != id || calls[0].Event != "campaign.finished" {
 			t.Fatalf("webhook calls %+v (%d with a bad signature), want one signed call for %s", calls, bad, id)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // TestUpstreamStall runs the local program against a model provider that
@@ -26,18 +27,18 @@ func TestUpstreamStall(t *testing.T) {
 
 	t.Run("FailedPastMaxReceiveCount", func(t *testing.T) {
 		up := openaitest.New(t, openaitest.WithStallRate(1))
-		prog := runMain(t, env(up.URL))
-		call := httpAPI(prog.base, testKey)
+		prog := testprog.Start(t, env(up.URL))
+		call := testprog.HTTP(prog.URL, testKey)
 		start := time.Now()
 		id := submit(t, call, n, nil)
-		c := waitFor(t, call, id, pick(60*time.Second, 5*time.Minute), campaignView.final)
+		c := call.WaitFor(t, id, pick(60*time.Second, 5*time.Minute), testprog.Campaign.Final)
 		wall := time.Since(start)
 		if c.Status != "completed_with_errors" || c.Failed != n || c.Succeeded != 0 {
 			t.Fatalf("campaign %+v, want completed_with_errors with all %d failed", c, n)
 		}
 		byStatus := checkExactlyOnce(t, call, c)
 		_, b := call(t, "GET", "/api/v1/campaigns/"+id+"/emails?limit=1000", nil)
-		for _, e := range MustDecode[emailsView](t, b).Emails {
+		for _, e := range testprog.MustDecode[testprog.Emails](t, b).Emails {
 			if e.Error != "retries exhausted: upstream_timeout" {
 				t.Errorf("email %d: error %q, want retries exhausted: upstream_timeout", e.Index, e.Error)
 			}
@@ -63,11 +64,11 @@ func TestUpstreamStall(t *testing.T) {
 			script[i] = openaitest.Stalled()
 		}
 		up := openaitest.New(t, openaitest.WithScript(script...))
-		prog := runMain(t, env(up.URL))
-		call := httpAPI(prog.base, testKey)
+		prog := testprog.Start(t, env(up.URL))
+		call := testprog.HTTP(prog.URL, testKey)
 		start := time.Now()
 		id := submit(t, call, n, nil)
-		c := waitFor(t, call, id, pick(60*time.Second, 5*time.Minute), campaignView.final)
+		c := call.WaitFor(t, id, pick(60*time.Second, 5*time.Minute), testprog.Campaign.Final)
 		if c.Status != "completed" || c.Succeeded != n {
 			t.Fatalf("campaign %+v, want completed with %d succeeded", c, n)
 		}
@@ -95,8 +96,8 @@ func TestUpstreamStall(t *testing.T) {
 		e := env(up.URL)
 		const long = 3 * time.Second
 		e["OPENAI_TIMEOUT"] = long.String()
-		prog := runMain(t, e)
-		call := httpAPI(prog.base, testKey)
+		prog := testprog.Start(t, e)
+		call := testprog.HTTP(prog.URL, testKey)
 		submit(t, call, n, nil)
 		deadline := time.Now().Add(30 * time.Second)
 		for up.Count() < min(n, 8) {
@@ -107,7 +108,7 @@ func TestUpstreamStall(t *testing.T) {
 		}
 		// The calls in flight finish (they time out) before the program
 		// stops: the shutdown is bounded by OPENAI_TIMEOUT, not forever.
-		took := prog.shutdown(t, long+10*time.Second)
+		took := prog.Shutdown(t, long+10*time.Second)
 		if took > long+5*time.Second {
 			t.Errorf("shutdown with stalled calls took %v; want about OPENAI_TIMEOUT (%v)", took, long)
 		}

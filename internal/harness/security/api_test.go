@@ -10,13 +10,14 @@ import (
 
 	"github.com/ingren/ingren/internal/app"
 	"github.com/ingren/ingren/internal/config"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // TestEveryRouteNeedsAKey calls every API route without a key and with a
 // wrong one: always 401, never the route's work. Only /healthz is open.
 func TestEveryRouteNeedsAKey(t *testing.T) {
-	prog := start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey})
-	id := submit(t, prog.base, apiKey, map[string]any{"prospects": []any{distinctive()}})
+	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey})
+	id := testprog.HTTP(prog.URL, apiKey).Submit(t, map[string]any{"prospects": []any{distinctive()}})
 	routes := []struct{ method, path string }{
 		{"POST", "/api/v1/generate-email"},
 		{"POST", "/api/v1/campaigns"},
@@ -28,18 +29,18 @@ func TestEveryRouteNeedsAKey(t *testing.T) {
 	}
 	for _, r := range routes {
 		for name, key := range map[string]string{"NoKey": "", "WrongKey": wrongKey, "KeyPrefix": apiKey[:len(apiKey)-1]} {
-			status, _, body := do(t, r.method, prog.base+r.path, key, distinctive())
+			status, _, body := testprog.Do(t, r.method, prog.URL+r.path, key, distinctive())
 			if status != http.StatusUnauthorized || !strings.Contains(string(body), `"unauthorized"`) {
 				t.Errorf("%s %s %s: %d %s, want 401", name, r.method, r.path, status, body)
 			}
 		}
 	}
-	if status, _, _ := do(t, "GET", prog.base+"/healthz", "", nil); status != http.StatusOK {
+	if status, _, _ := testprog.Do(t, "GET", prog.URL+"/healthz", "", nil); status != http.StatusOK {
 		t.Errorf("healthz: %d", status)
 	}
 	// The campaign was not cancelled by the DELETEs without a key.
-	status, _, body := do(t, "GET", prog.base+"/api/v1/campaigns/"+id, apiKey, nil)
-	if status != http.StatusOK || MustDecode[campaignView](t, body).Status == "cancelled" {
+	status, _, body := testprog.Do(t, "GET", prog.URL+"/api/v1/campaigns/"+id, apiKey, nil)
+	if status != http.StatusOK || testprog.MustDecode[testprog.Campaign](t, body).Status == "cancelled" {
 		t.Fatalf("after unauthorised DELETEs: %d %s", status, body)
 	}
 }
@@ -48,19 +49,19 @@ func TestEveryRouteNeedsAKey(t *testing.T) {
 // for an email, 6 MiB for a campaign) through the local program's real
 // HTTP server: 413, and nothing is stored.
 func TestBodySizeLimits(t *testing.T) {
-	prog := start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey})
+	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey})
 	for _, tc := range []struct {
 		path  string
 		limit int
 	}{{"/api/v1/generate-email", 64 << 10}, {"/api/v1/campaigns", 6 << 20}} {
 		pad := tc.limit - len(`{"pad":""}`) + 1
 		body := `{"pad":"` + strings.Repeat("x", pad) + `"}`
-		status, _, b := do(t, "POST", prog.base+tc.path, apiKey, body)
+		status, _, b := testprog.Do(t, "POST", prog.URL+tc.path, apiKey, body)
 		if status != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "body_too_large") {
 			t.Errorf("POST %s with %d bytes: %d %.200s, want 413", tc.path, len(body), status, b)
 		}
 	}
-	_, _, b := do(t, "GET", prog.base+"/api/v1/campaigns", apiKey, nil)
+	_, _, b := testprog.Do(t, "GET", prog.URL+"/api/v1/campaigns", apiKey, nil)
 	if strings.Contains(string(b), "cmp_") {
 		t.Fatalf("an oversized submit stored a campaign: %s", b)
 	}
@@ -97,7 +98,7 @@ func TestInternalErrorsStayInTheLog(t *testing.T) {
 	if err := l.Close(); err != nil { // the database goes away
 		t.Fatal(err)
 	}
-	status, hdr, body := do(t, "GET", srv.URL+"/api/v1/campaigns", apiKey, nil)
+	status, hdr, body := testprog.Do(t, "GET", srv.URL+"/api/v1/campaigns", apiKey, nil)
 	reqID := hdr.Get("X-Request-Id")
 	if status != http.StatusInternalServerError || reqID == "" ||
 		!strings.Contains(string(body), `"message":"internal error"`) || !strings.Contains(string(body), reqID) {

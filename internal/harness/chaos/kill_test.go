@@ -16,6 +16,7 @@ import (
 	"github.com/ingren/ingren/internal/app"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // program is one run of the local program's binary.
@@ -82,7 +83,7 @@ func TestKillNineMidCampaign(t *testing.T) {
 		"OPENAI_BASE_URL=" + up.URL, "OPENAI_API_KEY=sk-chaos-test", "WORKER_CONCURRENCY=8",
 		"LOG_LEVEL=info", "TZ=UTC", "GORACE=halt_on_error=1",
 	}
-	call := httpAPI(base, testKey)
+	call := testprog.HTTP(base, testKey)
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
@@ -105,13 +106,13 @@ func TestKillNineMidCampaign(t *testing.T) {
 	var killedAt, heldAtKill []int
 	var restarts []time.Duration
 	for _, target := range targets {
-		c := waitFor(t, call, id, pick(60*time.Second, 5*time.Minute), func(c campaignView) bool {
+		c := call.WaitFor(t, id, pick(60*time.Second, 5*time.Minute), func(c testprog.Campaign) bool {
 			return c.Succeeded+c.Failed >= target
 		})
 		// A little more randomness than the 20 ms polling gives.
 		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
 		p.kill()
-		if c.done() {
+		if c.Done() {
 			t.Fatalf("the campaign finished before kill %d: the kill points are too late", len(killedAt)+1)
 		}
 		killedAt = append(killedAt, c.Succeeded+c.Failed)
@@ -124,7 +125,7 @@ func TestKillNineMidCampaign(t *testing.T) {
 		restarts = append(restarts, time.Since(restart))
 	}
 
-	c := waitFor(t, call, id, pick(60*time.Second, 5*time.Minute), campaignView.final)
+	c := call.WaitFor(t, id, pick(60*time.Second, 5*time.Minute), testprog.Campaign.Final)
 	wall := time.Since(start)
 	if c.Status != "completed" || c.Succeeded != n || c.Failed != 0 {
 		t.Fatalf("after %d kills: %+v, want completed with %d succeeded", kills, c, n)

@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // TestCSVExportDefusesFormulas submits prospects whose fields, and a model
@@ -22,19 +24,19 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 		script[i] = formula
 	}
 	up := openaitest.New(t, openaitest.WithScript(script...))
-	prog := start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL,
+	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL,
 		"OPENAI_API_KEY": openAIKey, "WORKER_CONCURRENCY": "1"})
 	entries := []map[string]any{
 		{"ref": "@SUM(A1)", "prospect": map[string]any{"first_name": "=1+1", "last_name": "+cmd"}, "company": map[string]any{"company_name": "-2+3 Corp"}},
 		{"ref": `=HYPERLINK("http://x")`, "prospect": map[string]any{"first_name": "\tTab", "last_name": "Lee"}, "company": map[string]any{"company_name": "\rCR Inc"}},
 		{"ref": "crm-3", "prospect": map[string]any{"first_name": "Ann", "last_name": "O'Neil"}, "company": map[string]any{"company_name": "Acme"}},
 	}
-	id := submit(t, prog.base, apiKey, map[string]any{"prospects": entries})
-	if c := waitFinished(t, prog.base, apiKey, id); c.Succeeded != len(entries) {
+	id := testprog.HTTP(prog.URL, apiKey).Submit(t, map[string]any{"prospects": entries})
+	if c := testprog.HTTP(prog.URL, apiKey).WaitFor(t, id, time.Minute, testprog.Campaign.Final); c.Succeeded != len(entries) {
 		t.Fatalf("campaign %+v", c)
 	}
 
-	status, hdr, body := do(t, "GET", prog.base+"/api/v1/campaigns/"+id+"/emails?format=csv", apiKey, nil)
+	status, hdr, body := testprog.Do(t, "GET", prog.URL+"/api/v1/campaigns/"+id+"/emails?format=csv", apiKey, nil)
 	if status != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv: %d %s", status, hdr.Get("Content-Type"))
 	}
@@ -67,7 +69,7 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 		}
 	}
 
-	_, _, body = do(t, "GET", prog.base+"/api/v1/campaigns/"+id+"/emails", apiKey, nil)
+	_, _, body = testprog.Do(t, "GET", prog.URL+"/api/v1/campaigns/"+id+"/emails", apiKey, nil)
 	if !strings.Contains(string(body), `"ref":"@SUM(A1)"`) || !strings.Contains(string(body), `"subject":"=HYPERLINK(`) {
 		t.Errorf("the JSON listing must keep values as they are: %s", body)
 	}
@@ -110,17 +112,17 @@ func TestCSVExportDefusesHiddenFormulas(t *testing.T) {
 		script[i] = reply
 	}
 	up := openaitest.New(t, openaitest.WithScript(script...))
-	prog := start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL,
+	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL,
 		"OPENAI_API_KEY": openAIKey})
 	entries := make([]map[string]any, len(refs))
 	for i, r := range refs {
 		entries[i] = map[string]any{"ref": r.in, "prospect": map[string]any{"first_name": "Ann"}, "company": map[string]any{"company_name": "Acme"}}
 	}
-	id := submit(t, prog.base, apiKey, map[string]any{"prospects": entries})
-	if c := waitFinished(t, prog.base, apiKey, id); c.Succeeded != len(entries) {
+	id := testprog.HTTP(prog.URL, apiKey).Submit(t, map[string]any{"prospects": entries})
+	if c := testprog.HTTP(prog.URL, apiKey).WaitFor(t, id, time.Minute, testprog.Campaign.Final); c.Succeeded != len(entries) {
 		t.Fatalf("campaign %+v", c)
 	}
-	status, _, b := do(t, "GET", prog.base+"/api/v1/campaigns/"+id+"/emails?format=csv", apiKey, nil)
+	status, _, b := testprog.Do(t, "GET", prog.URL+"/api/v1/campaigns/"+id+"/emails?format=csv", apiKey, nil)
 	if status != http.StatusOK {
 		t.Fatalf("csv: %d %s", status, b)
 	}

@@ -3,7 +3,7 @@
 -- JSON (prefixed BENCH_JSON) with the counts and exact latency percentiles.
 --
 --   BENCH_BODY=testdata/requests/sarah.json BENCH_KEY=... \
---     wrk -t2 -c32 -d10s -s internal/bench/wrk.lua http://127.0.0.1:PORT/api/v1/generate-email
+--     wrk -t2 -c32 -d10s -s internal/harness/bench/wrk.lua http://127.0.0.1:PORT/api/v1/generate-email
 
 local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.method = "POST"

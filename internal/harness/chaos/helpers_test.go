@@ -1,11 +1,8 @@
 package chaos_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,30 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ingren/ingren/internal/sqlite"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 const testKey = "chaos-key-0123456789abcdef"
-
-// localParts returns the local program's store and queue (one-minute
-// visibility, five receives) on a fresh SQLite file, closed at cleanup.
-func localParts(t *testing.T) (*sqlite.Store, *sqlite.Queue) {
-	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "ingren.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store, queue
-}
 
 // soak reports whether the long variants run (INGREN_SOAK=1, make soak).
 func soak() bool {
@@ -68,145 +45,14 @@ func newRand(tb testing.TB) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, seed^0x5deece66d))
 }
 
-// caller sends one request to the service under test, however it is deployed,
-// and returns the status and body.
-type caller func(tb testing.TB, method, path string, body any) (int, []byte)
-
-var client = &http.Client{Timeout: 30 * time.Second}
-
-// httpAPI calls a running program at base with key.
-func httpAPI(base, key string) caller {
-	return func(tb testing.TB, method, path string, body any) (int, []byte) {
-		tb.Helper()
-		req, err := http.NewRequest(method, base+path, bytes.NewReader(mustJSON(tb, body)))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		req.Header.Set("x-api-key", key)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := client.Do(req)
-		if err != nil {
-			tb.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			tb.Fatalf("%s %s: %v", method, path, err)
-		}
-		return res.StatusCode, b
-	}
-}
-
-// mustJSON returns body as JSON: nil is empty, a string or []byte is sent
-// as it is.
-func mustJSON(tb testing.TB, body any) []byte {
-	tb.Helper()
-	switch b := body.(type) {
-	case nil:
-		return nil
-	case string:
-		return []byte(b)
-	case []byte:
-		return b
-	}
-	j, err := json.Marshal(body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return j
-}
-
-// MustDecode decodes b into a T or fails.
-func MustDecode[T any](tb testing.TB, b []byte) T {
-	tb.Helper()
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		tb.Fatalf("decode %s: %v", b, err)
-	}
-	return v
-}
-
-// prospects makes n valid campaign entries; entry i is "Pat<i>" at "Co<i>".
-func prospects(n int) []map[string]any {
-	out := make([]map[string]any, n)
-	for i := range out {
-		out[i] = map[string]any{
-			"ref":      fmt.Sprintf("crm-%05d", i),
-			"prospect": map[string]any{"first_name": fmt.Sprintf("Pat%d", i), "last_name": "Lee", "job_title": "Head of Sales"},
-			"company":  map[string]any{"company_name": fmt.Sprintf("Co%d Inc", i), "industry": "SaaS"},
-		}
-	}
-	return out
-}
-
-type campaignView struct {
-	CampaignID  string `json:"campaign_id"`
-	Status      string `json:"status"`
-	Total       int    `json:"total"`
-	Succeeded   int    `json:"succeeded"`
-	Failed      int    `json:"failed"`
-	NeedsReview int    `json:"needs_review"`
-	Pending     int    `json:"pending"`
-}
-
-func (c campaignView) done() bool { return c.Succeeded+c.Failed >= c.Total }
-
-func (c campaignView) final() bool {
-	return c.Status == "completed" || c.Status == "completed_with_errors" || c.Status == "cancelled"
-}
-
-type emailView struct {
-	Index   int    `json:"index"`
-	Ref     string `json:"ref"`
-	Status  string `json:"status"`
-	Subject string `json:"subject"`
-	Body    string `json:"body"`
-	Error   string `json:"error"`
-}
-
-type emailsView struct {
-	Emails     []emailView `json:"emails"`
-	NextCursor string      `json:"next_cursor"`
-}
-
 // submit posts a campaign of n prospects and returns its id.
-func submit(tb testing.TB, call caller, n int, extra map[string]any) string {
+func submit(tb testing.TB, call testprog.API, n int, extra map[string]any) string {
 	tb.Helper()
-	body := map[string]any{"name": "chaos", "prospects": prospects(n)}
+	body := map[string]any{"name": "chaos", "prospects": testprog.Prospects(n)}
 	for k, v := range extra {
 		body[k] = v
 	}
-	status, b := call(tb, "POST", "/api/v1/campaigns", body)
-	if status != http.StatusAccepted {
-		tb.Fatalf("submit: %d %s", status, b)
-	}
-	return MustDecode[campaignView](tb, b).CampaignID
-}
-
-// get reads the campaign.
-func get(tb testing.TB, call caller, id string) campaignView {
-	tb.Helper()
-	status, b := call(tb, "GET", "/api/v1/campaigns/"+id, nil)
-	if status != http.StatusOK {
-		tb.Fatalf("GET campaign: %d %s", status, b)
-	}
-	return MustDecode[campaignView](tb, b)
-}
-
-// waitFor polls the campaign until ok says so, or fails at the deadline.
-func waitFor(tb testing.TB, call caller, id string, timeout time.Duration, ok func(campaignView) bool) campaignView {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		c := get(tb, call, id)
-		if ok(c) {
-			return c
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("campaign %s: condition not met after %v: %+v", id, timeout, c)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return call.Submit(tb, body)
 }
 
 // checkExactlyOnce reads every email of the finished campaign c and checks
@@ -214,7 +60,7 @@ func waitFor(tb testing.TB, call caller, id string, timeout time.Duration, ok fu
 // once, each with an outcome, with the prospect's own email when it
 // succeeded, and the campaign's counters equal the emails' statuses. It
 // returns how many emails have each status.
-func checkExactlyOnce(tb testing.TB, call caller, c campaignView) map[string]int {
+func checkExactlyOnce(tb testing.TB, call testprog.API, c testprog.Campaign) map[string]int {
 	tb.Helper()
 	seen := make([]int, c.Total)
 	byStatus := map[string]int{}
@@ -227,7 +73,7 @@ func checkExactlyOnce(tb testing.TB, call caller, c campaignView) map[string]int
 		if status != http.StatusOK {
 			tb.Fatalf("list emails: %d %s", status, b)
 		}
-		page := MustDecode[emailsView](tb, b)
+		page := testprog.MustDecode[testprog.Emails](tb, b)
 		for _, e := range page.Emails {
 			if e.Index < 0 || e.Index >= c.Total {
 				tb.Fatalf("email with index %d in a campaign of %d", e.Index, c.Total)
@@ -246,7 +92,7 @@ func checkExactlyOnce(tb testing.TB, call caller, c campaignView) map[string]int
 			default:
 				tb.Errorf("email %d has status %q after the campaign finished", e.Index, e.Status)
 			}
-			if want := fmt.Sprintf("crm-%05d", e.Index); e.Ref != want {
+			if want := testprog.Ref(e.Index); e.Ref != want {
 				tb.Errorf("email %d has ref %q, want %q", e.Index, e.Ref, want)
 			}
 		}
@@ -295,25 +141,13 @@ func buildIngren(tb testing.TB) string {
 		args = append(args, "-race")
 	}
 	cmd := exec.Command("go", append(args, "./functions/ingren")...)
-	cmd.Dir = moduleRoot(tb)
+	cmd.Dir = testprog.ModuleRoot(tb)
 	start := time.Now()
 	if b, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build ./functions/ingren: %v\n%s", err, b)
 	}
 	tb.Logf("built ./functions/ingren (race %v) in %v", raceEnabled, time.Since(start).Round(time.Millisecond))
 	return out
-}
-
-func moduleRoot(tb testing.TB) string {
-	tb.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		tb.Fatalf("module root: %v", err)
-	}
-	return root
 }
 
 // waitHealthy polls base/healthz until it answers 200.

@@ -2,7 +2,7 @@
 // OpenAI-compatible chat completions server to point the local program at
 // for a benchmark by hand (make bench serves the same handler in-process).
 //
-//	go run ./internal/bench/upstream -addr 127.0.0.1:9999 -latency 500ms -jitter 200ms -rpm 1200
+//	go run ./internal/harness/bench/upstream -addr 127.0.0.1:9999 -latency 500ms -jitter 200ms -rpm 1200
 package main
 
 import (

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ingren/ingren/internal/bench"
+	"github.com/ingren/ingren/internal/harness/bench"
 )
 
 // Goals the benchmark checks.
@@ -210,7 +210,7 @@ func render(r *results, sc scale) string {
 	fmt.Fprintf(&b, "### In-process handler benchmark\n\n`go test -run '^$' -bench '^BenchmarkGenerateEmail$' -benchmem -benchtime %s ./internal/api`: "+
 		"api.NewServer with the openai writer against a zero-latency openaitest server over loopback, b.RunParallel "+
 		"(the figures include the fake upstream's share).\n\n    %s\n\n", sc.benchtime, or(r.goBench, "not measured"))
-	fmt.Fprintf(&b, "### CPU profile of the local program\n\nThe profiled build (internal/bench/profiled: the same app.Main "+
+	fmt.Fprintf(&b, "### CPU profile of the local program\n\nThe profiled build (internal/harness/bench/profiled: the same app.Main "+
 		"with runtime/pprof) under the closed-loop load above. Share of its CPU samples by part "+
 		"(`go tool pprof -top -focus=…`; a sample counts in every part on its stack, so the parts overlap):\n\n")
 	pt := bench.Table{Header: []string{"Part", "share of the program's CPU"}}
@@ -223,16 +223,16 @@ func render(r *results, sc scale) string {
 	// Reproduce.
 	fmt.Fprintf(&b, "### Reproduce\n\n```sh\nmake bench   # installs wrk and aws-lambda-rie if missing, starts the emulators, ~5 min\n"+
 		"# the same without make:\n"+
-		"bash .ci/emulators.sh run -- env INGREN_BENCH=1 go test -run '^TestBench$' -count=1 -timeout 15m -v ./internal/bench\n"+
+		"bash .ci/emulators.sh run -- env INGREN_BENCH=1 go test -run '^TestBench$' -count=1 -timeout 15m -v ./internal/harness/bench\n"+
 		"# INGREN_BENCH_QUICK=1 runs everything small (to try the harness; it writes $TMPDIR/BENCHMARKS.partial.md)\n"+
 		"# INGREN_BENCH_PROFILE=cpu.pprof keeps the CPU profile\n\n"+
 		"# one closed-loop run by hand (the upstream on its own, here in its own process):\n"+
-		"go run ./internal/bench/upstream -addr 127.0.0.1:9999 &\n"+
+		"go run ./internal/harness/bench/upstream -addr 127.0.0.1:9999 &\n"+
 		"API_KEYS=%s LOG_LEVEL=warn DATA_DIR=$(mktemp -d) OPENAI_BASE_URL=http://127.0.0.1:9999/v1 OPENAI_API_KEY=sk-x go run ./functions/ingren serve &\n"+
-		"BENCH_BODY=testdata/requests/sarah.json BENCH_KEY=%s \\\n  wrk -t2 -c32 -d10s --timeout 5s -s internal/bench/wrk.lua http://127.0.0.1:8080/api/v1/generate-email\n\n"+
+		"BENCH_BODY=testdata/requests/sarah.json BENCH_KEY=%s \\\n  wrk -t2 -c32 -d10s --timeout 5s -s internal/harness/bench/wrk.lua http://127.0.0.1:8080/api/v1/generate-email\n\n"+
 		"# in-process benchmarks: the whole handler, and the single-email path step by step\n"+
 		"go test -run '^$' -bench '^BenchmarkGenerateEmail$' -benchmem ./internal/api\n"+
-		"go test -run '^$' -bench '^BenchmarkEmailPath$' -benchmem -cpu 1 ./internal/bench\n```\n", benchKey, benchKey)
+		"go test -run '^$' -bench '^BenchmarkEmailPath$' -benchmem -cpu 1 ./internal/harness/bench\n```\n", benchKey, benchKey)
 	return b.String()
 }
 

@@ -22,9 +22,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ingren/ingren/internal/app"
-	"github.com/ingren/ingren/internal/bench"
+	"github.com/ingren/ingren/internal/harness/bench"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/testenv"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // benchKey is the local program's API key in every run.
@@ -172,10 +173,7 @@ func TestBench(t *testing.T) {
 		t.Fatal("wrk not found: make bench installs it (apt-get install -y wrk)")
 	}
 	start := time.Now()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testprog.ModuleRoot(t)
 	s := &suite{t: t, root: root, tmp: t.TempDir(), sc: fullScale, res: &results{}, apiCall: bench.NewClient(8)}
 	if os.Getenv("INGREN_BENCH_QUICK") == "1" {
 		s.sc = quickScale
@@ -183,10 +181,11 @@ func TestBench(t *testing.T) {
 	s.res.machine = bench.ThisMachine(root)
 	s.script = filepath.Join(s.tmp, "wrk.lua")
 	mustWrite(t, s.script, bench.WrkScript)
-	s.sarah, err = os.ReadFile(filepath.Join(root, "testdata/requests/sarah.json"))
+	sarah, err := os.ReadFile(filepath.Join(root, "testdata/requests/sarah.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.sarah = sarah
 	s.build()
 
 	phases := []struct {
@@ -237,7 +236,7 @@ func (s *suite) build() {
 	s.bins = map[string]string{}
 	for _, b := range []struct{ name, pkg, tags, ldflags string }{
 		{"ingren", "./functions/ingren", "", ""},
-		{"profiled", "./internal/bench/profiled", "", ""},
+		{"profiled", "./internal/harness/bench/profiled", "", ""},
 		{"api", "./functions/api", "lambda.norpc", "-s -w"},
 		{"worker", "./functions/worker", "lambda.norpc", "-s -w"},
 	} {
@@ -353,7 +352,7 @@ func (s *suite) singleEmail(t *testing.T) {
 	chatFile, sarahFile := filepath.Join(s.tmp, "chat.json"), filepath.Join(s.tmp, "sarah.json")
 	mustWrite(t, chatFile, chat)
 	mustWrite(t, sarahFile, s.sarah)
-	res.wrkArgs = strings.Join(bench.Wrk{URL: "http://127.0.0.1:PORT/api/v1/generate-email", Script: "internal/bench/wrk.lua",
+	res.wrkArgs = strings.Join(bench.Wrk{URL: "http://127.0.0.1:PORT/api/v1/generate-email", Script: "internal/harness/bench/wrk.lua",
 		Threads: 2, Connections: 32, Duration: s.sc.wrk, Timeout: 5 * time.Second}.Args(), " ")
 
 	// Closed loop, in the order direct, local (warn), local (info),
@@ -485,7 +484,7 @@ func (s *suite) bulkOne(t *testing.T, name, rpm string, drained bool) bulkRun {
 	if st != http.StatusAccepted {
 		t.Fatalf("submit: %d %s", st, b)
 	}
-	id := decode[struct {
+	id := testprog.MustDecode[struct {
 		CampaignID string `json:"campaign_id"`
 	}](t, b).CampaignID
 	deadline := start.Add(s.sc.bulkTimeout)
@@ -501,7 +500,7 @@ func (s *suite) bulkOne(t *testing.T, name, rpm string, drained bool) bulkRun {
 		if st != http.StatusOK {
 			t.Fatalf("get campaign: %d %s", st, b)
 		}
-		v := decode[struct {
+		v := testprog.MustDecode[struct {
 			Status    string `json:"status"`
 			Succeeded int    `json:"succeeded"`
 			Failed    int    `json:"failed"`
@@ -591,7 +590,7 @@ func (s *suite) submit(t *testing.T) {
 			t.Fatalf("submit: %d %s", st, b)
 		}
 		s.res.subLocal = submitRun{elapsed: r.wall, bodySize: len(body), cpu: r.progCPU, rest: r.others + r.upCPU}
-		id := decode[struct {
+		id := testprog.MustDecode[struct {
 			CampaignID string `json:"campaign_id"`
 		}](t, b).CampaignID
 		s.call(t, "DELETE", p.URL+"/api/v1/campaigns/"+id, nil)
@@ -618,7 +617,7 @@ func (s *suite) submit(t *testing.T) {
 			t.Fatal(err)
 		}
 		call := func(body []byte) events.APIGatewayProxyResponse {
-			ev := s.apiEvent(t, "POST", "/api/v1/campaigns", body)
+			ev := testprog.APIEvent(t, "POST", "/api/v1/campaigns", body)
 			res, err := h(t.Context(), ev)
 			if err != nil {
 				t.Fatal(err)
@@ -637,23 +636,6 @@ func (s *suite) submit(t *testing.T) {
 		})
 		s.res.subAWS = submitRun{elapsed: r.wall, bodySize: len(body), cpu: r.upCPU, rest: r.others}
 	})
-}
-
-// apiEvent is the recorded API Gateway event with another method, path
-// and body.
-func (s *suite) apiEvent(t *testing.T, method, path string, body []byte) events.APIGatewayProxyRequest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.root, "testdata/events/apigw-generate-email.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.APIGatewayProxyRequest
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev.HTTPMethod, ev.Path, ev.Resource, ev.Body = method, path, path, string(body)
-	ev.RequestContext.RequestID = fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	return ev
 }
 
 // coldStart starts each Lambda bootstrap under the emulator, invokes it
@@ -679,7 +661,7 @@ func (s *suite) coldStart(t *testing.T) {
 		"AWS_ENDPOINT_URL_DYNAMODB": ddb, "AWS_ENDPOINT_URL_SQS": sqs,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
 	}
-	healthz, err := json.Marshal(s.apiEvent(t, "GET", "/healthz", nil))
+	healthz, err := json.Marshal(testprog.APIEvent(t, "GET", "/healthz", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -786,15 +768,6 @@ func campaignBody(t *testing.T, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func decode[T any](t *testing.T, b []byte) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("decode %s: %v", b, err)
-	}
-	return v
 }
 
 func mustWrite(t *testing.T, path string, b []byte) {

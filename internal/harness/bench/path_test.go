@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 
 	goopenai "github.com/sashabaranov/go-openai"
@@ -17,6 +18,7 @@ import (
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/prompts"
 )
 
@@ -58,9 +60,9 @@ type wireAnswer struct {
 // BENCHMARKS.md recommends beside them. The chat request and the answer
 // are the ones the real writer and openaitest exchange. Run with -cpu 1:
 //
-//	go test -run '^$' -bench '^BenchmarkEmailPath$' -benchmem -cpu 1 ./internal/bench
+//	go test -run '^$' -bench '^BenchmarkEmailPath$' -benchmem -cpu 1 ./internal/harness/bench
 func BenchmarkEmailPath(b *testing.B) {
-	sarah, err := os.ReadFile("../../testdata/requests/sarah.json")
+	sarah, err := os.ReadFile(filepath.Join(testprog.ModuleRoot(b), "testdata/requests/sarah.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,9 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // Lambda is one function's bootstrap running under the AWS Lambda Runtime
@@ -23,8 +24,7 @@ type Lambda struct {
 	url    string
 	cmd    *exec.Cmd
 	cancel context.CancelFunc
-	mu     sync.Mutex
-	log    bytes.Buffer
+	log    testprog.Buffer // the emulator's stdout and stderr
 }
 
 var initReportRE = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
@@ -55,7 +55,7 @@ func StartLambda(emulator, bootstrap string, env map[string]string) (*Lambda, er
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	l := &Lambda{url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, cancel: cancel}
-	cmd.Stdout, cmd.Stderr = l, l
+	cmd.Stdout, cmd.Stderr = &l.log, &l.log
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return nil, err
@@ -75,20 +75,8 @@ func StartLambda(emulator, bootstrap string, env map[string]string) (*Lambda, er
 	}
 }
 
-// Write collects the emulator's output (it is the command's stdout and
-// stderr).
-func (l *Lambda) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.log.Write(b)
-}
-
 // Log returns the emulator's output so far.
-func (l *Lambda) Log() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.log.String()
-}
+func (l *Lambda) Log() string { return l.log.String() }
 
 // Invoke sends one event and returns the function's answer.
 func (l *Lambda) Invoke(event []byte) ([]byte, error) {

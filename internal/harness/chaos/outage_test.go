@@ -2,14 +2,12 @@ package chaos_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,6 +22,7 @@ import (
 	"github.com/ingren/ingren/internal/sqsevent"
 	"github.com/ingren/ingren/internal/sqsqueue"
 	"github.com/ingren/ingren/internal/testenv"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // proxy forwards TCP connections from its own address to target. Down
@@ -146,29 +145,11 @@ func (p *proxy) Up(tb testing.TB) {
 // lambdaAPI calls the API Lambda's handler with API Gateway REST proxy
 // events built from the recorded one in testdata, as API Gateway would
 // after checking the key whose id is keyID.
-func lambdaAPI(tb testing.TB, h func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), keyID string) caller {
-	b, err := os.ReadFile("../../testdata/events/apigw-generate-email.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var recorded events.APIGatewayProxyRequest
-	if err := json.Unmarshal(b, &recorded); err != nil {
-		tb.Fatal(err)
-	}
-	var seq atomic.Int64
+func lambdaAPI(h func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), keyID string) testprog.API {
 	return func(tb testing.TB, method, path string, body any) (int, []byte) {
 		tb.Helper()
-		ev := recorded
-		p, q, _ := strings.Cut(path, "?")
-		ev.HTTPMethod, ev.Path, ev.Resource = method, p, p
-		values, err := url.ParseQuery(q)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ev.MultiValueQueryStringParameters = values
+		ev := testprog.APIEvent(tb, method, path, body)
 		ev.RequestContext.Identity.APIKeyID = keyID
-		ev.RequestContext.RequestID = fmt.Sprintf("chaos-%d", seq.Add(1))
-		ev.Body = string(mustJSON(tb, body))
 		res, err := h(context.Background(), ev)
 		if err != nil {
 			tb.Fatal(err)
@@ -225,7 +206,7 @@ func TestEmulatorOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := lambdaAPI(t, apiH, "chaos-key-id")
+	call := lambdaAPI(apiH, "chaos-key-id")
 
 	// The event source mapping: two invocations at a time, batches of up
 	// to 10, reported failures left for the visibility timeout.
@@ -277,8 +258,8 @@ func TestEmulatorOutage(t *testing.T) {
 	var report []string
 	for i := range outages {
 		at := (i + 1) * n / (outages + 2)
-		before := waitFor(t, call, id, 60*time.Second, func(c campaignView) bool { return c.Succeeded+c.Failed >= at })
-		if before.done() {
+		before := call.WaitFor(t, id, 60*time.Second, func(c testprog.Campaign) bool { return c.Succeeded+c.Failed >= at })
+		if before.Done() {
 			t.Fatalf("the campaign finished before outage %d", i+1)
 		}
 		failedBefore := failures.Load()
@@ -288,14 +269,14 @@ func TestEmulatorOutage(t *testing.T) {
 		ddbProxy.Up(t)
 		sqsProxy.Up(t)
 		back := time.Now()
-		after := waitFor(t, call, id, 60*time.Second, func(c campaignView) bool {
-			return c.Succeeded+c.Failed > before.Succeeded+before.Failed+20 || c.done()
+		after := call.WaitFor(t, id, 60*time.Second, func(c testprog.Campaign) bool {
+			return c.Succeeded+c.Failed > before.Succeeded+before.Failed+20 || c.Done()
 		})
 		report = append(report, fmt.Sprintf("outage %d of %v at %d done: %d batch email failures; %d emails done within %v of recovery",
 			i+1, outage, before.Succeeded+before.Failed, failures.Load()-failedBefore,
 			after.Succeeded+after.Failed-before.Succeeded-before.Failed, time.Since(back).Round(time.Millisecond)))
 	}
-	c := waitFor(t, call, id, pick(90*time.Second, 5*time.Minute), campaignView.final)
+	c := call.WaitFor(t, id, pick(90*time.Second, 5*time.Minute), testprog.Campaign.Final)
 	wall := time.Since(start)
 	if c.Status != "completed" || c.Succeeded != n || c.Failed != 0 {
 		t.Fatalf("campaign %+v, want completed with %d succeeded", c, n)

@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/testprog"
 )
 
 // Distinctive values, so that finding one in the logs cannot be chance.
@@ -42,14 +44,14 @@ func TestLogsHoldNoSecretsOrProspectData(t *testing.T) {
 	for _, level := range []string{"info", "debug"} {
 		t.Run(level, func(t *testing.T) {
 			up := openaitest.New(t, openaitest.WithAPIKey(openAIKey))
-			prog := start(t, map[string]string{
+			prog := testprog.Start(t, map[string]string{
 				"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL, "OPENAI_API_KEY": openAIKey,
 				"WEBHOOK_SECRET": webhookSecret, "LOG_LEVEL": level, "WORKER_CONCURRENCY": "2",
 			})
-			gen := prog.base + "/api/v1/generate-email"
+			gen := prog.URL + "/api/v1/generate-email"
 			expect := func(want int, key string, body any) {
 				t.Helper()
-				if status, _, b := do(t, "POST", gen, key, body); status != want {
+				if status, _, b := testprog.Do(t, "POST", gen, key, body); status != want {
 					t.Fatalf("generate-email: %d, want %d: %s", status, want, b)
 				}
 			}
@@ -70,22 +72,22 @@ func TestLogsHoldNoSecretsOrProspectData(t *testing.T) {
 			up.Enqueue(openaitest.Status(400))
 			other := distinctive()
 			other["prospect"].(map[string]any)["first_name"] = "Zephyrine2"
-			id := submit(t, prog.base, apiKey, map[string]any{"name": "log test", "webhook_url": "http://127.0.0.1:9/services/" + webhookToken,
+			id := testprog.HTTP(prog.URL, apiKey).Submit(t, map[string]any{"name": "log test", "webhook_url": "http://127.0.0.1:9/services/" + webhookToken,
 				"prospects": []any{distinctive(), other}})
-			if c := waitFinished(t, prog.base, apiKey, id); c.Total != 2 || c.Failed != 1 {
+			if c := testprog.HTTP(prog.URL, apiKey).WaitFor(t, id, time.Minute, testprog.Campaign.Final); c.Total != 2 || c.Failed != 1 {
 				t.Fatalf("campaign %+v: want one item failed", c)
 			}
-			waitLog(t, prog.logs, `"webhook failed"`, id)
-			prog.shutdown(t)
+			waitLog(t, prog.Logs, `"webhook failed"`, id)
+			prog.Shutdown(t, time.Minute)
 
-			logs := prog.logs.String()
+			logs := prog.Logs.String()
 			// The search must find the lines it looks in, or it proves nothing.
 			for _, want := range []string{`"status":502`, `"status":401`, `"status":422`, `"email failed"`, `"model call failed"`} {
 				if !strings.Contains(logs, want) {
 					t.Fatalf("the log lacks %s: the test did not drive the path it means to:\n%s", want, logs)
 				}
 			}
-			all := prog.stdout.String() + logs
+			all := prog.Stdout.String() + logs
 			for _, secret := range []string{apiKey, wrongKey, openAIKey, webhookSecret, webhookToken} {
 				if strings.Contains(all, secret) {
 					t.Errorf("the output holds the secret %q:\n%s", secret, all)

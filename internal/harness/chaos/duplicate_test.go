@@ -19,6 +19,7 @@ import (
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/internal/testprog"
 	"github.com/ingren/ingren/internal/webhook"
 	"github.com/ingren/ingren/prompts"
 )
@@ -104,7 +105,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	}))
 	t.Cleanup(hook.Close)
 
-	store, queue := localParts(t)
+	store, queue := testprog.LocalParts(t, time.Minute)
 	set, err := prompt.Load(prompts.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +116,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	}
 	// Warnings are failures, and a failure after the model call redoes
 	// its prospect legitimately; nothing else may.
-	warnings := &syncBuffer{}
+	warnings := &testprog.Buffer{}
 	log := slog.New(slog.NewJSONHandler(warnings, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	composer := &email.Composer{Writer: writer, Prompts: set}
 	svc := &campaign.Service{Store: store, Queue: queue}
@@ -123,20 +124,14 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 		Notifier: webhook.New(webhook.Options{AllowPrivate: true}), Concurrency: 8, MaxReceive: 5, Log: log}
 	dup := &twice{Queue: queue}
 	poller := &campaign.Poller{Queue: dup, Worker: worker, Concurrency: 8, Wait: 100 * time.Millisecond, Log: log}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- poller.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-stopped
-	})
+	testprog.RunPoller(t, poller)
 	srv := httptest.NewServer(api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{testKey})}, composer, svc, log))
 	t.Cleanup(srv.Close)
-	call := httpAPI(srv.URL, testKey)
+	call := testprog.HTTP(srv.URL, testKey)
 
 	start := time.Now()
 	id := submit(t, call, n, map[string]any{"webhook_url": hook.URL})
-	c := waitFor(t, call, id, pick(60*time.Second, 5*time.Minute), campaignView.final)
+	c := call.WaitFor(t, id, pick(60*time.Second, 5*time.Minute), testprog.Campaign.Final)
 	wall := time.Since(start)
 	if c.Status != "completed" || c.Succeeded != n || c.Failed != 0 {
 		t.Fatalf("campaign %+v, want completed with %d succeeded", c, n)
@@ -155,7 +150,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	if got := hooks.Load(); got != 1 {
 		t.Errorf("webhook called %d times, want exactly once", got)
 	}
-	if again := get(t, call, id); again != c {
+	if again := call.Campaign(t, id); again != c {
 		t.Errorf("the duplicates changed the finished campaign: %+v, then %+v", c, again)
 	}
 	first := firstCalls(t, up, n)
