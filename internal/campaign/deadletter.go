@@ -52,16 +52,24 @@ func (w *Worker) gaveUp() string {
 	return fmt.Sprintf("gave up after %d deliveries", w.maxReceive())
 }
 
-func (w *Worker) deadEmail(ctx context.Context, m Delivery, msg message) error {
+// liveCampaign returns msg's campaign and whether a dead letter of it has
+// anything to settle: not when the campaign is gone, nor when it is final
+// (a cancelled campaign's pending emails stay pending).
+func (w *Worker) liveCampaign(ctx context.Context, msg message) (*Campaign, bool, error) {
 	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	if c.Status.Final() {
-		return nil // a cancelled campaign's pending emails stay pending
+	return c, !c.Status.Final(), nil
+}
+
+func (w *Worker) deadEmail(ctx context.Context, m Delivery, msg message) error {
+	c, live, err := w.liveCampaign(ctx, msg)
+	if err != nil || !live {
+		return err
 	}
 	it, err := w.Store.Email(ctx, c.ID, msg.Index)
 	if errors.Is(err, ErrNotFound) {
@@ -87,15 +95,9 @@ func (w *Worker) deadEmail(ctx context.Context, m Delivery, msg message) error {
 // expansion failed: a prospect one of them holds is left to it, and one
 // whose message comes later finds its prospect done.
 func (w *Worker) deadExpand(ctx context.Context, m Delivery, msg message) error {
-	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	c, live, err := w.liveCampaign(ctx, msg)
+	if err != nil || !live {
 		return err
-	}
-	if c.Status.Final() {
-		return nil
 	}
 	why := fmt.Sprintf("the campaign could not be expanded (%s)", w.gaveUp())
 	owner := newOwner(m)
