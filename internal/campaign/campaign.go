@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -36,18 +37,27 @@ const (
 	EmailFailed      EmailStatus = "failed"
 )
 
-// Counts says how an outcome adds to a campaign's counters; ok is false
-// for a status that is not an outcome (pending, or unknown).
-func (s EmailStatus) Counts() (succeeded, needsReview, failed int, ok bool) {
-	switch s {
+// Tally is what one finished email adds to its campaign's counters.
+type Tally struct{ Succeeded, NeedsReview, Failed int }
+
+// Finishing returns what Store.Finish records for an email that ends with
+// status and outcome r: the tally it adds to its campaign, and r as the JSON
+// a store keeps. A status that is not an outcome (pending, or unknown) is an
+// error.
+func Finishing(status EmailStatus, r Outcome) (Tally, []byte, error) {
+	var t Tally
+	switch status {
 	case EmailSucceeded:
-		return 1, 0, 0, true
+		t.Succeeded = 1
 	case EmailNeedsReview:
-		return 1, 1, 0, true
+		t.Succeeded, t.NeedsReview = 1, 1
 	case EmailFailed:
-		return 0, 0, 1, true
+		t.Failed = 1
+	default:
+		return Tally{}, nil, fmt.Errorf("%q is not an outcome", status)
 	}
-	return 0, 0, 0, false
+	output, err := json.Marshal(r)
+	return t, output, err
 }
 
 // Task is a one-off job of a campaign that several processes may race to

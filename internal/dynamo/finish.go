@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,11 +20,7 @@ import (
 // email's existence. Transactions on the same campaign record conflict with
 // each other; Finish retries those with backoff.
 func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
-	succeeded, needsReview, failed, ok := status.Counts()
-	if !ok {
-		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
-	}
-	output, err := json.Marshal(r)
+	tally, output, err := campaign.Finishing(status, r)
 	if err != nil {
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
 	}
@@ -60,9 +55,9 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":idx":  number(int64(index)),
 				":now":  &types.AttributeValueMemberS{Value: formatTime(now)},
-				":ok":   number(int64(succeeded)),
-				":nr":   number(int64(needsReview)),
-				":fail": number(int64(failed)),
+				":ok":   number(int64(tally.Succeeded)),
+				":nr":   number(int64(tally.NeedsReview)),
+				":fail": number(int64(tally.Failed)),
 				":pt":   number(int64(r.Usage.PromptTokens)),
 				":ct":   number(int64(r.Usage.CompletionTokens)),
 				":tt":   number(int64(r.Usage.TotalTokens)),

@@ -254,11 +254,7 @@ func (s *Store) Email(ctx context.Context, campaignID string, index int) (*campa
 
 // Finish records a pending email's outcome and counts it, in one transaction.
 func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
-	succeeded, needsReview, failed, ok := status.Counts()
-	if !ok {
-		return fmt.Errorf("finish item %s/%d: %q is not an outcome", campaignID, index, status)
-	}
-	result, err := json.Marshal(r)
+	tally, result, err := campaign.Finishing(status, r)
 	if err != nil {
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
 	}
@@ -268,16 +264,13 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE campaign_items SET status = ?, result = ?
+	wrote, err := execOne(ctx, tx, `UPDATE campaign_items SET status = ?, result = ?
 		WHERE campaign_id = ? AND idx = ? AND status = ?`,
 		string(status), string(result), campaignID, index, string(campaign.EmailPending))
 	if err != nil {
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		if err != nil {
-			return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
-		}
+	if !wrote {
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM campaign_items WHERE campaign_id = ? AND idx = ?)`,
 			campaignID, index).Scan(&exists); err != nil {
@@ -293,7 +286,7 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
 			updated_at = ?
 		WHERE id = ?`,
-		succeeded, needsReview, failed, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
+		tally.Succeeded, tally.NeedsReview, tally.Failed, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
 		now.UnixMilli(), campaignID); err != nil {
 		return fmt.Errorf("count item %s/%d: %w", campaignID, index, err)
 	}
@@ -306,7 +299,7 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 // Claim takes the email's lease in one upsert that only writes while the
 // email is pending and only overwrites an expired lease or owner's own.
 func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO item_leases (campaign_id, idx, owner, until)
+	wrote, err := execOne(ctx, s.db, `INSERT INTO item_leases (campaign_id, idx, owner, until)
 		SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM campaign_items WHERE campaign_id = ? AND idx = ? AND status = ?)
 		ON CONFLICT (campaign_id, idx) DO UPDATE SET owner = excluded.owner, until = excluded.until
 		WHERE item_leases.until <= ? OR item_leases.owner = excluded.owner`,
@@ -314,10 +307,7 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 	if err != nil {
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		if err != nil {
-			return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
-		}
+	if wrote {
 		return nil
 	}
 	// Nothing written: the email is done (or gone), or another holds it.
@@ -539,6 +529,22 @@ func stored(c *campaign.Campaign) *campaign.Campaign {
 }
 
 type scanner interface{ Scan(dest ...any) error }
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// execOne runs a conditional write and reports whether it changed exactly
+// one row: whether its condition held.
+func execOne(ctx context.Context, db execer, query string, args ...any) (bool, error) {
+	res, err := db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
 
 func scanCampaign(row scanner) (*campaign.Campaign, error) {
 	var (

@@ -21,7 +21,7 @@ func (s *Store) ClaimTask(ctx context.Context, campaignID string, task campaign.
 	if !task.Valid() {
 		return fmt.Errorf("claim task %q of %s: no such task", task, campaignID)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO campaign_tasks (campaign_id, task, owner, until)
+	wrote, err := execOne(ctx, s.db, `INSERT INTO campaign_tasks (campaign_id, task, owner, until)
 		SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = ?)
 		ON CONFLICT (campaign_id, task) DO UPDATE SET owner = excluded.owner, until = excluded.until
 		WHERE campaign_tasks.done = 0 AND (campaign_tasks.until <= ? OR campaign_tasks.owner = excluded.owner)`,
@@ -29,10 +29,7 @@ func (s *Store) ClaimTask(ctx context.Context, campaignID string, task campaign.
 	if err != nil {
 		return fmt.Errorf("claim task %s of %s: %w", task, campaignID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		if err != nil {
-			return fmt.Errorf("claim task %s of %s: %w", task, campaignID, err)
-		}
+	if wrote {
 		return nil
 	}
 	// Nothing written: no campaign, the task is done, or another holds it.
@@ -59,18 +56,14 @@ func (s *Store) FinishTask(ctx context.Context, campaignID string, task campaign
 	if !task.Valid() {
 		return fmt.Errorf("finish task %q of %s: no such task", task, campaignID)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO campaign_tasks (campaign_id, task, owner, until, done)
+	wrote, err := execOne(ctx, s.db, `INSERT INTO campaign_tasks (campaign_id, task, owner, until, done)
 		SELECT ?, ?, '', 0, 1 WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = ?)
 		ON CONFLICT (campaign_id, task) DO UPDATE SET done = 1`,
 		campaignID, string(task), campaignID)
 	if err != nil {
 		return fmt.Errorf("finish task %s of %s: %w", task, campaignID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("finish task %s of %s: %w", task, campaignID, err)
-	}
-	if n == 0 {
+	if !wrote {
 		return fmt.Errorf("finish task %s of %s: %w", task, campaignID, campaign.ErrNotFound)
 	}
 	return nil
