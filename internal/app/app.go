@@ -38,6 +38,20 @@ func Prompts(cfg config.Config) (*prompt.Set, error) {
 	return set, nil
 }
 
+// Composer returns the email composer cfg asks for: its prompts, its model
+// writer, and the models a client may choose.
+func Composer(cfg config.Config, log *slog.Logger) (*email.Composer, error) {
+	set, err := Prompts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	writer, err := Writer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models()}, nil
+}
+
 // Writer returns the model writer cfg asks for: an OpenAI-compatible
 // server, or the offline template writer when none is configured. It logs
 // which, once, at start-up (the local program's start, a Lambda's cold

@@ -94,11 +94,7 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 	if err := readSecrets(ctx, ssm.NewFromConfig(awsCfg), &cfg); err != nil {
 		return nil, err
 	}
-	set, err := Prompts(cfg)
-	if err != nil {
-		return nil, err
-	}
-	writer, err := Writer(cfg, log)
+	composer, err := Composer(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +103,7 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 		log:      log,
 		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.CampaignTTL),
 		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
-		composer: &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models()},
+		composer: composer,
 	}, nil
 }
 

@@ -19,7 +19,6 @@ import (
 	"github.com/ingren/ingren/internal/apikey"
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/config"
-	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/internal/webhook"
 )
@@ -45,12 +44,8 @@ type Local struct {
 // NewLocal builds the local program from cfg. keys are the accepted API keys;
 // campaigns that an earlier version stored under their unkeyed tenant ids
 // move to their keyed ones.
-func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error) {
-	set, err := Prompts(cfg)
-	if err != nil {
-		return nil, err
-	}
-	writer, err := Writer(cfg, log)
+func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err error) {
+	composer, err := Composer(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -65,29 +60,29 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (*Local, error
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	store, err := sqlite.NewStore(db)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	queue, err := sqlite.NewQueue(db, "work", LocalQueueVisibility, cfg.MaxReceiveCount)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	keySet := apikey.NewKeyed(secret, keys)
 	if err := migrateTenants(context.Background(), store, keySet, keys, log); err != nil {
-		db.Close()
 		return nil, err
 	}
 	// Webhook calls have a queue of their own, worked apart from the model
 	// work (campaign.Poller.Notices).
 	notices, err := sqlite.NewQueue(db, "notify", LocalQueueVisibility, cfg.MaxReceiveCount)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	composer := &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models()}
 	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models()}
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer, Notices: notices,
