@@ -141,9 +141,10 @@ func foldedWordEnd(s string, i int) int {
 	return i
 }
 
-// containsPhrase reports whether folded text s contains folded phrase p
-// with word boundaries at both ends (a boundary is only needed where p
-// starts or ends with a word byte).
+// containsPhrase reports whether s contains p with word boundaries at both
+// ends (a boundary is only needed where p starts or ends with a word byte).
+// It compares bytes: folded text and phrase match whatever their case, the
+// original ones only with it.
 func containsPhrase(s, p string) bool {
 	if p == "" {
 		return false

@@ -2,23 +2,6 @@ package lint
 
 import "strings"
 
-// containsWordCase reports whether s holds w as a whole word, with its case.
-func containsWordCase(s, w string) bool {
-	for off := 0; off < len(s); {
-		j := strings.Index(s[off:], w)
-		if j < 0 {
-			return false
-		}
-		j += off
-		end := j + len(w)
-		if (j == 0 || !isWordByte(s[j-1])) && (end == len(s) || !isWordByte(s[end])) {
-			return true
-		}
-		off = j + 1
-	}
-	return false
-}
-
 // checkCaps warns about shouting: words of four or more letters, all
 // capitals, that are not a known acronym (GDPR, EMEA) or written so in the
 // facts (a company called ACME). Shorter words are acronyms far more often
@@ -39,7 +22,7 @@ func (c *checker) checkCaps(p *part) {
 				lower = true
 			}
 		}
-		if lower || upper < 4 || knownTerms[w] || containsWordCase(c.factsRaw, w) {
+		if lower || upper < 4 || knownTerms[w] || containsPhrase(c.factsRaw, w) {
 			continue
 		}
 		c.add(CodeAllCaps, SeverityWarning, "ALL-CAPS word %s in %s", quote(w), p.name)
