@@ -2,11 +2,8 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,34 +20,15 @@ var claimTests = []storeTest{
 }
 
 func testClaim(t *testing.T, s campaign.Store) {
-	ctx := context.Background()
-	c := NewCampaign("tenant-a", 2)
-	MustCreate(t, s, c, NewItems(c))
-	until := base.Add(time.Minute)
-	if err := s.Claim(ctx, c.ID, 1, "a", base, until); err != nil {
-		t.Fatalf("first Claim: %v", err)
-	}
-	// Another owner, before the lease ends (and at the last moment).
-	for _, now := range []time.Time{base, until.Add(-time.Millisecond)} {
-		mustBeClaimed(t, s.Claim(ctx, c.ID, 1, "b", now, now.Add(time.Minute)), until)
-	}
-	// The holder extends its own lease.
-	later := base.Add(2 * time.Minute)
-	if err := s.Claim(ctx, c.ID, 1, "a", base.Add(time.Second), later); err != nil {
-		t.Fatalf("holder's Claim again: %v", err)
-	}
-	mustBeClaimed(t, s.Claim(ctx, c.ID, 1, "b", until, until.Add(time.Minute)), later)
-	// Once it has ended, anyone may take it.
-	if err := s.Claim(ctx, c.ID, 1, "b", later, later.Add(time.Minute)); err != nil {
-		t.Fatalf("Claim of an expired lease: %v", err)
-	}
-	mustBeClaimed(t, s.Claim(ctx, c.ID, 1, "a", later, later.Add(time.Hour)), later.Add(time.Minute))
+	c := mustCreateNew(t, s, 2)
+	checkLease(t, "Claim", func(owner string, now, until time.Time) error {
+		return s.Claim(context.Background(), c.ID, 1, owner, now, until)
+	})
 }
 
 func testClaimRelease(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	until := base.Add(time.Minute)
 	if err := s.Release(ctx, c.ID, 0, "a"); err != nil {
 		t.Fatalf("Release without a lease: %v", err)
@@ -72,29 +50,10 @@ func testClaimRelease(t *testing.T, s campaign.Store) {
 }
 
 func testClaimRace(t *testing.T, s campaign.Store) {
-	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
-	const n = 12
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.Claim(ctx, c.ID, 0, fmt.Sprintf("owner-%d", i), base, base.Add(time.Minute))
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, campaign.ErrClaimed):
-				t.Errorf("Claim: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if got := wins.Load(); got != 1 {
-		t.Errorf("%d of %d racing Claims won, want 1", got, n)
-	}
+	c := mustCreateNew(t, s, 1)
+	mustHaveOneWinner(t, "Claim", 12, campaign.ErrClaimed, func(g int) error {
+		return s.Claim(context.Background(), c.ID, 0, fmt.Sprintf("owner-%d", g), base, base.Add(time.Minute))
+	})
 }
 
 func testClaimPerEmail(t *testing.T, s campaign.Store) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,8 +25,7 @@ var finishTests = []storeTest{
 
 func testFinish(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 5)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 5)
 
 	outcomes := []struct {
 		index  int
@@ -79,8 +77,7 @@ func testFinish(t *testing.T, s campaign.Store) {
 
 func testFinishTwice(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 2)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 2)
 	first := campaign.Outcome{Subject: "first", Body: "b", Usage: email.Usage{TotalTokens: 10}}
 	if err := s.Finish(ctx, c.ID, 0, campaign.EmailSucceeded, first, base.Add(time.Second)); err != nil {
 		t.Fatalf("Finish: %v", err)
@@ -110,23 +107,10 @@ func testFinishTwice(t *testing.T, s campaign.Store) {
 }
 
 func testFinishMissing(t *testing.T, s campaign.Store) {
-	c := NewCampaign("tenant-a", 2)
-	MustCreate(t, s, c, NewItems(c))
-	for _, tc := range []struct {
-		name  string
-		id    string
-		index int
-	}{
-		{"IndexPastEnd", c.ID, 2},
-		{"UnknownCampaign", NewID(), 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := s.Finish(context.Background(), tc.id, tc.index, campaign.EmailSucceeded, campaign.Outcome{}, base)
-			if !errors.Is(err, campaign.ErrNotFound) {
-				t.Errorf("err = %v, want ErrNotFound", err)
-			}
-		})
-	}
+	c := mustCreateNew(t, s, 2)
+	mustBeNotFound(t, c, func(id string, index int) error {
+		return s.Finish(context.Background(), id, index, campaign.EmailSucceeded, campaign.Outcome{}, base)
+	})
 	got, err := s.Get(context.Background(), c.Tenant, c.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
@@ -135,8 +119,7 @@ func testFinishMissing(t *testing.T, s campaign.Store) {
 }
 
 func testFinishPendingStatus(t *testing.T, s campaign.Store) {
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	if err := s.Finish(context.Background(), c.ID, 0, campaign.EmailPending, campaign.Outcome{}, base); err == nil {
 		t.Error("Finish with status pending succeeded")
 	}
@@ -149,33 +132,11 @@ func testFinishPendingStatus(t *testing.T, s campaign.Store) {
 
 func testFinishSameEmailConcurrently(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 3)
-	MustCreate(t, s, c, NewItems(c))
-	const n = 20
-	var wins, done atomic.Int32
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for g := range n {
-		wg.Go(func() {
-			r := campaign.Outcome{Subject: fmt.Sprint("from ", g), Usage: email.Usage{TotalTokens: 7}}
-			switch err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, r, base.Add(time.Second)); {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, campaign.ErrAlreadyDone):
-				done.Add(1)
-			default:
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("Finish: %v", err)
-	}
-	if wins.Load() != 1 || done.Load() != n-1 {
-		t.Errorf("%d Finish calls succeeded and %d were already done, want 1 and %d", wins.Load(), done.Load(), n-1)
-	}
+	c := mustCreateNew(t, s, 3)
+	mustHaveOneWinner(t, "Finish", 20, campaign.ErrAlreadyDone, func(g int) error {
+		r := campaign.Outcome{Subject: fmt.Sprint("from ", g), Usage: email.Usage{TotalTokens: 7}}
+		return s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, r, base.Add(time.Second))
+	})
 	got, err := s.Get(ctx, c.Tenant, c.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
@@ -188,8 +149,7 @@ func testFinishSameEmailConcurrently(t *testing.T, s campaign.Store) {
 func testFinishAllConcurrently(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
 	const total, workers = 200, 16
-	c := NewCampaign("tenant-a", total)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, total)
 
 	indexes := make(chan int)
 	errs := make(chan error, total)

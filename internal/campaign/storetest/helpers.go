@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,6 +92,15 @@ func MustCreate(tb testing.TB, s campaign.Store, c *campaign.Campaign, items []c
 	return got
 }
 
+// mustCreateNew creates a NewCampaign of tenant-a with total pending
+// emails (NewItems) and returns it as it was before Create.
+func mustCreateNew(tb testing.TB, s campaign.Store, total int) *campaign.Campaign {
+	tb.Helper()
+	c := NewCampaign("tenant-a", total)
+	MustCreate(tb, s, c, NewItems(c))
+	return c
+}
+
 // AllItems pages through a campaign's emails, limit at a time, and returns
 // them with each page's size. It fails the test when the cursor runs on.
 func AllItems(tb testing.TB, s campaign.Store, id string, limit int) ([]campaign.Email, []int) {
@@ -166,6 +176,81 @@ func mustBeDone(t *testing.T, err error, when string) {
 	t.Helper()
 	if !errors.Is(err, campaign.ErrAlreadyDone) {
 		t.Errorf("Claim of a finished item %s: %v, want ErrAlreadyDone", when, err)
+	}
+}
+
+// claimFunc takes a lease for owner at now, until until: Claim of one email
+// or ClaimTask of one task.
+type claimFunc func(owner string, now, until time.Time) error
+
+// checkLease checks the lease that claim (called name) takes: it holds
+// other owners off until it ends, its holder may move it, and once it has
+// ended anyone may take it.
+func checkLease(t *testing.T, name string, claim claimFunc) {
+	t.Helper()
+	until := base.Add(time.Minute)
+	if err := claim("a", base, until); err != nil {
+		t.Fatalf("first %s: %v", name, err)
+	}
+	// Another owner, before the lease ends (and at the last moment).
+	for _, now := range []time.Time{base, until.Add(-time.Millisecond)} {
+		mustBeClaimed(t, claim("b", now, now.Add(time.Minute)), until)
+	}
+	// The holder moves its own lease.
+	later := base.Add(2 * time.Minute)
+	if err := claim("a", base.Add(time.Second), later); err != nil {
+		t.Fatalf("holder's %s again: %v", name, err)
+	}
+	mustBeClaimed(t, claim("b", until, until.Add(time.Minute)), later)
+	// Once it has ended, anyone may take it.
+	if err := claim("b", later, later.Add(time.Minute)); err != nil {
+		t.Fatalf("%s of an expired lease: %v", name, err)
+	}
+	mustBeClaimed(t, claim("a", later, later.Add(time.Hour)), later.Add(time.Minute))
+}
+
+// mustHaveOneWinner calls op (called name) from n goroutines at once, g
+// from 0 to n-1, and checks that one call succeeds and every other fails
+// with lose.
+func mustHaveOneWinner(t *testing.T, name string, n int, lose error, op func(g int) error) {
+	t.Helper()
+	var wins, losses atomic.Int32
+	var wg sync.WaitGroup
+	for g := range n {
+		wg.Go(func() {
+			switch err := op(g); {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, lose):
+				losses.Add(1)
+			default:
+				t.Errorf("%s: %v", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 || losses.Load() != int32(n-1) {
+		t.Errorf("%d of %d racing %s calls won and %d lost (%v), want 1 and %d", wins.Load(), n, name, losses.Load(), lose, n-1)
+	}
+}
+
+// mustBeNotFound checks that op, called with an index past the end of c and
+// with an unknown campaign, returns ErrNotFound.
+func mustBeNotFound(t *testing.T, c *campaign.Campaign, op func(id string, index int) error) {
+	t.Helper()
+	for _, tc := range []struct {
+		name  string
+		id    string
+		index int
+	}{
+		{"IndexPastEnd", c.ID, c.Total},
+		{"UnknownCampaign", NewID(), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := op(tc.id, tc.index); !errors.Is(err, campaign.ErrNotFound) {
+				t.Errorf("err = %v, want ErrNotFound", err)
+			}
+		})
 	}
 }
 

@@ -25,8 +25,7 @@ var readTests = []storeTest{
 }
 
 func testGetOtherTenant(t *testing.T, s campaign.Store) {
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	_, err := s.Get(context.Background(), "tenant-b", c.ID)
 	if !errors.Is(err, campaign.ErrNotFound) {
 		t.Errorf("Get from another tenant: err = %v, want ErrNotFound", err)
@@ -156,8 +155,7 @@ func testEmailsUnknown(t *testing.T, s campaign.Store) {
 }
 
 func testBadCursor(t *testing.T, s campaign.Store) {
-	c := NewCampaign("tenant-a", 2)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 2)
 	_, _, err := s.Emails(context.Background(), c.ID, campaign.Page{Limit: 10, Cursor: "not a cursor!"})
 	if !errors.Is(err, campaign.ErrBadCursor) {
 		t.Errorf("Emails with a bad cursor: err = %v, want ErrBadCursor", err)
@@ -180,21 +178,9 @@ func testEmail(t *testing.T, s campaign.Store) {
 }
 
 func testEmailUnknown(t *testing.T, s campaign.Store) {
-	c := NewCampaign("tenant-a", 3)
-	MustCreate(t, s, c, NewItems(c))
-	for _, tc := range []struct {
-		name  string
-		id    string
-		index int
-	}{
-		{"IndexPastEnd", c.ID, 3},
-		{"UnknownCampaign", NewID(), 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.Email(context.Background(), tc.id, tc.index)
-			if !errors.Is(err, campaign.ErrNotFound) {
-				t.Errorf("err = %v, want ErrNotFound", err)
-			}
-		})
-	}
+	c := mustCreateNew(t, s, 3)
+	mustBeNotFound(t, c, func(id string, index int) error {
+		_, err := s.Email(context.Background(), id, index)
+		return err
+	})
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,33 +22,15 @@ var taskTests = []storeTest{
 }
 
 func testClaimTask(t *testing.T, s campaign.Store) {
-	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
-	until := base.Add(time.Minute)
-	if err := s.ClaimTask(ctx, c.ID, campaign.TaskExpand, "a", base, until); err != nil {
-		t.Fatalf("first ClaimTask: %v", err)
-	}
-	for _, now := range []time.Time{base, until.Add(-time.Millisecond)} {
-		mustBeClaimed(t, s.ClaimTask(ctx, c.ID, campaign.TaskExpand, "b", now, now.Add(time.Minute)), until)
-	}
-	// The holder moves its own lease.
-	later := base.Add(2 * time.Minute)
-	if err := s.ClaimTask(ctx, c.ID, campaign.TaskExpand, "a", base.Add(time.Second), later); err != nil {
-		t.Fatalf("holder's ClaimTask again: %v", err)
-	}
-	mustBeClaimed(t, s.ClaimTask(ctx, c.ID, campaign.TaskExpand, "b", until, until.Add(time.Minute)), later)
-	// Once it has ended, anyone may take it.
-	if err := s.ClaimTask(ctx, c.ID, campaign.TaskExpand, "b", later, later.Add(time.Minute)); err != nil {
-		t.Fatalf("ClaimTask of an expired lease: %v", err)
-	}
-	mustBeClaimed(t, s.ClaimTask(ctx, c.ID, campaign.TaskExpand, "a", later, later.Add(time.Hour)), later.Add(time.Minute))
+	c := mustCreateNew(t, s, 1)
+	checkLease(t, "ClaimTask", func(owner string, now, until time.Time) error {
+		return s.ClaimTask(context.Background(), c.ID, campaign.TaskExpand, owner, now, until)
+	})
 }
 
 func testClaimTaskGiveUp(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	if err := s.ClaimTask(ctx, c.ID, campaign.TaskNotify, "a", base, base.Add(time.Hour)); err != nil {
 		t.Fatalf("ClaimTask: %v", err)
 	}
@@ -65,33 +45,15 @@ func testClaimTaskGiveUp(t *testing.T, s campaign.Store) {
 }
 
 func testClaimTaskRace(t *testing.T, s campaign.Store) {
-	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
-	const n = 12
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			err := s.ClaimTask(ctx, c.ID, campaign.TaskExpand, fmt.Sprintf("owner-%d", i), base, base.Add(time.Minute))
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, campaign.ErrClaimed):
-				t.Errorf("ClaimTask: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if got := wins.Load(); got != 1 {
-		t.Errorf("%d of %d racing ClaimTasks won, want 1", got, n)
-	}
+	c := mustCreateNew(t, s, 1)
+	mustHaveOneWinner(t, "ClaimTask", 12, campaign.ErrClaimed, func(g int) error {
+		return s.ClaimTask(context.Background(), c.ID, campaign.TaskExpand, fmt.Sprintf("owner-%d", g), base, base.Add(time.Minute))
+	})
 }
 
 func testFinishTask(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	if err := s.ClaimTask(ctx, c.ID, campaign.TaskExpand, "a", base, base.Add(time.Minute)); err != nil {
 		t.Fatalf("ClaimTask: %v", err)
 	}
@@ -170,8 +132,7 @@ func testTaskUnknown(t *testing.T, s campaign.Store) {
 
 func testTaskInvalid(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	for _, task := range []campaign.Task{"", "status", "expand_until"} {
 		if err := s.ClaimTask(ctx, c.ID, task, "a", base, base.Add(time.Minute)); err == nil {
 			t.Errorf("ClaimTask of task %q: no error", task)

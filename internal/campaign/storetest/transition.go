@@ -3,8 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,8 +20,7 @@ var transitionTests = []storeTest{
 
 func testTransitionAllowed(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	now := base.Add(time.Hour)
 	if err := s.Transition(ctx, c.ID, []campaign.Status{campaign.StatusCompleted, campaign.StatusQueued}, campaign.StatusRunning, now); err != nil {
 		t.Fatalf("Transition: %v", err)
@@ -40,8 +37,7 @@ func testTransitionAllowed(t *testing.T, s campaign.Store) {
 
 func testTransitionDisallowed(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	for _, tc := range []struct {
 		name string
 		from []campaign.Status
@@ -75,34 +71,13 @@ func testTransitionRace(t *testing.T, s campaign.Store) {
 	c := NewCampaign("tenant-a", 1)
 	c.Status = campaign.StatusRunning
 	MustCreate(t, s, c, NewItems(c))
-	const n = 10
-	var wins, conflicts atomic.Int32
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for g := range n {
+	mustHaveOneWinner(t, "Transition", 10, campaign.ErrConflict, func(g int) error {
 		to := campaign.StatusCompleted
 		if g%2 == 1 {
 			to = campaign.StatusCancelled
 		}
-		wg.Go(func() {
-			switch err := s.Transition(ctx, c.ID, []campaign.Status{campaign.StatusQueued, campaign.StatusRunning}, to, base.Add(time.Minute)); {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, campaign.ErrConflict):
-				conflicts.Add(1)
-			default:
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("Transition: %v", err)
-	}
-	if wins.Load() != 1 || conflicts.Load() != n-1 {
-		t.Errorf("%d transitions won and %d conflicted, want 1 and %d", wins.Load(), conflicts.Load(), n-1)
-	}
+		return s.Transition(ctx, c.ID, []campaign.Status{campaign.StatusQueued, campaign.StatusRunning}, to, base.Add(time.Minute))
+	})
 	got, err := s.Get(ctx, c.Tenant, c.ID)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
@@ -114,8 +89,7 @@ func testTransitionRace(t *testing.T, s campaign.Store) {
 
 func testTransitionCompletedAt(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
-	c := NewCampaign("tenant-a", 1)
-	MustCreate(t, s, c, NewItems(c))
+	c := mustCreateNew(t, s, 1)
 	running := base.Add(time.Minute)
 	if err := s.Transition(ctx, c.ID, []campaign.Status{campaign.StatusQueued}, campaign.StatusRunning, running); err != nil {
 		t.Fatalf("Transition to running: %v", err)
