@@ -1,7 +1,7 @@
 package testenv
 
 import (
-	"errors"
+	"context"
 	"testing"
 	"time"
 
@@ -81,14 +81,9 @@ func CreateTable(tb testing.TB, c *dynamodb.Client) string {
 	if _, err := c.CreateTable(ctx, CreateTableInput(name)); err != nil {
 		tb.Fatalf("create table %s: %v", name, err)
 	}
-	tb.Cleanup(func() {
-		ctx, cancel := opContext()
-		defer cancel()
+	deleteAtEnd[*types.ResourceNotFoundException](tb, "table "+name, func(ctx context.Context) error {
 		_, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-		var notFound *types.ResourceNotFoundException
-		if err != nil && !errors.As(err, &notFound) {
-			tb.Errorf("delete table %s: %v", name, err)
-		}
+		return err
 	})
 
 	// The waiter's defaults (20 s to 120 s between polls) suit real AWS;

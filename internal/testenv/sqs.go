@@ -1,8 +1,8 @@
 package testenv
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -70,14 +70,9 @@ func mustCreateQueue(tb testing.TB, c *sqs.Client, name string, attrs map[string
 		tb.Fatalf("create queue %s: %v", name, err)
 	}
 	url := aws.ToString(out.QueueUrl)
-	tb.Cleanup(func() {
-		ctx, cancel := opContext()
-		defer cancel()
+	deleteAtEnd[*types.QueueDoesNotExist](tb, "queue "+url, func(ctx context.Context) error {
 		_, err := c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
-		var gone *types.QueueDoesNotExist
-		if err != nil && !errors.As(err, &gone) {
-			tb.Errorf("delete queue %s: %v", url, err)
-		}
+		return err
 	})
 	return url
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"regexp"
 	"strconv"
@@ -52,28 +53,26 @@ const opTimeout = 30 * time.Second
 // fails it when CI=true.
 func DynamoDB(tb testing.TB) *dynamodb.Client {
 	tb.Helper()
-	endpoint := endpoint(tb, EnvDynamoDBEndpoint, "DynamoDB Local")
-	// Options rather than config.LoadDefaultConfig: nothing from ~/.aws or
-	// AWS_* variables (a profile, an endpoint override) can leak in.
-	return dynamodb.New(dynamodb.Options{
-		Region:           Region,
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		RetryMaxAttempts: MaxAttempts,
-	})
+	return dynamodb.NewFromConfig(emulatorConfig(endpoint(tb, EnvDynamoDBEndpoint, "DynamoDB Local")))
 }
 
 // SQS returns a client for the SQS emulator at INGREN_SQS_ENDPOINT. When the
 // variable is unset it skips the test, or fails it when CI=true.
 func SQS(tb testing.TB) *sqs.Client {
 	tb.Helper()
-	endpoint := endpoint(tb, EnvSQSEndpoint, "fauxqs (SQS)")
-	return sqs.New(sqs.Options{
+	return sqs.NewFromConfig(emulatorConfig(endpoint(tb, EnvSQSEndpoint, "fauxqs (SQS)")))
+}
+
+// emulatorConfig is the configuration of a client of the emulator at
+// endpoint. A literal rather than config.LoadDefaultConfig: nothing from
+// ~/.aws or AWS_* variables (a profile, an endpoint override) can leak in.
+func emulatorConfig(endpoint string) aws.Config {
+	return aws.Config{
 		Region:           Region,
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		RetryMaxAttempts: MaxAttempts,
-	})
+	}
 }
 
 func endpoint(tb testing.TB, env, emulator string) string {
@@ -98,6 +97,19 @@ func inCI() bool {
 // derive from tb.Context, which is already cancelled when Cleanup runs.
 func opContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), opTimeout)
+}
+
+// deleteAtEnd calls del, which deletes what a test made, when the test
+// ends. An error of type Gone says it is deleted already, and is none.
+func deleteAtEnd[Gone error](tb testing.TB, what string, del func(context.Context) error) {
+	tb.Cleanup(func() {
+		ctx, cancel := opContext()
+		defer cancel()
+		var gone Gone
+		if err := del(ctx); err != nil && !errors.As(err, &gone) {
+			tb.Errorf("delete %s: %v", what, err)
+		}
+	})
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)

@@ -158,13 +158,7 @@ func testUndeletedComesBack(t *testing.T, newQueue NewQueue) {
 		t.Fatalf("Receive while hidden returned %d messages, want none", len(msgs))
 	}
 
-	second := receiveN(t, q, 1, false)[0]
-	if second.ID != first.ID || !bytes.Equal(second.Body, first.Body) {
-		t.Fatalf("came back as %s %q, want %s %q", second.ID, second.Body, first.ID, first.Body)
-	}
-	if second.ReceiveCount != 2 {
-		t.Errorf("ReceiveCount %d, want 2", second.ReceiveCount)
-	}
+	second := mustComeBack(t, q, first)
 	if err := q.Delete(ctx, []string{second.Handle}); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
@@ -179,13 +173,7 @@ func testExtendZero(t *testing.T, newQueue NewQueue) {
 	if err := q.Extend(ctx, first.Handle, 0); err != nil {
 		t.Fatalf("Extend(0): %v", err)
 	}
-	second := receiveN(t, q, 1, false)[0]
-	if second.ID != first.ID {
-		t.Fatalf("received %s, want %s again", second.ID, first.ID)
-	}
-	if second.ReceiveCount != 2 {
-		t.Errorf("ReceiveCount %d, want 2", second.ReceiveCount)
-	}
+	mustComeBack(t, q, first)
 }
 
 func testExtendKeepsHidden(t *testing.T, newQueue NewQueue) {
@@ -213,11 +201,7 @@ func testExtendKeepsHidden(t *testing.T, newQueue NewQueue) {
 		}
 	}
 
-	second := receiveN(t, q, 1, false)[0]
-	if second.ID != first.ID || second.ReceiveCount != 2 {
-		t.Fatalf("after the extension got %s with ReceiveCount %d, want %s with 2",
-			second.ID, second.ReceiveCount, first.ID)
-	}
+	mustComeBack(t, q, first)
 }
 
 func testDeleteUnknown(t *testing.T, newQueue NewQueue) {
@@ -415,6 +399,18 @@ func receiveN(t *testing.T, q campaign.Queue, n int, del bool) []campaign.Delive
 		t.Fatalf("received %d messages, want %d", len(got), n)
 	}
 	return got
+}
+
+// mustComeBack receives first's message again and checks that it is the
+// same message on its second delivery.
+func mustComeBack(t *testing.T, q campaign.Queue, first campaign.Delivery) campaign.Delivery {
+	t.Helper()
+	second := receiveN(t, q, 1, false)[0]
+	if second.ID != first.ID || !bytes.Equal(second.Body, first.Body) || second.ReceiveCount != 2 {
+		t.Fatalf("came back as %s %q with ReceiveCount %d, want %s %q with 2",
+			second.ID, second.Body, second.ReceiveCount, first.ID, first.Body)
+	}
+	return second
 }
 
 // assertEmpty checks that a receive finds nothing left.
