@@ -353,31 +353,32 @@ func (l *loader) secret(key string) Secret {
 	return Secret(v)
 }
 
-func (l *loader) int(dst *int, key string) {
-	v, ok := l.src.Get(key)
-	if !ok {
-		return
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		l.problems = append(l.problems, fmt.Sprintf("%s must be a whole number, got %q", key, v))
-		return
-	}
-	*dst = n
-}
+func (l *loader) int(dst *int, key string) { parse(l, dst, key, "a whole number", strconv.Atoi) }
 
 // duration reads a Go duration such as 45s or 1m30s.
 func (l *loader) duration(dst *time.Duration, key string) {
+	parse(l, dst, key, "a duration such as 10s or 1m30s", time.ParseDuration)
+}
+
+func (l *loader) float(dst *float64, key string) {
+	parse(l, dst, key, "a number", func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+}
+
+func (l *loader) bool(dst *bool, key string) { parse(l, dst, key, "true or false", strconv.ParseBool) }
+
+// parse reads key with read, after trimming its spaces. A value read cannot
+// take is a problem that says it must be want.
+func parse[T any](l *loader, dst *T, key, want string, read func(string) (T, error)) {
 	v, ok := l.src.Get(key)
 	if !ok {
 		return
 	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
+	x, err := read(strings.TrimSpace(v))
 	if err != nil {
-		l.problems = append(l.problems, fmt.Sprintf("%s must be a duration such as 10s or 1m30s, got %q", key, v))
+		l.problems = append(l.problems, fmt.Sprintf("%s must be %s, got %q", key, want, v))
 		return
 	}
-	*dst = d
+	*dst = x
 }
 
 // list reads a list: pulumi config set --path 'key[0]' a stores it as
@@ -404,30 +405,4 @@ func (l *loader) list(dst *[]string, key string) {
 		}
 	}
 	*dst = items
-}
-
-func (l *loader) float(dst *float64, key string) {
-	v, ok := l.src.Get(key)
-	if !ok {
-		return
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		l.problems = append(l.problems, fmt.Sprintf("%s must be a number, got %q", key, v))
-		return
-	}
-	*dst = f
-}
-
-func (l *loader) bool(dst *bool, key string) {
-	v, ok := l.src.Get(key)
-	if !ok {
-		return
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		l.problems = append(l.problems, fmt.Sprintf("%s must be true or false, got %q", key, v))
-		return
-	}
-	*dst = b
 }

@@ -14,8 +14,7 @@ import (
 
 // functionSpec is what differs between the api and worker functions.
 type functionSpec struct {
-	name       string // api or worker: the logical name's suffix
-	logGroup   string
+	name       string // api or worker: the logical name's and the log group's suffix
 	zip        string
 	memoryMB   int
 	timeoutSec int
@@ -104,7 +103,7 @@ func newFunction(ctx *pulumi.Context, cfg Config, spec functionSpec,
 ) (*function, error) {
 	name := "ingren-" + spec.name
 	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String(spec.logGroup),
+		Name:            pulumi.String("/ingren/" + ctx.Stack() + "/" + spec.name),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
 	})
 	if err != nil {

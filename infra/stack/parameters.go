@@ -25,26 +25,26 @@ func (p *parameters) arns() []pulumi.StringOutput {
 func newParameters(ctx *pulumi.Context, cfg Config, path string) (*parameters, error) {
 	var p parameters
 	var err error
-	p.openAIKey, err = ssm.NewParameter(ctx, "ingren-openai-api-key", &ssm.ParameterArgs{
-		Name:        pulumi.String(path + "/openai-api-key"),
-		Description: pulumi.String("OpenAI API key read by the Ingren functions"),
-		Type:        pulumi.String("SecureString"),
-		Value:       cfg.OpenAIAPIKey.Output(),
-	})
+	p.openAIKey, err = newSecureParameter(ctx, path, "openai-api-key", "OpenAI API key read by the Ingren functions", cfg.OpenAIAPIKey)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.WebhookSecret == "" {
-		return &p, nil
-	}
-	p.webhook, err = ssm.NewParameter(ctx, "ingren-webhook-secret", &ssm.ParameterArgs{
-		Name:        pulumi.String(path + "/webhook-secret"),
-		Description: pulumi.String("Key that signs Ingren's webhook callbacks"),
-		Type:        pulumi.String("SecureString"),
-		Value:       cfg.WebhookSecret.Output(),
-	})
-	if err != nil {
-		return nil, err
+	if cfg.WebhookSecret != "" {
+		p.webhook, err = newSecureParameter(ctx, path, "webhook-secret", "Key that signs Ingren's webhook callbacks", cfg.WebhookSecret)
+		if err != nil {
+			return nil, err
+		}
 	}
 	return &p, nil
+}
+
+// newSecureParameter declares the SecureString parameter path/name, the
+// resource ingren-name.
+func newSecureParameter(ctx *pulumi.Context, path, name, description string, value Secret) (*ssm.Parameter, error) {
+	return ssm.NewParameter(ctx, "ingren-"+name, &ssm.ParameterArgs{
+		Name:        pulumi.String(path + "/" + name),
+		Description: pulumi.String(description),
+		Type:        pulumi.String("SecureString"),
+		Value:       value.Output(),
+	})
 }

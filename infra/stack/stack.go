@@ -60,7 +60,6 @@ func New(ctx *pulumi.Context, cfg Config) (*Outputs, error) {
 
 	api, err := newFunction(ctx, cfg, functionSpec{
 		name:       "api",
-		logGroup:   "/ingren/" + ctx.Stack() + "/api",
 		zip:        cfg.APIZip,
 		memoryMB:   cfg.APIMemoryMB,
 		timeoutSec: cfg.APITimeoutSeconds,
@@ -71,7 +70,6 @@ func New(ctx *pulumi.Context, cfg Config) (*Outputs, error) {
 	}
 	worker, err := newFunction(ctx, cfg, functionSpec{
 		name:       "worker",
-		logGroup:   "/ingren/" + ctx.Stack() + "/worker",
 		zip:        cfg.WorkerZip,
 		memoryMB:   cfg.WorkerMemoryMB,
 		timeoutSec: cfg.WorkerTimeoutSeconds,
