@@ -149,8 +149,7 @@ func testReceiveAtMostMax(t *testing.T, newQueue NewQueue) {
 func testUndeletedComesBack(t *testing.T, newQueue NewQueue) {
 	q := newQueue(t, shortVisibility)
 	ctx := t.Context()
-	MustSend(t, q, bodies("again", 1))
-	first := receiveN(t, q, 1, false)[0]
+	first := mustHoldOne(t, q, "again")
 
 	if msgs, err := q.Receive(ctx, 10, 0); err != nil {
 		t.Fatalf("Receive while hidden: %v", err)
@@ -168,8 +167,7 @@ func testExtendZero(t *testing.T, newQueue NewQueue) {
 	// The visibility is long, so only Extend can make it come back in time.
 	q := newQueue(t, longVisibility)
 	ctx := t.Context()
-	MustSend(t, q, bodies("zero", 1))
-	first := receiveN(t, q, 1, false)[0]
+	first := mustHoldOne(t, q, "zero")
 	if err := q.Extend(ctx, first.Handle, 0); err != nil {
 		t.Fatalf("Extend(0): %v", err)
 	}
@@ -180,8 +178,7 @@ func testExtendKeepsHidden(t *testing.T, newQueue NewQueue) {
 	const extension = 5 * time.Second
 	q := newQueue(t, shortVisibility)
 	ctx := t.Context()
-	MustSend(t, q, bodies("extend", 1))
-	first := receiveN(t, q, 1, false)[0]
+	first := mustHoldOne(t, q, "extend")
 	received := time.Now()
 	if err := q.Extend(ctx, first.Handle, extension); err != nil {
 		t.Fatalf("Extend(%v): %v", extension, err)
@@ -207,8 +204,7 @@ func testExtendKeepsHidden(t *testing.T, newQueue NewQueue) {
 func testDeleteUnknown(t *testing.T, newQueue NewQueue) {
 	q := newQueue(t, longVisibility)
 	ctx := t.Context()
-	MustSend(t, q, bodies("gone", 1))
-	m := receiveN(t, q, 1, false)[0]
+	m := mustHoldOne(t, q, "gone")
 	if err := q.Delete(ctx, []string{m.Handle}); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
@@ -399,6 +395,14 @@ func receiveN(t *testing.T, q campaign.Queue, n int, del bool) []campaign.Delive
 		t.Fatalf("received %d messages, want %d", len(got), n)
 	}
 	return got
+}
+
+// mustHoldOne sends one message (body named for the case) and receives it,
+// so that it is in flight: hidden until its visibility timeout ends.
+func mustHoldOne(t *testing.T, q campaign.Queue, name string) campaign.Delivery {
+	t.Helper()
+	MustSend(t, q, bodies(name, 1))
+	return receiveN(t, q, 1, false)[0]
 }
 
 // mustComeBack receives first's message again and checks that it is the

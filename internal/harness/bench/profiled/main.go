@@ -16,24 +16,27 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "profiled:", err)
+		os.Exit(1)
+	}
+}
+
+// run is functions/ingren's main inside a CPU profile, which its defers
+// write out before main exits.
+func run() error {
 	if path := os.Getenv("INGREN_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "profiled:", err)
-			os.Exit(1)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "profiled:", err)
-			os.Exit(1)
+			return err
 		}
 		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := app.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "profiled:", err)
-		pprof.StopCPUProfile()
-		os.Exit(1)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return app.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 }
