@@ -179,14 +179,11 @@ func mustBeDone(t *testing.T, err error, when string) {
 	}
 }
 
-// claimFunc takes a lease for owner at now, until until: Claim of one email
-// or ClaimTask of one task.
-type claimFunc func(owner string, now, until time.Time) error
-
-// checkLease checks the lease that claim (called name) takes: it holds
+// checkLease checks the lease that claim takes for owner at now, until
+// until (name is Claim of one email, or ClaimTask of one task): it holds
 // other owners off until it ends, its holder may move it, and once it has
 // ended anyone may take it.
-func checkLease(t *testing.T, name string, claim claimFunc) {
+func checkLease(t *testing.T, name string, claim func(owner string, now, until time.Time) error) {
 	t.Helper()
 	until := base.Add(time.Minute)
 	if err := claim("a", base, until); err != nil {
