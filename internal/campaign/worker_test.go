@@ -177,7 +177,7 @@ func TestProcessRetriesTransientFailuresAfterBackoff(t *testing.T) {
 
 	// The email message fails (500).
 	if failed := worker.Process(ctx, msgs); len(failed) != 1 || failed[0] != msgs[0].ID {
-		t.Fatalf("a 500 must be reported as a batch email failure: %v", failed)
+		t.Fatalf("a 500 must be reported as a batch item failure: %v", failed)
 	}
 	start := time.Now()
 	msgs, err = queue.Receive(ctx, 10, 5*time.Second)

@@ -272,7 +272,7 @@ func TestEmulatorOutage(t *testing.T) {
 		after := call.WaitFor(t, id, 60*time.Second, func(c testprog.Campaign) bool {
 			return c.Succeeded+c.Failed > before.Succeeded+before.Failed+20 || c.Done()
 		})
-		report = append(report, fmt.Sprintf("outage %d of %v at %d done: %d batch email failures; %d emails done within %v of recovery",
+		report = append(report, fmt.Sprintf("outage %d of %v at %d done: %d batch item failures; %d emails done within %v of recovery",
 			i+1, outage, before.Succeeded+before.Failed, failures.Load()-failedBefore,
 			after.Succeeded+after.Failed-before.Succeeded-before.Failed, time.Since(back).Round(time.Millisecond)))
 	}
@@ -298,7 +298,7 @@ func TestEmulatorOutage(t *testing.T) {
 	for _, r := range report {
 		t.Log(r)
 	}
-	t.Logf("%d prospects completed in %v: statuses %v; %d batch email failures in all; %d first model calls: %d prospects redone (written, then the write failed)",
+	t.Logf("%d prospects completed in %v: statuses %v; %d batch item failures in all; %d first model calls: %d prospects redone (written, then the write failed)",
 		n, wall.Round(time.Millisecond), byStatus, failures.Load(), first.calls, first.redone)
 }
 
