@@ -14,6 +14,7 @@ require (
 	github.com/aws/smithy-go v1.28.9
 	github.com/sashabaranov/go-openai v1.43.0
 	golang.org/x/sync v0.25.0
+	golang.org/x/text v0.31.0
 	maragu.dev/goqite v0.4.0
 	modernc.org/sqlite v1.62.0
 )

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ingren/ingren/internal/email"
 )
 
 // Service submits, reads and cancels campaigns.
@@ -39,6 +41,8 @@ type Submitted struct {
 	// Replayed is true when an Idempotency-Key matched an earlier submit.
 	Replayed bool
 	Warnings []string
+	// Skipped lists the entries SubmitEntries left out, in order.
+	Skipped []Skipped
 }
 
 // Submit validates the whole body, stores the campaign and its emails, then
@@ -47,14 +51,23 @@ type Submitted struct {
 // repeat of the same body returns the first campaign; another body is
 // ErrIdempotencyConflict.
 func (s *Service) Submit(ctx context.Context, tenant, idemKey string, body []byte) (*Submitted, error) {
-	max := s.MaxProspects
-	if max == 0 {
-		max = DefaultMaxProspects
-	}
-	sub, reqs, warnings, err := DecodeSubmission(body, max, s.AllowedModels)
+	sub, reqs, warnings, err := DecodeSubmission(body, s.maxProspects(), s.AllowedModels)
 	if err != nil {
 		return nil, err
 	}
+	return s.submit(ctx, tenant, idemKey, body, sub, reqs, warnings)
+}
+
+func (s *Service) maxProspects() int {
+	if s.MaxProspects == 0 {
+		return DefaultMaxProspects
+	}
+	return s.MaxProspects
+}
+
+// submit stores the valid sub, whose requests are reqs, and enqueues it;
+// body, hashed, tells a replay of an idempotency key from another request.
+func (s *Service) submit(ctx context.Context, tenant, idemKey string, body []byte, sub *Submission, reqs []email.Request, warnings []string) (*Submitted, error) {
 	now := s.now()
 	ttl := s.TTL
 	if ttl == 0 {

@@ -1,0 +1,99 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
+)
+
+// Entry is one prospect read from a form other than a JSON body (a CSV
+// file's row), with the problems reading it found.
+type Entry struct {
+	Input    Input
+	Problems fault.Fields
+}
+
+// Skipped is an entry SubmitEntries left out, and why.
+type Skipped struct {
+	// Entry is the entry's index in what was submitted.
+	Entry    int
+	Problems fault.Fields
+}
+
+// FieldNamer names a field of entry i for a client: path is the field's
+// JSON path in the entry ("prospect.first_name").
+type FieldNamer func(i int, path string) string
+
+// SubmitEntries submits a campaign read from a file: head is the campaign
+// without its prospects, entries its prospects. It validates as Submit
+// does, naming entry i's fields with name. With skipInvalid the entries
+// with problems are left out and listed in Submitted.Skipped; without it,
+// or when no entry is valid, nothing is stored and the error names every
+// problem of every entry. The idempotency key's hash is of the campaign as
+// submitted (head and the entries kept), not of the request's bytes, so
+// that a multipart retry with a new boundary is the same campaign.
+func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, head Submission, entries []Entry, skipInvalid bool, name FieldNamer, warnings []string) (*Submitted, error) {
+	v := &fault.Fields{}
+	email.CheckText(v, "name", head.Name, email.MaxShortLen)
+	if head.WebhookURL != "" {
+		if err := checkWebhookURL(head.WebhookURL); err != nil {
+			v.Add("webhook_url", "%v", err)
+		}
+	}
+	email.CheckModel(v, "defaults.options.model", head.Defaults.Options.Model, s.AllowedModels)
+	if n, max := len(entries), s.maxProspects(); n > max {
+		v.Add("rows", "has %d prospects; a campaign holds at most %d (split it into several campaigns)", n, max)
+		return nil, v.Err()
+	}
+	var (
+		problems = *v
+		skipped  []Skipped
+		reqs     []email.Request
+	)
+	sub := head
+	sub.Prospects = nil
+	for i := range entries {
+		e := &entries[i]
+		ev := append(fault.Fields{}, e.Problems...)
+		raw := &fault.Fields{}
+		email.CheckText(raw, "ref", e.Input.Ref, email.MaxShortLen)
+		req := e.Input.Request(head.Defaults)
+		req.AddTo(raw, "")
+		email.CheckModel(raw, "options.model", e.Input.Options.Model, s.AllowedModels)
+		for _, f := range *raw {
+			ev = append(ev, fault.FieldError{Field: name(i, f.Field), Message: f.Message})
+		}
+		if len(ev) > 0 {
+			problems = append(problems, ev...)
+			skipped = append(skipped, Skipped{Entry: i, Problems: ev})
+			continue
+		}
+		sub.Prospects = append(sub.Prospects, e.Input)
+		reqs = append(reqs, req)
+	}
+	if len(*v) > 0 || (len(skipped) > 0 && !skipInvalid) {
+		return nil, problems.Err()
+	}
+	if len(reqs) == 0 {
+		if len(problems) == 0 {
+			problems.Add("rows", "must hold at least one prospect")
+		}
+		return nil, problems.Err()
+	}
+	body, err := json.Marshal(struct {
+		Submission
+		Skipped []Skipped `json:"skipped"`
+	}{sub, skipped})
+	if err != nil {
+		return nil, fmt.Errorf("hash campaign: %w", err)
+	}
+	out, err := s.submit(ctx, tenant, idemKey, body, &sub, reqs, warnings)
+	if err != nil {
+		return nil, err
+	}
+	out.Skipped = skipped
+	return out, nil
+}
