@@ -304,4 +304,3 @@ func wholeNumber(s string) (int, bool) {
 	}
 	return n, true
 }
-
