@@ -54,6 +54,8 @@ type acceptedResponse struct {
 	Status     string   `json:"status"`
 	Total      int      `json:"total"`
 	Warnings   []string `json:"warnings"`
+	// Skipped lists a CSV campaign's rows left out by skip_invalid.
+	Skipped []skippedRow `json:"skipped,omitempty"`
 }
 
 func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
@@ -67,16 +69,25 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	if len(key) > 200 {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be at most 200 characters"}
 	}
+	if mt, params, ok := isCSVCampaign(r); ok {
+		return s.createCSVCampaign(w, r, body, mt, params, key)
+	}
 	sub, err := s.campaigns.Submit(r.Context(), tenantOf(r.Context()), key, body)
 	if err != nil {
 		return err
 	}
+	return s.accepted(w, r, sub, nil)
+}
+
+// accepted answers a submit; skipped are the rows of a CSV campaign that
+// skip_invalid left out.
+func (s *Server) accepted(w http.ResponseWriter, r *http.Request, sub *campaign.Submitted, skipped []skippedRow) error {
 	c := sub.Campaign
 	addLog(r.Context(), slog.String("campaign_id", c.ID), slog.Int("total", c.Total), slog.Bool("replayed", sub.Replayed))
 	w.Header().Set("Location", "/api/v1/campaigns/"+c.ID)
 	writeJSON(w, http.StatusAccepted, acceptedResponse{
 		CampaignID: c.ID, Status: string(c.Status), Total: c.Total,
-		Warnings: append([]string{}, sub.Warnings...),
+		Warnings: append([]string{}, sub.Warnings...), Skipped: skipped,
 	})
 	return nil
 }

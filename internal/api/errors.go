@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ingren/ingren/internal/csvin"
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/fault"
 )
@@ -61,7 +62,10 @@ func (s *Server) toError(ctx context.Context, err error) *Error {
 			return e
 		}
 	}
+	var unreadable *csvin.Error
 	switch {
+	case errors.As(err, &unreadable):
+		return &Error{Status: http.StatusBadRequest, Code: "unreadable_file", Message: unreadable.Error()}
 	case errors.As(err, &syn):
 		return &Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: syn.Error()}
 	case errors.As(err, &tooBig):

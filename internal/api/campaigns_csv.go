@@ -1,0 +1,163 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+
+	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/csvin"
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/fault"
+)
+
+// csvCampaign is a campaign sent as a CSV file: the file, and what the
+// JSON form's top level and defaults say (the text/csv form's query, the
+// multipart form's campaign part).
+type csvCampaign struct {
+	campaign.Submission
+	// ColumnMap maps a column, by its header, to a field (csvin.Read).
+	ColumnMap map[string]string `json:"column_map"`
+	Mode      string            `json:"mode"`
+	// Prospects come from the file: the member is refused, not ignored.
+	Prospects json.RawMessage `json:"prospects"`
+	file      []byte
+	// warnings are the campaign part's unknown members.
+	warnings []string
+}
+
+// modeRealtime is the one mode there is: each email is written as soon
+// as a worker takes it.
+const modeRealtime = "realtime"
+
+// skippedRow is a row that skip_invalid left out of a campaign.
+type skippedRow struct {
+	Row    int                `json:"row"`
+	Errors []fault.FieldError `json:"errors"`
+}
+
+// isCSVCampaign reports whether the body is a file rather than JSON.
+func isCSVCampaign(r *http.Request) (string, map[string]string, bool) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return "", nil, false
+	}
+	switch mt {
+	case "text/csv", "application/csv", "multipart/form-data":
+		return mt, params, true
+	}
+	return "", nil, false
+}
+
+// createCSVCampaign submits a campaign whose prospects are a CSV file's
+// rows, by campaign.Service.SubmitEntries.
+func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body []byte, mediaType string, params map[string]string, key string) error {
+	var (
+		c   *csvCampaign
+		err error
+	)
+	if mediaType == "multipart/form-data" {
+		c, err = multipartCampaign(body, params["boundary"])
+	} else {
+		c = queryCampaign(r, body)
+	}
+	if err != nil {
+		return err
+	}
+	v := &fault.Fields{}
+	switch c.Mode {
+	case "", modeRealtime:
+	case "batch":
+		v.Add("mode", "batch mode is not available yet; use realtime")
+	default:
+		v.Add("mode", "must be realtime (batch mode is not available yet)")
+	}
+	skip := false
+	if q := r.URL.Query().Get("skip_invalid"); q != "" {
+		if skip, err = strconv.ParseBool(q); err != nil {
+			v.Add("skip_invalid", "must be true or false")
+		}
+	}
+	if len(c.Prospects) > 0 {
+		v.Add("campaign.prospects", "the prospects come from the file; leave this member out")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	tab, err := csvin.Read(c.file, c.ColumnMap)
+	if err != nil {
+		return err
+	}
+	sub, err := s.campaigns.SubmitEntries(r.Context(), tenantOf(r.Context()), key, c.Submission, tab.Entries(), skip, tab.Field, append(c.warnings, tab.Warnings...))
+	if err != nil {
+		return err
+	}
+	skipped := make([]skippedRow, len(sub.Skipped))
+	for i, sk := range sub.Skipped {
+		skipped[i] = skippedRow{Row: tab.Rows[sk.Entry].Number, Errors: sk.Problems}
+	}
+	return s.accepted(w, r, sub, skipped)
+}
+
+// queryCampaign reads the text/csv form: the body is the file, the query
+// the rest.
+func queryCampaign(r *http.Request, body []byte) *csvCampaign {
+	q := r.URL.Query()
+	c := &csvCampaign{file: body, Mode: q.Get("mode")}
+	c.Name = q.Get("name")
+	c.WebhookURL = q.Get("webhook_url")
+	c.Defaults.CTA = email.CTA{Ask: q.Get("ask"), CalendarLink: q.Get("calendar_link")}
+	c.Defaults.Sender.Name = q.Get("sender_name")
+	return c
+}
+
+// multipartCampaign reads the multipart form: the file part, and the
+// campaign part when there is one.
+func multipartCampaign(body []byte, boundary string) (*csvCampaign, error) {
+	if boundary == "" {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "malformed_request", Message: "multipart/form-data needs a boundary parameter"}
+	}
+	c := &csvCampaign{}
+	var file, meta []byte
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, &Error{Status: http.StatusBadRequest, Code: "malformed_request", Message: fmt.Sprintf("the multipart body cannot be read: %v", err)}
+		}
+		b, err := io.ReadAll(p)
+		if err != nil {
+			return nil, &Error{Status: http.StatusBadRequest, Code: "malformed_request", Message: fmt.Sprintf("part %q cannot be read: %v", p.FormName(), err)}
+		}
+		switch p.FormName() {
+		case "file":
+			file = b
+		case "campaign":
+			meta = b
+		}
+	}
+	if file == nil {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "missing_file", Message: "the multipart body has no part named file (the CSV)"}
+	}
+	if meta != nil {
+		rep, err := email.DecodeJSON(meta, c, "")
+		if err != nil {
+			return nil, err
+		}
+		if len(rep.Invalid) > 0 {
+			return nil, fault.Fields(rep.Invalid).Err()
+		}
+		c.warnings = rep.Messages()
+	}
+	c.file = file
+	return c, nil
+}
