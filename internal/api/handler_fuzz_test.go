@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,4 +161,31 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzCreateCSVCampaignHandler posts any body as text/csv, with any query,
+// to /api/v1/campaigns: never a 5xx or a panic, and an accepted campaign
+// holds at least one prospect.
+func FuzzCreateCSVCampaignHandler(f *testing.F) {
+	for _, s := range []struct{ body, query string }{
+		{"First Name,Company\nAda,Acme\n", "name=Q4"},
+		{"\xEF\xBB\xBFFirst Name;Company;# Employees\r\nAda;Acme;1,200\r\n;;\r\n", "skip_invalid=true"},
+		{"First Name,Company\n,Acme\nBo,\n", "skip_invalid=true&mode=realtime"},
+		{"\xFF\xFEF\x00i\x00r\x00s\x00t\x00", "mode=batch"},
+		{"Name,Org\n\"a\nb\",c\n", "webhook_url=ftp://x"},
+		{"", ""},
+	} {
+		f.Add([]byte(s.body), s.query)
+	}
+	h := fuzzServer(f)
+	f.Fuzz(func(t *testing.T, body []byte, query string) {
+		req := fuzzPost("/api/v1/campaigns?"+url.PathEscape(query), body)
+		req.Header.Set("Content-Type", "text/csv")
+		rec, out := serve(t, h, req)
+		if rec.Code == http.StatusAccepted {
+			if n, _ := out["total"].(float64); n < 1 {
+				t.Fatalf("accepted an empty campaign: %s", rec.Body)
+			}
+		}
+	})
 }

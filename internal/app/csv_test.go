@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingren/ingren/internal/config"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/testprog"
 )
@@ -221,7 +222,7 @@ func TestLocalCSVCampaignRejected(t *testing.T) {
 	})
 	for _, tt := range []struct {
 		name, ctype, code string
-		body                 []byte
+		body              []byte
 	}{
 		{"ErrUnreadableXLSX", "text/csv", "unreadable_file", []byte("PK\x03\x04\x14\x00\x06\x00")},
 		{"ErrUnreadableQuote", "text/csv", "unreadable_file", []byte("First Name,Company\nAda,\"Acme\n")},
@@ -241,5 +242,20 @@ func TestLocalCSVCampaignRejected(t *testing.T) {
 	}
 	if n := up.Count(); n != 0 {
 		t.Fatalf("rejected campaigns reached the model %d times", n)
+	}
+}
+
+// TestLocalCSVCampaignLimit holds a CSV campaign to the prospects' limit
+// of JSON campaigns.
+func TestLocalCSVCampaignLimit(t *testing.T) {
+	up := openaitest.New(t)
+	base := startLocal(t, up.URL, func(c *config.Config) { c.MaxCampaignProspects = 2 })
+	status, body := postCSV(t, base, mustCSV(t, "apollo.csv"), nil)
+	fields, v := MustFields(t, status, body)
+	if !slices.Equal(fields, []string{"rows"}) || !strings.Contains(v.Error.Fields[0].Message, "at most 2") {
+		t.Fatalf("422 %s: want rows, at most 2", body)
+	}
+	if status, _ := postCSV(t, base, mustCSV(t, "salesnav.csv"), nil); status != http.StatusAccepted {
+		t.Fatalf("2 rows: %d, want 202", status)
 	}
 }

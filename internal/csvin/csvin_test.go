@@ -3,6 +3,8 @@ package csvin_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -191,5 +193,53 @@ func TestField(t *testing.T) {
 		if got := csvin.Field(12, tt.path); got != tt.want {
 			t.Errorf("Field(12, %q) = %q, want %q", tt.path, got, tt.want)
 		}
+	}
+}
+
+// TestReadExports reads each sample export of testdata/csv and checks
+// the fields its columns fill.
+func TestReadExports(t *testing.T) {
+	type want struct {
+		rows              int
+		first, email, web string
+		count             *int
+		context           string
+	}
+	tests := map[string]want{
+		"apollo.csv":               {3, "Maya", "maya.okafor@brightloom.example", "http://www.brightloom.example", intp(1200), "Company Name for Emails"},
+		"hubspot.csv":              {3, "Lena", "lena.fischer@kiteworks.example", "kiteworks.example", intp(3400), "Lifecycle Stage"},
+		"salesnav.csv":             {2, "Samir", "", "", nil, "Company Size"},
+		"excel-semicolon-1252.csv": {3, "François", "francois@cafe-etoile.example", "", nil, "Number of Employees"},
+		"excel-utf16.csv":          {2, "Nadia", "nadia@silkroad.example", "silkroad.example", nil, ""},
+	}
+	for name, w := range tests {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "csv", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tab, err := csvin.Read(b, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tab.Rows) != w.rows {
+				t.Fatalf("%d rows, want %d", len(tab.Rows), w.rows)
+			}
+			in := tab.Rows[0].Input
+			p, c := in.Prospect, in.Company
+			if p.FirstName != w.first || p.Email != w.email || c.Website != w.web || !reflect.DeepEqual(c.EmployeeCount, w.count) {
+				t.Errorf("row 2: %+v %+v", p, c)
+			}
+			if _, ok := c.Extra[w.context]; w.context != "" && !ok {
+				if _, ok := p.Extra[w.context]; !ok {
+					t.Errorf("column %q is not context: %v %v", w.context, p.Extra, c.Extra)
+				}
+			}
+			for _, r := range tab.Rows {
+				if len(r.Problems) > 0 {
+					t.Errorf("row %d: %v", r.Number, r.Problems)
+				}
+			}
+		})
 	}
 }
