@@ -84,6 +84,9 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) accepted(w http.ResponseWriter, r *http.Request, sub *campaign.Submitted, skipped []skippedRow) error {
 	c := sub.Campaign
 	addLog(r.Context(), slog.String("campaign_id", c.ID), slog.Int("total", c.Total), slog.Bool("replayed", sub.Replayed))
+	if skipped != nil {
+		addLog(r.Context(), slog.Int("skipped", len(skipped)))
+	}
 	w.Header().Set("Location", "/api/v1/campaigns/"+c.ID)
 	writeJSON(w, http.StatusAccepted, acceptedResponse{
 		CampaignID: c.ID, Status: string(c.Status), Total: c.Total,

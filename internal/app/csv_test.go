@@ -220,6 +220,13 @@ func TestLocalCSVCampaignRejected(t *testing.T) {
 			t.Fatalf("fields %q", fields)
 		}
 	})
+	t.Run("ErrProspectsInCampaignPart", func(t *testing.T) {
+		body, ctype := multipartBody(t, mustCSV(t, "salesnav.csv"), `{"prospects": [{}], "mode": "bulk"}`)
+		status, _, b := testprog.Do(t, "POST", base+campaignsURL, testKey, body, "Content-Type", ctype)
+		if fields, _ := MustFields(t, status, b); !slices.Equal(fields, []string{"mode", "campaign.prospects"}) {
+			t.Fatalf("fields %q", fields)
+		}
+	})
 	for _, tt := range []struct {
 		name, ctype, code string
 		body              []byte
