@@ -85,7 +85,8 @@ staticcheck: $(STATICCHECK_STAMP) ## staticcheck on both modules (installs the p
 # package:Target; go test -fuzz takes one package and one target per run.
 FUZZ_TARGETS := internal/email:FuzzDecode internal/campaign:FuzzDecodeSubmission \
 	internal/prompt:FuzzRender internal/prompt:FuzzRenderFields \
-	internal/api:FuzzGenerateEmailHandler internal/api:FuzzCreateCampaignHandler
+	internal/api:FuzzGenerateEmailHandler internal/api:FuzzCreateCampaignHandler \
+	internal/api:FuzzCreateCSVCampaignHandler internal/csvin:FuzzRead
 FUZZTIME ?= 1m
 # make test fuzzes for a number of executions, not a duration: a duration
 # -fuzztime can end in a bare "context deadline exceeded" with no failing
