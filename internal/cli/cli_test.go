@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingren/ingren/internal/cli"
 	"github.com/ingren/ingren/internal/client"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/testprog"
@@ -174,6 +175,27 @@ func TestCampaignRun(t *testing.T) {
 		// stderr is a pipe: plain lines, the last one the campaign's end.
 		if !strings.Contains(r.stderr, "completed: 5/5 done, 0 failed") || !strings.Contains(r.stderr, "wrote ") {
 			t.Fatalf("stderr:\n%s", r.stderr)
+		}
+	})
+
+	t.Run("ProgressBarOnATerminal", func(t *testing.T) {
+		l := startLocal(t, "", nil)
+		file := mustWrite(t, l.dir, "c.json", campaignOf(3))
+		env := map[string]string{}
+		for _, kv := range l.env {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		var stdout, stderr strings.Builder
+		code := cli.Main(context.Background(), []string{"campaign", "run", file}, cli.Env{
+			Getenv: func(k string) string { return env[k] }, Stdout: &stdout, Stderr: &stderr,
+			Terminal: true, Poll: 50 * time.Millisecond,
+		})
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, stderr.String())
+		}
+		if out := stderr.String(); !strings.Contains(out, "100% |") || !strings.Contains(out, "(3/3, ") || !strings.Contains(out, "completed, 0 failed") {
+			t.Fatalf("stderr %q, want a bar at 3/3", out)
 		}
 	})
 

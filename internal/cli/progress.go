@@ -64,8 +64,8 @@ func barProgress(env Env) (show func(*client.Campaign), done func()) {
 				progressbar.OptionShowElapsedTimeOnFinish(),
 			)
 		}
-		bar.Describe(fmt.Sprintf("%s, %d failed", c.Status, c.Failed))
 		_ = bar.Set(c.Succeeded + c.Failed)
+		bar.Describe(fmt.Sprintf("%s, %d failed", c.Status, c.Failed))
 	}
 	done = func() {
 		if bar != nil {
