@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,10 +61,7 @@ type submitFlags struct {
 	opts client.CSVOptions
 }
 
-func (s *submitFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	Func(string, string, func(string) error)
-}) {
+func (s *submitFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.opts.Name, "name", "", "the campaign's name (default: the file's name)")
 	fs.StringVar(&s.opts.Ask, "ask", "", "what the emails ask for, for every prospect (CSV)")
 	fs.StringVar(&s.opts.CalendarLink, "calendar-link", "", "the link to book a meeting (CSV)")
@@ -163,16 +161,31 @@ func run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
 	fmt.Fprintf(env.Stderr, "campaign %s: %d prospects submitted\n", acc.CampaignID, acc.Total)
+	// From here on the campaign runs whatever happens to this command:
+	// every way out names the commands that pick it up again.
+	input := strings.EqualFold(filepath.Ext(file), ".csv")
+	dl := fmt.Sprintf("ingren campaign download %s -o %s", acc.CampaignID, *out)
+	if input {
+		dl = fmt.Sprintf("ingren campaign download %s --input-columns -o %s", acc.CampaignID, *out)
+	}
+	resume := func() {
+		fmt.Fprintf(env.Stderr, "the campaign goes on. Resume with:\n  ingren campaign watch %s\n  %s\n", acc.CampaignID, dl)
+	}
 	final, err := watch(ctx, c, acc.CampaignID, env)
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(env.Stderr, "\nstopped watching; the campaign goes on. Resume with:\n  ingren campaign watch %s\n  ingren campaign download %s -o %s\n", acc.CampaignID, acc.CampaignID, *out)
+			fmt.Fprint(env.Stderr, "\nstopped watching; ")
+			resume()
 			return ExitInterrupted
 		}
-		return fail(env, err)
+		code := fail(env, err)
+		resume()
+		return code
 	}
-	if _, err := writeCSV(ctx, c, acc.CampaignID, strings.EqualFold(filepath.Ext(file), ".csv"), *out); err != nil {
-		return fail(env, err)
+	if _, err := writeCSV(ctx, c, acc.CampaignID, input, *out); err != nil {
+		code := fail(env, err)
+		fmt.Fprintf(env.Stderr, "download it with: %s\n", dl)
+		return code
 	}
 	fmt.Fprintf(env.Stderr, "wrote %s: %d with an email (%d need review), %d failed\n", *out, final.Succeeded, final.NeedsReview, final.Failed)
 	if final.Failed > 0 || final.Succeeded < final.Total {

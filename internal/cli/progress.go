@@ -15,6 +15,10 @@ import (
 // seldom enough to keep a 10,000-prospect log short.
 const plainEvery = 10 * time.Second
 
+// maxWatchFailures is how many reads in a row watch lets fail (the
+// network, the API's 5xx or 429) before it gives up.
+const maxWatchFailures = 5
+
 // watch reads the campaign id every env.Poll, showing its progress, until
 // its status is final, and returns it as it ended. It returns ctx's error
 // once ctx ends: Ctrl-C stops the watching, never the campaign.
@@ -29,14 +33,24 @@ func watch(ctx context.Context, c *client.Client, id string, env Env) (*client.C
 	defer done()
 	t := time.NewTicker(env.Poll)
 	defer t.Stop()
+	failures := 0
 	for {
 		cmp, err := c.Campaign(ctx, id)
-		if err != nil {
+		switch {
+		case err == nil:
+			failures = 0
+			show(cmp)
+			if cmp.Final() {
+				return cmp, nil
+			}
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case client.IsStatus(err, 400, 401, 403, 404) || failures >= maxWatchFailures:
 			return nil, err
-		}
-		show(cmp)
-		if cmp.Final() {
-			return cmp, nil
+		default:
+			// A dropped connection, a 5xx or a 429: the campaign goes on
+			// without us, so read it again at the next tick.
+			failures++
 		}
 		select {
 		case <-ctx.Done():
