@@ -1,25 +1,25 @@
-// Command ingren is the local all-in-one program: the API and the campaign
-// worker on embedded SQLite, with no cloud account.
-//
-//	ingren serve        start on $PORT (default 8080)
-//	ingren eval [DIR]   write an email quality report
+// Command ingren is the local all-in-one program (the API and the campaign
+// worker on embedded SQLite, with no cloud account) and the command line
+// that calls Ingren's API, local or on AWS. ingren help lists its commands.
 package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/ingren/ingren/internal/app"
+	"golang.org/x/term"
+
+	"github.com/ingren/ingren/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := app.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "ingren:", err)
-		os.Exit(1)
-	}
+	code := cli.Main(ctx, os.Args[1:], cli.Env{
+		Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
+		Terminal: term.IsTerminal(int(os.Stderr.Fd())),
+	})
+	stop()
+	os.Exit(code)
 }

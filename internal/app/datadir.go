@@ -51,7 +51,7 @@ func openDataDir(dir string, log *slog.Logger) error {
 // keeps the campaigns of the key that made them. created says whether
 // this start made it.
 func localKey(dir string) (key, path string, created bool, err error) {
-	path = filepath.Join(dir, keyFile)
+	path = LocalKeyFile(dir)
 	key, created, err = apikey.ReadOrCreate(path, apikey.Generate)
 	if err == nil && len(key) < 16 {
 		err = fmt.Errorf("%s: the key must be at least 16 characters; delete the file to make a new one", path)
@@ -96,3 +96,7 @@ func migrateTenants(ctx context.Context, store *sqlite.Store, keys *apikey.Set, 
 	}
 	return nil
 }
+
+// LocalKeyFile is where the local program keeps its API key in dataDir,
+// for the CLI to find it.
+func LocalKeyFile(dataDir string) string { return filepath.Join(dataDir, keyFile) }

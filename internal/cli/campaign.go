@@ -1,0 +1,342 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ingren/ingren/internal/client"
+)
+
+const campaignUsage = `Usage: ingren campaign COMMAND
+
+Commands:
+  run FILE       submit, show progress until the campaign ends, write its emails
+  submit FILE    submit a campaign (.json or .csv) and print its id
+  status ID      print a campaign's progress
+  watch ID       show a campaign's progress until it ends
+  download ID    write a campaign's emails as CSV
+  cancel ID      cancel a campaign
+  list           list your campaigns
+
+Run ingren campaign COMMAND -h for a command's flags.
+`
+
+func campaignMain(ctx context.Context, args []string, env Env) int {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, campaignUsage)
+		return ExitUsage
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return run(ctx, args, env)
+	case "submit":
+		return submitCmd(ctx, args, env)
+	case "status":
+		return status(ctx, args, env)
+	case "watch":
+		return watchCmd(ctx, args, env)
+	case "download":
+		return download(ctx, args, env)
+	case "cancel":
+		return cancel(ctx, args, env)
+	case "list":
+		return list(ctx, args, env)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(env.Stdout, campaignUsage)
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stderr, "ingren campaign: unknown command %q\n\n%s", cmd, campaignUsage)
+	return ExitUsage
+}
+
+// submitFlags are the flags of submit and run.
+type submitFlags struct {
+	opts client.CSVOptions
+}
+
+func (s *submitFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.opts.Name, "name", "", "the campaign's name (default: the file's name)")
+	fs.StringVar(&s.opts.Ask, "ask", "", "what the emails ask for, for every prospect (CSV)")
+	fs.StringVar(&s.opts.CalendarLink, "calendar-link", "", "the link to book a meeting (CSV)")
+	fs.StringVar(&s.opts.SenderName, "sender-name", "", "who signs the emails (CSV)")
+	fs.StringVar(&s.opts.WebhookURL, "webhook-url", "", "called when the campaign ends (CSV)")
+	fs.Func("map", `maps a CSV column to a field, "Column=field" (repeatable)`, func(v string) error {
+		col, field, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(col) == "" || strings.TrimSpace(field) == "" {
+			return fmt.Errorf("%q is not Column=field", v)
+		}
+		if s.opts.ColumnMap == nil {
+			s.opts.ColumnMap = map[string]string{}
+		}
+		s.opts.ColumnMap[strings.TrimSpace(col)] = strings.TrimSpace(field)
+		return nil
+	})
+}
+
+// submit posts file: a .json file as the JSON form, a .csv file as
+// text/csv (or multipart/form-data with a column map).
+func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string) (*client.Accepted, error) {
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".json":
+		o := s.opts
+		if o.Name != "" || o.Ask != "" || o.CalendarLink != "" || o.SenderName != "" || o.WebhookURL != "" || o.ColumnMap != nil {
+			return nil, fmt.Errorf("%s: --name, --ask, --calendar-link, --sender-name, --webhook-url and --map are for CSV files; a JSON campaign holds them itself", file)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		return c.SubmitJSON(ctx, b)
+	case ".csv":
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		opts := s.opts
+		if opts.Name == "" {
+			opts.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		}
+		return c.SubmitCSV(ctx, file, f, opts)
+	}
+	return nil, fmt.Errorf("%s: want a .json or .csv file", file)
+}
+
+func submitCmd(ctx context.Context, args []string, env Env) int {
+	fs := command(env, "campaign submit", "FILE [flags]",
+		"Submits a campaign and prints its id. A .json file is the API's JSON form;\na .csv file is sent as CSV, its columns mapped to fields by header (--map overrides).")
+	var sf submitFlags
+	sf.register(fs)
+	pos, code := parse(fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	c, err := newClient(env)
+	if err != nil {
+		return fail(env, err)
+	}
+	acc, err := sf.submit(ctx, c, pos[0])
+	if err != nil {
+		return fail(env, err)
+	}
+	for _, w := range acc.Warnings {
+		fmt.Fprintln(env.Stderr, "warning:", w)
+	}
+	fmt.Fprintln(env.Stdout, acc.CampaignID)
+	return ExitOK
+}
+
+func run(ctx context.Context, args []string, env Env) int {
+	fs := command(env, "campaign run", "FILE [flags]",
+		"Submits a campaign, shows its progress until it ends, and writes its emails as CSV.\n"+
+			"Exit status: 0 when every prospect has an email (needs_review included), 3 when\n"+
+			"some have none, 1 when nothing could be submitted. Ctrl-C stops watching, not the campaign.")
+	var sf submitFlags
+	sf.register(fs)
+	out := fs.String("o", "", "where the emails go (default FILE.emails.csv)")
+	pos, code := parse(fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	file := pos[0]
+	if *out == "" {
+		*out = defaultOut(file)
+	}
+	c, err := newClient(env)
+	if err != nil {
+		return fail(env, err)
+	}
+	acc, err := sf.submit(ctx, c, file)
+	if err != nil {
+		return fail(env, err)
+	}
+	for _, w := range acc.Warnings {
+		fmt.Fprintln(env.Stderr, "warning:", w)
+	}
+	fmt.Fprintf(env.Stderr, "campaign %s: %d prospects submitted\n", acc.CampaignID, acc.Total)
+	// From here on the campaign runs whatever happens to this command:
+	// every way out names the commands that pick it up again.
+	input := strings.EqualFold(filepath.Ext(file), ".csv")
+	dl := fmt.Sprintf("ingren campaign download %s -o %s", acc.CampaignID, *out)
+	if input {
+		dl = fmt.Sprintf("ingren campaign download %s --input-columns -o %s", acc.CampaignID, *out)
+	}
+	resume := func() {
+		fmt.Fprintf(env.Stderr, "the campaign goes on. Resume with:\n  ingren campaign watch %s\n  %s\n", acc.CampaignID, dl)
+	}
+	final, err := watch(ctx, c, acc.CampaignID, env)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprint(env.Stderr, "\nstopped watching; ")
+			resume()
+			return ExitInterrupted
+		}
+		code := fail(env, err)
+		resume()
+		return code
+	}
+	if _, err := writeCSV(ctx, c, acc.CampaignID, input, *out); err != nil {
+		code := fail(env, err)
+		fmt.Fprintf(env.Stderr, "download it with: %s\n", dl)
+		return code
+	}
+	fmt.Fprintf(env.Stderr, "wrote %s: %d with an email (%d need review), %d failed\n", *out, final.Succeeded, final.NeedsReview, final.Failed)
+	if final.Failed > 0 || final.Succeeded < final.Total {
+		return ExitSomeFailed
+	}
+	return ExitOK
+}
+
+func status(ctx context.Context, args []string, env Env) int {
+	fs := command(env, "campaign status", "ID", "Prints a campaign's status and progress.")
+	pos, code := parse(fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	c, err := newClient(env)
+	if err != nil {
+		return fail(env, err)
+	}
+	cmp, err := c.Campaign(ctx, pos[0])
+	if err != nil {
+		return fail(env, err)
+	}
+	printCampaign(env, cmp)
+	return ExitOK
+}
+
+func printCampaign(env Env, c *client.Campaign) {
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "campaign\t%s\n", c.CampaignID)
+	fmt.Fprintf(tw, "name\t%s\n", c.Name)
+	fmt.Fprintf(tw, "status\t%s\n", c.Status)
+	fmt.Fprintf(tw, "total\t%d\n", c.Total)
+	fmt.Fprintf(tw, "succeeded\t%d\n", c.Succeeded)
+	fmt.Fprintf(tw, "needs_review\t%d\n", c.NeedsReview)
+	fmt.Fprintf(tw, "failed\t%d\n", c.Failed)
+	fmt.Fprintf(tw, "pending\t%d\n", c.Pending)
+	fmt.Fprintf(tw, "created_at\t%s\n", c.CreatedAt.Format(time.RFC3339))
+	if c.CompletedAt != nil {
+		fmt.Fprintf(tw, "completed_at\t%s\n", c.CompletedAt.Format(time.RFC3339))
+	}
+	fmt.Fprintf(tw, "total_tokens\t%d\n", c.Usage.TotalTokens)
+	tw.Flush()
+}
+
+func watchCmd(ctx context.Context, args []string, env Env) int {
+	fs := command(env, "campaign watch", "ID", "Shows a campaign's progress until it ends. Ctrl-C stops watching, not the campaign.")
+	pos, code := parse(fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	c, err := newClient(env)
+	if err != nil {
+		return fail(env, err)
+	}
+	final, err := watch(ctx, c, pos[0], env)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(env.Stderr, "\nstopped watching; the campaign goes on. Resume with:\n  ingren campaign watch %s\n", pos[0])
+			return ExitInterrupted
+		}
+		return fail(env, err)
+	}
+	fmt.Fprintln(env.Stdout, final.Status)
+	return ExitOK
+}
+
+func download(ctx context.Context, args []string, env Env) int {
+	fs := command(env, "campaign download", "ID [-o OUT.csv]",
+		"Writes a campaign's emails as CSV, to OUT.csv or the standard output. It follows\nan AWS deployment's chunks (X-Next-Cursor) until the last.")
+	out := fs.String("o", "", "where the CSV goes (default the standard output)")
+	input := fs.Bool("input-columns", false, "start each row with a CSV campaign's own columns")
+	pos, code := parse(fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	c, err := newClient(env)
+	if err != nil {
+		return fail(env, err)
+	}
+	if *out == "" {
+		if _, err := c.Download(ctx, pos[0], *input, env.Stdout); err != nil {
+			return fail(env, err)
+		}
+		return ExitOK
+	}
+	chunks, err := writeCSV(ctx, c, pos[0], *input, *out)
+	if err != nil {
+		return fail(env, err)
+	}
+	fmt.Fprintf(env.Stderr, "wrote %s (%d chunk(s))\n", *out, chunks)
+	return ExitOK
+}
+
+// writeCSV downloads the campaign's emails to path through a temporary
+// file beside it, so that a failed download leaves no half file.
+func writeCSV(ctx context.Context, c *client.Client, id string, input bool, path string) (int, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	chunks, err := c.Download(ctx, id, input, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return chunks, fmt.Errorf("download %s: %w", id, err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return chunks, err
+	}
+	return chunks, os.Rename(f.Name(), path)
+}
+
+func cancel(ctx context.Context, args []string, env Env) int {
+	fs := command(env, "campaign cancel", "ID", "Cancels a campaign: its pending prospects get no email. Those written stay.")
+	pos, code := parse(fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	c, err := newClient(env)
+	if err != nil {
+		return fail(env, err)
+	}
+	cmp, err := c.Cancel(ctx, pos[0])
+	if err != nil {
+		return fail(env, err)
+	}
+	fmt.Fprintf(env.Stdout, "%s %s\n", cmp.CampaignID, cmp.Status)
+	return ExitOK
+}
+
+func list(ctx context.Context, args []string, env Env) int {
+	fs := command(env, "campaign list", "", "Lists your campaigns, newest first.")
+	if _, code := parse(fs, args, 0); code >= 0 {
+		return code
+	}
+	c, err := newClient(env)
+	if err != nil {
+		return fail(env, err)
+	}
+	cs, err := c.List(ctx)
+	if err != nil {
+		return fail(env, err)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tDONE\tFAILED\tCREATED\tNAME")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", c.CampaignID, c.Status, c.Succeeded+c.Failed, c.Total, c.Failed,
+			c.CreatedAt.Local().Format("2006-01-02 15:04"), c.Name)
+	}
+	tw.Flush()
+	return ExitOK
+}

@@ -1,0 +1,361 @@
+// Package client calls Ingren's HTTP API: the local program's or an AWS
+// deployment's, which answer alike. Each method sends one request (or, for
+// a download, follows its chunks) and turns the API's error envelope into
+// an *Error carrying the API's own message.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Client is the API at BaseURL, called with Key.
+type Client struct {
+	// BaseURL is the API's root, without /api/v1: http://localhost:8080.
+	BaseURL string
+	// Key is sent in the x-api-key header.
+	Key string
+	// HTTP sends the requests; nil is a client whose requests time out
+	// after 5 minutes (a 10,000-prospect upload on a slow link).
+	HTTP *http.Client
+}
+
+// New returns a client of the API at baseURL, called with key.
+func New(baseURL, key string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Key: key}
+}
+
+// Error is an answer the API gave with a status of 400 or more.
+type Error struct {
+	Status    int
+	Code      string
+	Message   string
+	Fields    []FieldError
+	RequestID string
+}
+
+// FieldError is one invalid field, named by its path in the request
+// (rows[12].first_name for a CSV campaign's row 12).
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	if e.RequestID != "" {
+		return fmt.Sprintf("%s (HTTP %d, request %s)", msg, e.Status, e.RequestID)
+	}
+	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
+}
+
+// Campaign is a campaign as the API shows it.
+type Campaign struct {
+	CampaignID  string     `json:"campaign_id"`
+	Name        string     `json:"name"`
+	Status      string     `json:"status"`
+	Total       int        `json:"total"`
+	Succeeded   int        `json:"succeeded"`
+	Failed      int        `json:"failed"`
+	NeedsReview int        `json:"needs_review"`
+	Pending     int        `json:"pending"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CompletedAt *time.Time `json:"completed_at"`
+	Usage       struct {
+		TotalTokens int `json:"total_tokens"`
+	} `json:"usage"`
+}
+
+// Final reports whether nothing more happens to the campaign.
+func (c *Campaign) Final() bool {
+	switch c.Status {
+	case "completed", "completed_with_errors", "cancelled":
+		return true
+	}
+	return false
+}
+
+// Accepted is the answer to a submitted campaign.
+type Accepted struct {
+	CampaignID string   `json:"campaign_id"`
+	Status     string   `json:"status"`
+	Total      int      `json:"total"`
+	Warnings   []string `json:"warnings"`
+}
+
+// CSVOptions are a CSV campaign's settings, sent beside the file.
+type CSVOptions struct {
+	Name, Ask, CalendarLink, SenderName, WebhookURL, Mode string
+	// ColumnMap maps a column's header to a field; when set the file goes
+	// as multipart/form-data, since the text/csv form has no place for it.
+	ColumnMap map[string]string
+}
+
+// SubmitJSON submits a campaign in its JSON form.
+func (c *Client) SubmitJSON(ctx context.Context, body []byte) (*Accepted, error) {
+	var out Accepted
+	err := c.do(ctx, "POST", "/api/v1/campaigns", "application/json", bytes.NewReader(body), &out)
+	return &out, err
+}
+
+// SubmitCSV submits the CSV file named name, read from r: as text/csv with
+// opts in the query, or as multipart/form-data when opts has a column map.
+func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts CSVOptions) (*Accepted, error) {
+	var out Accepted
+	if len(opts.ColumnMap) == 0 {
+		q := url.Values{}
+		for k, v := range map[string]string{"name": opts.Name, "ask": opts.Ask, "calendar_link": opts.CalendarLink,
+			"sender_name": opts.SenderName, "webhook_url": opts.WebhookURL, "mode": opts.Mode} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		path := "/api/v1/campaigns"
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
+		return &out, c.do(ctx, "POST", path, "text/csv", r, &out)
+	}
+	meta := map[string]any{"column_map": opts.ColumnMap}
+	if opts.Name != "" {
+		meta["name"] = opts.Name
+	}
+	if opts.WebhookURL != "" {
+		meta["webhook_url"] = opts.WebhookURL
+	}
+	if opts.Mode != "" {
+		meta["mode"] = opts.Mode
+	}
+	defaults := map[string]string{}
+	for k, v := range map[string]string{"ask": opts.Ask, "calendar_link": opts.CalendarLink, "sender_name": opts.SenderName} {
+		if v != "" {
+			defaults[k] = v
+		}
+	}
+	if len(defaults) > 0 {
+		meta["defaults"] = defaults
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreateFormFile("file", filepath.Base(name))
+	if err == nil {
+		_, err = io.Copy(part, r)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	js, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := mw.WriteField("campaign", string(js)); err != nil {
+		return nil, err
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return &out, c.do(ctx, "POST", "/api/v1/campaigns", mw.FormDataContentType(), &body, &out)
+}
+
+// Campaign reads the campaign id.
+func (c *Client) Campaign(ctx context.Context, id string) (*Campaign, error) {
+	var out Campaign
+	return &out, c.do(ctx, "GET", "/api/v1/campaigns/"+url.PathEscape(id), "", nil, &out)
+}
+
+// Cancel cancels the campaign id and returns it as it now is.
+func (c *Client) Cancel(ctx context.Context, id string) (*Campaign, error) {
+	var out Campaign
+	return &out, c.do(ctx, "DELETE", "/api/v1/campaigns/"+url.PathEscape(id), "", nil, &out)
+}
+
+// List returns every campaign of the key, newest first, following the
+// listing's pages.
+func (c *Client) List(ctx context.Context) ([]Campaign, error) {
+	var all []Campaign
+	cursor := ""
+	for {
+		var page struct {
+			Campaigns  []Campaign `json:"campaigns"`
+			NextCursor string     `json:"next_cursor"`
+		}
+		path := "/api/v1/campaigns?limit=100"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if err := c.do(ctx, "GET", path, "", nil, &page); err != nil {
+			return all, err
+		}
+		all = append(all, page.Campaigns...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// NextCursorHeader names the cursor of the next chunk of a CSV export that
+// an AWS deployment cut short to fit a Lambda response.
+const NextCursorHeader = "X-Next-Cursor"
+
+// Download writes the campaign's emails as CSV to w, following the
+// export's chunks until one names no next cursor, and returns how many
+// chunks it read. inputColumns asks for a CSV campaign's own columns
+// before the email columns.
+func (c *Client) Download(ctx context.Context, id string, inputColumns bool, w io.Writer) (chunks int, err error) {
+	cursor := ""
+	for {
+		q := url.Values{"format": {"csv"}}
+		if inputColumns {
+			q.Set("columns", "input")
+		}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		res, err := c.send(ctx, "GET", "/api/v1/campaigns/"+url.PathEscape(id)+"/emails?"+q.Encode(), "", nil)
+		if err != nil {
+			return chunks, err
+		}
+		_, err = io.Copy(w, res.Body)
+		res.Body.Close()
+		if err != nil {
+			return chunks, fmt.Errorf("download chunk %d: %w", chunks+1, err)
+		}
+		chunks++
+		next := res.Header.Get(NextCursorHeader)
+		if next == "" {
+			return chunks, nil
+		}
+		if next == cursor {
+			return chunks, fmt.Errorf("download chunk %d: the API named the same cursor again", chunks)
+		}
+		cursor = next
+	}
+}
+
+// Email is one written email as POST /api/v1/generate-email answers.
+type Email struct {
+	ID          string   `json:"id"`
+	Subject     string   `json:"subject"`
+	Body        string   `json:"body"`
+	Model       string   `json:"model"`
+	NeedsReview bool     `json:"needs_review"`
+	Warnings    []string `json:"warnings"`
+	Quality     struct {
+		Score int `json:"score"`
+	} `json:"quality"`
+	Variants []Step `json:"variants"`
+	Sequence []Step `json:"sequence"`
+}
+
+// Step is one email of variants or a sequence.
+type Step struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+	Day     *int   `json:"day"`
+}
+
+// Generate writes one email for the request body (the JSON of
+// POST /api/v1/generate-email).
+func (c *Client) Generate(ctx context.Context, body []byte) (*Email, error) {
+	var out Email
+	return &out, c.do(ctx, "POST", "/api/v1/generate-email", "application/json", bytes.NewReader(body), &out)
+}
+
+// do sends a request and decodes its JSON answer into out.
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
+	res, err := c.send(ctx, method, path, contentType, body)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: read the answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// send sends a request and returns the answer when its status is under
+// 400; otherwise it returns the answer's *Error.
+func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.Key != "" {
+		req.Header.Set("x-api-key", c.Key)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 5 * time.Minute}
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode < 400 {
+		return res, nil
+	}
+	defer res.Body.Close()
+	return nil, readError(res)
+}
+
+// readError turns an error answer into an *Error: the API's envelope when
+// the body is one, the status and the body's start otherwise (a proxy's
+// page, API Gateway's own {"message": ...}).
+func readError(res *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	var env struct {
+		Error *struct {
+			Code      string       `json:"code"`
+			Message   string       `json:"message"`
+			Fields    []FieldError `json:"fields"`
+			RequestID string       `json:"request_id"`
+		} `json:"error"`
+		Message string `json:"message"`
+	}
+	e := &Error{Status: res.StatusCode}
+	switch {
+	case json.Unmarshal(b, &env) == nil && env.Error != nil:
+		e.Code, e.Message, e.Fields, e.RequestID = env.Error.Code, env.Error.Message, env.Error.Fields, env.Error.RequestID
+	case env.Message != "":
+		e.Message = env.Message
+	default:
+		e.Message = strings.TrimSpace(string(b))
+		if len(e.Message) > 200 {
+			e.Message = e.Message[:200] + "…"
+		}
+	}
+	return e
+}
+
+// IsStatus reports whether err is an *Error with one of the statuses.
+func IsStatus(err error, statuses ...int) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, s := range statuses {
+		if e.Status == s {
+			return true
+		}
+	}
+	return false
+}
