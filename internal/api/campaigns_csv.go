@@ -94,6 +94,7 @@ func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body 
 	if err != nil {
 		return err
 	}
+	c.Submission.Columns = tab.Header
 	sub, err := s.campaigns.SubmitEntries(r.Context(), tenantOf(r.Context()), key, c.Submission, tab.Entries(), skip, tab.Field, append(c.warnings, tab.Warnings...))
 	if err != nil {
 		return err

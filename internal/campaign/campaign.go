@@ -91,6 +91,10 @@ type Campaign struct {
 	NeedsReview int
 	Usage       email.Usage
 	WebhookURL  string
+	// Columns is a CSV campaign's header as the file had it, in its order;
+	// nil for a JSON campaign. The CSV export with columns=input starts
+	// each row with the email's Cells under these names.
+	Columns []string
 	// IdempotencyKey and RequestHash make a repeated submit return the
 	// same campaign.
 	IdempotencyKey string
@@ -113,8 +117,11 @@ type Email struct {
 	Index      int
 	Ref        string
 	Request    email.Request // campaign defaults already merged in
-	Status     EmailStatus
-	Outcome    *Outcome // nil while pending
+	// Cells are a CSV campaign's row of this prospect as the file had it,
+	// one per Campaign.Columns; nil for a JSON campaign's email.
+	Cells   []string
+	Status  EmailStatus
+	Outcome *Outcome // nil while pending
 }
 
 // CheckEmails enforces Store.Create's numbering: emails[i] is email i of

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -210,7 +211,7 @@ func TestDeadLetterTwiceChangesNothing(t *testing.T) {
 				t.Fatalf("second: %v", err)
 			}
 			second, _ := store.Get(ctx, "t", id)
-			if *second != *first {
+			if !reflect.DeepEqual(second, first) {
 				t.Errorf("the second changed the campaign:\n%+v\n%+v", first, second)
 			}
 			it, _ := store.Email(ctx, id, 0)

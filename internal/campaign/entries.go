@@ -44,6 +44,9 @@ func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, hea
 		}
 	}
 	email.CheckModel(v, "defaults.options.model", head.Defaults.Options.Model, s.AllowedModels)
+	if n := textBytes(head.Columns); n > MaxColumnsBytes {
+		v.Add("columns", "the header holds %d bytes; a campaign keeps at most %d", n, MaxColumnsBytes)
+	}
 	if n, max := len(entries), s.maxProspects(); n > max {
 		v.Add("rows", "has %d prospects; a campaign holds at most %d (split it into several campaigns)", n, max)
 		return nil, v.Err()
@@ -63,6 +66,9 @@ func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, hea
 		req := e.Input.Request(head.Defaults)
 		req.AddTo(raw, "")
 		email.CheckModel(raw, "options.model", e.Input.Options.Model, s.AllowedModels)
+		if n := textBytes(e.Input.Cells); n > MaxCellsBytes {
+			raw.Add("", "holds %d bytes; a row holds at most %d", n, MaxCellsBytes)
+		}
 		for _, f := range *raw {
 			ev = append(ev, fault.FieldError{Field: name(i, f.Field), Message: f.Message})
 		}
@@ -83,10 +89,16 @@ func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, hea
 		}
 		return nil, problems.Err()
 	}
+	cells := make([][]string, len(sub.Prospects))
+	for i := range sub.Prospects {
+		cells[i] = sub.Prospects[i].Cells
+	}
 	body, err := json.Marshal(struct {
 		Submission
-		Skipped []Skipped `json:"skipped"`
-	}{sub, skipped})
+		Columns []string   `json:"columns"`
+		Cells   [][]string `json:"cells"`
+		Skipped []Skipped  `json:"skipped"`
+	}{sub, sub.Columns, cells, skipped})
 	if err != nil {
 		return nil, fmt.Errorf("hash campaign: %w", err)
 	}
@@ -96,4 +108,13 @@ func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, hea
 	}
 	out.Skipped = skipped
 	return out, nil
+}
+
+// textBytes is the length of cells together.
+func textBytes(cells []string) int {
+	n := 0
+	for _, c := range cells {
+		n += len(c)
+	}
+	return n
 }

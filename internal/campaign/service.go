@@ -81,6 +81,7 @@ func (s *Service) submit(ctx context.Context, tenant, idemKey string, body []byt
 		Status:         StatusQueued,
 		Total:          len(reqs),
 		WebhookURL:     sub.WebhookURL,
+		Columns:        sub.Columns,
 		IdempotencyKey: idemKey,
 		RequestHash:    hex.EncodeToString(sum[:]),
 		CreatedAt:      now,
@@ -89,7 +90,8 @@ func (s *Service) submit(ctx context.Context, tenant, idemKey string, body []byt
 	}
 	emails := make([]Email, len(reqs))
 	for i := range reqs {
-		emails[i] = Email{CampaignID: c.ID, Index: i, Ref: sub.Prospects[i].Ref, Request: reqs[i], Status: EmailPending}
+		emails[i] = Email{CampaignID: c.ID, Index: i, Ref: sub.Prospects[i].Ref, Request: reqs[i],
+			Cells: sub.Prospects[i].Cells, Status: EmailPending}
 	}
 	existing, err := s.Store.Create(ctx, c, emails)
 	switch {

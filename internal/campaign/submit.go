@@ -16,7 +16,21 @@ type Submission struct {
 	Defaults   Defaults `json:"defaults"`
 	Prospects  []Input  `json:"prospects"`
 	WebhookURL string   `json:"webhook_url"`
+	// Columns is a CSV file's header (Campaign.Columns); the file's rows
+	// are the prospects' Cells. A client cannot set it.
+	Columns []string `json:"-"`
 }
+
+// Limits on what a CSV campaign keeps of its file, so that the header fits
+// the campaign's record and a row's cells its email's in every store
+// (a DynamoDB record holds at most 400 KB).
+const (
+	// MaxColumnsBytes bounds the header, all of its names together.
+	MaxColumnsBytes = 64 << 10
+	// MaxCellsBytes bounds one row, all of its cells together: as JSON,
+	// escapes and all, it stays well inside a record with its request.
+	MaxCellsBytes = 32 << 10
+)
 
 // Defaults apply to every entry that does not set its own.
 type Defaults struct {
@@ -33,6 +47,9 @@ type Input struct {
 	CTA      email.CTA      `json:"cta"`
 	Sender   email.Sender   `json:"sender"`
 	Options  email.Options  `json:"options"`
+	// Cells are the prospect's row when it came from a CSV file
+	// (Email.Cells). A client cannot set it.
+	Cells []string `json:"-"`
 }
 
 // Request returns the entry's email request with d merged in: each field

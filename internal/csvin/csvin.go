@@ -45,7 +45,10 @@ type Row struct {
 
 // Table is the file's prospects.
 type Table struct {
-	Rows []Row
+	// Header is the file's first row as written: the names that an export
+	// with the input columns gives back (campaign.Campaign.Columns).
+	Header []string
+	Rows   []Row
 	// Warnings say what was read other than as the header asked: a
 	// column left as context, a number kept as text.
 	Warnings []string
@@ -110,7 +113,7 @@ func Read(b []byte, columnMap map[string]string) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{Warnings: warnings}
+	t := &Table{Header: header, Warnings: warnings}
 	kept := map[int]*keptNumbers{}
 	for n := 2; ; n++ {
 		rec, err := r.Read()
@@ -163,6 +166,10 @@ type keptNumbers struct {
 
 func readRow(n int, rec []string, cols []column, kept map[int]*keptNumbers) Row {
 	row := Row{Number: n}
+	// The row's cells as written, one per column: a short row's last cells
+	// are empty, and a long row's extra cells are blank (else a problem).
+	row.Input.Cells = make([]string, len(cols))
+	copy(row.Input.Cells, rec)
 	if len(rec) > len(cols) {
 		for _, c := range rec[len(cols):] {
 			if strings.TrimSpace(c) != "" {

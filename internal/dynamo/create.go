@@ -247,14 +247,22 @@ func (s *Store) putItems(ctx context.Context, c *campaign.Campaign, items []camp
 		if err != nil {
 			return fmt.Errorf("item %d request: %w", i, err)
 		}
-		if len(entries) > 0 && (len(entries) == chunkEntries || size+len(req) > chunkBytes) {
+		n := len(req) + len(it.Ref) + 16
+		if it.Cells != nil {
+			cells, err := json.Marshal(it.Cells)
+			if err != nil {
+				return fmt.Errorf("item %d cells: %w", i, err)
+			}
+			n += len(cells)
+		}
+		if len(entries) > 0 && (len(entries) == chunkEntries || size+n > chunkBytes) {
 			if err := flush(first, entries); err != nil {
 				return err
 			}
 			entries, first, size = nil, i, 0
 		}
-		entries = append(entries, chunkEntry{Ref: it.Ref, Request: req})
-		size += len(req) + len(it.Ref) + 16
+		entries = append(entries, chunkEntry{Ref: it.Ref, Request: req, Cells: it.Cells})
+		size += n
 		if it.Outcome != nil && it.Status != "" && it.Status != campaign.EmailPending {
 			out, err := json.Marshal(it.Outcome)
 			if err != nil {

@@ -206,7 +206,7 @@ func (s *Store) between(ctx context.Context, pk, lo, hi string, desc bool, n int
 }
 
 func toEmail(campaignID string, index int, e chunkEntry, r *resultRecord) (*campaign.Email, error) {
-	it := &campaign.Email{CampaignID: campaignID, Index: index, Ref: e.Ref, Status: campaign.EmailPending}
+	it := &campaign.Email{CampaignID: campaignID, Index: index, Ref: e.Ref, Cells: e.Cells, Status: campaign.EmailPending}
 	if err := json.Unmarshal(e.Request, &it.Request); err != nil {
 		return nil, fmt.Errorf("item %d input: %w", index, err)
 	}

@@ -69,12 +69,15 @@ type campaignRecord struct {
 	CompletionTokens int    `dynamodbav:"completion_tokens"`
 	TotalTokens      int    `dynamodbav:"total_tokens"`
 	WebhookURL       string `dynamodbav:"webhook_url,omitempty"`
-	IdempotencyKey   string `dynamodbav:"idempotency_key,omitempty"`
-	RequestHash      string `dynamodbav:"request_hash,omitempty"`
-	CreatedAt        string `dynamodbav:"created_at"`
-	UpdatedAt        string `dynamodbav:"updated_at"`
-	CompletedAt      string `dynamodbav:"completed_at,omitempty"`
-	ExpiresAt        int64  `dynamodbav:"expires_at"`
+	// Columns is a CSV campaign's header (at most
+	// campaign.MaxColumnsBytes, well inside the record's 400 KB).
+	Columns        []string `dynamodbav:"input_columns,omitempty"`
+	IdempotencyKey string   `dynamodbav:"idempotency_key,omitempty"`
+	RequestHash    string   `dynamodbav:"request_hash,omitempty"`
+	CreatedAt      string   `dynamodbav:"created_at"`
+	UpdatedAt      string   `dynamodbav:"updated_at"`
+	CompletedAt    string   `dynamodbav:"completed_at,omitempty"`
+	ExpiresAt      int64    `dynamodbav:"expires_at"`
 	// TransitionID names the last Transition that changed the status, so
 	// that a Transition whose response was lost and whose retry found the
 	// condition false knows it won.
@@ -93,6 +96,8 @@ type chunkRecord struct {
 type chunkEntry struct {
 	Ref     string          `json:"ref,omitempty"`
 	Request json.RawMessage `json:"request"` // email.Request
+	// Cells are a CSV campaign's row (campaign.Email.Cells).
+	Cells []string `json:"cells,omitempty"`
 }
 
 // resultRecord is a finished email.
@@ -163,6 +168,7 @@ func toCampaignRecord(c *campaign.Campaign) campaignRecord {
 		CompletionTokens: c.Usage.CompletionTokens,
 		TotalTokens:      c.Usage.TotalTokens,
 		WebhookURL:       c.WebhookURL,
+		Columns:          c.Columns,
 		IdempotencyKey:   c.IdempotencyKey,
 		RequestHash:      c.RequestHash,
 		CreatedAt:        created,
@@ -184,6 +190,7 @@ func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
 		NeedsReview:    r.NeedsReview,
 		Usage:          email.Usage{PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens},
 		WebhookURL:     r.WebhookURL,
+		Columns:        r.Columns,
 		IdempotencyKey: r.IdempotencyKey,
 		RequestHash:    r.RequestHash,
 		ExpiresAt:      time.Unix(r.ExpiresAt, 0).UTC(),

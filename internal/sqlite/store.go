@@ -56,6 +56,15 @@ const campaignColumns = `id, tenant, name, status, total, succeeded, failed, nee
 	prompt_tokens, completion_tokens, total_tokens, webhook_url, idempotency_key, request_hash,
 	created_at, updated_at, completed_at, expires_at`
 
+// campaignSelect are what scanCampaign reads: a campaigns row and its
+// input columns.
+const campaignSelect = campaignColumns + `,
+	(SELECT columns FROM campaign_columns WHERE campaign_id = campaigns.id)`
+
+// itemColumns are what scanEmail reads of a campaign_items row.
+const itemColumns = `idx, ref, request, status, result,
+	(SELECT cells FROM item_cells WHERE item_cells.campaign_id = campaign_items.campaign_id AND item_cells.idx = campaign_items.idx)`
+
 // Create stores c and its emails in one transaction.
 func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campaign.Email) (*campaign.Campaign, error) {
 	if err := campaign.CheckEmails(c, items); err != nil {
@@ -70,7 +79,7 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 
 	if c.IdempotencyKey != "" {
 		existing, err := scanCampaign(tx.QueryRowContext(ctx,
-			`SELECT `+campaignColumns+` FROM campaigns WHERE tenant = ? AND idempotency_key = ?`,
+			`SELECT `+campaignSelect+` FROM campaigns WHERE tenant = ? AND idempotency_key = ?`,
 			c.Tenant, c.IdempotencyKey))
 		switch {
 		case err == nil && !existing.ExpiresAt.IsZero() && existing.ExpiresAt.UnixMilli() <= s.nowMillis():
@@ -107,6 +116,20 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 		return nil, fmt.Errorf("create campaign: %w", err)
 	}
 
+	if c.Columns != nil {
+		b, err := json.Marshal(c.Columns)
+		if err != nil {
+			return nil, fmt.Errorf("create campaign columns: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_columns (campaign_id, columns) VALUES (?, ?)`, c.ID, string(b)); err != nil {
+			return nil, fmt.Errorf("create campaign columns: %w", err)
+		}
+	}
+	cellsStmt, err := tx.PrepareContext(ctx, `INSERT INTO item_cells (campaign_id, idx, cells) VALUES (?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("create campaign items: %w", err)
+	}
+	defer cellsStmt.Close()
 	stmt, err := tx.PrepareContext(ctx,
 		`INSERT INTO campaign_items (campaign_id, idx, ref, request, status, result) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
@@ -134,6 +157,15 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 		if _, err := stmt.ExecContext(ctx, c.ID, i, it.Ref, string(req), string(status), result); err != nil {
 			return nil, fmt.Errorf("create item %d: %w", i, err)
 		}
+		if it.Cells != nil {
+			b, err := json.Marshal(it.Cells)
+			if err != nil {
+				return nil, fmt.Errorf("create item %d: %w", i, err)
+			}
+			if _, err := cellsStmt.ExecContext(ctx, c.ID, i, string(b)); err != nil {
+				return nil, fmt.Errorf("create item %d cells: %w", i, err)
+			}
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("create campaign: %w", err)
@@ -143,14 +175,14 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 
 func (s *Store) byIdempotencyKey(ctx context.Context, tenant, key string) (*campaign.Campaign, error) {
 	return scanCampaign(s.db.QueryRowContext(ctx,
-		`SELECT `+campaignColumns+` FROM campaigns WHERE tenant = ? AND idempotency_key = ? AND `+notExpired,
+		`SELECT `+campaignSelect+` FROM campaigns WHERE tenant = ? AND idempotency_key = ? AND `+notExpired,
 		tenant, key, s.nowMillis()))
 }
 
 // Get returns the tenant's campaign, unless it has expired.
 func (s *Store) Get(ctx context.Context, tenant, id string) (*campaign.Campaign, error) {
 	c, err := scanCampaign(s.db.QueryRowContext(ctx,
-		`SELECT `+campaignColumns+` FROM campaigns WHERE id = ? AND tenant = ? AND `+notExpired,
+		`SELECT `+campaignSelect+` FROM campaigns WHERE id = ? AND tenant = ? AND `+notExpired,
 		id, tenant, s.nowMillis()))
 	if err != nil {
 		return nil, fmt.Errorf("get campaign %s: %w", id, err)
@@ -167,14 +199,14 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 	var rows *sql.Rows
 	var err error
 	if p.Cursor == "" {
-		rows, err = s.db.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns
+		rows, err = s.db.QueryContext(ctx, `SELECT `+campaignSelect+` FROM campaigns
 			WHERE tenant = ? AND `+notExpired+` ORDER BY created_at DESC, id DESC LIMIT ?`, tenant, now, limit+1)
 	} else {
 		created, id, cerr := decodeListCursor(p.Cursor)
 		if cerr != nil {
 			return nil, "", cerr
 		}
-		rows, err = s.db.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns
+		rows, err = s.db.QueryContext(ctx, `SELECT `+campaignSelect+` FROM campaigns
 			WHERE tenant = ? AND (created_at, id) < (?, ?) AND `+notExpired+`
 			ORDER BY created_at DESC, id DESC LIMIT ?`, tenant, created, id, now, limit+1)
 	}
@@ -217,7 +249,7 @@ func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) 
 		}
 		after = i
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT idx, ref, request, status, result FROM campaign_items
+	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM campaign_items
 		WHERE campaign_id = ? AND idx > ? AND `+ofLiveCampaign+` ORDER BY idx LIMIT ?`,
 		campaignID, after, campaignID, s.nowMillis(), limit+1)
 	if err != nil {
@@ -244,7 +276,7 @@ func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) 
 
 // Email returns one email of a campaign that has not expired.
 func (s *Store) Email(ctx context.Context, campaignID string, index int) (*campaign.Email, error) {
-	it, err := scanEmail(s.db.QueryRowContext(ctx, `SELECT idx, ref, request, status, result FROM campaign_items
+	it, err := scanEmail(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM campaign_items
 		WHERE campaign_id = ? AND idx = ? AND `+ofLiveCampaign, campaignID, index, campaignID, s.nowMillis()), campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("get item %s/%d: %w", campaignID, index, err)
@@ -553,10 +585,11 @@ func scanCampaign(row scanner) (*campaign.Campaign, error) {
 		idemKey            sql.NullString
 		created, updated   int64
 		completed, expires sql.NullInt64
+		columns            sql.NullString
 	)
 	err := row.Scan(&c.ID, &c.Tenant, &c.Name, &status, &c.Total, &c.Succeeded, &c.Failed, &c.NeedsReview,
 		&c.Usage.PromptTokens, &c.Usage.CompletionTokens, &c.Usage.TotalTokens, &c.WebhookURL, &idemKey, &c.RequestHash,
-		&created, &updated, &completed, &expires)
+		&created, &updated, &completed, &expires, &columns)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, campaign.ErrNotFound
 	}
@@ -572,6 +605,11 @@ func scanCampaign(row scanner) (*campaign.Campaign, error) {
 	if expires.Valid {
 		c.ExpiresAt = fromMillis(expires.Int64)
 	}
+	if columns.Valid {
+		if err := json.Unmarshal([]byte(columns.String), &c.Columns); err != nil {
+			return nil, fmt.Errorf("campaign %s columns: %w", c.ID, err)
+		}
+	}
 	return &c, nil
 }
 
@@ -581,7 +619,8 @@ func scanEmail(row scanner, campaignID string) (*campaign.Email, error) {
 		req     string
 		status  string
 		result  sql.NullString
-		scanErr = row.Scan(&it.Index, &it.Ref, &req, &status, &result)
+		cells   sql.NullString
+		scanErr = row.Scan(&it.Index, &it.Ref, &req, &status, &result, &cells)
 	)
 	if errors.Is(scanErr, sql.ErrNoRows) {
 		return nil, campaign.ErrNotFound
@@ -592,6 +631,11 @@ func scanEmail(row scanner, campaignID string) (*campaign.Email, error) {
 	it.Status = campaign.EmailStatus(status)
 	if err := json.Unmarshal([]byte(req), &it.Request); err != nil {
 		return nil, fmt.Errorf("item %d request: %w", it.Index, err)
+	}
+	if cells.Valid {
+		if err := json.Unmarshal([]byte(cells.String), &it.Cells); err != nil {
+			return nil, fmt.Errorf("item %d cells: %w", it.Index, err)
+		}
 	}
 	if result.Valid {
 		it.Outcome = new(campaign.Outcome)

@@ -61,3 +61,20 @@ CREATE TABLE IF NOT EXISTS item_leases (
 	until       INTEGER NOT NULL,
 	PRIMARY KEY (campaign_id, idx)
 ) STRICT, WITHOUT ROWID;
+
+-- A CSV campaign's input as the file had it (campaign.Campaign.Columns,
+-- campaign.Email.Cells), as JSON arrays of strings; a JSON campaign has no
+-- rows here. Tables of their own, so that a database made before them
+-- opens: this file only adds what is missing.
+CREATE TABLE IF NOT EXISTS campaign_columns (
+	campaign_id TEXT PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
+	columns     TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS item_cells (
+	campaign_id TEXT NOT NULL,
+	idx         INTEGER NOT NULL,
+	cells       TEXT NOT NULL,
+	PRIMARY KEY (campaign_id, idx),
+	FOREIGN KEY (campaign_id, idx) REFERENCES campaign_items (campaign_id, idx) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -19,6 +20,40 @@ var createTests = []storeTest{
 	{"CreateWithUsedIDIsConflict", testCreateUsedID},
 	{"CreateWithWrongEmailsIsRejected", testCreateWrongItems},
 	{"CreateTenThousandEmails", testCreateTenThousand},
+	{"CreateKeepsCSVInput", testCreateCSVInput},
+}
+
+// testCreateCSVInput round-trips a CSV campaign's header and rows as the
+// file had them: order, empty and repeated names, empty cells, quotes,
+// newlines and non-ASCII text.
+func testCreateCSVInput(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := NewCampaign("tenant-a", 3)
+	c.Columns = []string{"First Name", "Título", "", "First Name", `Notes, "quoted"`}
+	items := NewItems(c)
+	for i := range items {
+		items[i].Cells = []string{"Pat", "Directora de Ventas", "", strconv.Itoa(i), "line 1\r\nline 2, \"x\""}
+	}
+	items[2].Cells = []string{"", "", "", "", ""}
+	MustCreate(t, s, c, items)
+
+	got, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	EqualCampaign(t, got, c)
+	all, _ := AllItems(t, s, c.ID, 2)
+	if len(all) != len(items) {
+		t.Fatalf("Emails returned %d emails, want %d", len(all), len(items))
+	}
+	for i := range items {
+		EqualEmail(t, &all[i], &items[i])
+		one, err := s.Email(ctx, c.ID, i)
+		if err != nil {
+			t.Fatalf("Email %d: %v", i, err)
+		}
+		EqualEmail(t, one, &items[i])
+	}
 }
 
 func testCreateGet(t *testing.T, s campaign.Store) {
