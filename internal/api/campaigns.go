@@ -209,11 +209,22 @@ func emailsPage(emails []campaign.Email, next string) emailsResponse {
 	return out
 }
 
-// CSVHeader is the header row of a campaign's CSV export. The first eight
-// columns are the fixed contract; the rest describe emails of variants and
-// sequences, which get one row each (step 1 is the first email).
-var CSVHeader = []string{"ref", "first_name", "last_name", "company_name", "status", "subject", "body", "error",
-	"step", "send_day", "quality_score", "findings"}
+// CSVHeader is the header row of a campaign's standard CSV export: who the
+// prospect is (what a sequencer needs to send), then the email. The first
+// twelve columns are the fixed contract; the rest describe emails of
+// variants and sequences, which get one row each (step 1 is the first
+// email).
+var CSVHeader = append([]string{"ref", "first_name", "last_name", "company_name",
+	"email", "job_title", "linkedin_url", "website"}, CSVEmailColumns...)
+
+// CSVEmailColumns are the email's columns, which end every row of a CSV
+// export: after the prospect's in the standard one, after the file's own
+// with columns=input.
+var CSVEmailColumns = []string{"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings"}
+
+// columnsInput is the columns parameter that starts each row of a CSV
+// export with the prospect's row as the campaign's file had it.
+const columnsInput = "input"
 
 // NextCursorHeader names, on a CSV export cut short by Config.MaxListBytes,
 // the cursor of the rest.
@@ -230,6 +241,25 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	cursor, err := cursorParam(r)
 	if err != nil {
 		return err
+	}
+	var columns []string // the campaign's own header with columns=input
+	switch q := r.URL.Query().Get("columns"); q {
+	case "":
+	case columnsInput:
+		c, err := s.campaigns.Get(ctx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if c.Columns == nil {
+			return fault.Fields{{Field: "columns", Message: "only CSV campaigns keep their input columns; leave columns out for the standard export"}}.Err()
+		}
+		columns = c.Columns
+	default:
+		return fault.Fields{{Field: "columns", Message: "must be input or left out"}}.Err()
+	}
+	header := CSVHeader
+	if columns != nil {
+		header = append(slices.Clone(columns), CSVEmailColumns...)
 	}
 	max := s.cfg.MaxListBytes
 	limit := 500
@@ -252,16 +282,13 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	cw := csv.NewWriter(&chunk)
 	if cursor == "" {
-		_ = cw.Write(CSVHeader)
+		_ = cw.Write(csvSafeRow(header))
 	}
 export:
 	for {
 		for i := range emails {
-			for _, row := range csvRows(&emails[i]) {
-				for j := range row {
-					row[j] = csvSafe(row[j])
-				}
-				_ = cw.Write(row)
+			for _, row := range csvRows(&emails[i], columns) {
+				_ = cw.Write(csvSafeRow(row))
 			}
 		}
 		cw.Flush()
@@ -279,7 +306,11 @@ export:
 		case max > 0 && buf.Len()+chunk.Len() > max && buf.Len() > 0:
 			// This page would pass the bound: it starts the next chunk.
 			w.Header().Set(NextCursorHeader, cursor)
-			w.Header().Set("Link", `</api/v1/campaigns/`+id+`/emails?format=csv&cursor=`+url.QueryEscape(cursor)+`>; rel="next"`)
+			link := `/api/v1/campaigns/` + id + `/emails?format=csv&cursor=` + url.QueryEscape(cursor)
+			if columns != nil {
+				link += "&columns=" + columnsInput
+			}
+			w.Header().Set("Link", "<"+link+`>; rel="next"`)
 			break export
 		}
 		if _, err := out.Write(chunk.Bytes()); err != nil {
@@ -316,35 +347,54 @@ func headerLen(has bool, chunk *bytes.Buffer) int {
 }
 
 // csvRows turns an email into one row per email it holds (one for a pending
-// or failed email).
-func csvRows(it *campaign.Email) [][]string {
-	base := []string{it.Ref, it.Request.Prospect.FirstName, it.Request.Prospect.LastName,
-		it.Request.Company.CompanyName, string(it.Status), "", "", "", "1", "", "", ""}
+// or failed email). With columns (the campaign's own header) a row starts
+// with the email's cells, one per column, else with the prospect's
+// identity; then come CSVEmailColumns.
+func csvRows(it *campaign.Email, columns []string) [][]string {
+	var lead []string
+	if columns != nil {
+		lead = make([]string, len(columns))
+		copy(lead, it.Cells)
+	} else {
+		p, co := &it.Request.Prospect, &it.Request.Company
+		lead = []string{it.Ref, p.FirstName, p.LastName, co.CompanyName, p.Email, p.JobTitle, p.LinkedInURL, co.Website}
+	}
+	n := len(lead)
+	base := append(lead, string(it.Status), "", "", "", "1", "", "", "")
 	res := it.Outcome
 	if res == nil {
 		return [][]string{base}
 	}
-	base[7] = res.Error
+	base[n+3] = res.Error
 	if len(res.Emails) == 0 {
-		base[5], base[6] = res.Subject, res.Body
+		base[n+1], base[n+2] = res.Subject, res.Body
 		return [][]string{base}
 	}
 	rows := make([][]string, len(res.Emails))
 	for i, e := range res.Emails {
 		row := slices.Clone(base)
-		row[5], row[6], row[8] = e.Subject, e.Body, strconv.Itoa(i+1)
+		row[n+1], row[n+2], row[n+4] = e.Subject, e.Body, strconv.Itoa(i+1)
 		if e.Day != nil {
-			row[9] = strconv.Itoa(*e.Day)
+			row[n+5] = strconv.Itoa(*e.Day)
 		}
-		row[10] = strconv.Itoa(e.Quality.Score)
+		row[n+6] = strconv.Itoa(e.Quality.Score)
 		codes := make([]string, len(e.Quality.Findings))
 		for j, f := range e.Quality.Findings {
 			codes[j] = f.Code
 		}
-		row[11] = strings.Join(codes, ";")
+		row[n+7] = strings.Join(codes, ";")
 		rows[i] = row
 	}
 	return rows
+}
+
+// csvSafeRow returns row with csvSafe applied to each cell.
+func csvSafeRow(row []string) []string {
+	out := make([]string, len(row))
+	for i, c := range row {
+		out[i] = csvSafe(c)
+	}
+	return out
 }
 
 // csvSafe defuses spreadsheet formula injection: prospect data and model

@@ -5,11 +5,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -410,9 +412,10 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 	if err != nil || len(rows) != n+1 || rows[0][0] != "ref" {
 		t.Fatalf("the concatenated chunks: %v, %d rows", err, len(rows))
 	}
+	subject := slices.Index(rows[0], "subject")
 	for i, row := range rows[1:] {
-		if want := testprog.Ref(i); row[0] != want || row[5] == "" {
-			t.Fatalf("row %d: ref %q subject %q, want %s with an email", i+1, row[0], row[5], want)
+		if want := testprog.Ref(i); row[0] != want || row[subject] == "" {
+			t.Fatalf("row %d: ref %q subject %q, want %s with an email", i+1, row[0], row[subject], want)
 		}
 	}
 	if chunks < 2 {
@@ -447,6 +450,81 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 		t.Fatalf("%d emails in %d pages, want %d in several", seen, pages, n)
 	}
 	t.Logf("CSV in %d chunks, JSON in %d pages, each under %d bytes", chunks, pages, bound)
+}
+
+// A CSV campaign's export with columns=input comes in chunks under the
+// bound like the standard one: the first chunk alone has the header (the
+// file's own, then the email's), each Link keeps columns=input, and the
+// chunks together are the file's rows, formulas defused, with their
+// emails. A JSON campaign asked for its input columns gets a 422.
+func TestAWSCSVInputExportInChunks(t *testing.T) {
+	const bound = 8 << 10
+	defer app.SetLambdaMaxListBytes(bound)()
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.poll(t, ctx, nil)
+	const n = 30
+	var file strings.Builder
+	file.WriteString("Record ID,First Name,Company,=Notes\r\n")
+	for i := range n {
+		fmt.Fprintf(&file, "%s,Pat%d,Co%d Inc,=1+%d\r\n", testprog.Ref(i), i, i, i)
+	}
+	res := w.sendHeaders(t, "POST", "/api/v1/campaigns?ask=a+call", "key-a", file.String(), map[string]string{"Content-Type": "text/csv"})
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", res.StatusCode, res.Body)
+	}
+	id := testprog.MustDecode[testprog.Campaign](t, []byte(res.Body)).CampaignID
+	if c := w.waitDone(t, "key-a", id, 60*time.Second); c.Succeeded != n {
+		t.Fatalf("campaign %+v", c)
+	}
+
+	header := "Record ID,First Name,Company,'=Notes,status,subject,body,error,step,send_day,quality_score,findings"
+	var all strings.Builder
+	chunks, cursor := 0, ""
+	for {
+		path := "/api/v1/campaigns/" + id + "/emails?format=csv&columns=input"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		res := w.send(t, "GET", path, "key-a", nil)
+		if res.StatusCode != 200 || len(res.Body) > bound {
+			t.Fatalf("chunk %d: status %d, %d bytes (bound %d)", chunks, res.StatusCode, len(res.Body), bound)
+		}
+		if got := strings.HasPrefix(res.Body, header+"\n"); got != (chunks == 0) {
+			t.Fatalf("chunk %d starts %.80q; only the first has the header", chunks, res.Body)
+		}
+		chunks++
+		all.WriteString(res.Body)
+		next := res.MultiValueHeaders["X-Next-Cursor"]
+		if len(next) == 0 {
+			break
+		}
+		if link := res.MultiValueHeaders["Link"]; len(link) != 1 || !strings.Contains(link[0], "columns=input") {
+			t.Fatalf("chunk %d: Link %q, want columns=input kept", chunks, link)
+		}
+		cursor = next[0]
+	}
+	if chunks < 2 {
+		t.Fatalf("%d chunks: the bound did not cut the export", chunks)
+	}
+	rows, err := csv.NewReader(strings.NewReader(all.String())).ReadAll()
+	if err != nil || len(rows) != n+1 {
+		t.Fatalf("the concatenated chunks: %v, %d rows", err, len(rows))
+	}
+	for i, row := range rows[1:] {
+		want := []string{testprog.Ref(i), fmt.Sprintf("Pat%d", i), fmt.Sprintf("Co%d Inc", i), fmt.Sprintf("'=1+%d", i), "succeeded"}
+		if !slices.Equal(row[:5], want) || row[5] == "" {
+			t.Fatalf("row %d: %q, want %q then an email", i+2, row, want)
+		}
+	}
+
+	jsonID := w.submit(t, "key-a", 1)
+	status, body := w.call(t, "GET", "/api/v1/campaigns/"+jsonID+"/emails?format=csv&columns=input", "key-a", nil)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, `"columns"`) || !strings.Contains(body, "only CSV campaigns") {
+		t.Fatalf("a JSON campaign's input columns: %d %s, want a 422 naming columns", status, body)
+	}
 }
 
 func TestAWSDuplicateDelivery(t *testing.T) {

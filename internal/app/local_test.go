@@ -95,10 +95,10 @@ func TestLocalCampaign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != 46 || strings.Join(rows[0][:8], ",") != "ref,first_name,last_name,company_name,status,subject,body,error" {
+		if len(rows) != 46 || strings.Join(rows[0][:12], ",") != "ref,first_name,last_name,company_name,email,job_title,linkedin_url,website,status,subject,body,error" {
 			t.Fatalf("csv has %d rows, header %v", len(rows), rows[0])
 		}
-		if rows[1][0] != testprog.Ref(0) || rows[1][1] != "Pat0" || rows[1][4] != "succeeded" || rows[1][6] == "" {
+		if rows[1][0] != testprog.Ref(0) || rows[1][1] != "Pat0" || rows[1][8] != "succeeded" || rows[1][10] == "" {
 			t.Fatalf("first row %v", rows[1])
 		}
 		status, _, _ = testprog.Do(t, "GET", base+"/api/v1/campaigns/"+acc.CampaignID+"/emails", testKey, nil, "Accept", "text/csv")

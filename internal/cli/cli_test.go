@@ -3,12 +3,12 @@ package cli_test
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,8 +167,9 @@ func TestCampaignRun(t *testing.T) {
 		if len(rows) != 6 || rows[0][0] != "ref" {
 			t.Fatalf("%d rows, header %v; want the header and 5 emails", len(rows), rows[0])
 		}
+		status, subject := slices.Index(rows[0], "status"), slices.Index(rows[0], "subject")
 		for i, row := range rows[1:] {
-			if row[0] != testprog.Ref(i) || row[4] != "succeeded" || row[5] == "" {
+			if row[0] != testprog.Ref(i) || row[status] != "succeeded" || row[subject] == "" {
 				t.Errorf("row %d: %v, want %s with an email", i+1, row, testprog.Ref(i))
 			}
 		}
@@ -221,7 +222,7 @@ func TestCampaignRun(t *testing.T) {
 		if r.code != 3 || !strings.Contains(r.stderr, "2 failed") {
 			t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
 		}
-		if rows := mustCSV(t, filepath.Join(l.dir, "c.emails.csv")); len(rows) != 3 || rows[1][4] != "failed" {
+		if rows := mustCSV(t, filepath.Join(l.dir, "c.emails.csv")); len(rows) != 3 || rows[1][slices.Index(rows[0], "status")] != "failed" {
 			t.Fatalf("rows %v, want 2 failed ones", rows)
 		}
 	})
@@ -400,8 +401,12 @@ func TestCampaignRunCSV(t *testing.T) {
 	if len(rows) != 3 {
 		t.Fatalf("%d rows, want the header and 2 emails: %v", len(rows), rows)
 	}
-	js, _ := json.Marshal(rows[0])
-	if !strings.Contains(string(js), "First Name") || !strings.Contains(string(js), "subject") {
-		t.Fatalf("header %s, want the input columns then the email's", js)
+	want := []string{"First Name", "Last Name", "Title", "Company Name", "Industry",
+		"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings"}
+	if !slices.Equal(rows[0], want) {
+		t.Fatalf("header %q, want the input columns then the email's: %q", rows[0], want)
+	}
+	if !slices.Equal(rows[2][:6], []string{"Sam", "Roe", "Head of Growth", "Globex", "Fintech", "succeeded"}) || rows[2][6] == "" {
+		t.Fatalf("row 3 %q, want the file's row 3 then its email", rows[2])
 	}
 }

@@ -27,7 +27,7 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey, "OPENAI_BASE_URL": up.URL,
 		"OPENAI_API_KEY": openAIKey, "WORKER_CONCURRENCY": "1"})
 	entries := []map[string]any{
-		{"ref": "@SUM(A1)", "prospect": map[string]any{"first_name": "=1+1", "last_name": "+cmd"}, "company": map[string]any{"company_name": "-2+3 Corp"}},
+		{"ref": "@SUM(A1)", "prospect": map[string]any{"first_name": "=1+1", "last_name": "+cmd", "job_title": "-VP"}, "company": map[string]any{"company_name": "-2+3 Corp"}},
 		{"ref": `=HYPERLINK("http://x")`, "prospect": map[string]any{"first_name": "\tTab", "last_name": "Lee"}, "company": map[string]any{"company_name": "\rCR Inc"}},
 		{"ref": "crm-3", "prospect": map[string]any{"first_name": "Ann", "last_name": "O'Neil"}, "company": map[string]any{"company_name": "Acme"}},
 	}
@@ -59,6 +59,7 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 		"first_name":   {"'=1+1", "'\tTab", "Ann"},
 		"last_name":    {"'+cmd", "Lee", "O'Neil"},
 		"company_name": {"'-2+3 Corp", "'\rCR Inc", "Acme"},
+		"job_title":    {"'-VP", "", ""},
 		"subject":      {`'=HYPERLINK("http://evil.example","open")`, `'=HYPERLINK("http://evil.example","open")`, `'=HYPERLINK("http://evil.example","open")`},
 	}
 	for c, name := range rows[0] {
@@ -72,6 +73,36 @@ func TestCSVExportDefusesFormulas(t *testing.T) {
 	_, _, body = testprog.Do(t, "GET", prog.URL+"/api/v1/campaigns/"+id+"/emails", apiKey, nil)
 	if !strings.Contains(string(body), `"ref":"@SUM(A1)"`) || !strings.Contains(string(body), `"subject":"=HYPERLINK(`) {
 		t.Errorf("the JSON listing must keep values as they are: %s", body)
+	}
+}
+
+// TestCSVInputExportDefusesFormulas: with columns=input a CSV campaign's
+// export starts each row with the file's own header and cells, which are
+// as untrusted as the prospect's fields: each one that starts a formula is
+// prefixed with ' too.
+func TestCSVInputExportDefusesFormulas(t *testing.T) {
+	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey})
+	const file = "First Name,Company Name,=Score\n=1+1,+Acme,@SUM(A1)\n"
+	status, _, body := testprog.Do(t, "POST", prog.URL+"/api/v1/campaigns", apiKey, file, "Content-Type", "text/csv")
+	if status != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	id := testprog.MustDecode[testprog.Campaign](t, body).CampaignID
+	testprog.HTTP(prog.URL, apiKey).WaitFor(t, id, time.Minute, testprog.Campaign.Final)
+	status, _, body = testprog.Do(t, "GET", prog.URL+"/api/v1/campaigns/"+id+"/emails?format=csv&columns=input", apiKey, nil)
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if status != http.StatusOK || err != nil || len(rows) != 2 {
+		t.Fatalf("csv: %d %v %s", status, err, body)
+	}
+	if got, want := strings.Join(rows[0][:4], ","), "First Name,Company Name,'=Score,status"; got != want {
+		t.Errorf("header %q, want %q", got, want)
+	}
+	if got, want := strings.Join(rows[1][:3], ","), "'=1+1,'+Acme,'@SUM(A1)"; got != want {
+		t.Errorf("row 2 %q, want %q", got, want)
+	}
+	status, _, body = testprog.Do(t, "GET", prog.URL+"/api/v1/campaigns/"+id+"/emails?format=csv&columns=all", apiKey, nil)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), `"columns"`) {
+		t.Errorf("columns=all: %d %s, want a 422 naming columns", status, body)
 	}
 }
 
