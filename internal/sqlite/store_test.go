@@ -1,7 +1,9 @@
 package sqlite_test
 
 import (
+	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,4 +28,35 @@ func MustStore(tb testing.TB, path string) *sqlite.Store {
 	s := testprog.MustStore(tb, testprog.MustOpen(tb, path))
 	s.Now = storetest.Now
 	return s
+}
+
+// A database made before CSV campaigns kept their input (no
+// campaign_columns, no item_cells) opens: its campaigns read as before, and
+// new campaigns keep their input.
+func TestStoreOpensDatabaseWithoutInputTables(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ingren.db")
+	db := testprog.MustOpen(t, path)
+	old := storetest.NewCampaign("t", 1)
+	s := testprog.MustStore(t, db)
+	s.Now = storetest.Now
+	storetest.MustCreate(t, s, old, storetest.NewItems(old))
+	if _, err := db.Exec(`DROP TABLE item_cells; DROP TABLE campaign_columns`); err != nil {
+		t.Fatal(err)
+	}
+
+	s = MustStore(t, path)
+	got, err := s.Get(context.Background(), old.Tenant, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.EqualCampaign(t, got, old)
+	c := storetest.NewCampaign("t", 1)
+	c.Columns = []string{"First Name"}
+	items := storetest.NewItems(c)
+	items[0].Cells = []string{"Pat"}
+	storetest.MustCreate(t, s, c, items)
+	it, err := s.Email(context.Background(), c.ID, 0)
+	if err != nil || !slices.Equal(it.Cells, []string{"Pat"}) {
+		t.Fatalf("Email = %+v, %v; want the cells kept", it, err)
+	}
 }
