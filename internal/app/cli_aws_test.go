@@ -62,8 +62,8 @@ func TestAWSCLIDownloadFollowsChunks(t *testing.T) {
 		t.Fatalf("%d rows, want the header and %d emails", len(rows), n)
 	}
 	for i, row := range rows[1:] {
-		if row[0] != testprog.Ref(i) || row[5] == "" {
-			t.Fatalf("row %d: ref %q subject %q, want %s with an email", i+1, row[0], row[5], testprog.Ref(i))
+		if row[0] != testprog.Ref(i) || row[9] == "" {
+			t.Fatalf("row %d: ref %q subject %q, want %s with an email", i+1, row[0], row[9], testprog.Ref(i))
 		}
 	}
 	if requests.Load() < 2 || !strings.Contains(stderr.String(), "chunk(s)") {

@@ -290,12 +290,12 @@ func TestLocalCampaignSequenceAndVariants(t *testing.T) {
 	if err != nil || len(rows) != 1+3*3 {
 		t.Fatalf("csv: %v, %d rows; want a row per email", err, len(rows))
 	}
-	if rows[1][8] != "1" || rows[2][8] != "2" || rows[2][9] != "3" || rows[3][9] != "8" || rows[1][10] == "" {
+	if rows[1][12] != "1" || rows[2][12] != "2" || rows[2][13] != "3" || rows[3][13] != "8" || rows[1][14] == "" {
 		t.Fatalf("csv rows %v", rows[1:4])
 	}
 	_, _, body = testprog.Do(t, "GET", base+"/api/v1/campaigns/"+variantsID+"/emails?format=csv", testKey, nil)
 	rows, _ = csv.NewReader(strings.NewReader(string(body))).ReadAll()
-	if len(rows) != 3 || rows[1][5] == rows[2][5] && rows[1][6] == rows[2][6] {
+	if len(rows) != 3 || rows[1][9] == rows[2][9] && rows[1][10] == rows[2][10] {
 		t.Fatalf("variants csv: %v", rows)
 	}
 }
