@@ -283,7 +283,11 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	cw := csv.NewWriter(&chunk)
 	if cursor == "" {
 		_ = cw.Write(csvSafeRow(header))
+		cw.Flush()
 	}
+	// headerLen is the header row's length in chunk: a file's own column
+	// names may hold quoted line breaks.
+	headerLen := chunk.Len()
 export:
 	for {
 		for i := range emails {
@@ -297,7 +301,7 @@ export:
 			// The first page alone passes the bound: the same page,
 			// halved. (The header row, if any, stays.)
 			limit = len(emails) / 2
-			chunk.Truncate(headerLen(cursor == "", &chunk))
+			chunk.Truncate(headerLen)
 			emails, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
 			if err != nil {
 				return err
@@ -335,15 +339,6 @@ export:
 		_, _ = w.Write(buf.Bytes())
 	}
 	return nil
-}
-
-// headerLen is the length of the CSV header row at the start of chunk, if
-// it has one.
-func headerLen(has bool, chunk *bytes.Buffer) int {
-	if !has {
-		return 0
-	}
-	return bytes.IndexByte(chunk.Bytes(), '\n') + 1
 }
 
 // csvRows turns an email into one row per email it holds (one for a pending

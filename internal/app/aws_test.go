@@ -456,7 +456,8 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 // bound like the standard one: the first chunk alone has the header (the
 // file's own, then the email's), each Link keeps columns=input, and the
 // chunks together are the file's rows, formulas defused, with their
-// emails. A JSON campaign asked for its input columns gets a 422.
+// emails. A column name with a line break stays whole when a page is cut
+// to fit. A JSON campaign asked for its input columns gets a 422.
 func TestAWSCSVInputExportInChunks(t *testing.T) {
 	const bound = 8 << 10
 	defer app.SetLambdaMaxListBytes(bound)()
@@ -467,7 +468,7 @@ func TestAWSCSVInputExportInChunks(t *testing.T) {
 	w.poll(t, ctx, nil)
 	const n = 30
 	var file strings.Builder
-	file.WriteString("Record ID,First Name,Company,=Notes\r\n")
+	file.WriteString("Record ID,First Name,Company,\"=Notes\r\n(free text)\"\r\n")
 	for i := range n {
 		fmt.Fprintf(&file, "%s,Pat%d,Co%d Inc,=1+%d\r\n", testprog.Ref(i), i, i, i)
 	}
@@ -480,7 +481,7 @@ func TestAWSCSVInputExportInChunks(t *testing.T) {
 		t.Fatalf("campaign %+v", c)
 	}
 
-	header := "Record ID,First Name,Company,'=Notes,status,subject,body,error,step,send_day,quality_score,findings"
+	header := "Record ID,First Name,Company,\"'=Notes\n(free text)\",status,subject,body,error,step,send_day,quality_score,findings"
 	var all strings.Builder
 	chunks, cursor := 0, ""
 	for {
