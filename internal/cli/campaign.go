@@ -58,7 +58,8 @@ func campaignMain(ctx context.Context, args []string, env Env) int {
 
 // submitFlags are the flags of submit and run.
 type submitFlags struct {
-	opts client.CSVOptions
+	opts  client.CSVOptions
+	batch bool
 }
 
 func (s *submitFlags) register(fs *flag.FlagSet) {
@@ -78,6 +79,8 @@ func (s *submitFlags) register(fs *flag.FlagSet) {
 		s.opts.ColumnMap[strings.TrimSpace(col)] = strings.TrimSpace(field)
 		return nil
 	})
+	fs.BoolVar(&s.opts.SkipInvalid, "skip-invalid", false, "submit the valid rows and print each row left out, rather than refusing the file (CSV)")
+	fs.BoolVar(&s.batch, "batch", false, "send mode=batch (CSV; the API refuses it until batch mode exists)")
 }
 
 // submit posts file: a .json file as the JSON form, a .csv file as
@@ -86,8 +89,8 @@ func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string)
 	switch strings.ToLower(filepath.Ext(file)) {
 	case ".json":
 		o := s.opts
-		if o.Name != "" || o.Ask != "" || o.CalendarLink != "" || o.SenderName != "" || o.WebhookURL != "" || o.ColumnMap != nil {
-			return nil, fmt.Errorf("%s: --name, --ask, --calendar-link, --sender-name, --webhook-url and --map are for CSV files; a JSON campaign holds them itself", file)
+		if o.Name != "" || o.Ask != "" || o.CalendarLink != "" || o.SenderName != "" || o.WebhookURL != "" || o.ColumnMap != nil || o.SkipInvalid || s.batch {
+			return nil, fmt.Errorf("%s: --name, --ask, --calendar-link, --sender-name, --webhook-url, --map, --skip-invalid and --batch are for CSV files; a JSON campaign holds its settings itself", file)
 		}
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -101,12 +104,31 @@ func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string)
 		}
 		defer f.Close()
 		opts := s.opts
+		if s.batch {
+			opts.Mode = "batch"
+		}
 		if opts.Name == "" {
 			opts.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 		}
 		return c.SubmitCSV(ctx, file, f, opts)
 	}
 	return nil, fmt.Errorf("%s: want a .json or .csv file", file)
+}
+
+// printAccepted prints a submit's warnings and the rows --skip-invalid
+// left out, one line each: "row 12: first_name is required".
+func printAccepted(env Env, acc *client.Accepted) {
+	for _, w := range acc.Warnings {
+		fmt.Fprintln(env.Stderr, "warning:", w)
+	}
+	for _, sk := range acc.Skipped {
+		for _, f := range sk.Errors {
+			fmt.Fprintln(env.Stderr, fieldLine(f)) // f.Field names the row: rows[12].first_name
+		}
+	}
+	if len(acc.Skipped) > 0 {
+		fmt.Fprintf(env.Stderr, "skipped %d invalid row(s)\n", len(acc.Skipped))
+	}
 }
 
 func submitCmd(ctx context.Context, args []string, env Env) int {
@@ -126,9 +148,7 @@ func submitCmd(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return fail(env, err)
 	}
-	for _, w := range acc.Warnings {
-		fmt.Fprintln(env.Stderr, "warning:", w)
-	}
+	printAccepted(env, acc)
 	fmt.Fprintln(env.Stdout, acc.CampaignID)
 	return ExitOK
 }
@@ -157,9 +177,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return fail(env, err)
 	}
-	for _, w := range acc.Warnings {
-		fmt.Fprintln(env.Stderr, "warning:", w)
-	}
+	printAccepted(env, acc)
 	fmt.Fprintf(env.Stderr, "campaign %s: %d prospects submitted\n", acc.CampaignID, acc.Total)
 	// From here on the campaign runs whatever happens to this command:
 	// every way out names the commands that pick it up again.

@@ -131,6 +131,9 @@ func TestHelp(t *testing.T) {
 		{"HelpCommand", []string{"help", "generate"}, "Usage: ingren generate FILE.json"},
 		{"Campaign", []string{"campaign", "-h"}, "Usage: ingren campaign COMMAND"},
 		{"Run", []string{"campaign", "run", "-h"}, "-calendar-link"},
+		{"RunSkipInvalid", []string{"campaign", "run", "-h"}, "-skip-invalid"},
+		{"RunBatch", []string{"campaign", "run", "-h"}, "-batch"},
+		{"SubmitSkipInvalid", []string{"campaign", "submit", "-h"}, "-skip-invalid"},
 		{"Submit", []string{"campaign", "submit", "-h"}, "Usage: ingren campaign submit FILE"},
 		{"Status", []string{"campaign", "status", "-h"}, "Usage: ingren campaign status ID"},
 		{"Watch", []string{"campaign", "watch", "-h"}, "Ctrl-C stops watching, not the campaign"},
@@ -408,5 +411,113 @@ func TestCampaignRunCSV(t *testing.T) {
 	}
 	if !slices.Equal(rows[2][:6], []string{"Sam", "Roe", "Head of Growth", "Globex", "Fintech", "succeeded"}) || rows[2][6] == "" {
 		t.Fatalf("row 3 %q, want the file's row 3 then its email", rows[2])
+	}
+}
+
+// Every sample file in testdata/csv runs end to end against the local
+// program: the emails come back under the file's own header, one row a
+// prospect.
+func TestCampaignRunSampleFiles(t *testing.T) {
+	dir := filepath.Join(testprog.ModuleRoot(t), "testdata/csv")
+	cases := map[string]struct {
+		firstColumn string // the file's first header cell, decoded
+		prospects   int
+	}{
+		"apollo.csv":               {"First Name", 3},
+		"hubspot.csv":              {"Record ID", 5 - 2}, // two trailing empty rows
+		"salesnav.csv":             {"First Name", 2},
+		"excel-semicolon-1252.csv": {"First Name", 3},
+		"excel-utf16.csv":          {"First Name", 2},
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.csv"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample files in %s: %v", dir, err)
+	}
+	l := startLocal(t, "", nil)
+	for _, file := range files {
+		name := filepath.Base(file)
+		if name == "bad-rows.csv" {
+			continue // TestCampaignRunBadRows
+		}
+		t.Run(strings.TrimSuffix(name, ".csv"), func(t *testing.T) {
+			tc, ok := cases[name]
+			if !ok {
+				t.Fatalf("%s is a sample file this test does not know: add it to the table", name)
+			}
+			out := filepath.Join(l.dir, name+".out.csv")
+			r := ingren(t, l.env, "campaign", "run", file, "-o", out, "--ask", "a 15-minute call", "--sender-name", "Alex")
+			if r.code != 0 {
+				t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+			}
+			rows := mustCSV(t, out)
+			if len(rows) != tc.prospects+1 {
+				t.Fatalf("%d rows, want the header and %d prospects: %q", len(rows), tc.prospects, rows)
+			}
+			status := slices.Index(rows[0], "status")
+			if rows[0][0] != tc.firstColumn || status < 1 {
+				t.Fatalf("header %q, want the file's own (from %q) then the email columns", rows[0], tc.firstColumn)
+			}
+			for i, row := range rows[1:] {
+				if row[status] != "succeeded" || row[status+1] == "" {
+					t.Errorf("row %d: %q, want an email", i+2, row)
+				}
+			}
+		})
+	}
+}
+
+// bad-rows.csv has invalid rows: the run refuses the file and names each
+// row, or with --skip-invalid runs the rest and names the rows left out.
+func TestCampaignRunBadRows(t *testing.T) {
+	file := filepath.Join(testprog.ModuleRoot(t), "testdata/csv/bad-rows.csv")
+	l := startLocal(t, "", nil)
+
+	t.Run("ErrRowsNamed", func(t *testing.T) {
+		out := filepath.Join(l.dir, "refused.csv")
+		r := ingren(t, l.env, "campaign", "run", file, "-o", out)
+		if r.code != 1 {
+			t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+		}
+		for _, row := range []string{"row 3: ", "row 4: ", "row 5: ", "row 6: "} {
+			if !strings.Contains(r.stderr, "\n"+row) {
+				t.Errorf("stderr has no line starting %q:\n%s", row, r.stderr)
+			}
+		}
+		if strings.Contains(r.stderr, "row 2:") || strings.Contains(r.stderr, "row 7:") {
+			t.Errorf("a valid row is named:\n%s", r.stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatalf("an output file was written: %v", err)
+		}
+	})
+
+	t.Run("SkipInvalid", func(t *testing.T) {
+		out := filepath.Join(l.dir, "skipped.csv")
+		r := ingren(t, l.env, "campaign", "run", file, "-o", out, "--skip-invalid")
+		if r.code != 0 {
+			t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+		}
+		lines := strings.Split(r.stderr, "\n")
+		for _, want := range []string{"row 3: first_name is required", "row 4: email must be an email address",
+			"row 5: company_name is required", "row 6: has 7 cells; the header has 6 columns"} {
+			if !slicesContain(lines, want) {
+				t.Errorf("stderr has no line %q:\n%s", want, r.stderr)
+			}
+		}
+		rows := mustCSV(t, out)
+		if len(rows) != 3 || rows[1][0] != "r1" || rows[2][0] != "r6" {
+			t.Fatalf("rows %q, want the header, r1 and r6", rows)
+		}
+	})
+}
+
+// --batch asks for batch mode, which the API refuses until it exists; the
+// CLI prints why.
+func TestCampaignRunBatch(t *testing.T) {
+	l := startLocal(t, "", nil)
+	file := filepath.Join(testprog.ModuleRoot(t), "testdata/csv/salesnav.csv")
+	r := ingren(t, l.env, "campaign", "run", file, "-o", filepath.Join(l.dir, "out.csv"), "--batch")
+	if r.code != 1 || !strings.Contains(r.stderr, "mode batch mode is not available yet") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the API's reason", r.code, r.stderr)
 	}
 }

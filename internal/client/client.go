@@ -95,11 +95,23 @@ type Accepted struct {
 	Status     string   `json:"status"`
 	Total      int      `json:"total"`
 	Warnings   []string `json:"warnings"`
+	// Skipped are the rows of a CSV campaign that SkipInvalid left out.
+	Skipped []SkippedRow `json:"skipped"`
+}
+
+// SkippedRow is a CSV row left out of a campaign, numbered as a
+// spreadsheet shows it (the header is row 1), with why.
+type SkippedRow struct {
+	Row    int          `json:"row"`
+	Errors []FieldError `json:"errors"`
 }
 
 // CSVOptions are a CSV campaign's settings, sent beside the file.
 type CSVOptions struct {
 	Name, Ask, CalendarLink, SenderName, WebhookURL, Mode string
+	// SkipInvalid submits the valid rows and lists the others in
+	// Accepted.Skipped, rather than refusing the whole file.
+	SkipInvalid bool
 	// ColumnMap maps a column's header to a field; when set the file goes
 	// as multipart/form-data, since the text/csv form has no place for it.
 	ColumnMap map[string]string
@@ -116,8 +128,12 @@ func (c *Client) SubmitJSON(ctx context.Context, body []byte) (*Accepted, error)
 // opts in the query, or as multipart/form-data when opts has a column map.
 func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts CSVOptions) (*Accepted, error) {
 	var out Accepted
+	// skip_invalid is a query parameter in both forms.
+	q := url.Values{}
+	if opts.SkipInvalid {
+		q.Set("skip_invalid", "true")
+	}
 	if len(opts.ColumnMap) == 0 {
-		q := url.Values{}
 		for k, v := range map[string]string{"name": opts.Name, "ask": opts.Ask, "calendar_link": opts.CalendarLink,
 			"sender_name": opts.SenderName, "webhook_url": opts.WebhookURL, "mode": opts.Mode} {
 			if v != "" {
@@ -168,7 +184,11 @@ func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts C
 	if err := mw.Close(); err != nil {
 		return nil, err
 	}
-	return &out, c.do(ctx, "POST", "/api/v1/campaigns", mw.FormDataContentType(), &body, &out)
+	path := "/api/v1/campaigns"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return &out, c.do(ctx, "POST", path, mw.FormDataContentType(), &body, &out)
 }
 
 // Campaign reads the campaign id.
