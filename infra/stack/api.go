@@ -40,6 +40,12 @@ const accessLogFormat = `{"requestId":"$context.requestId","apiKeyId":"$context.
 	`"latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",` +
 	`"integrationError":"$context.integrationErrorMessage"}`
 
+// binaryMediaTypes are the request bodies API Gateway passes to the api
+// function as base64 bytes rather than as UTF-8 text: the CSV campaign
+// forms, whose files may be Windows-1252 or UTF-16 and would otherwise be
+// mangled. JSON stays text, which keeps its larger size limit.
+var binaryMediaTypes = []string{"text/csv", "application/csv", "multipart/form-data"}
+
 type gateway struct {
 	api   *apigateway.RestApi
 	stage *apigateway.Stage
@@ -50,8 +56,9 @@ type gateway struct {
 // named after the stack with access logs, and a usage plan with one API key.
 //
 // Request size: API Gateway takes 10 MB, but Lambda takes at most 6 MB of
-// event, so a campaign upload tops out a little under 6 MB. No binary media
-// types are set: they would base64 the body and cut that to about 4.5 MB.
+// event, so a JSON campaign tops out a little under 6 MB. A CSV campaign's
+// body is one of binaryMediaTypes, which API Gateway hands over in base64
+// (about 4.5 MB of file then).
 func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gateway, error) {
 	api, err := apigateway.NewRestApi(ctx, "ingren-api", &apigateway.RestApiArgs{
 		Name:                   pulumi.String(prefix),
@@ -59,6 +66,7 @@ func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gate
 		EndpointConfiguration:  apigateway.RestApiEndpointConfigurationArgs{Types: pulumi.String("REGIONAL")},
 		ApiKeySource:           pulumi.String("HEADER"),
 		MinimumCompressionSize: pulumi.String("1024"), // gzip answers such as a campaign's emails
+		BinaryMediaTypes:       pulumi.ToStringArray(binaryMediaTypes),
 	})
 	if err != nil {
 		return nil, err

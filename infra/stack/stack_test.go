@@ -567,6 +567,17 @@ func TestStageIsNamedAfterTheStackWithJSONAccessLogs(t *testing.T) {
 	}
 }
 
+// CSV uploads reach the api function as base64 bytes, so that a
+// Windows-1252 or UTF-16 file is not read as UTF-8 text on the way; JSON
+// stays text.
+func TestCSVUploadsAreBinaryMediaTypes(t *testing.T) {
+	d := mustDeploy(t, "dev", nil)
+	got := fmt.Sprint(d.mustGet(t, typeRestAPI, "ingren-api").in("binaryMediaTypes"))
+	if want := "[text/csv application/csv multipart/form-data]"; got != want {
+		t.Fatalf("binaryMediaTypes = %s, want %s", got, want)
+	}
+}
+
 func TestAPIGatewayAccountRoleCanBeLeftToAnotherStack(t *testing.T) {
 	d := mustDeploy(t, "prod", map[string]string{"manageApiGatewayAccount": "false"})
 	if n := len(d.ofType(typeAccount)) + len(d.ofType(typeAttachment)); n != 0 {
