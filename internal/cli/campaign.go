@@ -136,13 +136,9 @@ func submitCmd(ctx context.Context, args []string, env Env) int {
 		"Submits a campaign and prints its id. A .json file is the API's JSON form;\na .csv file is sent as CSV, its columns mapped to fields by header (--map overrides).")
 	var sf submitFlags
 	sf.register(fs)
-	pos, code := parse(fs, args, 1)
+	pos, c, code := start(env, fs, args, 1)
 	if code >= 0 {
 		return code
-	}
-	c, err := newClient(env)
-	if err != nil {
-		return fail(env, err)
 	}
 	acc, err := sf.submit(ctx, c, pos[0])
 	if err != nil {
@@ -161,17 +157,13 @@ func run(ctx context.Context, args []string, env Env) int {
 	var sf submitFlags
 	sf.register(fs)
 	out := fs.String("o", "", "where the emails go (default FILE.emails.csv)")
-	pos, code := parse(fs, args, 1)
+	pos, c, code := start(env, fs, args, 1)
 	if code >= 0 {
 		return code
 	}
 	file := pos[0]
 	if *out == "" {
 		*out = defaultOut(file)
-	}
-	c, err := newClient(env)
-	if err != nil {
-		return fail(env, err)
 	}
 	acc, err := sf.submit(ctx, c, file)
 	if err != nil {
@@ -214,13 +206,9 @@ func run(ctx context.Context, args []string, env Env) int {
 
 func status(ctx context.Context, args []string, env Env) int {
 	fs := command(env, "campaign status", "ID", "Prints a campaign's status and progress.")
-	pos, code := parse(fs, args, 1)
+	pos, c, code := start(env, fs, args, 1)
 	if code >= 0 {
 		return code
-	}
-	c, err := newClient(env)
-	if err != nil {
-		return fail(env, err)
 	}
 	cmp, err := c.Campaign(ctx, pos[0])
 	if err != nil {
@@ -250,13 +238,9 @@ func printCampaign(env Env, c *client.Campaign) {
 
 func watchCmd(ctx context.Context, args []string, env Env) int {
 	fs := command(env, "campaign watch", "ID", "Shows a campaign's progress until it ends. Ctrl-C stops watching, not the campaign.")
-	pos, code := parse(fs, args, 1)
+	pos, c, code := start(env, fs, args, 1)
 	if code >= 0 {
 		return code
-	}
-	c, err := newClient(env)
-	if err != nil {
-		return fail(env, err)
 	}
 	final, err := watch(ctx, c, pos[0], env)
 	if err != nil {
@@ -275,13 +259,9 @@ func download(ctx context.Context, args []string, env Env) int {
 		"Writes a campaign's emails as CSV, to OUT.csv or the standard output. It follows\nan AWS deployment's chunks (X-Next-Cursor) until the last.")
 	out := fs.String("o", "", "where the CSV goes (default the standard output)")
 	input := fs.Bool("input-columns", false, "start each row with a CSV campaign's own columns")
-	pos, code := parse(fs, args, 1)
+	pos, c, code := start(env, fs, args, 1)
 	if code >= 0 {
 		return code
-	}
-	c, err := newClient(env)
-	if err != nil {
-		return fail(env, err)
 	}
 	if *out == "" {
 		if _, err := c.Download(ctx, pos[0], *input, env.Stdout); err != nil {
@@ -320,13 +300,9 @@ func writeCSV(ctx context.Context, c *client.Client, id string, input bool, path
 
 func cancel(ctx context.Context, args []string, env Env) int {
 	fs := command(env, "campaign cancel", "ID", "Cancels a campaign: its pending prospects get no email. Those written stay.")
-	pos, code := parse(fs, args, 1)
+	pos, c, code := start(env, fs, args, 1)
 	if code >= 0 {
 		return code
-	}
-	c, err := newClient(env)
-	if err != nil {
-		return fail(env, err)
 	}
 	cmp, err := c.Cancel(ctx, pos[0])
 	if err != nil {
@@ -338,12 +314,9 @@ func cancel(ctx context.Context, args []string, env Env) int {
 
 func list(ctx context.Context, args []string, env Env) int {
 	fs := command(env, "campaign list", "", "Lists your campaigns, newest first.")
-	if _, code := parse(fs, args, 0); code >= 0 {
+	_, c, code := start(env, fs, args, 0)
+	if code >= 0 {
 		return code
-	}
-	c, err := newClient(env)
-	if err != nil {
-		return fail(env, err)
 	}
 	cs, err := c.List(ctx)
 	if err != nil {

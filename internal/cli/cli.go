@@ -157,6 +157,21 @@ func command(env Env, name, args, about string) *flag.FlagSet {
 
 // parse parses args with fs, flags before and after the positional
 // arguments alike, and checks that there are want of those.
+// start parses a command's arguments and builds its API client. A code of
+// ExitOK or more means the command is over (help was asked for, the
+// arguments are wrong, or there is no key) and returns it.
+func start(env Env, fs *flag.FlagSet, args []string, want int) ([]string, *client.Client, int) {
+	pos, code := parse(fs, args, want)
+	if code >= 0 {
+		return nil, nil, code
+	}
+	c, err := newClient(env)
+	if err != nil {
+		return nil, nil, fail(env, err)
+	}
+	return pos, c, -1
+}
+
 func parse(fs *flag.FlagSet, args []string, want int) ([]string, int) {
 	var pos []string
 	for {
