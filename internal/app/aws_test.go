@@ -374,12 +374,7 @@ func TestAWSTransientFailureIsRetried(t *testing.T) {
 // pass it comes back shorter, with a next_cursor.
 func TestAWSListsFitLambdaResponses(t *testing.T) {
 	const bound = 8 << 10
-	defer app.SetLambdaMaxListBytes(bound)()
-	up := openaitest.New(t)
-	w := newAWSWorld(t, up.URL, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w.poll(t, ctx, nil)
+	w := boundedWorld(t, bound)
 	const n = 30
 	id := w.submit(t, "key-a", n)
 	if c := w.waitDone(t, "key-a", id, 60*time.Second); c.Succeeded != n {
@@ -387,26 +382,12 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 	}
 
 	var all strings.Builder
-	chunks, cursor := 0, ""
-	for {
-		path := "/api/v1/campaigns/" + id + "/emails?format=csv"
-		if cursor != "" {
-			path += "&cursor=" + cursor
+	chunks := w.csvChunks(t, "/api/v1/campaigns/"+id+"/emails?format=csv", bound)
+	for i, c := range chunks {
+		all.WriteString(c.body)
+		if link := c.link; i < len(chunks)-1 && (len(link) != 1 || !strings.Contains(link[0], `rel="next"`)) {
+			t.Fatalf("chunk %d: Link %q", i+1, link)
 		}
-		res := w.send(t, "GET", path, "key-a", nil)
-		if res.StatusCode != 200 || len(res.Body) > bound {
-			t.Fatalf("chunk %d: status %d, %d bytes (bound %d)", chunks, res.StatusCode, len(res.Body), bound)
-		}
-		chunks++
-		all.WriteString(res.Body)
-		next := res.MultiValueHeaders["X-Next-Cursor"]
-		if len(next) == 0 {
-			break
-		}
-		if link := res.MultiValueHeaders["Link"]; len(link) != 1 || !strings.Contains(link[0], `rel="next"`) {
-			t.Fatalf("chunk %d: Link %q", chunks, link)
-		}
-		cursor = next[0]
 	}
 	rows, err := csv.NewReader(strings.NewReader(all.String())).ReadAll()
 	if err != nil || len(rows) != n+1 || rows[0][0] != "ref" {
@@ -418,12 +399,11 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 			t.Fatalf("row %d: ref %q subject %q, want %s with an email", i+1, row[0], row[subject], want)
 		}
 	}
-	if chunks < 2 {
-		t.Fatalf("%d chunks: the bound did not cut the export", chunks)
+	if len(chunks) < 2 {
+		t.Fatalf("%d chunks: the bound did not cut the export", len(chunks))
 	}
 
-	seen, pages := 0, 0
-	cursor = ""
+	seen, pages, cursor := 0, 0, ""
 	for {
 		path := "/api/v1/campaigns/" + id + "/emails?limit=1000"
 		if cursor != "" {
@@ -449,7 +429,7 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 	if seen != n || pages < 2 {
 		t.Fatalf("%d emails in %d pages, want %d in several", seen, pages, n)
 	}
-	t.Logf("CSV in %d chunks, JSON in %d pages, each under %d bytes", chunks, pages, bound)
+	t.Logf("CSV in %d chunks, JSON in %d pages, each under %d bytes", len(chunks), pages, bound)
 }
 
 // A CSV campaign's export with columns=input comes in chunks under the
@@ -460,12 +440,7 @@ func TestAWSListsFitLambdaResponses(t *testing.T) {
 // to fit. A JSON campaign asked for its input columns gets a 422.
 func TestAWSCSVInputExportInChunks(t *testing.T) {
 	const bound = 8 << 10
-	defer app.SetLambdaMaxListBytes(bound)()
-	up := openaitest.New(t)
-	w := newAWSWorld(t, up.URL, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w.poll(t, ctx, nil)
+	w := boundedWorld(t, bound)
 	const n = 30
 	var file strings.Builder
 	file.WriteString("Record ID,First Name,Company,\"=Notes\r\n(free text)\"\r\n")
@@ -483,32 +458,18 @@ func TestAWSCSVInputExportInChunks(t *testing.T) {
 
 	header := "Record ID,First Name,Company,\"'=Notes\n(free text)\",status,subject,body,error,step,send_day,quality_score,findings"
 	var all strings.Builder
-	chunks, cursor := 0, ""
-	for {
-		path := "/api/v1/campaigns/" + id + "/emails?format=csv&columns=input"
-		if cursor != "" {
-			path += "&cursor=" + cursor
+	chunks := w.csvChunks(t, "/api/v1/campaigns/"+id+"/emails?format=csv&columns=input", bound)
+	for i, c := range chunks {
+		if got := strings.HasPrefix(c.body, header+"\n"); got != (i == 0) {
+			t.Fatalf("chunk %d starts %.80q; only the first has the header", i, c.body)
 		}
-		res := w.send(t, "GET", path, "key-a", nil)
-		if res.StatusCode != 200 || len(res.Body) > bound {
-			t.Fatalf("chunk %d: status %d, %d bytes (bound %d)", chunks, res.StatusCode, len(res.Body), bound)
+		all.WriteString(c.body)
+		if link := c.link; i < len(chunks)-1 && (len(link) != 1 || !strings.Contains(link[0], "columns=input")) {
+			t.Fatalf("chunk %d: Link %q, want columns=input kept", i+1, link)
 		}
-		if got := strings.HasPrefix(res.Body, header+"\n"); got != (chunks == 0) {
-			t.Fatalf("chunk %d starts %.80q; only the first has the header", chunks, res.Body)
-		}
-		chunks++
-		all.WriteString(res.Body)
-		next := res.MultiValueHeaders["X-Next-Cursor"]
-		if len(next) == 0 {
-			break
-		}
-		if link := res.MultiValueHeaders["Link"]; len(link) != 1 || !strings.Contains(link[0], "columns=input") {
-			t.Fatalf("chunk %d: Link %q, want columns=input kept", chunks, link)
-		}
-		cursor = next[0]
 	}
-	if chunks < 2 {
-		t.Fatalf("%d chunks: the bound did not cut the export", chunks)
+	if len(chunks) < 2 {
+		t.Fatalf("%d chunks: the bound did not cut the export", len(chunks))
 	}
 	rows, err := csv.NewReader(strings.NewReader(all.String())).ReadAll()
 	if err != nil || len(rows) != n+1 {
@@ -657,5 +618,48 @@ func TestAWSWorkerDiesBetweenModelAndWrite(t *testing.T) {
 	}
 	if n := up.Count(); n != 12+4 {
 		t.Fatalf("model calls %d, want 16: the 4 crashed emails are redone once each", n)
+	}
+}
+
+// boundedWorld is an AWS world whose API Lambda bounds email listings at
+// bound bytes, with its worker polling until the test ends.
+func boundedWorld(t *testing.T, bound int) *awsWorld {
+	t.Helper()
+	t.Cleanup(app.SetLambdaMaxListBytes(bound))
+	up := openaitest.New(t)
+	w := newAWSWorld(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	w.poll(t, ctx, nil)
+	t.Cleanup(cancel) // after poll's own cleanup was added, so it runs first
+	return w
+}
+
+// csvChunk is one answer of a CSV export: its body and its Link header.
+type csvChunk struct {
+	body string
+	link []string
+}
+
+// csvChunks fetches path, a ?format=csv export, and each chunk its
+// X-Next-Cursor names, checking that every one is a 200 within bound.
+func (w *awsWorld) csvChunks(t *testing.T, path string, bound int) []csvChunk {
+	t.Helper()
+	var out []csvChunk
+	cursor := ""
+	for {
+		p := path
+		if cursor != "" {
+			p += "&cursor=" + cursor
+		}
+		res := w.send(t, "GET", p, "key-a", nil)
+		if res.StatusCode != 200 || len(res.Body) > bound {
+			t.Fatalf("chunk %d: status %d, %d bytes (bound %d)", len(out), res.StatusCode, len(res.Body), bound)
+		}
+		out = append(out, csvChunk{body: res.Body, link: res.MultiValueHeaders["Link"]})
+		next := res.MultiValueHeaders["X-Next-Cursor"]
+		if len(next) == 0 {
+			return out
+		}
+		cursor = next[0]
 	}
 }

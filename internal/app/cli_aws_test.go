@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ingren/ingren/internal/app"
 	"github.com/ingren/ingren/internal/cli"
-	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/testprog"
 )
 
@@ -26,12 +24,7 @@ import (
 // the whole CSV.
 func TestAWSCLIDownloadFollowsChunks(t *testing.T) {
 	const bound = 8 << 10
-	defer app.SetLambdaMaxListBytes(bound)()
-	up := openaitest.New(t)
-	w := newAWSWorld(t, up.URL, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w.poll(t, ctx, nil)
+	w := boundedWorld(t, bound)
 	const n = 30
 	id := w.submit(t, "key-a", n)
 	if c := w.waitDone(t, "key-a", id, 60*time.Second); c.Succeeded != n {
