@@ -87,6 +87,9 @@ func (w *Worker) log() *slog.Logger {
 	if w.Log == nil {
 		return slog.New(slog.DiscardHandler)
 	}
+	if _, ok := w.Log.Handler().(*logHandler); ok {
+		return w.Log // the programs' loggers are wrapped already
+	}
 	return slog.New(LogHandler(w.Log.Handler()))
 }
 

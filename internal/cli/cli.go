@@ -125,8 +125,7 @@ func newClient(env Env) (*client.Client, error) {
 	}
 	key := env.Getenv("INGREN_API_KEY")
 	if key == "" {
-		cfg, _ := config.FromEnv(env.Getenv) // only its DATA_DIR, with its default
-		path := app.LocalKeyFile(cfg.DataDir)
+		path := app.LocalKeyFile(config.DataDir(env.Getenv))
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("no INGREN_API_KEY, and no key of a local program in %s (run `make run` or `ingren serve` first, or set INGREN_API_KEY): %w", path, err)

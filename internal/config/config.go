@@ -100,6 +100,16 @@ type Config struct {
 // Offline reports whether no model is configured: no key and no base URL.
 func (c Config) Offline() bool { return c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" }
 
+// DataDir is the local program's state directory (DATA_DIR; default
+// ./data). Clients of a local program, such as the CLI looking for its key,
+// read it alone with this, without the rest of the configuration.
+func DataDir(getenv func(string) string) string {
+	if v := strings.TrimSpace(getenv("DATA_DIR")); v != "" {
+		return v
+	}
+	return "./data"
+}
+
 // FromEnv reads the configuration with getenv (os.Getenv in a main).
 func FromEnv(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
@@ -113,7 +123,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		OpenAITPM:            p.int("OPENAI_TPM", 0, 0, 1_000_000_000),
 		Port:                 p.int("PORT", 8080, 0, 65535),
 		APIKeys:              list(getenv("API_KEYS")),
-		DataDir:              p.str("DATA_DIR", "./data"),
+		DataDir:              DataDir(getenv),
 		TenantSecret:         strings.TrimSpace(getenv("TENANT_SECRET")),
 		PromptsDir:           getenv("PROMPTS_DIR"),
 		LogLevel:             p.level("LOG_LEVEL"),
