@@ -56,7 +56,7 @@ func isCSVCampaign(r *http.Request) (string, map[string]string, bool) {
 }
 
 // createCSVCampaign submits a campaign whose prospects are a CSV file's
-// rows, by campaign.Service.SubmitEntries.
+// rows, by campaign.Service.SubmitInputs.
 func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body []byte, mediaType string, params map[string]string, key string) error {
 	var (
 		c   *csvCampaign
@@ -95,13 +95,13 @@ func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body 
 		return err
 	}
 	c.Submission.Columns = tab.Header
-	sub, err := s.campaigns.SubmitEntries(r.Context(), tenantOf(r.Context()), key, c.Submission, tab.Entries(), skip, tab.Field, append(c.warnings, tab.Warnings...))
+	sub, err := s.campaigns.SubmitInputs(r.Context(), tenantOf(r.Context()), key, c.Submission, tab.Inputs(), skip, tab.Field, append(c.warnings, tab.Warnings...))
 	if err != nil {
 		return err
 	}
 	skipped := make([]skippedRow, len(sub.Skipped))
 	for i, sk := range sub.Skipped {
-		skipped[i] = skippedRow{Row: tab.Rows[sk.Entry].Number, Errors: sk.Problems}
+		skipped[i] = skippedRow{Row: tab.Rows[sk.Index].Number, Errors: sk.Problems}
 	}
 	return s.accepted(w, r, sub, skipped)
 }

@@ -10,7 +10,9 @@
 //     counters and usage.
 //   - Input: one element of a submission's "prospects": a prospect as the
 //     client sent it (ref, prospect, company, cta, sender, options), before
-//     the defaults are merged in. Submit turns each into an Email.
+//     the defaults are merged in. Submit turns each into an Email. A
+//     ParsedInput is one read from a file (a CSV row), with the problems
+//     reading it found; SubmitInputs takes those.
 //   - Email: the email a campaign writes for one prospect, numbered by its
 //     Index from 0 in input order. It holds the merged request, an
 //     EmailStatus (pending until written, then succeeded, needs_review or

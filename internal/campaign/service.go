@@ -41,7 +41,7 @@ type Submitted struct {
 	// Replayed is true when an Idempotency-Key matched an earlier submit.
 	Replayed bool
 	Warnings []string
-	// Skipped lists the entries SubmitEntries left out, in order.
+	// Skipped lists the inputs SubmitInputs left out, in order.
 	Skipped []Skipped
 }
 

@@ -39,7 +39,7 @@ type Row struct {
 	Number int
 	Input  campaign.Input
 	// Problems are what reading the row found, named by Field. The
-	// request's own checks come later (campaign.Service.SubmitEntries).
+	// request's own checks come later (campaign.Service.SubmitInputs).
 	Problems fault.Fields
 }
 
@@ -54,11 +54,11 @@ type Table struct {
 	Warnings []string
 }
 
-// Entries returns the rows as a campaign's entries.
-func (t *Table) Entries() []campaign.Entry {
-	out := make([]campaign.Entry, len(t.Rows))
+// Inputs returns the rows as the campaign's parsed inputs.
+func (t *Table) Inputs() []campaign.ParsedInput {
+	out := make([]campaign.ParsedInput, len(t.Rows))
 	for i, r := range t.Rows {
-		out[i] = campaign.Entry{Input: r.Input, Problems: r.Problems}
+		out[i] = campaign.ParsedInput{Input: r.Input, Problems: r.Problems}
 	}
 	return out
 }

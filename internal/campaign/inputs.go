@@ -9,33 +9,33 @@ import (
 	"github.com/ingren/ingren/internal/fault"
 )
 
-// Entry is one prospect read from a form other than a JSON body (a CSV
+// ParsedInput is an Input read from a form other than a JSON body (a CSV
 // file's row), with the problems reading it found.
-type Entry struct {
+type ParsedInput struct {
 	Input    Input
 	Problems fault.Fields
 }
 
-// Skipped is an entry SubmitEntries left out, and why.
+// Skipped is a ParsedInput SubmitInputs left out, and why.
 type Skipped struct {
-	// Entry is the entry's index in what was submitted.
-	Entry    int
+	// Index is the input's index in what was submitted.
+	Index    int
 	Problems fault.Fields
 }
 
-// FieldNamer names a field of entry i for a client: path is the field's
-// JSON path in the entry ("prospect.first_name").
+// FieldNamer names a field of input i for a client: path is the field's
+// JSON path in the input ("prospect.first_name").
 type FieldNamer func(i int, path string) string
 
-// SubmitEntries submits a campaign read from a file: head is the campaign
-// without its prospects, entries its prospects. It validates as Submit
-// does, naming entry i's fields with name. With skipInvalid the entries
+// SubmitInputs submits a campaign read from a file: head is the campaign
+// without its prospects, inputs its prospects. It validates as Submit
+// does, naming input i's fields with name. With skipInvalid the inputs
 // with problems are left out and listed in Submitted.Skipped; without it,
-// or when no entry is valid, nothing is stored and the error names every
-// problem of every entry. The idempotency key's hash is of the campaign as
-// submitted (head and the entries kept), not of the request's bytes, so
+// or when no input is valid, nothing is stored and the error names every
+// problem of every input. The idempotency key's hash is of the campaign as
+// submitted (head and the inputs kept), not of the request's bytes, so
 // that a multipart retry with a new boundary is the same campaign.
-func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, head Submission, entries []Entry, skipInvalid bool, name FieldNamer, warnings []string) (*Submitted, error) {
+func (s *Service) SubmitInputs(ctx context.Context, tenant, idemKey string, head Submission, inputs []ParsedInput, skipInvalid bool, name FieldNamer, warnings []string) (*Submitted, error) {
 	v := &fault.Fields{}
 	email.CheckText(v, "name", head.Name, email.MaxShortLen)
 	if head.WebhookURL != "" {
@@ -47,7 +47,7 @@ func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, hea
 	if n := textBytes(head.Columns); n > MaxColumnsBytes {
 		v.Add("columns", "the header holds %d bytes; a campaign keeps at most %d", n, MaxColumnsBytes)
 	}
-	if n, max := len(entries), s.maxProspects(); n > max {
+	if n, max := len(inputs), s.maxProspects(); n > max {
 		v.Add("rows", "has %d prospects; a campaign holds at most %d (split it into several campaigns)", n, max)
 		return nil, v.Err()
 	}
@@ -58,8 +58,8 @@ func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, hea
 	)
 	sub := head
 	sub.Prospects = nil
-	for i := range entries {
-		e := &entries[i]
+	for i := range inputs {
+		e := &inputs[i]
 		ev := append(fault.Fields{}, e.Problems...)
 		raw := &fault.Fields{}
 		email.CheckText(raw, "ref", e.Input.Ref, email.MaxShortLen)
@@ -74,7 +74,7 @@ func (s *Service) SubmitEntries(ctx context.Context, tenant, idemKey string, hea
 		}
 		if len(ev) > 0 {
 			problems = append(problems, ev...)
-			skipped = append(skipped, Skipped{Entry: i, Problems: ev})
+			skipped = append(skipped, Skipped{Index: i, Problems: ev})
 			continue
 		}
 		sub.Prospects = append(sub.Prospects, e.Input)
