@@ -32,6 +32,9 @@ const (
 	// ExitSomeFailed: campaign run ended with prospects that have no
 	// email (failed, or the campaign was cancelled).
 	ExitSomeFailed = 3
+	// ExitNeedsReview: lint found an error-level problem; the email must
+	// not be sent as it is.
+	ExitNeedsReview = 4
 	// ExitInterrupted: Ctrl-C stopped the command (not the campaign).
 	ExitInterrupted = 130
 )
@@ -43,6 +46,7 @@ const DefaultURL = "http://localhost:8080"
 // Env is what a command runs with.
 type Env struct {
 	Getenv         func(string) string
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// Poll is how often watch reads the campaign; 0 is every second.
 	Poll time.Duration
@@ -64,9 +68,10 @@ Usage:
   ingren campaign cancel ID    cancel a campaign
   ingren campaign list         list your campaigns
   ingren generate FILE.json    write one email and print it
+  ingren lint FILE             check an email (text or .json) as written emails are checked
   ingren help [COMMAND]        describe a command (or run any command with -h)
 
-The campaign and generate commands call the API at INGREN_URL (default
+The campaign, generate and lint commands call the API at INGREN_URL (default
 http://localhost:8080) with the key INGREN_API_KEY; without one, they use the
 key the local program keeps in DATA_DIR/api_key (default ./data/api_key).
 `
@@ -86,6 +91,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return campaignMain(ctx, args[1:], env)
 	case "generate":
 		return generate(ctx, args[1:], env)
+	case "lint":
+		return lintCmd(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			return Main(ctx, append(args[1:], "-h"), env)

@@ -140,6 +140,7 @@ func TestHelp(t *testing.T) {
 		{"Cancel", []string{"campaign", "cancel", "-h"}, "Usage: ingren campaign cancel ID"},
 		{"List", []string{"campaign", "list", "-h"}, "Usage: ingren campaign list"},
 		{"Generate", []string{"generate", "-h"}, "Usage: ingren generate FILE.json"},
+		{"Lint", []string{"lint", "-h"}, "Usage: ingren lint [-context REQUEST.json] [-json] FILE"},
 		{"Serve", []string{"serve", "-h"}, "Usage: ingren serve"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

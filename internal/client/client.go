@@ -296,6 +296,30 @@ func (c *Client) Generate(ctx context.Context, body []byte) (*Email, error) {
 	return &out, c.do(ctx, "POST", "/api/v1/generate-email", "application/json", bytes.NewReader(body), &out)
 }
 
+// Linted is what POST /api/v1/lint answers.
+type Linted struct {
+	Quality struct {
+		Score    int       `json:"score"`
+		Findings []Finding `json:"findings"`
+	} `json:"quality"`
+	NeedsReview bool     `json:"needs_review"`
+	Warnings    []string `json:"warnings"`
+}
+
+// Finding is one problem the lint found.
+type Finding struct {
+	Code     string `json:"code"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+}
+
+// Lint checks an email (the JSON of POST /api/v1/lint) as a written email
+// is checked; no model is called.
+func (c *Client) Lint(ctx context.Context, body []byte) (*Linted, error) {
+	var out Linted
+	return &out, c.do(ctx, "POST", "/api/v1/lint", "application/json", bytes.NewReader(body), &out)
+}
+
 // do sends a request and decodes its JSON answer into out.
 func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
 	res, err := c.send(ctx, method, path, contentType, body)

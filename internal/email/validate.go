@@ -37,7 +37,12 @@ func (r *Request) Validate(prefix string) error {
 // AddTo records r's problems in v, each field named under prefix.
 func (r *Request) AddTo(v *fault.Fields, prefix string) { r.validate(v, prefix) }
 
-func (r *Request) validate(v *fault.Fields, prefix string) {
+func (r *Request) validate(v *fault.Fields, prefix string) { r.check(v, prefix, required) }
+
+// check records r's problems in v; name checks the two fields an email is
+// written from, which a request to write one requires and a request to
+// lint one does not.
+func (r *Request) check(v *fault.Fields, prefix string, name func(v *fault.Fields, field, s string, max int)) {
 	path := func(s string) string {
 		if prefix == "" {
 			return s
@@ -45,7 +50,7 @@ func (r *Request) validate(v *fault.Fields, prefix string) {
 		return prefix + "." + s
 	}
 	p, c := r.Prospect, r.Company
-	required(v, path("prospect.first_name"), p.FirstName, MaxNameLen)
+	name(v, path("prospect.first_name"), p.FirstName, MaxNameLen)
 	optional(v, path("prospect.last_name"), p.LastName, MaxNameLen)
 	optional(v, path("prospect.email"), p.Email, MaxShortLen)
 	if p.Email != "" && !strings.Contains(p.Email, "@") {
@@ -62,7 +67,7 @@ func (r *Request) validate(v *fault.Fields, prefix string) {
 	}
 	extra(v, path("prospect"), p.Extra)
 
-	required(v, path("company.company_name"), c.CompanyName, MaxNameLen)
+	name(v, path("company.company_name"), c.CompanyName, MaxNameLen)
 	optional(v, path("company.industry"), c.Industry, MaxShortLen)
 	if c.EmployeeCount != nil && *c.EmployeeCount < 0 {
 		v.Add(path("company.employee_count"), "must not be negative")

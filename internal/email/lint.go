@@ -1,0 +1,72 @@
+package email
+
+import (
+	"github.com/ingren/ingren/internal/fault"
+	"github.com/ingren/ingren/internal/lint"
+)
+
+// Limits of an email given to be linted. A written email's body is at most
+// MaxMaxWords words; these leave room for one written elsewhere.
+const (
+	MaxLintSubject = 300
+	MaxLintBody    = 20000
+)
+
+// LintRequest is an email written elsewhere, or one of ours edited, with
+// whatever it was written from. The context is optional: a number or name
+// that none of it gives is an invented fact, so the more context, the
+// fewer false alarms; without a first name the greeting is not checked.
+type LintRequest struct {
+	Subject  string   `json:"subject"`
+	Body     string   `json:"body"`
+	Prospect Prospect `json:"prospect"`
+	Company  Company  `json:"company"`
+	CTA      CTA      `json:"cta"`
+	Sender   Sender   `json:"sender"`
+	// Options: max_words sets the length limit; the rest is checked as in
+	// a request to write, and otherwise unused.
+	Options Options `json:"options"`
+}
+
+// Linted is what the checks found in a LintRequest's email.
+type Linted struct {
+	Quality lint.Report `json:"quality"`
+	// NeedsReview: the email has an error-level finding and must not be
+	// sent as it is.
+	NeedsReview bool `json:"needs_review"`
+}
+
+// request is the context l gives, as a request to write it.
+func (l *LintRequest) request() *Request {
+	return &Request{Prospect: l.Prospect, Company: l.Company, CTA: l.CTA, Sender: l.Sender, Options: l.Options}
+}
+
+// DecodeLint reads and checks a lint request body, as Decode does a
+// request to write: every problem at once, unknown members as warnings.
+func (c *Composer) DecodeLint(b []byte) (LintRequest, []string, error) {
+	var req LintRequest
+	rep, err := DecodeJSON(b, &req, "")
+	if err != nil {
+		return req, rep.Messages(), err
+	}
+	v := &fault.Fields{}
+	required(v, "subject", req.Subject, MaxLintSubject)
+	required(v, "body", req.Body, MaxLintBody)
+	req.request().check(v, "", optional)
+	if all := rep.Merge(*v); len(all) > 0 {
+		return req, rep.Messages(), all.Err()
+	}
+	return req, rep.Messages(), nil
+}
+
+// Lint runs on l's email the checks a written email gets, against the
+// facts its context gives and the system prompt: the same report, without
+// a model call or a repair round.
+func (c *Composer) Lint(l *LintRequest) Linted {
+	req := l.request()
+	rep := lint.Check(lint.Input{
+		Subject: l.Subject, Body: l.Body, FirstName: l.Prospect.FirstName,
+		MaxWords: req.Options.WithDefaults().MaxWords, Facts: Facts(req), SystemPrompt: c.Prompts.SystemText(),
+	})
+	return Linted{Quality: rep, NeedsReview: rep.HasErrors()}
+}
