@@ -11,6 +11,9 @@ type Route struct {
 	// Campaigns routes are served only by a program with a campaign
 	// service.
 	Campaigns bool
+	// Page routes serve the docs page and its files to browsers: they are
+	// not operations of the contract.
+	Page bool
 }
 
 // route is a Route with its handler.
@@ -36,6 +39,7 @@ func (s *Server) table() []route {
 	}
 	return []route{
 		public("GET", "/healthz", s.healthz),
+		public("GET", "/openapi.json", serveSpec),
 		authed("POST", "/api/v1/generate-email", s.generateEmail),
 		authed("POST", "/api/v1/lint", s.lintEmail),
 		campaigns("POST", "/api/v1/campaigns", s.createCampaign),
