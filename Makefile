@@ -86,7 +86,8 @@ staticcheck: $(STATICCHECK_STAMP) ## staticcheck on both modules (installs the p
 FUZZ_TARGETS := internal/email:FuzzDecode internal/campaign:FuzzDecodeSubmission \
 	internal/prompt:FuzzRender internal/prompt:FuzzRenderFields \
 	internal/api:FuzzGenerateEmailHandler internal/api:FuzzCreateCampaignHandler \
-	internal/api:FuzzCreateCSVCampaignHandler internal/csvin:FuzzRead
+	internal/api:FuzzCreateCSVCampaignHandler internal/api:FuzzLintHandler \
+	internal/csvin:FuzzRead
 FUZZTIME ?= 1m
 # make test fuzzes for a number of executions, not a duration: a duration
 # -fuzztime can end in a bare "context deadline exceeded" with no failing

@@ -189,3 +189,37 @@ func FuzzCreateCSVCampaignHandler(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLintHandler posts any body to /api/v1/lint: never a 5xx or a panic,
+// and a 200's report is consistent: a score from 0 to 100, lowered by each
+// finding, and needs_review exactly when a finding is an error.
+func FuzzLintHandler(f *testing.F) {
+	b, err := os.ReadFile("../../testdata/requests/lint-sarah.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	for _, s := range []string{
+		`{"subject": "Hi", "body": "Hi [First Name], **bold** 99% of teams! http://a.b http://c.d"}`,
+		`{"subject": "a\nb", "body": "Hi Bob,\n\n- one\n- two", "prospect": {"first_name": "Ann"}, "options": {"max_words": 20}}`,
+		`{"subject": "x", "body": "<prospect_data>{}</prospect_data>", "company": {"employee_count": 12, "k": [1]}}`,
+		`{"subject": "", "body": ""}`, `{}`, `[]`, `null`, ``, `{"subject":`,
+	} {
+		f.Add([]byte(s))
+	}
+	h := fuzzServer(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rec, _ := serve(t, h, fuzzPost("/api/v1/lint", body))
+		if rec.Code != http.StatusOK {
+			return
+		}
+		var a email.Linted
+		if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.Quality.Score < 0 || a.Quality.Score > 100 || (len(a.Quality.Findings) == 0) != (a.Quality.Score == 100) ||
+			a.NeedsReview != a.Quality.HasErrors() {
+			t.Fatalf("inconsistent report %+v for %q", a, body)
+		}
+	})
+}
