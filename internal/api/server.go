@@ -24,8 +24,8 @@ type Config struct {
 	CORSAllowOrigins []string
 	// MaxEmailBody bounds a generate-email body (default 64 KiB).
 	MaxEmailBody int64
-	// MaxCampaignBody bounds a campaign body (default 6 MB, Lambda's
-	// synchronous payload limit).
+	// MaxCampaignBody bounds a campaign body (default
+	// DefaultMaxCampaignBody).
 	MaxCampaignBody int64
 	// EmailTimeout bounds one generate-email request, retries and repair
 	// round included; the programs pass OPENAI_TIMEOUT. It is at most
@@ -51,6 +51,10 @@ type Config struct {
 	MaxListBytes int
 }
 
+// DefaultMaxCampaignBody is the default bound of a campaign body: Lambda's
+// synchronous payload limit, 6 MB.
+const DefaultMaxCampaignBody = 6 << 20
+
 // MaxEmailTimeout is the longest a generate-email request may take: under
 // API Gateway's 29 s integration timeout, so that the client gets our 504
 // with a request id rather than the gateway's.
@@ -75,7 +79,7 @@ func NewServer(cfg Config, auth Authenticator, composer *email.Composer, campaig
 		cfg.MaxEmailBody = 64 << 10
 	}
 	if cfg.MaxCampaignBody == 0 {
-		cfg.MaxCampaignBody = 6 << 20
+		cfg.MaxCampaignBody = DefaultMaxCampaignBody
 	}
 	if cfg.EmailTimeout <= 0 || cfg.EmailTimeout > MaxEmailTimeout {
 		cfg.EmailTimeout = MaxEmailTimeout

@@ -12,10 +12,10 @@ import (
 
 // Submission is a campaign as a client sends it.
 type Submission struct {
-	Name       string   `json:"name"`
-	Defaults   Defaults `json:"defaults"`
-	Prospects  []Input  `json:"prospects"`
-	WebhookURL string   `json:"webhook_url"`
+	Name       string   `json:"name" jsonschema:"The campaign's name, for people."`
+	Defaults   Defaults `json:"defaults" jsonschema:"What every prospect entry that does not set its own gets: sender, cta, options."`
+	Prospects  []Input  `json:"prospects" jsonschema:"One entry per prospect; each gets one email (or its variants or sequence)."`
+	WebhookURL string   `json:"webhook_url" jsonschema:"An http(s) URL called when the campaign ends."`
 	// Columns is a CSV file's header (Campaign.Columns); the file's rows
 	// are the prospects' Cells. A client cannot set it.
 	Columns []string `json:"-"`
@@ -34,16 +34,16 @@ const (
 
 // Defaults apply to every entry that does not set its own.
 type Defaults struct {
-	Sender  email.Sender  `json:"sender"`
-	CTA     email.CTA     `json:"cta"`
-	Options email.Options `json:"options"`
+	Sender  email.Sender  `json:"sender" jsonschema:"Who signs the emails."`
+	CTA     email.CTA     `json:"cta" jsonschema:"What the emails ask for."`
+	Options email.Options `json:"options" jsonschema:"How the emails are written."`
 }
 
 // Input is one prospect of a submission.
 type Input struct {
-	Ref      string         `json:"ref"`
-	Prospect email.Prospect `json:"prospect"`
-	Company  email.Company  `json:"company"`
+	Ref      string         `json:"ref" jsonschema:"Your own id for the prospect (a CRM record id), returned with its email."`
+	Prospect email.Prospect `json:"prospect" jsonschema:"The person the email is written to. Members not named here (a CRM column, say) reach the model as context."`
+	Company  email.Company  `json:"company" jsonschema:"The prospect's company. Members not named here reach the model as context."`
 	CTA      email.CTA      `json:"cta"`
 	Sender   email.Sender   `json:"sender"`
 	Options  email.Options  `json:"options"`

@@ -69,9 +69,10 @@ Usage:
   ingren campaign list         list your campaigns
   ingren generate FILE.json    write one email and print it
   ingren lint FILE             check an email (text or .json) as written emails are checked
+  ingren mcp                   serve Ingren's tools to an AI agent (Model Context Protocol, stdio)
   ingren help [COMMAND]        describe a command (or run any command with -h)
 
-The campaign, generate and lint commands call the API at INGREN_URL (default
+The campaign, generate, lint and mcp commands call the API at INGREN_URL (default
 http://localhost:8080) with the key INGREN_API_KEY; without one, they use the
 key the local program keeps in DATA_DIR/api_key (default ./data/api_key).
 `
@@ -93,6 +94,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return generate(ctx, args[1:], env)
 	case "lint":
 		return lintCmd(ctx, args[1:], env)
+	case "mcp":
+		return mcpCmd(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			return Main(ctx, append(args[1:], "-h"), env)

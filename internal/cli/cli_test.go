@@ -141,6 +141,8 @@ func TestHelp(t *testing.T) {
 		{"List", []string{"campaign", "list", "-h"}, "Usage: ingren campaign list"},
 		{"Generate", []string{"generate", "-h"}, "Usage: ingren generate FILE.json"},
 		{"Lint", []string{"lint", "-h"}, "Usage: ingren lint [-context REQUEST.json] [-json] FILE"},
+		{"MCP", []string{"mcp", "-h"}, "Usage: ingren mcp"},
+		{"HelpListsMCP", []string{"help"}, "ingren mcp "},
 		{"Serve", []string{"serve", "-h"}, "Usage: ingren serve"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -115,25 +116,53 @@ type CSVOptions struct {
 	// ColumnMap maps a column's header to a field; when set the file goes
 	// as multipart/form-data, since the text/csv form has no place for it.
 	ColumnMap map[string]string
+	// Defaults are the JSON form's defaults object (sender, cta, options)
+	// for every row; when set the file goes as multipart/form-data, whose
+	// campaign part holds them, and Ask, CalendarLink and SenderName must
+	// be empty.
+	Defaults json.RawMessage
+	// IdempotencyKey, when set, is sent as the Idempotency-Key header.
+	IdempotencyKey string
 }
+
+// IdempotencyHeader names the header whose key makes a repeated submit
+// answer with the campaign the first one started, rather than start (and
+// pay for) another.
+const IdempotencyHeader = "Idempotency-Key"
 
 // SubmitJSON submits a campaign in its JSON form.
 func (c *Client) SubmitJSON(ctx context.Context, body []byte) (*Accepted, error) {
+	return c.SubmitJSONOnce(ctx, body, "")
+}
+
+// SubmitJSONOnce submits a campaign in its JSON form with idempotencyKey
+// (none when "") as its Idempotency-Key: a retry after a lost answer gets
+// the first submit's campaign.
+func (c *Client) SubmitJSONOnce(ctx context.Context, body []byte, idempotencyKey string) (*Accepted, error) {
 	var out Accepted
-	err := c.do(ctx, "POST", "/api/v1/campaigns", "application/json", bytes.NewReader(body), &out)
+	err := c.do(ctx, "POST", "/api/v1/campaigns", "application/json", bytes.NewReader(body), &out, idempotency(idempotencyKey)...)
 	return &out, err
+}
+
+// idempotency is the header pair that sends key, none for "".
+func idempotency(key string) []string {
+	if key == "" {
+		return nil
+	}
+	return []string{IdempotencyHeader, key}
 }
 
 // SubmitCSV submits the CSV file named name, read from r: as text/csv with
 // opts in the query, or as multipart/form-data when opts has a column map.
 func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts CSVOptions) (*Accepted, error) {
 	var out Accepted
+	hdr := idempotency(opts.IdempotencyKey)
 	// skip_invalid is a query parameter in both forms.
 	q := url.Values{}
 	if opts.SkipInvalid {
 		q.Set("skip_invalid", "true")
 	}
-	if len(opts.ColumnMap) == 0 {
+	if len(opts.ColumnMap) == 0 && opts.Defaults == nil {
 		for k, v := range map[string]string{"name": opts.Name, "ask": opts.Ask, "calendar_link": opts.CalendarLink,
 			"sender_name": opts.SenderName, "webhook_url": opts.WebhookURL, "mode": opts.Mode} {
 			if v != "" {
@@ -144,9 +173,12 @@ func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts C
 		if len(q) > 0 {
 			path += "?" + q.Encode()
 		}
-		return &out, c.do(ctx, "POST", path, "text/csv", r, &out)
+		return &out, c.do(ctx, "POST", path, "text/csv", r, &out, hdr...)
 	}
-	meta := map[string]any{"column_map": opts.ColumnMap}
+	meta := map[string]any{}
+	if len(opts.ColumnMap) > 0 {
+		meta["column_map"] = opts.ColumnMap
+	}
 	if opts.Name != "" {
 		meta["name"] = opts.Name
 	}
@@ -162,7 +194,12 @@ func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts C
 			defaults[k] = v
 		}
 	}
-	if len(defaults) > 0 {
+	switch {
+	case opts.Defaults != nil && len(defaults) > 0:
+		return nil, fmt.Errorf("CSVOptions: Defaults replace Ask, CalendarLink and SenderName; set one or the others")
+	case opts.Defaults != nil:
+		meta["defaults"] = opts.Defaults
+	case len(defaults) > 0:
 		meta["defaults"] = defaults
 	}
 	var body bytes.Buffer
@@ -188,7 +225,7 @@ func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts C
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	return &out, c.do(ctx, "POST", path, mw.FormDataContentType(), &body, &out)
+	return &out, c.do(ctx, "POST", path, mw.FormDataContentType(), &body, &out, hdr...)
 }
 
 // Campaign reads the campaign id.
@@ -231,6 +268,47 @@ func (c *Client) List(ctx context.Context) ([]Campaign, error) {
 // NextCursorHeader names the cursor of the next chunk of a CSV export that
 // an AWS deployment cut short to fit a Lambda response.
 const NextCursorHeader = "X-Next-Cursor"
+
+// CampaignEmail is one prospect's email in a campaign, as the JSON
+// listing shows it: pending, or written (succeeded), or failed with Error.
+type CampaignEmail struct {
+	Index   int    `json:"index"`
+	Ref     string `json:"ref"`
+	Status  string `json:"status"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+	Model   string `json:"model,omitempty"`
+	Error   string `json:"error"`
+	// Quality is the first email's report; nil until it is written.
+	Quality  *Quality `json:"quality,omitempty"`
+	Variants []Step   `json:"variants,omitempty"`
+	Sequence []Step   `json:"sequence,omitempty"`
+}
+
+// EmailPage is a page of a campaign's emails, in prospect order, and the
+// cursor of the next page ("" after the last).
+type EmailPage struct {
+	Emails     []CampaignEmail `json:"emails"`
+	NextCursor string          `json:"next_cursor"`
+}
+
+// Emails reads one page of the campaign id's emails as JSON: at most limit
+// (the API's default when 0) from cursor on ("" for the first page).
+func (c *Client) Emails(ctx context.Context, id, cursor string, limit int) (*EmailPage, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	path := "/api/v1/campaigns/" + url.PathEscape(id) + "/emails"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out EmailPage
+	return &out, c.do(ctx, "GET", path, "", nil, &out)
+}
 
 // Download writes the campaign's emails as CSV to w, following the
 // export's chunks until one names no next cursor, and returns how many
@@ -275,11 +353,9 @@ type Email struct {
 	Model       string   `json:"model"`
 	NeedsReview bool     `json:"needs_review"`
 	Warnings    []string `json:"warnings"`
-	Quality     struct {
-		Score int `json:"score"`
-	} `json:"quality"`
-	Variants []Step `json:"variants"`
-	Sequence []Step `json:"sequence"`
+	Quality     Quality  `json:"quality"`
+	Variants    []Step   `json:"variants"`
+	Sequence    []Step   `json:"sequence"`
 }
 
 // Step is one email of variants or a sequence.
@@ -298,12 +374,16 @@ func (c *Client) Generate(ctx context.Context, body []byte) (*Email, error) {
 
 // Linted is what POST /api/v1/lint answers.
 type Linted struct {
-	Quality struct {
-		Score    int       `json:"score"`
-		Findings []Finding `json:"findings"`
-	} `json:"quality"`
+	Quality     Quality  `json:"quality"`
 	NeedsReview bool     `json:"needs_review"`
 	Warnings    []string `json:"warnings"`
+}
+
+// Quality is an email's quality report: a score out of 100 and what the
+// lint found.
+type Quality struct {
+	Score    int       `json:"score"`
+	Findings []Finding `json:"findings"`
 }
 
 // Finding is one problem the lint found.
@@ -320,9 +400,10 @@ func (c *Client) Lint(ctx context.Context, body []byte) (*Linted, error) {
 	return &out, c.do(ctx, "POST", "/api/v1/lint", "application/json", bytes.NewReader(body), &out)
 }
 
-// do sends a request and decodes its JSON answer into out.
-func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
-	res, err := c.send(ctx, method, path, contentType, body)
+// do sends a request, with hdr's name-value pairs as headers, and decodes
+// its JSON answer into out.
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any, hdr ...string) error {
+	res, err := c.send(ctx, method, path, contentType, body, hdr...)
 	if err != nil {
 		return err
 	}
@@ -335,10 +416,13 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 
 // send sends a request and returns the answer when its status is under
 // 400; otherwise it returns the answer's *Error.
-func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader, hdr ...string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
 	if err != nil {
 		return nil, err
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

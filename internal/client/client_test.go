@@ -2,9 +2,12 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/ingren/ingren/internal/client"
@@ -39,5 +42,85 @@ func TestErrorAnswers(t *testing.T) {
 				t.Fatalf("err %v (%#v), want %q with %d field(s)", err, e, tc.want, tc.fields)
 			}
 		})
+	}
+}
+
+// A CSV campaign with the JSON form's defaults goes as multipart, its
+// campaign part holding them; the idempotency key goes as a header in
+// both forms.
+func TestSubmitSends(t *testing.T) {
+	type seen struct {
+		contentType, key, query, campaign, file string
+	}
+	var got seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = seen{contentType: r.Header.Get("Content-Type"), key: r.Header.Get("Idempotency-Key"), query: r.URL.RawQuery}
+		if strings.HasPrefix(got.contentType, "multipart/form-data") {
+			if err := r.ParseMultipartForm(1 << 20); err != nil {
+				t.Errorf("parse: %v", err)
+			}
+			got.campaign = r.FormValue("campaign")
+			if f, _, err := r.FormFile("file"); err == nil {
+				b, _ := io.ReadAll(f)
+				got.file = string(b)
+			}
+		}
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"campaign_id":"cmp_1","status":"queued","total":1,"warnings":[]}`))
+	}))
+	defer srv.Close()
+	c, ctx := client.New(srv.URL, "k"), context.Background()
+
+	t.Run("CSVDefaults", func(t *testing.T) {
+		_, err := c.SubmitCSV(ctx, "/tmp/people.csv", strings.NewReader("First Name\nAnn\n"), client.CSVOptions{
+			Name: "people", Defaults: json.RawMessage(`{"sender":{"name":"Alex","value_proposition":"v"}}`),
+			SkipInvalid: true, IdempotencyKey: "k-1",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := seen{key: "k-1", query: "skip_invalid=true", file: "First Name\nAnn\n",
+			campaign: `{"defaults":{"sender":{"name":"Alex","value_proposition":"v"}},"name":"people"}`}
+		got.contentType = ""
+		if got != want {
+			t.Fatalf("sent %+v, want %+v", got, want)
+		}
+	})
+	t.Run("CSVPlain", func(t *testing.T) {
+		if _, err := c.SubmitCSV(ctx, "p.csv", strings.NewReader("x"), client.CSVOptions{Ask: "a call"}); err != nil {
+			t.Fatal(err)
+		}
+		if got.contentType != "text/csv" || got.key != "" || got.query != "ask=a+call" {
+			t.Fatalf("sent %+v, want text/csv with ask and no key", got)
+		}
+	})
+	t.Run("JSONOnce", func(t *testing.T) {
+		if _, err := c.SubmitJSONOnce(ctx, []byte(`{}`), "k-2"); err != nil {
+			t.Fatal(err)
+		}
+		if got.contentType != "application/json" || got.key != "k-2" {
+			t.Fatalf("sent %+v", got)
+		}
+	})
+	t.Run("ErrDefaultsAndAsk", func(t *testing.T) {
+		_, err := c.SubmitCSV(ctx, "p.csv", strings.NewReader("x"), client.CSVOptions{Ask: "a call", Defaults: json.RawMessage(`{}`)})
+		if err == nil || !strings.Contains(err.Error(), "Defaults replace Ask") {
+			t.Fatalf("err %v", err)
+		}
+	})
+}
+
+// Emails reads one JSON page, asking for its limit and cursor.
+func TestEmails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/campaigns/cmp_1/emails" || r.URL.RawQuery != "cursor=c2&limit=2" {
+			t.Errorf("GET %s", r.URL)
+		}
+		_, _ = w.Write([]byte(`{"emails":[{"index":2,"ref":"r2","status":"succeeded","subject":"s","body":"b","error":"","quality":{"score":90,"findings":[]}}],"next_cursor":""}`))
+	}))
+	defer srv.Close()
+	p, err := client.New(srv.URL, "k").Emails(context.Background(), "cmp_1", "c2", 2)
+	if err != nil || len(p.Emails) != 1 || p.Emails[0].Quality == nil || p.Emails[0].Quality.Score != 90 || p.NextCursor != "" {
+		t.Fatalf("page %+v, err %v", p, err)
 	}
 }

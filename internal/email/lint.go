@@ -17,15 +17,15 @@ const (
 // that none of it gives is an invented fact, so the more context, the
 // fewer false alarms; without a first name the greeting is not checked.
 type LintRequest struct {
-	Subject  string   `json:"subject"`
-	Body     string   `json:"body"`
-	Prospect Prospect `json:"prospect"`
-	Company  Company  `json:"company"`
-	CTA      CTA      `json:"cta"`
-	Sender   Sender   `json:"sender"`
+	Subject  string   `json:"subject" jsonschema:"The email's subject line."`
+	Body     string   `json:"body" jsonschema:"The email's text, greeting and sign-off included."`
+	Prospect Prospect `json:"prospect" jsonschema:"Who the email was written to: the facts it may use."`
+	Company  Company  `json:"company" jsonschema:"The prospect's company: facts the email may use."`
+	CTA      CTA      `json:"cta" jsonschema:"What the email asks for."`
+	Sender   Sender   `json:"sender" jsonschema:"Who signs the email."`
 	// Options: max_words sets the length limit; the rest is checked as in
 	// a request to write, and otherwise unused.
-	Options Options `json:"options"`
+	Options Options `json:"options" jsonschema:"max_words sets the length limit."`
 }
 
 // Linted is what the checks found in a LintRequest's email.

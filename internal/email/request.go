@@ -29,80 +29,80 @@ import (
 // the "additional fields" a client sends in Extra; they reach the model as
 // context.
 type Request struct {
-	Prospect Prospect `json:"prospect"`
-	Company  Company  `json:"company"`
-	CTA      CTA      `json:"cta"`
-	Sender   Sender   `json:"sender"`
-	Options  Options  `json:"options"`
+	Prospect Prospect `json:"prospect" jsonschema:"The person the email is written to. Members not named here (a CRM column, say) reach the model as context."`
+	Company  Company  `json:"company" jsonschema:"The prospect's company. Members not named here reach the model as context."`
+	CTA      CTA      `json:"cta" jsonschema:"The one thing the email asks for."`
+	Sender   Sender   `json:"sender" jsonschema:"Who signs the email and what they offer."`
+	Options  Options  `json:"options" jsonschema:"How the email is written; leave out for the defaults."`
 }
 
 // Prospect is the person the email is written to.
 type Prospect struct {
-	FirstName          string `json:"first_name,omitempty"`
-	LastName           string `json:"last_name,omitempty"`
-	Email              string `json:"email,omitempty"`
-	JobTitle           string `json:"job_title,omitempty"`
-	Department         string `json:"department,omitempty"`
-	Seniority          string `json:"seniority,omitempty"`
-	TenureMonths       *int   `json:"tenure_months,omitempty"`
-	Location           string `json:"location,omitempty"`
-	LinkedInURL        string `json:"linkedin_url,omitempty"`
-	NotableAchievement string `json:"notable_achievement,omitempty"`
+	FirstName          string `json:"first_name,omitempty" jsonschema:"The prospect's first name, used in the greeting."`
+	LastName           string `json:"last_name,omitempty" jsonschema:"The prospect's last name."`
+	Email              string `json:"email,omitempty" jsonschema:"The prospect's email address."`
+	JobTitle           string `json:"job_title,omitempty" jsonschema:"e.g. VP of Sales"`
+	Department         string `json:"department,omitempty" jsonschema:"e.g. Sales"`
+	Seniority          string `json:"seniority,omitempty" jsonschema:"e.g. Director"`
+	TenureMonths       *int   `json:"tenure_months,omitempty" jsonschema:"Months in the current role."`
+	Location           string `json:"location,omitempty" jsonschema:"Where the prospect works, e.g. Berlin."`
+	LinkedInURL        string `json:"linkedin_url,omitempty" jsonschema:"The prospect's LinkedIn profile URL."`
+	NotableAchievement string `json:"notable_achievement,omitempty" jsonschema:"Something the prospect did that is worth opening with. A number or name the email uses must come from the data given: put such facts here or in company."`
 	// Extra holds fields the schema does not name, by their JSON name.
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Company is the prospect's company.
 type Company struct {
-	CompanyName   string `json:"company_name,omitempty"`
-	Industry      string `json:"industry,omitempty"`
-	EmployeeCount *int   `json:"employee_count,omitempty"`
-	AnnualRevenue string `json:"annual_revenue,omitempty"`
-	FundingStage  string `json:"funding_stage,omitempty"`
-	GrowthSignals string `json:"growth_signals,omitempty"`
-	RecentNews    string `json:"recent_news,omitempty"`
-	Technography  string `json:"technography,omitempty"`
-	Description   string `json:"description,omitempty"`
-	Website       string `json:"website,omitempty"`
-	Location      string `json:"location,omitempty"`
+	CompanyName   string `json:"company_name,omitempty" jsonschema:"The company's name."`
+	Industry      string `json:"industry,omitempty" jsonschema:"e.g. SaaS"`
+	EmployeeCount *int   `json:"employee_count,omitempty" jsonschema:"How many people the company employs."`
+	AnnualRevenue string `json:"annual_revenue,omitempty" jsonschema:"As text, e.g. $20M."`
+	FundingStage  string `json:"funding_stage,omitempty" jsonschema:"e.g. Series B"`
+	GrowthSignals string `json:"growth_signals,omitempty" jsonschema:"e.g. 30% YoY growth, hiring in sales"`
+	RecentNews    string `json:"recent_news,omitempty" jsonschema:"Recent news about the company."`
+	Technography  string `json:"technography,omitempty" jsonschema:"Tools and technologies the company uses."`
+	Description   string `json:"description,omitempty" jsonschema:"What the company does."`
+	Website       string `json:"website,omitempty" jsonschema:"The company's website."`
+	Location      string `json:"location,omitempty" jsonschema:"Where the company is based."`
 	// Extra holds fields the schema does not name, by their JSON name.
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // CTA is the one thing the email asks for.
 type CTA struct {
-	Ask          string `json:"ask,omitempty"`
-	CalendarLink string `json:"calendar_link,omitempty"`
+	Ask          string `json:"ask,omitempty" jsonschema:"What the email asks for, e.g. a 15-minute call next Tuesday."`
+	CalendarLink string `json:"calendar_link,omitempty" jsonschema:"A link to book a meeting, put in the email as it is."`
 }
 
 // Sender is who signs the email.
 type Sender struct {
-	Name             string `json:"name,omitempty"`
-	Title            string `json:"title,omitempty"`
-	Company          string `json:"company,omitempty"`
-	ValueProposition string `json:"value_proposition,omitempty"`
-	Signature        string `json:"signature,omitempty"`
+	Name             string `json:"name,omitempty" jsonschema:"The sender's name, who signs the email."`
+	Title            string `json:"title,omitempty" jsonschema:"The sender's job title."`
+	Company          string `json:"company,omitempty" jsonschema:"The sender's company."`
+	ValueProposition string `json:"value_proposition,omitempty" jsonschema:"What the sender offers, in a sentence: the reason for the email."`
+	Signature        string `json:"signature,omitempty" jsonschema:"The sign-off, used as it is."`
 }
 
 // Options tune how the email is written. Zero values mean the defaults.
 type Options struct {
-	Tone        string   `json:"tone,omitempty"`
-	MaxWords    int      `json:"max_words,omitempty"`
-	Language    string   `json:"language,omitempty"`
-	Model       string   `json:"model,omitempty"`
-	Temperature *float64 `json:"temperature,omitempty"`
+	Tone        string   `json:"tone,omitempty" jsonschema:"One to three words, e.g. friendly, formal, direct."`
+	MaxWords    int      `json:"max_words,omitempty" jsonschema:"The most words the body may have."`
+	Language    string   `json:"language,omitempty" jsonschema:"The language to write in, e.g. German."`
+	Model       string   `json:"model,omitempty" jsonschema:"A model the server allows; leave out for the server's default."`
+	Temperature *float64 `json:"temperature,omitempty" jsonschema:"Sampling temperature; lower is more predictable."`
 	// Variants asks for 1 to 5 alternative emails for an A/B test, written
 	// in one model call.
-	Variants int `json:"variants,omitempty"`
+	Variants int `json:"variants,omitempty" jsonschema:"How many alternative emails to write, for an A/B test."`
 	// Sequence asks for an initial email plus follow-ups.
-	Sequence *Sequence `json:"sequence,omitempty"`
+	Sequence *Sequence `json:"sequence,omitempty" jsonschema:"Asks for an initial email and follow-ups instead of one email."`
 }
 
 // Sequence is an initial email plus FollowUps follow-ups, sent Days[i]
 // days after the initial one when there is no reply.
 type Sequence struct {
-	FollowUps int   `json:"follow_ups"`
-	Days      []int `json:"days,omitempty"`
+	FollowUps int   `json:"follow_ups" jsonschema:"How many follow-ups come after the initial email."`
+	Days      []int `json:"days,omitempty" jsonschema:"The day each follow-up is sent, counted from the initial email, rising; leave out for the defaults."`
 }
 
 // Limits and defaults of variants and sequences.
