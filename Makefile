@@ -20,7 +20,8 @@ test: $(RIE) chromium ## All tests; installs and starts DynamoDB Local, fauxqs a
 	bash .ci/emulators.sh run -- $(MAKE) --no-print-directory test-go
 
 # The docs page's browser test drives Debian's chromium (internal/docs);
-# like wrk for make bench, apt-get installs it when it is missing.
+# like wrk for make bench, apt-get installs it when it is missing. GitHub's
+# Ubuntu runners already have a /usr/bin/chromium.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { s=; [ "$$(id -u)" = 0 ] || s=sudo; \
 		$$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \

@@ -55,7 +55,7 @@ func fullPaths(tb testing.TB, d *deployment) map[string]string {
 	return paths
 }
 
-func TestEveryMethodButOptionsAndDocsRequiresAnAPIKey(t *testing.T) {
+func TestEveryMethodButOptionsRequiresAnAPIKey(t *testing.T) {
 	d := mustDeploy(t, "dev", nil)
 	paths := fullPaths(t, d)
 	invokeARN := d.mustGet(t, typeFunction, "ingren-api").out("invokeArn")
