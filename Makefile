@@ -6,7 +6,7 @@ PORT    ?= 8080
 LDFLAGS := -s -w -buildid=
 export TZ := UTC
 
-.PHONY: run test test-go vet build deploy destroy bench clean eval
+.PHONY: run test test-go vet build deploy destroy bench clean eval chromium docs-assets
 
 run: ## Start the local program on :$(PORT) (offline mode without OPENAI_API_KEY)
 	$(GO) run ./functions/ingren serve
@@ -16,8 +16,16 @@ run: ## Start the local program on :$(PORT) (offline mode without OPENAI_API_KEY
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE := .tools/bin/aws-lambda-rie
 
-test: $(RIE) ## All tests; installs and starts DynamoDB Local, fauxqs and the Lambda emulator by itself
+test: $(RIE) chromium ## All tests; installs and starts DynamoDB Local, fauxqs and the Lambda emulator by itself
 	bash .ci/emulators.sh run -- $(MAKE) --no-print-directory test-go
+
+# The docs page's browser test drives Debian's chromium (internal/docs);
+# like wrk for make bench, apt-get installs it when it is missing. GitHub's
+# Ubuntu runners already have a /usr/bin/chromium.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { s=; [ "$$(id -u)" = 0 ] || s=sudo; \
+		$$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
+		{ $$s apt-get update -qq && $$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; }
 
 $(RIE):
 	GOBIN=$(abspath .tools/bin) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
@@ -58,6 +66,21 @@ eval: ## The email quality report for the configured model and prompts (eval-rep
 
 clean:
 	rm -rf dist
+
+# The docs page's renderer, vendored so that self-hosted programs need no
+# network: these files of the npm package swagger-ui-dist, unchanged, in
+# internal/docs/swagger-ui. npm pack downloads the package without running
+# any of its scripts.
+SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css LICENSE NOTICE package.json
+
+docs-assets: ## Vendor swagger-ui-dist@$(VERSION) into internal/docs/swagger-ui
+	@test -n "$(VERSION)" || { echo "usage: make docs-assets VERSION=5.35.0" >&2; exit 1; }
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		( cd "$$tmp" && npm pack --silent --no-update-notifier swagger-ui-dist@$(VERSION) >/dev/null && \
+		  tar xzf swagger-ui-dist-$(VERSION).tgz ); \
+		rm -f internal/docs/swagger-ui/*; \
+		for f in $(SWAGGER_UI_FILES); do cp "$$tmp/package/$$f" internal/docs/swagger-ui/; done
+	@echo "vendored swagger-ui-dist $(VERSION); now name it in internal/docs/docs.go's doc comment"
 
 # wrk comes from Debian; the update runs only when the plain install fails.
 bench: $(RIE) ## End-to-end benchmarks on loopback (~5 min); rewrites the results in BENCHMARKS.md

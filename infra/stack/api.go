@@ -16,17 +16,24 @@ import (
 // route is one path of the REST API and the methods it serves. Every route
 // also gets an OPTIONS method without an API key: browsers send preflight
 // requests without one, and the api function answers them. And an ANY
-// method with a key, so that the api function answers any other method
-// with 405 and Allow, where API Gateway would answer 403 as for a path
-// that does not exist.
+// method, so that the api function answers any other method with 405 and
+// Allow, where API Gateway would answer 403 as for a path that does not
+// exist.
 type route struct {
 	Path    string
 	Methods []string
+	// Public routes need no API key, for any method: the docs page.
+	Public bool
 }
 
-// routes is the whole API surface. Each method requires an API key and is
-// proxied to the api function, which routes the request itself.
+// routes is the whole API surface. Each method requires an API key, unless
+// the route is public, and is proxied to the api function, which routes
+// the request itself.
 var routes = []route{
+	// The docs page and its files: a browser loads them without a key,
+	// and the page asks for one before it tries a call.
+	{Path: "/docs", Methods: []string{"GET"}, Public: true},
+	{Path: "/docs/{file}", Methods: []string{"GET"}, Public: true},
 	{Path: "/api/v1/generate-email", Methods: []string{"POST"}},
 	{Path: "/api/v1/campaigns", Methods: []string{"POST", "GET"}},
 	{Path: "/api/v1/campaigns/{id}", Methods: []string{"GET", "DELETE"}},
@@ -43,7 +50,9 @@ const accessLogFormat = `{"requestId":"$context.requestId","apiKeyId":"$context.
 // binaryMediaTypes are the request bodies API Gateway passes to the api
 // function as base64 bytes rather than as UTF-8 text: the CSV campaign
 // forms, whose files may be Windows-1252 or UTF-16 and would otherwise be
-// mangled. JSON stays text, which keeps its larger size limit.
+// mangled. JSON stays text, which keeps its larger size limit, and so do
+// the docs page's HTML, JavaScript and CSS, which the api function answers
+// as text (internal/docs).
 var binaryMediaTypes = []string{"text/csv", "application/csv", "multipart/form-data"}
 
 type gateway struct {
@@ -99,7 +108,7 @@ func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gate
 				ResourceId:     resourceIDs[r.Path],
 				HttpMethod:     pulumi.String(verb),
 				Authorization:  pulumi.String("NONE"),
-				ApiKeyRequired: pulumi.Bool(verb != "OPTIONS"),
+				ApiKeyRequired: pulumi.Bool(verb != "OPTIONS" && !r.Public),
 			})
 			if err != nil {
 				return nil, err

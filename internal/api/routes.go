@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/ingren/ingren/internal/docs"
+)
 
 // Route is one operation the API serves.
 type Route struct {
@@ -32,6 +36,9 @@ func (s *Server) table() []route {
 	authed := func(method, pattern string, h handlerFunc) route {
 		return route{Route: Route{Method: method, Pattern: pattern, Authed: true}, handle: h}
 	}
+	page := func(pattern string, h http.HandlerFunc) route {
+		return route{Route: Route{Method: "GET", Pattern: pattern, Page: true}, plain: h}
+	}
 	campaigns := func(method, pattern string, h handlerFunc) route {
 		r := authed(method, pattern, h)
 		r.Campaigns = true
@@ -40,6 +47,9 @@ func (s *Server) table() []route {
 	return []route{
 		public("GET", "/healthz", s.healthz),
 		public("GET", "/openapi.json", serveSpec),
+		page("/docs", docs.Page),
+		page("/docs/{$}", docs.PageSlash),
+		page("/docs/{file}", docs.File),
 		authed("POST", "/api/v1/generate-email", s.generateEmail),
 		authed("POST", "/api/v1/lint", s.lintEmail),
 		campaigns("POST", "/api/v1/campaigns", s.createCampaign),

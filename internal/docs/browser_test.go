@@ -1,0 +1,323 @@
+package docs_test
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/ingren/ingren/internal/testprog"
+)
+
+const apiKey = "docs-page-test-key-0123456789"
+
+// lint is the POST /api/v1/lint operation on the page: it needs no model,
+// so "Try it out" answers at once and the same on every machine.
+const lint = `.opblock-post:has(.opblock-summary-path[data-path="/api/v1/lint"])`
+
+// TestPageInChromium loads the docs page in headless Chromium, as a person
+// would: every operation of the served contract shows, "Try it out" on
+// POST /api/v1/lint answers 401 before Authorize and 200 after, the page
+// asks no host but its own, and the console stays free of errors (a
+// Content-Security-Policy violation is one). It visits the local program,
+// and the program behind a proxy that serves it under /dev as API Gateway
+// serves a stage, both under a host name that is not localhost (Swagger UI
+// treats localhost apart).
+//
+// Set INGREN_DOCS_SCREENSHOT to a .png path to keep what the page looked
+// like at the end of the local visit.
+func TestPageInChromium(t *testing.T) {
+	exe := chromium(t)
+	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey})
+	want := operations(t, prog.URL)
+	progURL, err := url.Parse(prog.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage := httptest.NewServer(http.StripPrefix("/dev", httputil.NewSingleHostReverseProxy(progURL)))
+	t.Cleanup(stage.Close)
+
+	browser := startChromium(t, exe)
+	for _, tc := range []struct{ name, base, screenshot string }{
+		{"Local", "http://ingren.test:" + progURL.Port(), os.Getenv("INGREN_DOCS_SCREENSHOT")},
+		{"StagePrefix", "http://ingren.test:" + strings.TrimPrefix(stage.URL, "http://127.0.0.1:") + "/dev", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) { visit(t, browser, tc.base, want, tc.screenshot) })
+	}
+}
+
+// startChromium starts the browser for the test, with a budget for the
+// whole test that is generous for a busy 2-core machine: the steps wait
+// on the page, never on the clock.
+func startChromium(t *testing.T, exe string) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	ctx, cancelBrowser := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000),
+		// Without these, Chromium reaches for Google's services at start,
+		// and its connections are refused on a closed network.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), // containers have a small /dev/shm
+		chromedp.Flag("host-resolver-rules", "MAP ingren.test 127.0.0.1"),
+	)
+	t.Cleanup(cancelBrowser) // stops the browser and waits for it
+	ctx, cancelTab := chromedp.NewContext(ctx)
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	return ctx
+}
+
+// visit opens base+"/docs" in a new tab of the browser and uses the page.
+func visit(t *testing.T, browser context.Context, base string, want []string, screenshot string) {
+	ctx, cancel := chromedp.NewContext(browser)
+	defer cancel()
+	var rec recorder
+	if err := chromedp.Listen(ctx, rec.event); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	fail := func(format string, args ...any) {
+		t.Helper()
+		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body?.innerText ?? ""`))
+		t.Fatalf("%s\npage: %.2000s\nconsole errors: %q", fmt.Sprintf(format, args...), text, rec.errors(base))
+	}
+	// run runs one step with a minute to do it in.
+	run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			fail("%s: %v", name, err)
+		}
+	}
+
+	run("open the page", chromedp.Navigate(base+"/docs"))
+
+	// The operations render once Swagger UI has the contract; the page says
+	// so when it could not get it.
+	pollCtx, cancelPoll := context.WithTimeout(ctx, time.Minute)
+	defer cancelPoll()
+	shown, err := chromedp.Run(pollCtx, chromedp.Poll[[]string](fmt.Sprintf(`(() => {
+		if (document.getElementById("swagger-ui").textContent.startsWith("The API's contract could not be loaded")) {
+			return ["failed"];
+		}
+		const ops = [...document.querySelectorAll(".opblock")].map(b =>
+			b.querySelector(".opblock-summary-method").textContent.trim() + " " +
+			b.querySelector("[data-path]").dataset.path);
+		return ops.length >= %d && ops;
+	})()`, len(want)), chromedp.WithPollingTimeout(0)))
+	if err != nil || slices.Equal(shown, []string{"failed"}) {
+		fail("the page did not show the %d operations of the contract: %v", len(want), err)
+	}
+	slices.Sort(shown)
+	if !slices.Equal(shown, want) {
+		t.Errorf("the page shows the operations\n%q\nwant the contract's\n%q", shown, want)
+	}
+
+	// Try it out without a key: the API answers 401 on the page.
+	run("try it out on POST /api/v1/lint",
+		chromedp.Click(chromedp.CSS(lint+" .opblock-summary-control")),
+		chromedp.Click(chromedp.CSS(lint+" .try-out__btn")),
+		chromedp.WaitVisible(chromedp.CSS(lint+" textarea.body-param__text")),
+		chromedp.Click(chromedp.CSS(lint+" .btn.execute")),
+	)
+	if got := responseStatus(t, ctx, ""); got != "401" {
+		t.Errorf("Execute before Authorize shows status %s, want 401", got)
+	}
+
+	// Authorize with the key, and execute again.
+	run("authorize",
+		chromedp.Click(chromedp.CSS(".auth-wrapper .btn.authorize")),
+		chromedp.SendKeys(chromedp.CSS(".modal-ux input"), apiKey),
+		chromedp.Click(chromedp.CSS(".modal-ux .auth-btn-wrapper .btn.authorize")),
+		chromedp.Click(chromedp.CSS(".modal-ux .btn-done")),
+		chromedp.WaitNotPresent(chromedp.CSS(".modal-ux")),
+	)
+	run("execute with the key", chromedp.Click(chromedp.CSS(lint+" .btn.execute")))
+	if got := responseStatus(t, ctx, "401"); got != "200" {
+		t.Errorf("Execute after Authorize shows status %s, want 200", got)
+	}
+	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(lint+" .live-responses-table .response-col_description pre")))
+	if err != nil {
+		fail("read the response body on the page: %v", err)
+	}
+	if !strings.Contains(body, `"quality"`) {
+		t.Errorf("the response body on the page lacks \"quality\":\n%s", body)
+	}
+
+	if screenshot != "" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(screenshot, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	requests := rec.requests()
+	if !slices.Contains(requests, "POST "+base+"/api/v1/lint") {
+		t.Errorf("Try it out did not call %s/api/v1/lint; the page's requests: %q", base, requests)
+	}
+	for _, r := range requests {
+		_, u, _ := strings.Cut(r, " ")
+		if !strings.HasPrefix(u, base+"/") && !strings.HasPrefix(u, "data:") {
+			t.Errorf("the page asked for something outside %s/: %s", base, r)
+		}
+	}
+	if errs := rec.errors(base); len(errs) > 0 {
+		t.Errorf("the console shows errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// chromium returns the browser to drive: $CHROMIUM, or Debian's chromium.
+// Without one the test skips, or fails on CI, where make test installs it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if exe := os.Getenv("CHROMIUM"); exe != "" {
+		return exe
+	}
+	exe, err := exec.LookPath("chromium")
+	if err == nil {
+		return exe
+	}
+	msg := "chromium not found: make chromium installs it (Debian's chromium package), or set CHROMIUM to a Chromium or Chrome binary"
+	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		t.Fatalf("%s; CI=true, so this fails instead of skipping", msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// operations lists the contract's operations as the page shows them:
+// "POST /api/v1/lint", sorted.
+func operations(t *testing.T, base string) []string {
+	t.Helper()
+	status, _, body := testprog.Do(t, http.MethodGet, base+"/openapi.json", "", nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET /openapi.json: %d %s", status, body)
+	}
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &spec); err != nil {
+		t.Fatalf("decode /openapi.json: %v", err)
+	}
+	methods := []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+	var ops []string
+	for path, item := range spec.Paths {
+		for m := range item {
+			if slices.Contains(methods, m) {
+				ops = append(ops, strings.ToUpper(m)+" "+path)
+			}
+		}
+	}
+	if len(ops) == 0 {
+		t.Fatal("/openapi.json has no operations: the test would prove nothing")
+	}
+	slices.Sort(ops)
+	return ops
+}
+
+// responseStatus waits for the lint operation's response panel to show a
+// status other than before (the one of the previous Execute, or "" for
+// none), and returns it.
+func responseStatus(t *testing.T, ctx context.Context, before string) string {
+	t.Helper()
+	// The cell holds the code, then "Undocumented" for a code the contract
+	// lacks.
+	const status = `(document.querySelector('` + lint + ` .live-responses-table .response .response-col_status')` +
+		`?.textContent.trim().match(/^\d+/)?.[0] ?? "")`
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Poll[string](fmt.Sprintf(`%s !== %q && %s`, status, before, status),
+		chromedp.WithPollingTimeout(0)))
+	if err != nil {
+		t.Fatalf("wait for the response panel to show a status other than %q: %v", before, err)
+	}
+	return got
+}
+
+// recorder keeps what the page asked for and what its console said.
+type recorder struct {
+	mu       sync.Mutex
+	asked    []string // "METHOD URL"
+	problems []problem
+}
+
+type problem struct {
+	source, url, text string
+}
+
+// event is a chromedp listener: it runs on the tab's reading goroutine,
+// so it only records.
+func (r *recorder) event(ev any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		r.asked = append(r.asked, e.Request.Method+" "+e.Request.URL)
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+			var args []string
+			for _, a := range e.Args {
+				args = append(args, cmp.Or(a.Description, string(a.Value)))
+			}
+			r.problems = append(r.problems, problem{"console." + string(e.Type), "", strings.Join(args, " ")})
+		}
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		text := d.Text
+		if d.Exception != nil {
+			text += " " + d.Exception.Description
+		}
+		r.problems = append(r.problems, problem{"exception", d.URL, text})
+	case *log.EventEntryAdded:
+		if e.Entry.Level == log.EntryLevelError {
+			r.problems = append(r.problems, problem{string(e.Entry.Source), e.Entry.URL, e.Entry.Text})
+		}
+	}
+}
+
+func (r *recorder) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.asked)
+}
+
+// errors are the console's errors but the one the test causes: Chromium
+// logs the 401 that Execute gets before Authorize.
+func (r *recorder) errors(base string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, p := range r.problems {
+		if p.source == string(log.EntrySourceNetwork) && p.url == base+"/api/v1/lint" && strings.Contains(p.text, "status of 401") {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s: %s", p.source, p.url, p.text))
+	}
+	return out
+}
