@@ -26,7 +26,7 @@ var statable = []struct {
 	{"maxLength", regexp.MustCompile(`^must be at most \d+ characters|^is not a cursor this API gave`)},
 	{"minimum/maximum", regexp.MustCompile(`^must be between -?\d+ and \d+$|^must be a whole number from|^must not be negative`)},
 	{"minItems", regexp.MustCompile(`^must hold at least one`)},
-	{"enum", regexp.MustCompile(`^must be (realtime|input)\b|^batch mode is not available`)},
+	{"enum", regexp.MustCompile(`^must be (realtime|input|csv)\b|^batch mode is not available`)},
 }
 
 // statable400 are the 400 codes a spec states: a body that is no JSON
