@@ -44,7 +44,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -325,10 +324,4 @@ func readAll(res *http.Response) []byte {
 func obj(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
-}
-
-// query returns the request's query, or none when it does not parse.
-func query(req *http.Request) url.Values {
-	q, _ := url.ParseQuery(req.URL.RawQuery)
-	return q
 }
