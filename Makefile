@@ -31,11 +31,12 @@ $(RIE):
 	GOBIN=$(abspath .tools/bin) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 # The tests run first, so that a failure anywhere else still shows their
-# result; then staticcheck, a short fuzz run of every target and the eval.
+# result; then the spec lint, staticcheck, a short fuzz run of every target
+# and the eval.
 test-go: vet
 	$(GO) test -race -count=1 -timeout 8m ./...
 	cd infra && $(GO) test -count=1 -timeout 8m ./...
-	@$(MAKE) --no-print-directory staticcheck fuzz-short
+	@$(MAKE) --no-print-directory spec-lint staticcheck fuzz-short
 	@# The email quality report over testdata/eval, with the offline writer.
 	env -u OPENAI_API_KEY -u OPENAI_BASE_URL $(GO) run ./functions/ingren eval -out dist/eval-report > /dev/null
 	@sed -n '5,17p' dist/eval-report/eval.md
@@ -87,6 +88,30 @@ bench: $(RIE) ## End-to-end benchmarks on loopback (~5 min); rewrites the result
 	@command -v wrk >/dev/null 2>&1 || { s=; [ "$$(id -u)" = 0 ] || s=sudo; \
 		$$s apt-get install -y -qq wrk || { $$s apt-get update -qq && $$s apt-get install -y -qq wrk; }; }
 	bash .ci/emulators.sh run -- env INGREN_BENCH=1 $(GO) test -run '^TestBench$$' -count=1 -timeout 15m -v ./internal/harness/bench
+
+# The API's contract, internal/api/openapi.json, linted by Redocly CLI with
+# its recommended rules (redocly.yaml). Installed like fauxqs
+# (.ci/emulators.sh): pinned, from the npm registry, into a folder of its
+# own in .tools/, with its dependency ranges resolved as they stood the day
+# after the release. It ships as one bundled package; Node.js 20.19+.
+REDOCLY_VERSION := 2.77.0
+REDOCLY_NPM_BEFORE := 2026-11-10T00:00:00Z
+REDOCLY_DIR := .tools/redocly-$(REDOCLY_VERSION)
+REDOCLY := $(REDOCLY_DIR)/node_modules/.bin/redocly
+
+$(REDOCLY):
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js >= 20.19 with npm" >&2; exit 1; }
+	@mkdir -p .tools
+	@tmp=$$(mktemp -d .tools/.tmp.XXXXXX) && \
+		printf '{"private": true, "dependencies": {"@redocly/cli": "%s"}}\n' $(REDOCLY_VERSION) > $$tmp/package.json && \
+		npm install --prefix $$tmp --ignore-scripts --no-audit --no-fund --no-update-notifier --loglevel=error \
+			--omit=dev --before=$(REDOCLY_NPM_BEFORE) >/dev/null && \
+		chmod 755 $$tmp && rm -rf $(REDOCLY_DIR) && mv $$tmp $(REDOCLY_DIR)
+
+.PHONY: spec-lint
+spec-lint: $(REDOCLY) ## Lint the OpenAPI spec (internal/api/openapi.json) with Redocly CLI $(REDOCLY_VERSION)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true DO_NOT_TRACK=1 \
+		$(REDOCLY) lint --config redocly.yaml internal/api/openapi.json
 
 # Static analysis, fuzzing and chaos runs: SECURITY.md says what they cover.
 .PHONY: staticcheck fuzz fuzz-short soak

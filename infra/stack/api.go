@@ -16,18 +16,21 @@ import (
 // route is one path of the REST API and the methods it serves. Every route
 // also gets an OPTIONS method without an API key: browsers send preflight
 // requests without one, and the api function answers them. And an ANY
-// method, so that the api function answers any other method with 405 and
-// Allow, where API Gateway would answer 403 as for a path that does not
-// exist.
+// method, with a key unless the route is Public, so that the api function
+// answers any other method with 405 and Allow, where API Gateway would
+// answer 403 as for a path that does not exist.
 type route struct {
 	Path    string
 	Methods []string
-	// Public routes need no API key, for any method: the docs page.
+	// Public routes take no API key: the contract and the docs page,
+	// which clients and browsers read before they have one.
 	Public bool
 }
 
-// routes is the whole API surface. Each method requires an API key, unless
-// the route is public, and is proxied to the api function, which routes
+// routes is the whole API surface, every route of the api function's
+// table but the local program's /healthz (internal/api/contract's test
+// holds the two lists together). Each method requires an API key unless
+// its route is Public, and is proxied to the api function, which routes
 // the request itself.
 var routes = []route{
 	// The docs page and its files: a browser loads them without a key,
@@ -35,9 +38,11 @@ var routes = []route{
 	{Path: "/docs", Methods: []string{"GET"}, Public: true},
 	{Path: "/docs/{file}", Methods: []string{"GET"}, Public: true},
 	{Path: "/api/v1/generate-email", Methods: []string{"POST"}},
+	{Path: "/api/v1/lint", Methods: []string{"POST"}},
 	{Path: "/api/v1/campaigns", Methods: []string{"POST", "GET"}},
 	{Path: "/api/v1/campaigns/{id}", Methods: []string{"GET", "DELETE"}},
 	{Path: "/api/v1/campaigns/{id}/emails", Methods: []string{"GET"}},
+	{Path: "/openapi.json", Methods: []string{"GET"}, Public: true},
 }
 
 // accessLogFormat is one JSON object per request. apiKeyId is the tenant.

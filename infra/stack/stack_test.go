@@ -55,7 +55,9 @@ func fullPaths(tb testing.TB, d *deployment) map[string]string {
 	return paths
 }
 
-func TestEveryMethodButOptionsRequiresAnAPIKey(t *testing.T) {
+// TestAPIKeyRequired: every method needs an API key but the preflights
+// (browsers send them without one) and the contract at /openapi.json.
+func TestAPIKeyRequired(t *testing.T) {
 	d := mustDeploy(t, "dev", nil)
 	paths := fullPaths(t, d)
 	invokeARN := d.mustGet(t, typeFunction, "ingren-api").out("invokeArn")
@@ -69,9 +71,10 @@ func TestEveryMethodButOptionsRequiresAnAPIKey(t *testing.T) {
 	for _, m := range d.ofType(typeMethod) {
 		verb, route := m.str("httpMethod"), verbPath(m.str("httpMethod"), paths[m.str("resourceId")])
 		got = append(got, route)
-		// The docs page and its files are public: a browser loads them
-		// before the person types a key into the page.
-		wantKey := verb != "OPTIONS" && !strings.HasPrefix(route, verb+" /docs")
+		// The contract, the docs page and its files are public: a browser
+		// loads them before the person types a key into the page.
+		path := paths[m.str("resourceId")]
+		wantKey := verb != "OPTIONS" && path != "/openapi.json" && !strings.HasPrefix(path, "/docs")
 		if m.in("apiKeyRequired") != wantKey {
 			t.Errorf("%s: apiKeyRequired = %v, want %v", route, m.in("apiKeyRequired"), wantKey)
 		}
@@ -95,10 +98,12 @@ func TestEveryMethodButOptionsRequiresAnAPIKey(t *testing.T) {
 	want := []string{
 		"GET /docs", "OPTIONS /docs", "ANY /docs", "GET /docs/{file}", "OPTIONS /docs/{file}", "ANY /docs/{file}",
 		"POST /api/v1/generate-email", "OPTIONS /api/v1/generate-email", "ANY /api/v1/generate-email",
+		"POST /api/v1/lint", "OPTIONS /api/v1/lint", "ANY /api/v1/lint",
 		"POST /api/v1/campaigns", "GET /api/v1/campaigns", "OPTIONS /api/v1/campaigns", "ANY /api/v1/campaigns",
 		"GET /api/v1/campaigns/{id}", "DELETE /api/v1/campaigns/{id}", "OPTIONS /api/v1/campaigns/{id}",
 		"ANY /api/v1/campaigns/{id}",
 		"GET /api/v1/campaigns/{id}/emails", "OPTIONS /api/v1/campaigns/{id}/emails", "ANY /api/v1/campaigns/{id}/emails",
+		"GET /openapi.json", "OPTIONS /openapi.json", "ANY /openapi.json",
 	}
 	sort.Strings(got)
 	sort.Strings(want)

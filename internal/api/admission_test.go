@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/openai"
@@ -166,7 +167,7 @@ func TestSlowBodiesTakeNoSlot(t *testing.T) {
 	watch := &bodyWatch{}
 	h := api.NewServer(api.Config{MaxEmailsInFlight: slots, EmailBodyTimeout: time.Hour}, twoTenants,
 		MustComposer(t, up, 10*time.Second), nil, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(watch.wrap(h))
+	srv := httptest.NewServer(contract.Handler(t, watch.wrap(h)))
 	t.Cleanup(srv.Close)
 	addr := srv.Listener.Addr().String()
 
@@ -195,7 +196,7 @@ func TestFairShareOfSlots(t *testing.T) {
 	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled(), openaitest.Stalled(), openaitest.Stalled()))
 	h := api.NewServer(api.Config{MaxEmailsInFlight: slots}, twoTenants,
 		MustComposer(t, up, time.Minute), nil, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(contract.Handler(t, h))
 	t.Cleanup(srv.Close)
 	url := srv.URL + "/api/v1/generate-email"
 	body := sarah(t)
@@ -232,7 +233,7 @@ func TestBodyCutShortIsTheClients(t *testing.T) {
 	h := api.NewServer(api.Config{EmailBodyTimeout: 200 * time.Millisecond}, twoTenants,
 		MustComposer(t, up, 10*time.Second), MustCampaigns(t),
 		slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	srv := httptest.NewUnstartedServer(h)
+	srv := httptest.NewUnstartedServer(contract.Handler(t, h))
 	// The local program's whole-request bound, shortened: it is what stops
 	// a stalled campaign body.
 	srv.Config.ReadTimeout = time.Second
@@ -299,7 +300,7 @@ func TestClientGoneMidAnswerIsNotAnError(t *testing.T) {
 	logs := &testprog.Buffer{}
 	h := api.NewServer(api.Config{}, twoTenants, MustComposer(t, up, time.Minute), nil,
 		slog.New(slog.NewJSONHandler(logs, nil)))
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(contract.Handler(t, h))
 	t.Cleanup(srv.Close)
 	body := sarah(t)
 	c := rawPost(t, srv.Listener.Addr().String(), "/api/v1/generate-email", keyA, len(body), body)

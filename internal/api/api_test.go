@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/apikey"
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/fault"
@@ -37,7 +38,7 @@ func newAPI(t *testing.T, up *openaitest.Server, cors ...string) string {
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: cors}, api.KeyAuth{Keys: apikey.New([]string{key})},
 		&email.Composer{Writer: w, Prompts: set}, nil, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(contract.Handler(t, h))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -318,8 +319,8 @@ func TestGenerateEmailOverloaded(t *testing.T) {
 	up := openaitest.New(t, openaitest.WithScript(openaitest.Stalled()))
 	set, _ := prompt.Load(prompts.FS)
 	w, _ := openai.New(openai.Config{APIKey: "sk-test", BaseURL: up.URL, Timeout: 2 * time.Second, MaxRetries: -1})
-	srv := httptest.NewServer(api.NewServer(api.Config{MaxEmailsInFlight: 1}, api.KeyAuth{Keys: apikey.New([]string{key})},
-		&email.Composer{Writer: w, Prompts: set}, nil, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(contract.Handler(t, api.NewServer(api.Config{MaxEmailsInFlight: 1}, api.KeyAuth{Keys: apikey.New([]string{key})},
+		&email.Composer{Writer: w, Prompts: set}, nil, slog.New(slog.DiscardHandler))))
 	t.Cleanup(srv.Close)
 	done := make(chan int)
 	go func() {

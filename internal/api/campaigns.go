@@ -155,7 +155,11 @@ type emailsResponse struct {
 }
 
 func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
-	if wantsCSV(r) {
+	export, err := wantsCSV(r)
+	if err != nil {
+		return err
+	}
+	if export {
 		return s.exportCSV(w, r)
 	}
 	p, err := page(r, 100, 1000)
@@ -419,16 +423,25 @@ func csvSafe(s string) string {
 // their full-width forms and their small forms.
 const formulaStarts = "=+-@＝＋－＠﹦﹢﹣﹫"
 
-func wantsCSV(r *http.Request) bool {
-	if f := r.URL.Query().Get("format"); f != "" {
-		return f == "csv"
+// wantsCSV reports whether r asks for the CSV export: format=csv, or
+// Accept: text/csv without a format. A format of another name is refused
+// rather than read as JSON: format=CSV is a typo, not a wish for JSON.
+func wantsCSV(r *http.Request) (bool, error) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "csv":
+		return true, nil
+	case "json":
+		return false, nil
+	case "":
+	default:
+		return false, fault.Fields{{Field: "format", Message: "must be csv or json (or left out: JSON, unless Accept is text/csv)"}}.Err()
 	}
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 func page(r *http.Request, def, max int) (campaign.Page, error) {

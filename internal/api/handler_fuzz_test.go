@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/apikey"
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
@@ -55,11 +56,12 @@ func fuzzServer(f *testing.F) http.Handler {
 
 // serve sends one request straight to the handler, so a panic fails the
 // fuzz run instead of being swallowed by net/http, and checks what every
-// answer must be: below 500, JSON, and, for an error, a code and message.
+// answer must be: below 500, JSON, and, for an error, a code and message;
+// and the request and answer against the contract.
 func serve(t *testing.T, h http.Handler, req *http.Request) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	contract.Handler(t, h).ServeHTTP(rec, req)
 	if rec.Code >= 500 {
 		t.Fatalf("%s %s: %d for client input: %s", req.Method, req.URL, rec.Code, rec.Body)
 	}

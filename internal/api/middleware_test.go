@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/openaitest"
 )
 
@@ -20,7 +21,7 @@ func TestBodyDeadlineReachesTheConnection(t *testing.T) {
 	up := openaitest.New(t)
 	h := api.NewServer(api.Config{EmailBodyTimeout: 100 * time.Millisecond}, twoTenants,
 		MustComposer(t, up, 10*time.Second), nil, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(h) // no ReadTimeout
+	srv := httptest.NewServer(contract.Handler(t, h)) // no ReadTimeout
 	t.Cleanup(srv.Close)
 	body := sarah(t)
 	c := rawPost(t, srv.Listener.Addr().String(), "/api/v1/generate-email", keyA, len(body), body[:len(body)/2])

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/app"
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/dynamo"
@@ -87,7 +88,7 @@ func newAWSWorld(t *testing.T, upstream string, extra map[string]string) *awsWor
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &awsWorld{api: apiH, worker: workerH, queue: sqsqueue.New(sqsc, url), sqs: sqsc, queueURL: url, dlqURL: dlq, table: table}
+	return &awsWorld{api: contract.Lambda(t, apiH), worker: workerH, queue: sqsqueue.New(sqsc, url), sqs: sqsc, queueURL: url, dlqURL: dlq, table: table}
 }
 
 // The secrets the Lambdas read from SSM at cold start, as infra deploys

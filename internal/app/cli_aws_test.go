@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/cli"
 	"github.com/ingren/ingren/internal/testprog"
 )
@@ -32,7 +33,7 @@ func TestAWSCLIDownloadFollowsChunks(t *testing.T) {
 	}
 
 	var requests atomic.Int32
-	srv := httptest.NewServer(apiGateway(t, w, "key-a", &requests))
+	srv := httptest.NewServer(contract.Handler(t, apiGateway(t, w, "key-a", &requests)))
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "emails.csv")
 	var stdout, stderr strings.Builder

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/apikey"
 	"github.com/ingren/ingren/internal/app"
 	"github.com/ingren/ingren/internal/campaign"
@@ -265,7 +266,7 @@ func TestTenantIDIsKeyed(t *testing.T) {
 		req, _ := http.NewRequest("GET", "/api/v1/campaigns", nil)
 		req.Header.Set("x-api-key", testKey)
 		rec := httptest.NewRecorder()
-		l.Handler.ServeHTTP(rec, req)
+		contract.Handler(t, l.Handler).ServeHTTP(rec, req)
 		l.Close()
 		m := regexp.MustCompile(`"tenant":"([^"]+)"`).FindStringSubmatch(logs.String())
 		if rec.Code != http.StatusOK || m == nil {
@@ -310,7 +311,7 @@ func TestTenantMigration(t *testing.T) {
 
 	var logs testprog.Buffer
 	l := newLocal(t, cfg, []string{testKey}, slog.New(slog.NewJSONHandler(&logs, nil)))
-	ts := httptest.NewServer(l.Handler)
+	ts := httptest.NewServer(contract.Handler(t, l.Handler))
 	t.Cleanup(ts.Close)
 	srv := ts.URL
 	if status, _, body := testprog.Do(t, "GET", srv+"/api/v1/campaigns/"+c.ID, testKey, nil); status != http.StatusOK {

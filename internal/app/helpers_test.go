@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/app"
 	"github.com/ingren/ingren/internal/config"
 )
@@ -21,7 +22,7 @@ func serveLocal(t *testing.T, cfg config.Config, keys []string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(l.Handler)
+	srv := httptest.NewServer(contract.Handler(t, l.Handler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

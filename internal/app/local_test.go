@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,14 @@ func TestLocalCampaign(t *testing.T) {
 		status, _, _ = testprog.Do(t, "GET", base+"/api/v1/campaigns/"+acc.CampaignID+"/emails", testKey, nil, "Accept", "text/csv")
 		if status != http.StatusOK {
 			t.Fatalf("csv by Accept: %d", status)
+		}
+	})
+
+	t.Run("ErrUnknownFormat", func(t *testing.T) {
+		// Not JSON in its place: format=CSV is a typo of csv.
+		status, _, body := testprog.Do(t, "GET", base+"/api/v1/campaigns/"+acc.CampaignID+"/emails?format=CSV", testKey, nil)
+		if fields, _ := MustFields(t, status, body); !slices.Equal(fields, []string{"format"}) {
+			t.Fatalf("format=CSV: %d %s, want 422 naming format", status, body)
 		}
 	})
 

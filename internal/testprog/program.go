@@ -6,17 +6,25 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/app"
 )
 
 // Program is the local program run in-process through app.Main, exactly as
 // functions/ingren runs it, on a port the OS picks.
 type Program struct {
-	// URL is where it listens: http://127.0.0.1:PORT.
+	// URL is where tests reach it: a proxy in front of the program that
+	// holds every request and answer to the API's contract
+	// (internal/api/contract), so that a test that meets a mismatch
+	// fails.
 	URL string
 	// Stdout is what it printed; Logs is its stderr, the JSON log.
 	Stdout, Logs *Buffer
@@ -65,8 +73,27 @@ func Start(tb testing.TB, env map[string]string) *Program {
 		cancel()
 		tb.Fatal("the program did not listen within 30 s")
 	}
-	tb.Cleanup(func() { p.Shutdown(tb, time.Minute) })
+	proxy := checked(tb, p.URL)
+	p.URL = proxy.URL
+	tb.Cleanup(func() {
+		p.Shutdown(tb, time.Minute)
+		proxy.Close()
+	})
 	return p
+}
+
+// checked serves a proxy to the program at target whose requests and
+// answers contract.Handler checks. A request the program cannot take
+// (it has stopped) breaks the proxy's connection, as it would the
+// program's, rather than getting an answer the program never gave.
+func checked(tb testing.TB, target string) *httptest.Server {
+	u, err := url.Parse(target)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ErrorHandler = func(http.ResponseWriter, *http.Request, error) { panic(http.ErrAbortHandler) }
+	return httptest.NewServer(contract.Handler(tb, proxy))
 }
 
 // Shutdown stops the program as SIGTERM would and returns how long it

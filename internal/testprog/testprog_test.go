@@ -22,7 +22,7 @@ func TestOnlyTestsImportIt(t *testing.T) {
 	}
 	const module = "github.com/ingren/ingren/"
 	support := []string{
-		"internal/testprog", "internal/testenv", "internal/openaitest",
+		"internal/testprog", "internal/testenv", "internal/openaitest", "internal/api/contract",
 		"internal/campaign/storetest", "internal/campaign/queuetest", "internal/harness/",
 	}
 	deps := strings.Fields(string(out))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/apikey"
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
@@ -125,7 +126,7 @@ func TestDuplicateDeliveryLocal(t *testing.T) {
 	dup := &twice{Queue: queue}
 	poller := &campaign.Poller{Queue: dup, Worker: worker, Concurrency: 8, Wait: 100 * time.Millisecond, Log: log}
 	testprog.RunPoller(t, poller)
-	srv := httptest.NewServer(api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{testKey})}, composer, svc, log))
+	srv := httptest.NewServer(contract.Handler(t, api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{testKey})}, composer, svc, log)))
 	t.Cleanup(srv.Close)
 	call := testprog.HTTP(srv.URL, testKey)
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/app"
 	"github.com/ingren/ingren/internal/config"
 	"github.com/ingren/ingren/internal/testprog"
@@ -93,7 +94,7 @@ func TestInternalErrorsStayInTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(l.Handler)
+	srv := httptest.NewServer(contract.Handler(t, l.Handler))
 	t.Cleanup(srv.Close)
 	if err := l.Close(); err != nil { // the database goes away
 		t.Fatal(err)
