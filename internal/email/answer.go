@@ -86,7 +86,7 @@ func (a Answer) Parse(content string) (emails []Message, problems []string) {
 	}
 	if a.Emails <= 1 {
 		var e answerJSON
-		if s == "" || s[0] != '{' || json.Unmarshal([]byte(s), &e) != nil {
+		if s == "" || s[0] != '{' || !decodeOne(s, &e) {
 			return nil, []string{`the answer must be only the JSON object {"subject": "...", "body": "..."}, with nothing before or after it`}
 		}
 		m, problems := check(e, "")
@@ -107,6 +107,55 @@ func (a Answer) Parse(content string) (emails []Message, problems []string) {
 		problems = append(problems, p...)
 	}
 	return emails, problems
+}
+
+// decodeOne decodes s, the answer of one email, into e, and reports
+// whether json.Unmarshal would succeed. The answer a model gives when it
+// keeps to the schema, a JSON object of the two strings subject and body
+// and nothing else, is read without encoding/json's reflection; any other
+// is left to json.Unmarshal.
+func decodeOne(s string, e *answerJSON) bool {
+	b := []byte(s)
+	if !json.Valid(b) {
+		return false
+	}
+	if b[0] == '{' && readAnswer(b, e) {
+		return true
+	}
+	*e = answerJSON{}
+	return json.Unmarshal(b, e) == nil
+}
+
+// readAnswer decodes b, a valid JSON object, into e when its members are
+// subject and body alone, each once, as strings.
+func readAnswer(b []byte, e *answerJSON) bool {
+	var subject, body bool
+	i := skipSpace(b, 1)
+	for i < len(b) && b[i] == '"' {
+		kEnd := stringEnd(b, i)
+		vStart := skipSpace(b, skipSpace(b, kEnd)+1) // past the colon
+		vEnd := valueEnd(b, vStart)
+		v, ok := unquote(b[vStart:vEnd])
+		if !ok {
+			return false
+		}
+		switch string(b[i:kEnd]) {
+		case `"subject"`:
+			if subject {
+				return false
+			}
+			subject, e.Subject = true, v
+		case `"body"`:
+			if body {
+				return false
+			}
+			body, e.Body = true, v
+		default:
+			return false
+		}
+		i = nextItem(b, vEnd)
+	}
+	return true
 }
 
 func check(e answerJSON, prefix string) (Message, []string) {
