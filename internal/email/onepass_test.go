@@ -151,6 +151,8 @@ func FuzzUnquote(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// A literal as the readers cut it: no space around it.
+		s = strings.Trim(s, " \t\r\n")
 		if !json.Valid([]byte(s)) || s[0] != '"' {
 			return
 		}

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -35,16 +36,12 @@ func unquote(s []byte) (string, bool) {
 	if r == len(s) {
 		return string(s), true
 	}
-	b := make([]byte, len(s)+2*utf8.UTFMax)
-	w := copy(b, s[0:r])
+	// Written straight into the string, one allocation (encoding/json
+	// makes a buffer, then the string).
+	var b strings.Builder
+	b.Grow(len(s))
+	b.Write(s[:r])
 	for r < len(s) {
-		// Out of room? Only when s is full of malformed UTF-8 replaced
-		// byte by byte.
-		if w >= len(b)-2*utf8.UTFMax {
-			nb := make([]byte, (len(b)+utf8.UTFMax)*2)
-			copy(nb, b[0:w])
-			b = nb
-		}
 		switch c := s[r]; {
 		case c == '\\':
 			r++
@@ -55,29 +52,23 @@ func unquote(s []byte) (string, bool) {
 			default:
 				return "", false
 			case '"', '\\', '/', '\'':
-				b[w] = s[r]
+				b.WriteByte(s[r])
 				r++
-				w++
 			case 'b':
-				b[w] = '\b'
+				b.WriteByte('\b')
 				r++
-				w++
 			case 'f':
-				b[w] = '\f'
+				b.WriteByte('\f')
 				r++
-				w++
 			case 'n':
-				b[w] = '\n'
+				b.WriteByte('\n')
 				r++
-				w++
 			case 'r':
-				b[w] = '\r'
+				b.WriteByte('\r')
 				r++
-				w++
 			case 't':
-				b[w] = '\t'
+				b.WriteByte('\t')
 				r++
-				w++
 			case 'u':
 				r--
 				rr := getu4(s[r:])
@@ -90,28 +81,27 @@ func unquote(s []byte) (string, bool) {
 					if dec := utf16.DecodeRune(rr, rr1); dec != unicode.ReplacementChar {
 						// A valid pair.
 						r += 6
-						w += utf8.EncodeRune(b[w:], dec)
+						b.WriteRune(dec)
 						break
 					}
 					rr = unicode.ReplacementChar
 				}
-				w += utf8.EncodeRune(b[w:], rr)
+				b.WriteRune(rr)
 			}
 		// A quote and control characters are invalid.
 		case c == '"', c < ' ':
 			return "", false
 		case c < utf8.RuneSelf:
-			b[w] = c
+			b.WriteByte(c)
 			r++
-			w++
 		default:
 			// Coerce to well-formed UTF-8.
 			rr, size := utf8.DecodeRune(s[r:])
 			r += size
-			w += utf8.EncodeRune(b[w:], rr)
+			b.WriteRune(rr)
 		}
 	}
-	return string(b[0:w]), true
+	return b.String(), true
 }
 
 // getu4 decodes \uXXXX from the beginning of s, returning the hex value,
