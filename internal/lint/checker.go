@@ -14,8 +14,9 @@ type part struct {
 	fields []field
 	// masked are spans another rule has reported (a placeholder, the
 	// greeting's name), which the word rules skip so that one slip is one
-	// finding.
-	masked [][2]int
+	// finding. maskedBuf holds the first few.
+	masked    [][2]int
+	maskedBuf [4][2]int
 	// slots are the placeholders among masked, which the number rule
 	// skips too. A number in a phrase is still checked: "100% of our
 	// customers" is a spam phrase and may be an invented fact.
@@ -51,7 +52,9 @@ type checker struct {
 	factsRaw  string    // the facts and the first name, one per line
 	factsFold string    // fold(factsRaw)
 	factNums  []factNum // every number in the facts
-	findings  []Finding
+	// factNumsBuf holds the first few factNums.
+	factNumsBuf [16]factNum
+	findings    []Finding
 }
 
 func newChecker(in Input) *checker {
@@ -63,8 +66,10 @@ func newChecker(in Input) *checker {
 	body = strings.TrimSpace(body)
 	subject := strings.TrimSpace(in.Subject)
 	c.body = body
-	c.subject = part{name: "subject", text: subject, fold: fold(subject)}
-	c.bodyPart = part{name: "body", text: body, fold: fold(body)}
+	c.subject = part{name: "subject", text: subject}
+	c.bodyPart = part{name: "body", text: body}
+	c.subject.masked = c.subject.maskedBuf[:0]
+	c.bodyPart.masked = c.bodyPart.maskedBuf[:0]
 	// One backing array each for the tokens and fields of both parts; an
 	// English word averages five to six bytes with its space.
 	guess := (len(subject)+len(body))/5 + 16
@@ -87,7 +92,19 @@ func newChecker(in Input) *checker {
 	}
 	b.WriteString(in.FirstName)
 	c.factsRaw = b.String()
-	c.factsFold = fold(c.factsRaw)
+	// The three folds share one string.
+	var folds strings.Builder
+	folds.Grow(len(subject) + len(body) + len(c.factsRaw) + 16)
+	var ends [3]int
+	for i, s := range []string{subject, body, c.factsRaw} {
+		foldInto(&folds, s)
+		ends[i] = folds.Len()
+	}
+	all := folds.String()
+	c.subject.fold = strings.TrimSuffix(all[:ends[0]], " ")
+	c.bodyPart.fold = strings.TrimSuffix(all[ends[0]:ends[1]], " ")
+	c.factsFold = strings.TrimSuffix(all[ends[1]:ends[2]], " ")
+	c.factNums = c.factNumsBuf[:0]
 	for i := 0; ; {
 		m, next, ok := nextNumber(c.factsRaw, i, false)
 		if !ok {

@@ -14,6 +14,13 @@ import (
 func fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
+	foldInto(&b, s)
+	return strings.TrimSuffix(b.String(), " ")
+}
+
+// foldInto writes fold(s) to b, and a last space when s ends in
+// whitespace: the caller cuts it, as fold does.
+func foldInto(b *strings.Builder, s string) {
 	space := true // drops leading space
 	for i := 0; i < len(s); {
 		j := i
@@ -56,7 +63,6 @@ func fold(s string) string {
 		}
 		space = false
 	}
-	return strings.TrimSuffix(b.String(), " ")
 }
 
 // foldsToItself marks the ASCII bytes fold copies unchanged: all but upper
