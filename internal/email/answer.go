@@ -116,10 +116,7 @@ func (a Answer) Parse(content string) (emails []Message, problems []string) {
 // is left to json.Unmarshal.
 func decodeOne(s string, e *answerJSON) bool {
 	b := []byte(s)
-	if !json.Valid(b) {
-		return false
-	}
-	if b[0] == '{' && readAnswer(b, e) {
+	if len(b) > 0 && b[0] == '{' && validJSON(b) && readAnswer(b, e) {
 		return true
 	}
 	*e = answerJSON{}

@@ -15,7 +15,7 @@ import (
 // through their UnmarshalJSON (a map for Extra, then the fields), and the
 // walk goes through it once again for the report. Every generate-email call
 // reads a Request, so a Request has a path of its own: the body is checked
-// once (json.Valid), then decoded member by member while the walk's
+// once (validJSON), then decoded member by member while the walk's
 // warnings are recorded in the walk's order, with the walk's own code.
 //
 // It takes only what it decodes exactly as the general path would: a body
@@ -152,7 +152,7 @@ type onePass struct {
 // must be zero, and returns what the general path would report; false
 // leaves req in an unspecified state and b to the general path.
 func readRequest(b []byte, req *Request) (*Report, bool) {
-	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+	if len(b) == 0 || b[0] != '{' || !validJSON(b) {
 		return nil, false
 	}
 	d := onePass{b: b, s: string(b), w: walker{rep: &Report{}}}

@@ -165,3 +165,41 @@ func FuzzUnquote(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidJSON holds validJSON to json.Valid, but for values nested
+// deeper than it follows.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"a": [1, -0.5e+3, true, false, null, "x\u00e9\n", {}], "b": {"c": []}}`, ` 1 `, `01`, `1.`, `-`, `1e`, `.5`,
+		`"\x"`, `"\u12g4"`, "\"\x01\"", `{"a" 1}`, `{"a":1,}`, `[1,]`, `tru`, `nulls`, `{"a":1}}`, `[[[[[[[[[[]]]]]]]]]]`,
+		"\"\xff\"", `{} {}`, "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(strings.Repeat("[", maxValidDepth+1) + strings.Repeat("]", maxValidDepth+1)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, want := validJSON(b), json.Valid(b)
+		if got && !want || !got && want && depth(b) <= maxValidDepth {
+			t.Fatalf("validJSON %v, json.Valid %v: %q", got, want, b)
+		}
+	})
+}
+
+// depth is how deep valid JSON b nests.
+func depth(b []byte) int {
+	d, most, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == '{' || c == '['):
+			d++
+			most = max(most, d)
+		case !inString && (c == '}' || c == ']'):
+			d--
+		}
+	}
+	return most
+}
