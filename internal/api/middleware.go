@@ -185,7 +185,9 @@ type KeyAuth struct {
 
 // Tenant implements Authenticator.
 func (a KeyAuth) Tenant(r *http.Request) (string, error) {
-	key := r.Header.Get("x-api-key")
+	// The canonical spelling: Get would canonicalize x-api-key, with an
+	// allocation, on every request.
+	key := r.Header.Get("X-Api-Key")
 	if key == "" {
 		return "", ErrUnauthorized
 	}

@@ -89,3 +89,54 @@ func TestSystemPromptMemo(t *testing.T) {
 		t.Fatalf("the memo holds %d renderings, want at most %d", n, maxMemo)
 	}
 }
+
+func TestSpliceOnlyForTemplatesThatPrintFields(t *testing.T) {
+	cases := map[string]struct {
+		src    string
+		splice bool
+	}{
+		"UserMessage":  {"Write the email for this prospect.\n\n<prospect_data>\n{{.ProspectData}}\n</prospect_data>", true},
+		"Values":       {`{{.Options.Tone}}, {{.Emails}} {{- .Options.MaxWords -}} x {{.ProblemsData}} {{/* note */}}`, true},
+		"Text":         {`only text`, true},
+		"ErrFunc":      {`{{lowerFirst .Options.Tone}}`, false},
+		"ErrPipe":      {`{{.Options.Tone | printf "%q"}}`, false},
+		"ErrIf":        {`{{if .Days}}x{{end}}`, false},
+		"ErrSlice":     {`{{.Days}}`, false},
+		"ErrPointer":   {`{{.Options.Temperature}}`, false},
+		"ErrRequest":   {`{{.Request.Prospect.FirstName}}`, false},
+		"ErrVariable":  {`{{$x := .Emails}}{{$x}}`, false},
+		"ErrStruct":    {`{{.Options}}`, false},
+		"ErrWholeData": {`{{.}}`, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			tmpl := template.Must(template.New("t").Option("missingkey=error").Funcs(funcs).Parse(tc.src))
+			sp := newSplice(tmpl)
+			if (sp != nil) != tc.splice {
+				t.Fatalf("splice %v, want %v", sp != nil, tc.splice)
+			}
+			if sp == nil {
+				return
+			}
+			for _, req := range samples() {
+				for _, problems := range [][]string{nil, {"a <b> & \"c\""}} {
+					d := NewData(req, problems)
+					want, err := execute(tmpl, &d, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := sp.render(&d); got != want {
+						t.Fatalf("splice %q, template %q", got, want)
+					}
+				}
+			}
+		})
+	}
+	s, err := Load(prompts.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.splices[UserFile] == nil {
+		t.Fatalf("%s only prints the fenced data, and is executed by text/template", UserFile)
+	}
+}

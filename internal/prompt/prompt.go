@@ -35,6 +35,9 @@ type Set struct {
 	// sizes are the templates' source lengths by name, to size the buffer
 	// a rendering is written to.
 	sizes map[string]int
+	// splices are the templates that only print fields, by name (see
+	// splice).
+	splices map[string]splice
 }
 
 // Data is what every template sees.
@@ -61,7 +64,7 @@ type Data struct {
 // Load parses the four templates from fsys and renders each with sample
 // requests, so a typo in a field name fails here, not in an email.
 func Load(fsys fs.FS) (*Set, error) {
-	s := Set{sizes: make(map[string]int)}
+	s := Set{sizes: make(map[string]int), splices: make(map[string]splice)}
 	var errs []error
 	for _, f := range []struct {
 		name string
@@ -79,6 +82,9 @@ func Load(fsys fs.FS) (*Set, error) {
 		}
 		*f.dst = t
 		s.sizes[f.name] = len(b)
+		if sp := newSplice(t); sp != nil {
+			s.splices[f.name] = sp
+		}
 		if f.name == SystemFile {
 			s.systemText = string(b)
 			s.systemMemo = newMemo(t)
@@ -186,6 +192,9 @@ func (s *Set) Offline(d Data) (subject, body string, err error) {
 }
 
 func (s *Set) execute(t *template.Template, d *Data) (string, error) {
+	if sp := s.splices[t.Name()]; sp != nil {
+		return sp.render(d), nil
+	}
 	return execute(t, d, s.size(t, d))
 }
 
