@@ -25,13 +25,16 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.
 		_ = setReadDeadline(w, time.Now().Add(timeout))
 	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), min(r.ContentLength, limit))
+	if err == nil {
+		return body, nil
+	}
+	// Declared past the common case: errors.As makes them escape, and
+	// they would cost two allocations on every request.
 	var (
 		tooBig *http.MaxBytesError
 		netErr net.Error
 	)
 	switch {
-	case err == nil:
-		return body, nil
 	case errors.As(err, &tooBig):
 		return nil, err
 	case errors.As(err, &netErr) && netErr.Timeout():

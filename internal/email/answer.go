@@ -86,7 +86,11 @@ func (a Answer) Parse(content string) (emails []Message, problems []string) {
 	}
 	if a.Emails <= 1 {
 		var e answerJSON
-		if s == "" || s[0] != '{' || !decodeOne(s, &e) {
+		ok := false
+		if s != "" && s[0] == '{' {
+			e, ok = decodeOne(s)
+		}
+		if !ok {
 			return nil, []string{`the answer must be only the JSON object {"subject": "...", "body": "..."}, with nothing before or after it`}
 		}
 		m, problems := check(e, "")
@@ -109,18 +113,21 @@ func (a Answer) Parse(content string) (emails []Message, problems []string) {
 	return emails, problems
 }
 
-// decodeOne decodes s, the answer of one email, into e, and reports
-// whether json.Unmarshal would succeed. The answer a model gives when it
-// keeps to the schema, a JSON object of the two strings subject and body
-// and nothing else, is read without encoding/json's reflection; any other
-// is left to json.Unmarshal.
-func decodeOne(s string, e *answerJSON) bool {
+// decodeOne decodes s, the answer of one email, and reports whether
+// json.Unmarshal would succeed. The answer a model gives when it keeps to
+// the schema, a JSON object of the two strings subject and body and
+// nothing else, is read without encoding/json's reflection; any other is
+// left to json.Unmarshal.
+func decodeOne(s string) (answerJSON, bool) {
 	b := []byte(s)
-	if len(b) > 0 && b[0] == '{' && validJSON(b) && readAnswer(b, e) {
-		return true
+	var e answerJSON
+	if len(b) > 0 && b[0] == '{' && validJSON(b) && readAnswer(b, &e) {
+		return e, true
 	}
-	*e = answerJSON{}
-	return json.Unmarshal(b, e) == nil
+	// Declared here: json.Unmarshal makes it escape.
+	var other answerJSON
+	err := json.Unmarshal(b, &other)
+	return other, err == nil
 }
 
 // readAnswer decodes b, a valid JSON object, into e when its members are

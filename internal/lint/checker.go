@@ -84,24 +84,26 @@ func newChecker(in Input) *checker {
 	for _, f := range in.Facts {
 		n += len(f) + 1
 	}
+	// The facts and the three folds share one string: the raw facts
+	// first, then the folds of the subject, the body and the facts.
 	var b strings.Builder
-	b.Grow(n)
+	b.Grow(2*n + len(subject) + len(body) + 16)
 	for _, f := range in.Facts {
 		b.WriteString(f)
 		b.WriteByte('\n')
 	}
 	b.WriteString(in.FirstName)
-	c.factsRaw = b.String()
-	// The three folds share one string.
-	var folds strings.Builder
-	folds.Grow(len(subject) + len(body) + len(c.factsRaw) + 16)
+	rawEnd := b.Len()
+	// foldInto reads b's bytes so far, through the string they become.
+	raw := b.String()[:rawEnd]
 	var ends [3]int
-	for i, s := range []string{subject, body, c.factsRaw} {
-		foldInto(&folds, s)
-		ends[i] = folds.Len()
+	for i, s := range []string{subject, body, raw} {
+		foldInto(&b, s)
+		ends[i] = b.Len()
 	}
-	all := folds.String()
-	c.subject.fold = strings.TrimSuffix(all[:ends[0]], " ")
+	all := b.String()
+	c.factsRaw = all[:rawEnd]
+	c.subject.fold = strings.TrimSuffix(all[rawEnd:ends[0]], " ")
 	c.bodyPart.fold = strings.TrimSuffix(all[ends[0]:ends[1]], " ")
 	c.factsFold = strings.TrimSuffix(all[ends[1]:ends[2]], " ")
 	c.factNums = c.factNumsBuf[:0]

@@ -144,8 +144,9 @@ func (f *failure) giveUp(wait time.Duration) error {
 
 // send makes one HTTP attempt bounded by the per-call timeout.
 func (w *Writer) send(ctx context.Context, req *goopenai.ChatCompletionRequest) (goopenai.ChatCompletionResponse, *failure) {
-	a := &attempt{}
-	actx := context.WithValue(ctx, attemptKey{}, a)
+	ac := &attemptContext{Context: ctx}
+	a := &ac.a
+	var actx context.Context = ac
 	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > w.cfg.Timeout {
 		// When ctx ends first the timeout would change nothing
 		// (context.WithTimeout then keeps ctx's deadline), and classify
