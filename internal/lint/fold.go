@@ -23,13 +23,18 @@ func fold(s string) string {
 func foldInto(b *strings.Builder, s string) {
 	space := true // drops leading space
 	for i := 0; i < len(s); {
+		// A run of bytes that fold to themselves, with the single spaces
+		// between its words: most of a text is written in one call.
 		j := i
-		for j < len(s) && foldsToItself[s[j]] {
+		for j < len(s) {
+			if c := s[j]; !foldsToItself[c] && (c != ' ' || (j == i && space) || (j > i && s[j-1] == ' ')) {
+				break
+			}
 			j++
 		}
 		if j > i {
 			b.WriteString(s[i:j])
-			space = false
+			space = s[j-1] == ' '
 			i = j
 			continue
 		}
