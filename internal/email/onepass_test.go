@@ -105,24 +105,6 @@ func mustRead(tb testing.TB, path string) []byte {
 	return b
 }
 
-// BenchmarkDecode measures Decode of testdata/requests/sarah.json and of a
-// body with extra context and near misses.
-func BenchmarkDecode(b *testing.B) {
-	for name, body := range map[string][]byte{
-		"Sarah":      mustRead(b, "../../testdata/requests/sarah.json"),
-		"NearMisses": []byte(onePassBodies["NearMisses"]),
-	} {
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, _, err := Decode(body); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // FuzzDecodeOne holds the answer reader to json.Unmarshal: the same email
 // and the same verdict for any answer.
 func FuzzDecodeOne(f *testing.F) {
