@@ -26,22 +26,25 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = newID("req_")
 		}
 		w.Header().Set(RequestIDHeader, id)
-		attrs := &logAttrs{}
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		ctx = context.WithValue(ctx, keyLogAttrs, attrs)
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		st := &requestState{id: id, sw: statusWriter{ResponseWriter: w, status: http.StatusOK}}
+		st.attrs = st.attrsBuf[:0]
+		ctx := context.WithValue(r.Context(), keyRequest, st)
+		next.ServeHTTP(&st.sw, r.WithContext(ctx))
 		level := slog.LevelInfo
-		if sw.status >= 500 {
+		if st.sw.status >= 500 {
 			level = slog.LevelError
+		}
+		if !s.log.Enabled(ctx, level) {
+			// LogAttrs would drop the line: skip building it.
+			return
 		}
 		all := append([]slog.Attr{
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
+			slog.Int("status", st.sw.status),
 			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
-		}, attrs.attrs...)
+		}, st.attrs...)
 		s.log.LogAttrs(ctx, level, "request", all...)
 	})
 }
@@ -103,10 +106,16 @@ func (s *Server) authed(h handlerFunc) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		ctx := context.WithValue(r.Context(), keyTenant, tenant)
-		addLog(ctx, slog.String("tenant", tenant))
-		if err := h(w, r.WithContext(ctx)); err != nil {
-			s.writeError(w, r.WithContext(ctx), err)
+		st := stateOf(r.Context())
+		if st == nil {
+			// Served without observe (a test): a state of its own.
+			st = &requestState{}
+			r = r.WithContext(context.WithValue(r.Context(), keyRequest, st))
+		}
+		st.tenant = tenant
+		addLog(r.Context(), slog.String("tenant", tenant))
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
 		}
 	})
 }
@@ -134,8 +143,13 @@ func (s *Server) notFound(mux *http.ServeMux, w http.ResponseWriter, r *http.Req
 	s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no route for " + r.Method + " " + r.URL.Path})
 }
 
+// jsonContentType is the Content-Type of every JSON answer, one slice for
+// all of them (http.Header.Set would make one per answer). Never appended
+// to: its capacity is its length.
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -155,9 +169,10 @@ func marshalJSON(v any) ([]byte, error) {
 }
 
 func newID(prefix string) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
+	var random [12]byte
+	_, _ = rand.Read(random[:])
+	var buf [40]byte
+	return string(hex.AppendEncode(append(buf[:0], prefix...), random[:]))
 }
 
 // KeyAuth is the local program's Authenticator: the x-api-key header
@@ -170,7 +185,9 @@ type KeyAuth struct {
 
 // Tenant implements Authenticator.
 func (a KeyAuth) Tenant(r *http.Request) (string, error) {
-	key := r.Header.Get("x-api-key")
+	// The canonical spelling: Get would canonicalize x-api-key, with an
+	// allocation, on every request.
+	key := r.Header.Get("X-Api-Key")
 	if key == "" {
 		return "", ErrUnauthorized
 	}

@@ -97,27 +97,44 @@ func NewServer(cfg Config, auth Authenticator, composer *email.Composer, campaig
 
 type ctxKey int
 
-const (
-	keyTenant ctxKey = iota
-	keyRequestID
-	keyLogAttrs
-)
+// keyRequest holds the request's *requestState.
+const keyRequest ctxKey = iota
+
+// requestState is what the middleware knows of one request: observe makes
+// it and authed sets the tenant. One value in the context, written by the
+// request's own goroutine before the handler reads it, rather than a
+// context and a copy of the request per layer.
+type requestState struct {
+	id     string
+	tenant string
+	// attrs collects attributes a handler adds to the request's log line;
+	// attrsBuf holds the first few.
+	attrs    []slog.Attr
+	attrsBuf [8]slog.Attr
+	sw       statusWriter
+}
+
+func stateOf(ctx context.Context) *requestState {
+	st, _ := ctx.Value(keyRequest).(*requestState)
+	return st
+}
 
 func tenantOf(ctx context.Context) string {
-	t, _ := ctx.Value(keyTenant).(string)
-	return t
+	if st := stateOf(ctx); st != nil {
+		return st.tenant
+	}
+	return ""
 }
 
 func requestIDOf(ctx context.Context) string {
-	id, _ := ctx.Value(keyRequestID).(string)
-	return id
+	if st := stateOf(ctx); st != nil {
+		return st.id
+	}
+	return ""
 }
 
-// logAttrs collects attributes a handler adds to the request's log line.
-type logAttrs struct{ attrs []slog.Attr }
-
 func addLog(ctx context.Context, attrs ...slog.Attr) {
-	if l, ok := ctx.Value(keyLogAttrs).(*logAttrs); ok {
-		l.attrs = append(l.attrs, attrs...)
+	if st := stateOf(ctx); st != nil {
+		st.attrs = append(st.attrs, attrs...)
 	}
 }

@@ -19,7 +19,10 @@ import (
 // changes after New.
 type Set struct {
 	hashes [][sha256.Size]byte
-	secret []byte
+	// tenants[i] is the tenant id of the key hashes[i] is of: worked out
+	// once, not on every request.
+	tenants []string
+	secret  []byte
 }
 
 // New returns a Set accepting keys whose tenant ids are keyed by a random
@@ -38,6 +41,7 @@ func NewKeyed(secret []byte, keys []string) *Set {
 	s := &Set{secret: append([]byte(nil), secret...)}
 	for _, k := range keys {
 		s.hashes = append(s.hashes, sha256.Sum256([]byte(k)))
+		s.tenants = append(s.tenants, s.tenant(k))
 	}
 	return s
 }
@@ -49,16 +53,23 @@ func NewKeyed(secret []byte, keys []string) *Set {
 // key and a secret, and worthless for testing keys without the secret.
 func (s *Set) Tenant(key string) (string, bool) {
 	h := sha256.Sum256([]byte(key))
-	match := 0
+	match, which := 0, 0
 	for i := range s.hashes {
-		match |= subtle.ConstantTimeCompare(h[:], s.hashes[i][:])
+		eq := subtle.ConstantTimeCompare(h[:], s.hashes[i][:])
+		match |= eq
+		which = subtle.ConstantTimeSelect(eq, i, which)
 	}
 	if match != 1 {
 		return "", false
 	}
+	return s.tenants[which], true
+}
+
+// tenant computes the tenant id of key.
+func (s *Set) tenant(key string) string {
 	mac := hmac.New(sha256.New, s.secret)
 	mac.Write([]byte(key))
-	return "key_" + hex.EncodeToString(mac.Sum(nil)[:8]), true
+	return "key_" + hex.EncodeToString(mac.Sum(nil)[:8])
 }
 
 // LegacyTenant returns the tenant id that versions before keyed tenant ids

@@ -177,3 +177,18 @@ func TestReadOrCreate(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantAllocatesNothing: a tenant id is worked out once per key, not
+// on every request (an HMAC and six allocations each time).
+func TestTenantAllocatesNothing(t *testing.T) {
+	s := apikey.NewKeyed([]byte("secret-0123456789abcdef0123456789"), []string{"first-key-0123456789", "second-key-0123456789"})
+	want, _ := s.Tenant("second-key-0123456789")
+	n := testing.AllocsPerRun(50, func() {
+		if got, ok := s.Tenant("second-key-0123456789"); !ok || got != want {
+			t.Fatalf("Tenant = %q, %v; want %q", got, ok, want)
+		}
+	})
+	if n > 0 {
+		t.Fatalf("Tenant makes %v allocations per call, want none", n)
+	}
+}

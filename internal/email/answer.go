@@ -86,7 +86,11 @@ func (a Answer) Parse(content string) (emails []Message, problems []string) {
 	}
 	if a.Emails <= 1 {
 		var e answerJSON
-		if s == "" || s[0] != '{' || json.Unmarshal([]byte(s), &e) != nil {
+		ok := false
+		if s != "" && s[0] == '{' {
+			e, ok = decodeOne(s)
+		}
+		if !ok {
 			return nil, []string{`the answer must be only the JSON object {"subject": "...", "body": "..."}, with nothing before or after it`}
 		}
 		m, problems := check(e, "")
@@ -107,6 +111,55 @@ func (a Answer) Parse(content string) (emails []Message, problems []string) {
 		problems = append(problems, p...)
 	}
 	return emails, problems
+}
+
+// decodeOne decodes s, the answer of one email, and reports whether
+// json.Unmarshal would succeed. The answer a model gives when it keeps to
+// the schema, a JSON object of the two strings subject and body and
+// nothing else, is read without encoding/json's reflection; any other is
+// left to json.Unmarshal.
+func decodeOne(s string) (answerJSON, bool) {
+	b := []byte(s)
+	var e answerJSON
+	if len(b) > 0 && b[0] == '{' && validJSON(b) && readAnswer(b, &e) {
+		return e, true
+	}
+	// Declared here: json.Unmarshal makes it escape.
+	var other answerJSON
+	err := json.Unmarshal(b, &other)
+	return other, err == nil
+}
+
+// readAnswer decodes b, a valid JSON object, into e when its members are
+// subject and body alone, each once, as strings.
+func readAnswer(b []byte, e *answerJSON) bool {
+	var subject, body bool
+	i := skipSpace(b, 1)
+	for i < len(b) && b[i] == '"' {
+		kEnd := stringEnd(b, i)
+		vStart := skipSpace(b, skipSpace(b, kEnd)+1) // past the colon
+		vEnd := valueEnd(b, vStart)
+		v, ok := unquote(b[vStart:vEnd])
+		if !ok {
+			return false
+		}
+		switch string(b[i:kEnd]) {
+		case `"subject"`:
+			if subject {
+				return false
+			}
+			subject, e.Subject = true, v
+		case `"body"`:
+			if body {
+				return false
+			}
+			body, e.Body = true, v
+		default:
+			return false
+		}
+		i = nextItem(b, vEnd)
+	}
+	return true
 }
 
 func check(e answerJSON, prefix string) (Message, []string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/ingren/ingren/internal/fault"
@@ -53,6 +54,12 @@ type Composer struct {
 	// A request that leaves it out gets the Writer's own model. Empty: no
 	// request may choose.
 	AllowedModels []string
+
+	// prompt is Prompts' system prompt prepared for the lint, once: the
+	// prompt is the same for every email. A Composer is not copied once
+	// used.
+	promptOnce sync.Once
+	prompt     *lint.Prompt
 }
 
 // Prompter renders the prompt templates into the calls a Writer makes.
@@ -129,13 +136,13 @@ func (c *Composer) review(req *Request, d *Draft) Result {
 	facts := Facts(req)
 	maxWords := req.Options.WithDefaults().MaxWords
 	days := req.Options.SendDays()
-	system := c.Prompts.SystemText()
+	c.promptOnce.Do(func() { c.prompt = lint.NewPrompt(c.Prompts.SystemText()) })
 	all := d.All()
 	res := Result{Model: d.Model, Usage: d.Usage, Emails: make([]Checked, len(all))}
 	for i, m := range all {
 		rep := lint.Check(lint.Input{
 			Subject: m.Subject, Body: m.Body, FirstName: req.Prospect.FirstName,
-			MaxWords: maxWords, Facts: facts, SystemPrompt: system,
+			MaxWords: maxWords, Facts: facts, Prompt: c.prompt,
 		})
 		if days != nil && i > 0 {
 			for j := range i {
@@ -193,7 +200,8 @@ func problems(emails []Checked) []string {
 // Facts returns every value the request gives, as text: what an email may
 // state without inventing anything.
 func Facts(r *Request) []string {
-	var out []string
+	// Room for every named field: one allocation, not one per doubling.
+	out := make([]string, 0, 32+len(r.Prospect.Extra)+len(r.Company.Extra))
 	add := func(ss ...string) {
 		for _, s := range ss {
 			if s != "" {

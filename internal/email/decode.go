@@ -91,8 +91,21 @@ func lastName(path string) string {
 // *SyntaxError. Otherwise a value that is not an object is a member of the
 // wrong type named prefix.
 func DecodeJSON(b []byte, v any, prefix string) (*Report, error) {
-	rep := &Report{}
 	b = bytes.TrimSpace(b)
+	if req, ok := v.(*Request); ok && prefix == "" && reflect.ValueOf(req).Elem().IsZero() {
+		if rep, ok := readRequest(b, req); ok {
+			return rep, nil
+		}
+		// The general path starts from what req held: nothing.
+		*req = Request{}
+	}
+	return decodeGeneral(b, v, prefix)
+}
+
+// decodeGeneral is DecodeJSON for any v, b trimmed: encoding/json decodes
+// b, then the walk goes through it beside v's type for the report.
+func decodeGeneral(b []byte, v any, prefix string) (*Report, error) {
+	rep := &Report{}
 	err := json.Unmarshal(b, v)
 	var te *json.UnmarshalTypeError
 	if err != nil && !errors.As(err, &te) {

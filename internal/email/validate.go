@@ -96,8 +96,8 @@ func (r *Request) check(v *fault.Fields, prefix string, name func(v *fault.Field
 }
 
 func (o Options) validate(v *fault.Fields, prefix string) {
-	word(v, prefix+".tone", o.Tone)
-	word(v, prefix+".language", o.Language)
+	word(v, prefix, ".tone", o.Tone)
+	word(v, prefix, ".language", o.Language)
 	if o.MaxWords != 0 && (o.MaxWords < MinMaxWords || o.MaxWords > MaxMaxWords) {
 		v.Add(prefix+".max_words", "must be between %d and %d", MinMaxWords, MaxMaxWords)
 	}
@@ -134,14 +134,15 @@ func (o Options) validate(v *fault.Fields, prefix string) {
 // word checks an option that is spliced into the instructions: at most
 // three words of letters (and hyphens), so it names a tone or a language
 // ("friendly", "Brazilian Portuguese") and cannot carry an instruction.
-func word(v *fault.Fields, field, s string) {
+// The field is prefix+name, joined only for a problem.
+func word(v *fault.Fields, prefix, name, s string) {
 	if s == "" {
 		return
 	}
 	if utf8.RuneCountInString(s) > 40 || len(strings.Fields(s)) > 3 || strings.IndexFunc(s, func(r rune) bool {
 		return !(unicode.IsLetter(r) || r == ' ' || r == '-')
 	}) >= 0 {
-		v.Add(field, "must be one to three words of letters, at most 40 characters")
+		v.Add(prefix+name, "must be one to three words of letters, at most 40 characters")
 	}
 }
 

@@ -14,8 +14,9 @@ type part struct {
 	fields []field
 	// masked are spans another rule has reported (a placeholder, the
 	// greeting's name), which the word rules skip so that one slip is one
-	// finding.
-	masked [][2]int
+	// finding. maskedBuf holds the first few.
+	masked    [][2]int
+	maskedBuf [4][2]int
 	// slots are the placeholders among masked, which the number rule
 	// skips too. A number in a phrase is still checked: "100% of our
 	// customers" is a spam phrase and may be an invented fact.
@@ -51,7 +52,9 @@ type checker struct {
 	factsRaw  string    // the facts and the first name, one per line
 	factsFold string    // fold(factsRaw)
 	factNums  []factNum // every number in the facts
-	findings  []Finding
+	// factNumsBuf holds the first few factNums.
+	factNumsBuf [16]factNum
+	findings    []Finding
 }
 
 func newChecker(in Input) *checker {
@@ -63,8 +66,10 @@ func newChecker(in Input) *checker {
 	body = strings.TrimSpace(body)
 	subject := strings.TrimSpace(in.Subject)
 	c.body = body
-	c.subject = part{name: "subject", text: subject, fold: fold(subject)}
-	c.bodyPart = part{name: "body", text: body, fold: fold(body)}
+	c.subject = part{name: "subject", text: subject}
+	c.bodyPart = part{name: "body", text: body}
+	c.subject.masked = c.subject.maskedBuf[:0]
+	c.bodyPart.masked = c.bodyPart.maskedBuf[:0]
 	// One backing array each for the tokens and fields of both parts; an
 	// English word averages five to six bytes with its space.
 	guess := (len(subject)+len(body))/5 + 16
@@ -79,15 +84,29 @@ func newChecker(in Input) *checker {
 	for _, f := range in.Facts {
 		n += len(f) + 1
 	}
+	// The facts and the three folds share one string: the raw facts
+	// first, then the folds of the subject, the body and the facts.
 	var b strings.Builder
-	b.Grow(n)
+	b.Grow(2*n + len(subject) + len(body) + 16)
 	for _, f := range in.Facts {
 		b.WriteString(f)
 		b.WriteByte('\n')
 	}
 	b.WriteString(in.FirstName)
-	c.factsRaw = b.String()
-	c.factsFold = fold(c.factsRaw)
+	rawEnd := b.Len()
+	// foldInto reads b's bytes so far, through the string they become.
+	raw := b.String()[:rawEnd]
+	var ends [3]int
+	for i, s := range []string{subject, body, raw} {
+		foldInto(&b, s)
+		ends[i] = b.Len()
+	}
+	all := b.String()
+	c.factsRaw = all[:rawEnd]
+	c.subject.fold = strings.TrimSuffix(all[rawEnd:ends[0]], " ")
+	c.bodyPart.fold = strings.TrimSuffix(all[ends[0]:ends[1]], " ")
+	c.factsFold = strings.TrimSuffix(all[ends[1]:ends[2]], " ")
+	c.factNums = c.factNumsBuf[:0]
 	for i := 0; ; {
 		m, next, ok := nextNumber(c.factsRaw, i, false)
 		if !ok {

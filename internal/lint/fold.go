@@ -14,15 +14,27 @@ import (
 func fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
+	foldInto(&b, s)
+	return strings.TrimSuffix(b.String(), " ")
+}
+
+// foldInto writes fold(s) to b, and a last space when s ends in
+// whitespace: the caller cuts it, as fold does.
+func foldInto(b *strings.Builder, s string) {
 	space := true // drops leading space
 	for i := 0; i < len(s); {
+		// A run of bytes that fold to themselves, with the single spaces
+		// between its words: most of a text is written in one call.
 		j := i
-		for j < len(s) && foldsToItself[s[j]] {
+		for j < len(s) {
+			if c := s[j]; !foldsToItself[c] && (c != ' ' || (j == i && space) || (j > i && s[j-1] == ' ')) {
+				break
+			}
 			j++
 		}
 		if j > i {
 			b.WriteString(s[i:j])
-			space = false
+			space = s[j-1] == ' '
 			i = j
 			continue
 		}
@@ -56,7 +68,6 @@ func fold(s string) string {
 		}
 		space = false
 	}
-	return strings.TrimSuffix(b.String(), " ")
 }
 
 // foldsToItself marks the ASCII bytes fold copies unchanged: all but upper

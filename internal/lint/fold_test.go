@@ -33,3 +33,40 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFoldOffsetsAgree holds fold to foldOffsets' reading of the text,
+// rune by rune: fold copies runs of plain text (spaces included) at once,
+// foldOffsets goes rune by rune.
+func FuzzFoldOffsetsAgree(f *testing.F) {
+	for _, s := range []string{"", " Hi  Sarah,\n", "a b  c\t d \n\ne ", "I’m “sure” — 10x… ✅ ", "x \u00a0 y", "  "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want []byte
+		space := true
+		for _, r := range s {
+			if r < utf8.RuneSelf && isSpaceByte(byte(r)) {
+				r = ' '
+			} else if r >= utf8.RuneSelf {
+				r = foldRune(r)
+			} else {
+				r = unicode.ToLower(r)
+			}
+			if r == ' ' && space {
+				continue
+			}
+			space = r == ' '
+			if r == '…' {
+				want = append(want, "..."...)
+			} else {
+				want = utf8.AppendRune(want, r)
+			}
+		}
+		if len(want) > 0 && want[len(want)-1] == ' ' {
+			want = want[:len(want)-1]
+		}
+		if got := fold(s); got != string(want) {
+			t.Fatalf("fold(%q) = %q, want %q", s, got, want)
+		}
+	})
+}

@@ -38,6 +38,10 @@ type Input struct {
 	// SystemPrompt is the system prompt the email was written with, to
 	// detect output that copies it. Empty skips that check.
 	SystemPrompt string
+	// Prompt, when not nil, replaces SystemPrompt: the same prompt prepared
+	// once by NewPrompt, for a caller that checks many emails written with
+	// it.
+	Prompt *Prompt
 }
 
 // Report is the outcome of Check.

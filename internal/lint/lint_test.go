@@ -349,6 +349,17 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckPreparedPrompt is BenchmarkCheck with the system prompt
+// prepared once, as the composer passes it.
+func BenchmarkCheckPreparedPrompt(b *testing.B) {
+	in := sarah(b, "TechNova's new reps", benchEmail)
+	in.Prompt, in.SystemPrompt = lint.NewPrompt(in.SystemPrompt), ""
+	b.ReportAllocs()
+	for b.Loop() {
+		lint.Check(in)
+	}
+}
+
 func BenchmarkCheckBadEmail(b *testing.B) {
 	in := sarah(b, "QUICK question!!", "Sure! Here's an email:\n\nHi Mark,\n\nI hope this email finds you well. **Leverage** [Company]'s 45% growth with Acme Corp? Act now! https://a.io https://b.io\n\n"+benchEmail)
 	b.ReportAllocs()

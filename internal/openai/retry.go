@@ -144,9 +144,18 @@ func (f *failure) giveUp(wait time.Duration) error {
 
 // send makes one HTTP attempt bounded by the per-call timeout.
 func (w *Writer) send(ctx context.Context, req *goopenai.ChatCompletionRequest) (goopenai.ChatCompletionResponse, *failure) {
-	a := &attempt{}
-	actx, cancel := context.WithTimeout(context.WithValue(ctx, attemptKey{}, a), w.cfg.Timeout)
-	defer cancel()
+	ac := &attemptContext{Context: ctx}
+	a := &ac.a
+	var actx context.Context = ac
+	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > w.cfg.Timeout {
+		// When ctx ends first the timeout would change nothing
+		// (context.WithTimeout then keeps ctx's deadline), and classify
+		// looks at ctx first: no timer for it. Contexts run on the real
+		// clock, not cfg.Now.
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(actx, w.cfg.Timeout)
+		defer cancel()
+	}
 	resp, err := w.client.CreateChatCompletion(actx, *req)
 	if err == nil {
 		return resp, nil

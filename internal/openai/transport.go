@@ -1,6 +1,9 @@
 package openai
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+)
 
 // go-openai turns a failed response into an *openai.APIError or
 // *openai.RequestError that carries the status code but not the headers,
@@ -21,6 +24,20 @@ type attempt struct {
 }
 
 type attemptKey struct{}
+
+// attemptContext is a context carrying an attempt under attemptKey: one
+// allocation where context.WithValue and the attempt were two.
+type attemptContext struct {
+	context.Context
+	a attempt
+}
+
+func (c *attemptContext) Value(key any) any {
+	if key == (attemptKey{}) {
+		return &c.a
+	}
+	return c.Context.Value(key)
+}
 
 // transport records each response's status and headers in the attempt
 // found in the request's context.

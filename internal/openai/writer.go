@@ -98,15 +98,11 @@ func (w *Writer) request(p email.Prompt) goopenai.ChatCompletionRequest {
 	for i, m := range p.Messages {
 		msgs[i] = goopenai.ChatCompletionMessage{Role: string(m.Role), Content: m.Content}
 	}
-	name, schema := p.Answer.Schema()
 	req := goopenai.ChatCompletionRequest{
 		Model:               w.cfg.Model,
 		Messages:            msgs,
 		MaxCompletionTokens: p.MaxTokens,
-		ResponseFormat: &goopenai.ChatCompletionResponseFormat{
-			Type:       goopenai.ChatCompletionResponseFormatTypeJSONSchema,
-			JSONSchema: &goopenai.ChatCompletionResponseFormatJSONSchema{Name: name, Strict: true, Schema: schema},
-		},
+		ResponseFormat:      responseFormat(p.Answer),
 	}
 	if p.Model != "" {
 		req.Model = p.Model
@@ -118,6 +114,33 @@ func (w *Writer) request(p email.Prompt) goopenai.ChatCompletionRequest {
 		req.Temperature = max(float32(*t), math.SmallestNonzeroFloat32)
 	}
 	return req
+}
+
+// responseFormats[n] is the response format of an answer of n emails, for
+// every n a valid request can ask for: built once, as every call sends
+// one. go-openai only reads it.
+var responseFormats = func() []*goopenai.ChatCompletionResponseFormat {
+	out := make([]*goopenai.ChatCompletionResponseFormat, 1+max(email.MaxVariants, 1+email.MaxFollowUps))
+	for n := 1; n < len(out); n++ {
+		out[n] = newResponseFormat(email.Answer{Emails: n})
+	}
+	return out
+}()
+
+// responseFormat asks for a's strict JSON schema (structured output).
+func responseFormat(a email.Answer) *goopenai.ChatCompletionResponseFormat {
+	if a.Emails > 0 && a.Emails < len(responseFormats) {
+		return responseFormats[a.Emails]
+	}
+	return newResponseFormat(a)
+}
+
+func newResponseFormat(a email.Answer) *goopenai.ChatCompletionResponseFormat {
+	name, schema := a.Schema()
+	return &goopenai.ChatCompletionResponseFormat{
+		Type:       goopenai.ChatCompletionResponseFormatTypeJSONSchema,
+		JSONSchema: &goopenai.ChatCompletionResponseFormatJSONSchema{Name: name, Strict: true, Schema: schema},
+	}
 }
 
 func setEmails(d *email.Draft, emails []email.Message) {

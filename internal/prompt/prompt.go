@@ -6,7 +6,6 @@
 package prompt
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +29,15 @@ const (
 type Set struct {
 	system, user, repair, offline *template.Template
 	systemText                    string
+	// systemMemo keeps the system prompt's renderings, when it reads only
+	// options (see memo); nil renders it for every call.
+	systemMemo *memo
+	// sizes are the templates' source lengths by name, to size the buffer
+	// a rendering is written to.
+	sizes map[string]int
+	// splices are the templates that only print fields, by name (see
+	// splice).
+	splices map[string]splice
 }
 
 // Data is what every template sees.
@@ -56,7 +64,7 @@ type Data struct {
 // Load parses the four templates from fsys and renders each with sample
 // requests, so a typo in a field name fails here, not in an email.
 func Load(fsys fs.FS) (*Set, error) {
-	var s Set
+	s := Set{sizes: make(map[string]int), splices: make(map[string]splice)}
 	var errs []error
 	for _, f := range []struct {
 		name string
@@ -73,8 +81,13 @@ func Load(fsys fs.FS) (*Set, error) {
 			continue
 		}
 		*f.dst = t
+		s.sizes[f.name] = len(b)
+		if sp := newSplice(t); sp != nil {
+			s.splices[f.name] = sp
+		}
 		if f.name == SystemFile {
 			s.systemText = string(b)
+			s.systemMemo = newMemo(t)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -84,7 +97,7 @@ func Load(fsys fs.FS) (*Set, error) {
 		d := NewData(req, []string{"sample problem"})
 		d.Step = d.Emails - 1
 		for _, t := range []*template.Template{s.system, s.user, s.repair, s.offline} {
-			out, err := execute(t, d)
+			out, err := s.execute(t, &d)
 			if err != nil {
 				return nil, err
 			}
@@ -117,31 +130,15 @@ var funcs = template.FuncMap{
 // NewData builds the template data for a request.
 func NewData(req *email.Request, problems []string) Data {
 	data := dataView{Prospect: req.Prospect, Company: req.Company, CTA: cta(req.CTA), Sender: sender(req.Sender)}
-	d := Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: fence(data),
+	d := Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: fenceData(&data),
 		Emails: req.Options.Emails(), Days: req.Options.SendDays()}
 	return d.withProblems(problems)
 }
 
 // withProblems returns d listing problems for a repair message.
 func (d Data) withProblems(problems []string) Data {
-	if problems == nil {
-		problems = []string{}
-	}
-	d.ProblemsData = fence(problems)
+	d.ProblemsData = fenceStrings(problems)
 	return d
-}
-
-// fence renders v as indented JSON, which escapes <, >, & and line breaks,
-// so that whatever v holds it cannot close the fence around it nor start a
-// line of its own.
-func fence(v any) string {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		// Every value is a string, a number or raw JSON that was decoded
-		// already: marshalling cannot fail.
-		panic(fmt.Sprintf("prompt: marshal %T: %v", v, err))
-	}
-	return string(b)
 }
 
 type dataView struct {
@@ -170,18 +167,23 @@ func sender(s email.Sender) *email.Sender {
 func (s *Set) SystemText() string { return s.systemText }
 
 // System renders the system prompt.
-func (s *Set) System(d Data) (string, error) { return execute(s.system, d) }
+func (s *Set) System(d Data) (string, error) {
+	if s.systemMemo != nil {
+		return s.systemMemo.render(s.system, &d, s.size(s.system, &d))
+	}
+	return s.execute(s.system, &d)
+}
 
 // User renders the user message holding the fenced data.
-func (s *Set) User(d Data) (string, error) { return execute(s.user, d) }
+func (s *Set) User(d Data) (string, error) { return s.execute(s.user, &d) }
 
 // Repair renders the message asking the model to fix what ProblemsData lists.
-func (s *Set) Repair(d Data) (string, error) { return execute(s.repair, d) }
+func (s *Set) Repair(d Data) (string, error) { return s.execute(s.repair, &d) }
 
 // Offline renders the offline email: its first line is the subject, the
 // rest the body.
 func (s *Set) Offline(d Data) (subject, body string, err error) {
-	out, err := execute(s.offline, d)
+	out, err := s.execute(s.offline, &d)
 	if err != nil {
 		return "", "", err
 	}
@@ -189,12 +191,26 @@ func (s *Set) Offline(d Data) (subject, body string, err error) {
 	return strings.TrimSpace(subject), strings.TrimSpace(body), nil
 }
 
-func execute(t *template.Template, d Data) (string, error) {
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
+func (s *Set) execute(t *template.Template, d *Data) (string, error) {
+	if sp := s.splices[t.Name()]; sp != nil {
+		return sp.render(d), nil
+	}
+	return execute(t, d, s.size(t, d))
+}
+
+// size guesses how long t renders with d: its source and the fenced data.
+func (s *Set) size(t *template.Template, d *Data) int {
+	return s.sizes[t.Name()] + len(d.ProspectData) + len(d.ProblemsData) + 256
+}
+
+func execute(t *template.Template, d *Data, size int) (string, error) {
+	var b strings.Builder
+	b.Grow(size)
+	// By value, as a template sees it ({{printf "%v" .}}).
+	if err := t.Execute(&b, *d); err != nil {
 		return "", fmt.Errorf("render prompt %s: %w", t.Name(), err)
 	}
-	return buf.String(), nil
+	return b.String(), nil
 }
 
 func samples() []*email.Request {

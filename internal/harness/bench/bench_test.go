@@ -691,7 +691,7 @@ func (s *suite) coldStart(t *testing.T) {
 var profileGroups = []struct{ name, focus string }{
 	{"encoding/json (every caller)", `^encoding/json\.`},
 	{"go-openai: building, sending and decoding the model call", `sashabaranov/go-openai`},
-	{"email.Decode: the request body", `internal/email\.Decode$`},
+	{"email.Decode: the request body", `internal/email\.(\(\*Composer\)\.)?Decode$`},
 	{"lint.Check", `internal/lint\.Check$`},
 	{"prompt: data and templates", `internal/prompt\.`},
 	{"system calls (network I/O)", `internal/runtime/syscall`},

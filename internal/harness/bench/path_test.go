@@ -147,6 +147,9 @@ func BenchmarkEmailPath(b *testing.B) {
 	in := lint.Input{Subject: e.Subject, Body: e.Body, FirstName: req.Prospect.FirstName,
 		MaxWords: req.Options.WithDefaults().MaxWords, Facts: email.Facts(&req), SystemPrompt: set.SystemText()}
 	run("Lint/WithSystemPrompt", func() { lint.Check(in) })
+	prepared := in
+	prepared.SystemPrompt, prepared.Prompt = "", lint.NewPrompt(in.SystemPrompt)
+	run("Lint/PreparedPrompt", func() { lint.Check(prepared) })
 	noEcho := in
 	noEcho.SystemPrompt = ""
 	run("Lint/WithoutSystemPrompt", func() { lint.Check(noEcho) })
