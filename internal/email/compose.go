@@ -131,18 +131,24 @@ func (c *Composer) write(ctx context.Context, req *Request, previous *Draft, pro
 	return c.Writer.Write(ctx, p)
 }
 
+// lintPrompt is the system prompt prepared for the lint, once.
+func (c *Composer) lintPrompt() *lint.Prompt {
+	c.promptOnce.Do(func() { c.prompt = lint.NewPrompt(c.Prompts.SystemText()) })
+	return c.prompt
+}
+
 // review lints every email of d.
 func (c *Composer) review(req *Request, d *Draft) Result {
 	facts := Facts(req)
 	maxWords := req.Options.WithDefaults().MaxWords
 	days := req.Options.SendDays()
-	c.promptOnce.Do(func() { c.prompt = lint.NewPrompt(c.Prompts.SystemText()) })
+	prompt := c.lintPrompt()
 	all := d.All()
 	res := Result{Model: d.Model, Usage: d.Usage, Emails: make([]Checked, len(all))}
 	for i, m := range all {
 		rep := lint.Check(lint.Input{
 			Subject: m.Subject, Body: m.Body, FirstName: req.Prospect.FirstName,
-			MaxWords: maxWords, Facts: facts, Prompt: c.prompt,
+			MaxWords: maxWords, Facts: facts, Prompt: prompt,
 		})
 		if days != nil && i > 0 {
 			for j := range i {

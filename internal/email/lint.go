@@ -66,7 +66,7 @@ func (c *Composer) Lint(l *LintRequest) Linted {
 	req := l.request()
 	rep := lint.Check(lint.Input{
 		Subject: l.Subject, Body: l.Body, FirstName: l.Prospect.FirstName,
-		MaxWords: req.Options.WithDefaults().MaxWords, Facts: Facts(req), SystemPrompt: c.Prompts.SystemText(),
+		MaxWords: req.Options.WithDefaults().MaxWords, Facts: Facts(req), Prompt: c.lintPrompt(),
 	})
 	return Linted{Quality: rep, NeedsReview: rep.HasErrors()}
 }

@@ -46,7 +46,11 @@ func (c *checker) checkLength() {
 	case words > limit:
 		c.add(CodeTooLong, SeverityWarning, "body has %d words; the limit is %d", words, limit)
 	case words > 0 && words < min(minBodyWords, limit/2):
-		c.add(CodeTooShort, SeverityWarning, "body has %d words; aim for at least %d", words, min(minBodyWords, limit/2))
+		noun := "words"
+		if words == 1 {
+			noun = "word" // the lint endpoint takes a one-word body
+		}
+		c.add(CodeTooShort, SeverityWarning, "body has %d %s; aim for at least %d", words, noun, min(minBodyWords, limit/2))
 	}
 	if n := utf8.RuneCountInString(c.subject.text); n > maxSubjectRunes {
 		c.add(CodeSubjectTooLong, SeverityWarning, "subject has %d characters; keep it under %d", n, maxSubjectRunes)
