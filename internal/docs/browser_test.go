@@ -212,7 +212,8 @@ func chromium(t *testing.T) string {
 }
 
 // operations lists the contract's operations as the page shows them:
-// "POST /api/v1/lint", sorted.
+// "POST /api/v1/lint", and a webhook by its name ("POST campaignFinished"),
+// sorted.
 func operations(t *testing.T, base string) []string {
 	t.Helper()
 	status, _, body := testprog.Do(t, http.MethodGet, base+"/openapi.json", "", nil)
@@ -220,17 +221,20 @@ func operations(t *testing.T, base string) []string {
 		t.Fatalf("GET /openapi.json: %d %s", status, body)
 	}
 	var spec struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
+		Paths    map[string]map[string]json.RawMessage `json:"paths"`
+		Webhooks map[string]map[string]json.RawMessage `json:"webhooks"`
 	}
 	if err := json.Unmarshal(body, &spec); err != nil {
 		t.Fatalf("decode /openapi.json: %v", err)
 	}
 	methods := []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 	var ops []string
-	for path, item := range spec.Paths {
-		for m := range item {
-			if slices.Contains(methods, m) {
-				ops = append(ops, strings.ToUpper(m)+" "+path)
+	for _, items := range []map[string]map[string]json.RawMessage{spec.Paths, spec.Webhooks} {
+		for path, item := range items {
+			for m := range item {
+				if slices.Contains(methods, m) {
+					ops = append(ops, strings.ToUpper(m)+" "+path)
+				}
 			}
 		}
 	}

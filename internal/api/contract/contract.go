@@ -78,6 +78,9 @@ type Checker struct {
 	// answers of no operation.
 	components map[string]*base.Schema
 	schemas    schema_validation.SchemaValidator
+	// raw is the spec as given: the answer to GET /openapi.json must be
+	// it, byte for byte.
+	raw []byte
 }
 
 // operation is a spec operation, as ops routes to it.
@@ -127,7 +130,7 @@ func New(spec []byte) (*Checker, error) {
 	if ok, verrs := requests.ValidateDocument(); !ok {
 		return nil, fmt.Errorf("the spec is not a valid OpenAPI document: %s", describe(verrs))
 	}
-	c := &Checker{requests: requests, responses: responses, ops: http.NewServeMux(), pages: http.NewServeMux(),
+	c := &Checker{raw: spec, requests: requests, responses: responses, ops: http.NewServeMux(), pages: http.NewServeMux(),
 		schemas: schema_validation.NewSchemaValidator(config.WithFormatAssertions())}
 	if err := json.Unmarshal(spec, &c.doc); err != nil {
 		return nil, err
@@ -212,6 +215,15 @@ func (c *Checker) Check(req *http.Request, reqBody []byte, res *http.Response) [
 		return c.checkNoOperation(status, resBody)
 	}
 	op := h.(operation)
+	if op.path == "/openapi.json" && status == http.StatusOK {
+		// The document itself: strict mode would call every member its
+		// loose schema leaves undeclared a mismatch, and being this very
+		// spec is the stronger check.
+		if !bytes.Equal(resBody, c.raw) {
+			return []string{"GET /openapi.json answered something other than the spec"}
+		}
+		return nil
+	}
 
 	var problems []string
 	judged := reqBody

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ingren/ingren/internal/api"
 )
 
 const generated = `{"id": "em_1", "subject": "Idea for TechNova", "body": "Hi Sarah,\n\nBest,", "model": "offline",
@@ -123,6 +125,8 @@ func TestCheck(t *testing.T) {
 		"MultipartForm":              {exchange{method: "POST", target: "/api/v1/campaigns", body: okForm, header: []string{"Content-Type", okType}, status: 202, resHeader: []string{"Location", "/api/v1/campaigns/cmp_1"}, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "warnings": []}`}, ""},
 		"ErrMultipartRefusedTaken":   {exchange{method: "POST", target: "/api/v1/campaigns", body: batchForm, header: []string{"Content-Type", batchType}, status: 202, resHeader: []string{"Location", "/api/v1/campaigns/cmp_1"}, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "warnings": []}`}, "the spec refuses this request"},
 		"ErrLocationMissing":         {exchange{method: "POST", target: "/api/v1/campaigns", body: okForm, header: []string{"Content-Type", okType}, status: 202, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "warnings": []}`}, "Location"},
+		"TheSpecItself":              {exchange{method: "GET", target: "/openapi.json", status: 200, resHeader: []string{"Content-Type", "application/json"}, resBody: string(api.Spec())}, ""},
+		"ErrNotTheSpec":              {exchange{method: "GET", target: "/openapi.json", status: 200, resHeader: []string{"Content-Type", "application/json"}, resBody: `{"openapi": "3.1.0", "info": {}, "paths": {}}`}, "other than the spec"},
 		"UnknownPath":                {exchange{method: "GET", target: "/api/v2/nothing", status: 404, resBody: errorBody("not_found")}, ""},
 		"ErrUnknownPathServed":       {exchange{method: "GET", target: "/api/v2/nothing", status: 200, resBody: `{}`}, "no operation of the spec"},
 		"WrongMethod":                {exchange{method: "PUT", target: "/api/v1/campaigns", status: 405, resHeader: []string{"Allow", "GET, POST"}, resBody: errorBody("method_not_allowed")}, ""},
