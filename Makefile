@@ -90,7 +90,7 @@ bench: $(RIE) ## End-to-end benchmarks on loopback (~5 min); rewrites the result
 	bash .ci/emulators.sh run -- env INGREN_BENCH=1 $(GO) test -run '^TestBench$$' -count=1 -timeout 15m -v ./internal/harness/bench
 
 # The API's contract, internal/api/openapi.json, linted by Redocly CLI with
-# its recommended rules (redocly.yaml). Installed like fauxqs
+# its recommended rules (internal/api/redocly.yaml). Installed like fauxqs
 # (.ci/emulators.sh): pinned, from the npm registry, into a folder of its
 # own in .tools/, with its dependency ranges resolved as they stood the day
 # after the release. It ships as one bundled package; Node.js 20.19+.
@@ -111,7 +111,7 @@ $(REDOCLY):
 .PHONY: spec-lint
 spec-lint: $(REDOCLY) ## Lint the OpenAPI spec (internal/api/openapi.json) with Redocly CLI $(REDOCLY_VERSION)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true DO_NOT_TRACK=1 \
-		$(REDOCLY) lint --config redocly.yaml internal/api/openapi.json
+		$(REDOCLY) lint --config internal/api/redocly.yaml internal/api/openapi.json
 
 # Static analysis, fuzzing and chaos runs: SECURITY.md says what they cover.
 .PHONY: staticcheck fuzz fuzz-short soak
