@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,21 +20,7 @@ import (
 // bin is the ingren binary, built once by TestMain as a user builds it.
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ingren-cli-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "ingren")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ingren/ingren/functions/ingren").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build ingren: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testprog.RunWithBinary(m, testprog.IngrenPackage, &bin)) }
 
 // local is the local program, run in-process, and the environment that
 // points the CLI at it. The CLI finds the key in DATA_DIR, as after

@@ -3,7 +3,6 @@ package mcp_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,21 +21,7 @@ import (
 // an MCP client runs it as a command.
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ingren-mcp-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "ingren")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ingren/ingren/functions/ingren").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build ingren: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testprog.RunWithBinary(m, testprog.IngrenPackage, &bin)) }
 
 // deadline bounds each test's calls: generous, for a busy 2-core machine.
 const deadline = 5 * time.Minute
