@@ -69,7 +69,11 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	if len(key) > 200 {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be at most 200 characters"}
 	}
-	if mt, params, ok := isCSVCampaign(r); ok {
+	mt, params, csv := isCSVCampaign(r)
+	if err := checkCampaignQuery(r, mt, csv); err != nil {
+		return err
+	}
+	if csv {
 		return s.createCSVCampaign(w, r, body, mt, params, key)
 	}
 	sub, err := s.campaigns.Submit(r.Context(), tenantOf(r.Context()), key, body)
@@ -77,6 +81,32 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.accepted(w, r, sub, nil)
+}
+
+// csvQuery are the query parameters that set up a text/csv campaign,
+// whose body is the file alone; skip_invalid applies to both CSV forms.
+var csvQuery = []string{"name", "ask", "calendar_link", "sender_name", "webhook_url", "mode", "skip_invalid"}
+
+// checkCampaignQuery refuses a campaign setting given in the query where
+// the body's form reads it from the body: ignored, it would leave the
+// client believing it set it (a mode, a webhook).
+func checkCampaignQuery(r *http.Request, mediaType string, csv bool) error {
+	q := r.URL.Query()
+	v := &fault.Fields{}
+	for _, name := range csvQuery {
+		if !q.Has(name) {
+			continue
+		}
+		switch {
+		case csv && mediaType != "multipart/form-data":
+		case csv && name == "skip_invalid":
+		case csv:
+			v.Add(name, "is read from the query only with a text/csv body; in a multipart form, set it in the campaign part")
+		default:
+			v.Add(name, "is read from the query only with a text/csv body; a JSON campaign sets it in the body")
+		}
+	}
+	return v.Err()
 }
 
 // accepted answers a submit; skipped are the rows of a CSV campaign that

@@ -220,6 +220,19 @@ func TestLocalCSVCampaignRejected(t *testing.T) {
 			t.Fatalf("fields %q", fields)
 		}
 	})
+	// A setting the body's form does not read from the query is refused,
+	// not ignored: the client would believe it had set it.
+	t.Run("ErrQueryOfAnotherForm", func(t *testing.T) {
+		body, ctype := multipartBody(t, mustCSV(t, "salesnav.csv"), `{"name": "form"}`)
+		status, _, b := testprog.Do(t, "POST", base+campaignsURL+"?webhook_url=https://example.com/h&skip_invalid=true", testKey, body, "Content-Type", ctype)
+		if fields, _ := MustFields(t, status, b); !slices.Equal(fields, []string{"webhook_url"}) || !strings.Contains(string(b), "campaign part") {
+			t.Fatalf("multipart: fields %q: %s", fields, b)
+		}
+		status, _, b = testprog.Do(t, "POST", base+campaignsURL+"?mode=batch&name=q", testKey, map[string]any{"prospects": testprog.Prospects(1)})
+		if fields, _ := MustFields(t, status, b); !slices.Equal(fields, []string{"name", "mode"}) || !strings.Contains(string(b), "a JSON campaign sets it in the body") {
+			t.Fatalf("JSON: fields %q: %s", fields, b)
+		}
+	})
 	t.Run("ErrProspectsInCampaignPart", func(t *testing.T) {
 		body, ctype := multipartBody(t, mustCSV(t, "salesnav.csv"), `{"prospects": [{}], "mode": "bulk"}`)
 		status, _, b := testprog.Do(t, "POST", base+campaignsURL, testKey, body, "Content-Type", ctype)
