@@ -78,17 +78,28 @@ type Prompter interface {
 // the schema does not know.
 func (c *Composer) Decode(b []byte) (Request, []string, error) {
 	var req Request
-	rep, err := DecodeJSON(b, &req, "")
+	warnings, err := decodeChecked(b, &req, func(v *fault.Fields) {
+		req.validate(v, "")
+		CheckModel(v, "options.model", req.Options.Model, c.AllowedModels)
+	})
+	return req, warnings, err
+}
+
+// decodeChecked decodes the body b into v as DecodeJSON does, then has
+// check record what else is wrong with it: the error, a *SyntaxError or a
+// fault.Invalid error, names every problem at once, members of the wrong
+// type included; the warnings name members v does not know.
+func decodeChecked(b []byte, v any, check func(*fault.Fields)) ([]string, error) {
+	rep, err := DecodeJSON(b, v, "")
 	if err != nil {
-		return req, rep.Messages(), err
+		return rep.Messages(), err
 	}
-	v := &fault.Fields{}
-	req.validate(v, "")
-	CheckModel(v, "options.model", req.Options.Model, c.AllowedModels)
-	if all := rep.Merge(*v); len(all) > 0 {
-		return req, rep.Messages(), all.Err()
+	f := &fault.Fields{}
+	check(f)
+	if all := rep.Merge(*f); len(all) > 0 {
+		return rep.Messages(), all.Err()
 	}
-	return req, rep.Messages(), nil
+	return rep.Messages(), nil
 }
 
 // Compose writes the email(s) for req, which must be valid.

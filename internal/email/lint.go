@@ -45,18 +45,12 @@ func (l *LintRequest) request() *Request {
 // request to write: every problem at once, unknown members as warnings.
 func (c *Composer) DecodeLint(b []byte) (LintRequest, []string, error) {
 	var req LintRequest
-	rep, err := DecodeJSON(b, &req, "")
-	if err != nil {
-		return req, rep.Messages(), err
-	}
-	v := &fault.Fields{}
-	required(v, "subject", req.Subject, MaxLintSubject)
-	required(v, "body", req.Body, MaxLintBody)
-	req.request().check(v, "", optional)
-	if all := rep.Merge(*v); len(all) > 0 {
-		return req, rep.Messages(), all.Err()
-	}
-	return req, rep.Messages(), nil
+	warnings, err := decodeChecked(b, &req, func(v *fault.Fields) {
+		required(v, "subject", req.Subject, MaxLintSubject)
+		required(v, "body", req.Body, MaxLintBody)
+		req.request().check(v, "", optional)
+	})
+	return req, warnings, err
 }
 
 // Lint runs on l's email the checks a written email gets, against the

@@ -246,56 +246,51 @@ func enum(t *testing.T, c *Checker, ptr string) []string {
 // function, its API Gateway adapter and API Gateway's own answers
 // (infra/stack/responses.go) give, and no other.
 func TestErrorCodesAreTheSpec(t *testing.T) {
-	spec := enum(t, mustSpec(t), "/components/schemas/ErrorCode")
+	files := append(goSources(t, "internal/api", "internal/apigw"), filepath.Join(root, "infra", "stack", "responses.go"))
+	sameCodes(t, "error code", codes(t, files, "Code", regexp.MustCompile(`"code":"([a-z_]+)"`)),
+		enum(t, mustSpec(t), "/components/schemas/ErrorCode"), "the spec's ErrorCode")
+}
+
+// TestFindingCodesAreTheSpec: a finding's code in the spec is every code
+// internal/lint reports, and no other.
+func TestFindingCodesAreTheSpec(t *testing.T) {
+	sameCodes(t, "finding code", codes(t, goSources(t, "internal/lint"), "", nil),
+		enum(t, mustSpec(t), "/components/schemas/Finding/properties/code"), "the spec's Finding.code")
+}
+
+// goSources lists the Go files, tests aside, of the module's folders dirs.
+func goSources(t *testing.T, dirs ...string) []string {
+	t.Helper()
 	var files []string
-	for _, dir := range []string{"internal/api", "internal/apigw"} {
-		all, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
+	for _, dir := range dirs {
+		all, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, f := range all {
 			if !strings.HasSuffix(f, "_test.go") {
 				files = append(files, f)
 			}
 		}
 	}
-	files = append(files, filepath.Join(root, "infra", "stack", "responses.go"))
-	given := codes(t, files, "Code", regexp.MustCompile(`"code":"([a-z_]+)"`))
-	if len(given) < 10 {
-		t.Fatalf("found only %v: the scan is broken", given)
-	}
-	for code, where := range given {
-		if !slices.Contains(spec, code) {
-			t.Errorf("%s gives error code %q, which the spec's ErrorCode lacks", where, code)
-		}
-	}
-	for _, code := range spec {
-		if given[code] == "" {
-			t.Errorf("the spec's ErrorCode has %q, which nothing gives", code)
-		}
-	}
+	return files
 }
 
-// TestFindingCodesAreTheSpec: a finding's code in the spec is every code
-// internal/lint reports, and no other.
-func TestFindingCodesAreTheSpec(t *testing.T) {
-	spec := enum(t, mustSpec(t), "/components/schemas/Finding/properties/code")
-	files, _ := filepath.Glob(filepath.Join(root, "internal", "lint", "*.go"))
-	var src []string
-	for _, f := range files {
-		if !strings.HasSuffix(f, "_test.go") {
-			src = append(src, f)
-		}
-	}
-	given := codes(t, src, "", nil)
+// sameCodes fails unless given, the codes the code gives (each with where
+// it gives it), and spec, the enum that specName holds, are the same set.
+func sameCodes(t *testing.T, what string, given map[string]string, spec []string, specName string) {
+	t.Helper()
 	if len(given) < 10 {
 		t.Fatalf("found only %v: the scan is broken", given)
 	}
 	for code, where := range given {
 		if !slices.Contains(spec, code) {
-			t.Errorf("%s: finding code %q is not in the spec's Finding.code", where, code)
+			t.Errorf("%s gives %s %q, which %s lacks", where, what, code, specName)
 		}
 	}
 	for _, code := range spec {
 		if given[code] == "" {
-			t.Errorf("the spec's Finding.code has %q, which internal/lint does not declare", code)
+			t.Errorf("%s has %q, which nothing gives", specName, code)
 		}
 	}
 }
