@@ -277,7 +277,12 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var columns []string // the campaign's own header with columns=input
-	switch q := r.URL.Query().Get("columns"); q {
+	const mustColumns = "must be input or left out"
+	q, _, err := typedQuery(r, "columns", mustColumns)
+	if err != nil {
+		return err
+	}
+	switch q {
 	case "":
 	case columnsInput:
 		c, err := s.campaigns.Get(ctx, tenant, id)
@@ -289,7 +294,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 		}
 		columns = c.Columns
 	default:
-		return fault.Fields{{Field: "columns", Message: "must be input or left out"}}.Err()
+		return fault.Fields{{Field: "columns", Message: mustColumns}}.Err()
 	}
 	header := CSVHeader
 	if columns != nil {
@@ -457,14 +462,19 @@ const formulaStarts = "=+-@＝＋－＠﹦﹢﹣﹫"
 // Accept: text/csv without a format. A format of another name is refused
 // rather than read as JSON: format=CSV is a typo, not a wish for JSON.
 func wantsCSV(r *http.Request) (bool, error) {
-	switch f := r.URL.Query().Get("format"); f {
+	const mustFormat = "must be csv or json (or left out: JSON, unless Accept is text/csv)"
+	f, _, err := typedQuery(r, "format", mustFormat)
+	if err != nil {
+		return false, err
+	}
+	switch f {
 	case "csv":
 		return true, nil
 	case "json":
 		return false, nil
 	case "":
 	default:
-		return false, fault.Fields{{Field: "format", Message: "must be csv or json (or left out: JSON, unless Accept is text/csv)"}}.Err()
+		return false, fault.Fields{{Field: "format", Message: mustFormat}}.Err()
 	}
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
@@ -476,14 +486,18 @@ func wantsCSV(r *http.Request) (bool, error) {
 
 func page(r *http.Request, def, max int) (campaign.Page, error) {
 	p := campaign.Page{Limit: def}
-	if v := r.URL.Query().Get("limit"); v != "" {
+	must := "must be a whole number from 1 to " + strconv.Itoa(max)
+	v, ok, err := typedQuery(r, "limit", must)
+	if err != nil {
+		return p, err
+	}
+	if ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > max {
-			return p, fault.Fields{{Field: "limit", Message: "must be a whole number from 1 to " + strconv.Itoa(max)}}.Err()
+			return p, fault.Fields{{Field: "limit", Message: must}}.Err()
 		}
 		p.Limit = n
 	}
-	var err error
 	p.Cursor, err = cursorParam(r)
 	return p, err
 }

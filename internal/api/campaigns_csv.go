@@ -24,7 +24,8 @@ type csvCampaign struct {
 	campaign.Submission
 	// ColumnMap maps a column, by its header, to a field (csvin.Read).
 	ColumnMap map[string]string `json:"column_map"`
-	Mode      string            `json:"mode"`
+	// Mode is nil when left out; "" is refused like any other unknown mode.
+	Mode *string `json:"mode"`
 	// Prospects come from the file: the member is refused, not ignored.
 	Prospects json.RawMessage `json:"prospects"`
 	file      []byte
@@ -71,17 +72,20 @@ func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body 
 		return err
 	}
 	v := &fault.Fields{}
-	switch c.Mode {
-	case "", modeRealtime:
-	case "batch":
-		v.Add("mode", "batch mode is not available yet; use realtime")
-	default:
-		v.Add("mode", "must be realtime (batch mode is not available yet)")
+	if c.Mode != nil {
+		switch *c.Mode {
+		case modeRealtime:
+		case "batch":
+			v.Add("mode", "batch mode is not available yet; use realtime")
+		default:
+			v.Add("mode", "must be realtime (batch mode is not available yet)")
+		}
 	}
 	skip := false
-	if q := r.URL.Query().Get("skip_invalid"); q != "" {
-		if skip, err = strconv.ParseBool(q); err != nil {
-			v.Add("skip_invalid", "must be true or false")
+	const mustBool = "must be true or false"
+	if q, ok, _ := typedQuery(r, "skip_invalid", mustBool); ok {
+		if skip, err = strconv.ParseBool(q); err != nil { // "" too
+			v.Add("skip_invalid", mustBool)
 		}
 	}
 	if len(c.Prospects) > 0 {
@@ -110,7 +114,11 @@ func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body 
 // the rest.
 func queryCampaign(r *http.Request, body []byte) *csvCampaign {
 	q := r.URL.Query()
-	c := &csvCampaign{file: body, Mode: q.Get("mode")}
+	c := &csvCampaign{file: body}
+	if q.Has("mode") {
+		mode := q.Get("mode")
+		c.Mode = &mode
+	}
 	c.Name = q.Get("name")
 	c.WebhookURL = q.Get("webhook_url")
 	c.Defaults.CTA = email.CTA{Ask: q.Get("ask"), CalendarLink: q.Get("calendar_link")}

@@ -175,6 +175,7 @@ func FuzzCreateCSVCampaignHandler(f *testing.F) {
 		{"First Name,Company\n,Acme\nBo,\n", "skip_invalid=true&mode=realtime"},
 		{"\xFF\xFEF\x00i\x00r\x00s\x00t\x00", "mode=batch"},
 		{"Name,Org\n\"a\nb\",c\n", "webhook_url=ftp://x"},
+		{"First Name\nAda\n", "skip_invalid&mode="},
 		{"", ""},
 	} {
 		f.Add([]byte(s.body), s.query)

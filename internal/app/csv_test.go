@@ -213,6 +213,30 @@ func TestLocalCSVCampaignRejected(t *testing.T) {
 			t.Fatalf("fields %q: want webhook_url", fields)
 		}
 	})
+	// A typed parameter given with no value is refused, not read as left
+	// out: ?skip_invalid= is a client's mistake, and the spec allows no "".
+	t.Run("ErrTypedQueryEmpty", func(t *testing.T) {
+		for _, q := range []string{"skip_invalid", "skip_invalid=", "mode="} {
+			status, _, b := testprog.Do(t, "POST", base+campaignsURL+"?"+q, testKey, mustCSV(t, "salesnav.csv"), "Content-Type", "text/csv")
+			if fields, _ := MustFields(t, status, b); !slices.Equal(fields, []string{strings.TrimSuffix(q, "=")}) {
+				t.Fatalf("?%s: fields %q: %s", q, fields, b)
+			}
+		}
+		body, ctype := multipartBody(t, mustCSV(t, "salesnav.csv"), `{"mode": ""}`)
+		status, _, b := testprog.Do(t, "POST", base+campaignsURL, testKey, body, "Content-Type", ctype)
+		if fields, _ := MustFields(t, status, b); !slices.Equal(fields, []string{"mode"}) {
+			t.Fatalf(`"mode": "": fields %q: %s`, fields, b)
+		}
+		// Parameters are checked before the campaign is looked up.
+		emails := campaignsURL + "/cmp_none/emails"
+		for _, u := range []string{campaignsURL + "?limit=", emails + "?limit=", emails + "?format=", emails + "?format=csv&columns="} {
+			status, _, b := testprog.Do(t, "GET", base+u, testKey, nil)
+			want := u[strings.LastIndexAny(u, "?&")+1 : len(u)-1]
+			if fields, _ := MustFields(t, status, b); !slices.Equal(fields, []string{want}) {
+				t.Fatalf("%s: fields %q, want %s: %s", u, fields, want, b)
+			}
+		}
+	})
 	t.Run("ErrColumnMap", func(t *testing.T) {
 		body, ctype := multipartBody(t, mustCSV(t, "salesnav.csv"), `{"column_map": {"Notes": "shoe_size"}}`)
 		status, _, b := testprog.Do(t, "POST", base+campaignsURL, testKey, body, "Content-Type", ctype)
