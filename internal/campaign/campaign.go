@@ -89,8 +89,17 @@ type Campaign struct {
 	Succeeded   int
 	Failed      int
 	NeedsReview int
-	Usage       email.Usage
-	WebhookURL  string
+	// Approved and Rejected count the emails with that review decision.
+	Approved int
+	Rejected int
+	// Round counts the campaign's retries (Store.Reopen). Retrying is true
+	// from a retry's Reopen until its worker made every email to retry
+	// pending again (Store.EndRetry): meanwhile the campaign is not
+	// finished even if its counters say every email is done.
+	Round      int
+	Retrying   bool
+	Usage      email.Usage
+	WebhookURL string
 	// Columns is a CSV campaign's header as the file had it, in its order;
 	// nil for a JSON campaign. The CSV export with columns=input starts
 	// each row with the email's Cells under these names.
@@ -122,6 +131,21 @@ type Email struct {
 	Cells   []string
 	Status  EmailStatus
 	Outcome *Outcome // nil while pending
+	// Version counts the changes to what a reader of the email sees: 0
+	// until first written; Finish, Revise and Reset each add 1. The API's
+	// ETag is made of it.
+	Version int
+	// Round is the retry round that last made the email pending again
+	// (Store.Reset); 0 if none did.
+	Round int
+	// Edit is a reviewer's change to the draft, nil if none; the draft
+	// stays in Outcome.
+	Edit *Edit
+	// Review is the reviewer's decision, Note their note, ReviewedAt when
+	// the decision was last set (zero if never).
+	Review     Review
+	Note       string
+	ReviewedAt time.Time
 }
 
 // CheckEmails enforces Store.Create's numbering: emails[i] is email i of
@@ -197,4 +221,7 @@ func (e *ClaimedError) Unwrap() error { return ErrClaimed }
 type Page struct {
 	Limit  int
 	Cursor string
+	// Filter narrows Store.Emails (List ignores it). A filtered page, too,
+	// holds Limit emails unless it is the last one.
+	Filter EmailFilter
 }

@@ -40,8 +40,9 @@ type Store interface {
 	// the next page ("" after the last).
 	List(ctx context.Context, tenant string, p Page) ([]Campaign, string, error)
 
-	// Emails returns a page of the campaign's emails in index order, and the
-	// next cursor. It does not check the tenant: call Get first.
+	// Emails returns a page of the campaign's emails in index order that
+	// pass p.Filter, and the next cursor. It does not check the tenant:
+	// call Get first.
 	Emails(ctx context.Context, campaignID string, p Page) ([]Email, string, error)
 
 	// Email returns one email, or ErrNotFound.
@@ -94,6 +95,47 @@ type Store interface {
 	// ErrConflict (ErrNotFound when there is no such campaign). Exactly one
 	// of several racing callers succeeds.
 	Transition(ctx context.Context, campaignID string, from []Status, to Status, now time.Time) error
+
+	// Revise changes a finished email (succeeded, needs_review or failed)
+	// whose Version is still version, and moves the campaign's counters
+	// (succeeded, failed, needs_review, approved, rejected, usage) with it,
+	// in one atomic write: see Revision. It adds 1 to the Version, sets the
+	// campaign's UpdatedAt to now, releases any Hold, and returns the
+	// email as Email will. ErrVersionMismatch when the Version is another
+	// (a pending email's too), ErrNotFound when there is no such email.
+	// Exactly one of several racing Revises of one version succeeds.
+	Revise(ctx context.Context, campaignID string, index, version int, r Revision, now time.Time) (*Email, error)
+
+	// Hold leases a finished email to owner until until, for a request
+	// that calls the model to regenerate it, so that of two such requests
+	// one pays for a call. It succeeds when the email's Version is
+	// version and it has no unexpired hold but owner's (moved to until;
+	// until = now gives it up). Otherwise ErrVersionMismatch, or a
+	// *ClaimedError with the holder's until. A hold is apart from Claim's
+	// lease, which a finished email may keep until its campaign ends.
+	Hold(ctx context.Context, campaignID string, index, version int, owner string, now, until time.Time) error
+
+	// Reopen starts retry round round+1 of a finished campaign
+	// (completed or completed_with_errors) whose Round is round: it
+	// becomes running with Round round+1 and Retrying true, CompletedAt
+	// cleared and UpdatedAt now, and TaskNotify is made undone (the
+	// webhook is called again when the campaign finishes again).
+	// ErrConflict when the campaign is in another status or round (of
+	// several racing Reopens one succeeds), ErrNotFound without it.
+	Reopen(ctx context.Context, campaignID string, round int, now time.Time) error
+
+	// Reset makes a finished email pending again for retry round round,
+	// if its Status is one of from, its Review is not approved and its
+	// Round is below round: Status pending, Round round, Version plus 1,
+	// Outcome, Edit, Review, Note and ReviewedAt cleared, any lease or
+	// hold released, and the campaign's counters moved back, in one
+	// atomic write. Otherwise it returns ErrAlreadyDone, changing nothing.
+	Reset(ctx context.Context, campaignID string, index int, from []EmailStatus, round int, now time.Time) error
+
+	// EndRetry sets Retrying false if the campaign's Round is round (and
+	// UpdatedAt to now); otherwise it changes nothing and returns nil.
+	// ErrNotFound without the campaign.
+	EndRetry(ctx context.Context, campaignID string, round int, now time.Time) error
 
 	// DeleteExpired deletes campaigns that expired by now, with their
 	// emails, leases and idempotency keys, removing at most limit records

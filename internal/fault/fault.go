@@ -33,6 +33,14 @@ const (
 	// IdempotencyInProgress is an Idempotency-Key whose first submit is
 	// still being stored or enqueued: the client retries shortly.
 	IdempotencyInProgress Code = "idempotency_in_progress"
+	// PreconditionFailed is a write conditional on what the client read
+	// (an email's ETag in If-Match) that found the state changed since.
+	PreconditionFailed Code = "precondition_failed"
+	// WrongState is a request the campaign or email is not in a state to
+	// take, told to the client (unlike Conflict): retrying a campaign that
+	// is still running, reviewing an email that has no draft, regenerating
+	// one that another request is regenerating.
+	WrongState Code = "wrong_state"
 )
 
 // Error is a failure the domain names.
