@@ -103,6 +103,8 @@ func FuzzGenerateEmailHandler(f *testing.F) {
 		`{"prospect": {"first_name": " ", "tenure_months": -1}, "company": {"company_name": "B", "employee_count": 1e20}}`,
 		`{"prospect": {"first_name": "=cmd"}, "company": {"company_name": "\u0000"}, "cta": {"ask": "{{.}}"}}`,
 		`{}`, `[]`, `null`, ``, `{"prospect":`,
+		// A repeated object member merges into the first, as encoding/json reads it.
+		`{"prospeCt": {"first_nAme": "0"}, "prospeCt": {}, "CompAnY": {"CompAnY_nAme": "0"}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -202,7 +202,7 @@ func multipartDecoder() content.Decoder {
 // when that is body itself (or no JSON): encoding/json's reading, which
 // takes a member whose name matches a field's but for case as that
 // field, null as a member left out, and of two members for one field the
-// later one.
+// later one, merged into the earlier when both are objects.
 func (c *Checker) asRead(op operation, req *http.Request, body []byte) []byte {
 	mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	o := obj(obj(obj(c.doc["paths"])[op.path])[op.method])
@@ -229,6 +229,21 @@ func (c *Checker) asRead(op operation, req *http.Request, body []byte) []byte {
 		return nil
 	}
 	return read
+}
+
+// merged is what encoding/json leaves of a field that was old when a
+// later member for it reads v: an object decodes into the struct or map
+// already there, member by member, where anything else replaces it.
+func merged(old, v any) any {
+	o, ok1 := old.(map[string]any)
+	n, ok2 := v.(map[string]any)
+	if !ok1 || !ok2 {
+		return v
+	}
+	for k, x := range n {
+		o[k] = merged(o[k], x)
+	}
+	return o
 }
 
 // read decodes the next JSON value from d as the server reads it (see
@@ -265,7 +280,7 @@ func (c *Checker) read(d *json.Decoder, schema any) (any, error) {
 				return nil, err
 			}
 			if v != nil {
-				out[name] = v
+				out[name] = merged(out[name], v)
 			}
 		}
 		_, err = d.Token()
