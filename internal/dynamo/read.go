@@ -261,16 +261,22 @@ func resultFilter(e *expr, f campaign.EmailFilter) string {
 		and = append(and, e.in(attrStatus, strs(f.Statuses)))
 	}
 	if len(f.Reviews) > 0 {
+		// AND binds tighter than OR; DynamoDB refuses parentheses it
+		// deems redundant, so there are none but the needed ones.
 		var or []string
 		for _, r := range f.Reviews {
 			if r == campaign.ReviewNone {
-				or = append(or, "(attribute_not_exists("+e.name(attrReview)+") AND "+
-					e.in(attrStatus, strs([]campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailNeedsReview}))+")")
+				or = append(or, "attribute_not_exists("+e.name(attrReview)+") AND "+
+					e.in(attrStatus, strs([]campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailNeedsReview})))
 				continue
 			}
 			or = append(or, e.name(attrReview)+" = "+e.str(string(r)))
 		}
-		and = append(and, "("+strings.Join(or, " OR ")+")")
+		clause := strings.Join(or, " OR ")
+		if len(or) > 1 && len(and) > 0 {
+			clause = "(" + clause + ")"
+		}
+		and = append(and, clause)
 	}
 	return strings.Join(and, " AND ")
 }

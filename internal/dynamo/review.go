@@ -217,6 +217,9 @@ func checkRevision(r campaign.Revision) error {
 			return fmt.Errorf("a new draft's status %q is not an outcome", r.Status)
 		}
 	}
+	if r.Draft == nil && r.Status != "" {
+		return fmt.Errorf("a revision without a new draft cannot set the status (%q)", r.Status)
+	}
 	if r.Review != nil && !slices.Contains([]campaign.Review{campaign.ReviewNone, campaign.ReviewApproved, campaign.ReviewRejected}, *r.Review) {
 		return fmt.Errorf("review %q is not approved, rejected or none", *r.Review)
 	}
@@ -347,6 +350,33 @@ func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInp
 	return err
 }
 
+// checkEmail returns ErrNotFound unless the campaign exists, has not
+// expired, and has an email index: one strongly consistent read of its
+// record.
+func (s *Store) checkEmail(ctx context.Context, campaignID string, index int) error {
+	var rec struct {
+		Total     int   `dynamodbav:"total"`
+		ExpiresAt int64 `dynamodbav:"expires_at"`
+	}
+	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(campaignPK(campaignID), metaSK),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#total, #exp"),
+		ExpressionAttributeNames: map[string]string{"#total": "total", "#exp": "expires_at"},
+	})
+	if err != nil {
+		return err
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, &rec); err != nil {
+		return err
+	}
+	if len(res.Item) == 0 || rec.ExpiresAt <= s.nowUnix() || index < 0 || index >= rec.Total {
+		return campaign.ErrNotFound
+	}
+	return nil
+}
+
 // email reads one email as Email does, without Email's wrapping.
 func (s *Store) email(ctx context.Context, campaignID string, index int) (*campaign.Email, error) {
 	if index < 0 {
@@ -362,10 +392,15 @@ func (s *Store) email(ctx context.Context, campaignID string, index int) (*campa
 	return &items[0], nil
 }
 
-// Hold is one conditional UpdateItem of the email's result record, which
-// a finished email has: the hold is two attributes of it. Only when the
-// condition fails does Hold read, to say why.
+// Hold reads the campaign record, which says whether the email exists
+// and the campaign has not expired, then makes one conditional UpdateItem
+// of the email's result record, which a finished email has: the hold is
+// two attributes of it. Only when the condition fails does Hold read
+// again, to say why.
 func (s *Store) Hold(ctx context.Context, campaignID string, index, version int, owner string, now, until time.Time) error {
+	if err := s.checkEmail(ctx, campaignID, index); err != nil {
+		return fmt.Errorf("hold item %s/%d: %w", campaignID, index, err)
+	}
 	e := newExpr()
 	ho, hu := e.name(attrHoldOwner), e.name(attrHoldUntil)
 	vOwner := e.str(owner)
@@ -401,11 +436,7 @@ func (s *Store) Hold(ctx context.Context, campaignID string, index, version int,
 // whyNotHeld says why Hold's condition failed on the record old.
 func (s *Store) whyNotHeld(ctx context.Context, campaignID string, index, version int, old map[string]types.AttributeValue) error {
 	if len(old) == 0 {
-		// No result record: a pending email, or none at all.
-		if _, err := s.email(ctx, campaignID, index); err != nil {
-			return err
-		}
-		return campaign.ErrVersionMismatch
+		return campaign.ErrVersionMismatch // no result record: a pending email
 	}
 	var rec resultRecord
 	if err := attributevalue.UnmarshalMap(old, &rec); err != nil {
@@ -510,6 +541,11 @@ func (s *Store) Reset(ctx context.Context, campaignID string, index int, from []
 		found, err := s.getRecord(ctx, key(pk, itemSK(index)), &rec)
 		if err != nil {
 			return fmt.Errorf("reset item %s/%d: %w", campaignID, index, err)
+		}
+		if !found {
+			if err := s.checkEmail(ctx, campaignID, index); err != nil {
+				return fmt.Errorf("reset item %s/%d: %w", campaignID, index, err)
+			}
 		}
 		status := campaign.EmailStatus(rec.Status)
 		if !found || !slices.Contains(finished, status) || !slices.Contains(from, status) ||
