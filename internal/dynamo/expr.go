@@ -85,10 +85,11 @@ func (e *expr) in(attr string, list []string) string {
 }
 
 // isVersion is the condition that the record's version is v: a record
-// written before versions existed has none, and is at version 0.
+// written before versions existed has none, and is at version 1
+// (resultRecord.version).
 func (e *expr) isVersion(v int) string {
 	c := e.name(attrVersion) + " = " + e.num(v)
-	if v == 0 {
+	if v == 1 {
 		c = "(attribute_not_exists(" + e.name(attrVersion) + ") OR " + c + ")"
 	}
 	return c

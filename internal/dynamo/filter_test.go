@@ -150,22 +150,29 @@ func TestRecordsFromBeforeReview(t *testing.T) {
 	}
 	remove(metaSK, attrRound, "approved", "rejected")
 
+	// A finished email is at version 1, as Finish now leaves it.
 	e, err := s.Email(ctx, c.ID, 0)
-	if err != nil || e.Version != 0 {
-		t.Fatalf("Email = version %v, %v; want version 0", e, err)
+	if err != nil || e.Version != 1 {
+		t.Fatalf("Email = %+v, %v; want version 1", e, err)
 	}
 	approve := campaign.ReviewApproved
-	if e, err := s.Revise(ctx, c.ID, 0, 0, campaign.Revision{Review: &approve}, now); err != nil || e.Version != 1 {
-		t.Fatalf("Revise at version 0 = %+v, %v; want version 1", e, err)
+	if e, err := s.Revise(ctx, c.ID, 0, 1, campaign.Revision{Review: &approve}, now); err != nil || e.Version != 2 {
+		t.Fatalf("Revise at version 1 = %+v, %v; want version 2", e, err)
 	}
-	if err := s.Hold(ctx, c.ID, 1, 0, "a", now, now.Add(time.Minute)); err != nil {
-		t.Errorf("Hold at version 0: %v", err)
+	if e, err := s.Email(ctx, c.ID, 0); err != nil || e.Version != 2 {
+		t.Fatalf("Email after Revise = %+v, %v; want version 2", e, err)
+	}
+	if err := s.Hold(ctx, c.ID, 1, 1, "a", now, now.Add(time.Minute)); err != nil {
+		t.Errorf("Hold at version 1: %v", err)
 	}
 	if err := s.Reopen(ctx, c.ID, 0, now); err != nil {
 		t.Fatalf("Reopen of round 0: %v", err)
 	}
 	if err := s.Reset(ctx, c.ID, 2, []campaign.EmailStatus{campaign.EmailFailed}, 1, now); err != nil {
 		t.Errorf("Reset: %v", err)
+	}
+	if e, err := s.Email(ctx, c.ID, 2); err != nil || e.Version != 2 || e.Status != campaign.EmailPending {
+		t.Errorf("Email after Reset = %+v, %v; want pending at version 2", e, err)
 	}
 	got, err := s.Get(ctx, c.Tenant, c.ID)
 	if err != nil {

@@ -111,7 +111,7 @@ type chunkEntry struct {
 // resultRecord is a finished email, or one that a retry made pending
 // again (Store.Reset: status pending, no output), which keeps its version
 // and round. A record written before review existed has no version and
-// reads as version 0.
+// reads as version 1 (resultRecord.version).
 type resultRecord struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`

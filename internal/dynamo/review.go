@@ -141,7 +141,9 @@ func (s *Store) Revise(ctx context.Context, campaignID string, index, version in
 	}
 	outcome, edit := cur.Outcome, cur.Edit
 	e := newExpr()
-	e.addTo(attrVersion, 1)
+	// Set, not added: a record from before versions has none, and is at
+	// version 1 (resultRecord.version).
+	e.setTo(attrVersion, number(int64(next.Version)))
 	e.removeAttrs(attrHoldOwner, attrHoldUntil)
 	var c counts
 	if r.Draft != nil {
@@ -335,7 +337,7 @@ func (s *Store) whyNotHeld(ctx context.Context, campaignID string, index, versio
 	if err := attributevalue.UnmarshalMap(old, &rec); err != nil {
 		return err
 	}
-	if rec.Version != version || !slices.Contains(finished, campaign.EmailStatus(rec.Status)) {
+	if rec.version() != version || !slices.Contains(finished, campaign.EmailStatus(rec.Status)) {
 		return campaign.ErrVersionMismatch
 	}
 	return &campaign.ClaimedError{Until: time.UnixMilli(rec.HoldUntil).UTC()}
@@ -451,9 +453,9 @@ func (s *Store) Reset(ctx context.Context, campaignID string, index int, from []
 		e := newExpr()
 		e.setTo(attrStatus, &types.AttributeValueMemberS{Value: string(campaign.EmailPending)})
 		e.setTo(attrRound, number(int64(round)))
-		e.addTo(attrVersion, 1)
+		e.setTo(attrVersion, number(int64(rec.version()+1)))
 		e.removeAttrs(attrOutput, attrEdit, attrReview, attrNote, attrReviewedAt, attrHoldOwner, attrHoldUntil)
-		cond := "attribute_exists(#pk) AND " + e.isVersion(rec.Version) + " AND " + e.name(attrStatus) + " = " + e.str(rec.Status)
+		cond := "attribute_exists(#pk) AND " + e.isVersion(rec.version()) + " AND " + e.name(attrStatus) + " = " + e.str(rec.Status)
 		in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 			{Update: &types.Update{
 				TableName:                 aws.String(s.table),
@@ -482,10 +484,14 @@ func (s *Store) Reset(ctx context.Context, campaignID string, index int, from []
 // errStale is a write whose condition found the record changed since read.
 var errStale = errors.New("changed since read")
 
+// version is the record's version: a record finished before versions
+// existed has none, and is at version 1, as if Finish had added it.
+func (r *resultRecord) version() int { return max(r.Version, 1) }
+
 // apply sets e's result fields from r.
 func (r *resultRecord) apply(e *campaign.Email) error {
 	e.Status = campaign.EmailStatus(r.Status)
-	e.Version, e.Round = r.Version, r.Round
+	e.Version, e.Round = r.version(), r.Round
 	e.Review, e.Note = campaign.Review(r.Review), r.Note
 	e.Outcome, e.Edit = nil, nil
 	if r.Output != "" {
