@@ -27,17 +27,14 @@ import (
 // finished are the statuses of an email with an outcome.
 var finished = []campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailNeedsReview, campaign.EmailFailed}
 
-// tally is what an email of status adds to its campaign's counters.
+// tally is what an email of status adds to its campaign's counters:
+// nothing while pending.
 func tally(status campaign.EmailStatus) campaign.Tally {
-	switch status {
-	case campaign.EmailSucceeded:
-		return campaign.Tally{Succeeded: 1}
-	case campaign.EmailNeedsReview:
-		return campaign.Tally{Succeeded: 1, NeedsReview: 1}
-	case campaign.EmailFailed:
-		return campaign.Tally{Failed: 1}
+	t, _, err := campaign.Finishing(status, campaign.Outcome{})
+	if err != nil {
+		return campaign.Tally{}
 	}
-	return campaign.Tally{}
+	return t
 }
 
 // counts is a change of a campaign's counters.
