@@ -381,7 +381,11 @@ func TestRegenerate(t *testing.T) {
 		case err := <-first:
 			t.Fatalf("the first regenerate ended before its model call: %v", err)
 		}
-		_, err := env.svc.Regenerate(ctx, "t", id, 0, campaign.AnyVersion, "")
+		// Its deadline only bounds a broken service that calls the model
+		// anyway (and then waits on the gate).
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err := env.svc.Regenerate(dctx, "t", id, 0, campaign.AnyVersion, "")
 		wantCode(t, "a regenerate while another runs", err, fault.WrongState, "being regenerated")
 		close(env.model.gate)
 		if err := <-first; err != nil {
@@ -489,6 +493,7 @@ func TestRetry(t *testing.T) {
 		} else {
 			wantCode(t, "nothing failed", err, fault.WrongState, "nothing to retry")
 		}
+		env.model.heal.Store(true)
 		_, n, err := env.svc.Retry(ctx, "t", id, true)
 		if err != nil {
 			t.Fatal(err)
