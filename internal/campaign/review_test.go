@@ -295,6 +295,8 @@ func TestChange(t *testing.T) {
 		wantCode(t, "a change over every limit", err, fault.Invalid, "subject", "body", "review", "note")
 		_, err = env.svc.Change(ctx, "t", id, 0, campaign.AnyVersion, campaign.Change{Subject: ptr("  ")})
 		wantCode(t, "an empty subject", err, fault.Invalid, "subject")
+		_, err = env.svc.Change(ctx, "t", id, 0, campaign.AnyVersion, campaign.Change{Body: ptr("Hi\x00"), Note: ptr("\x1b[31m")})
+		wantCode(t, "control characters", err, fault.Invalid, "body", "note", "U+0000")
 		_, err = env.svc.Change(ctx, "t", id, 0, campaign.AnyVersion, campaign.Change{})
 		wantCode(t, "an empty change", err, fault.Invalid, "nothing to change")
 		// At the limits, in characters rather than bytes.
@@ -430,6 +432,8 @@ func TestRegenerate(t *testing.T) {
 		}
 		_, err = env.svc.Regenerate(ctx, "t", id, 0, campaign.AnyVersion, strings.Repeat("é", email.MaxInstructions+1))
 		wantCode(t, "instructions too long", err, fault.Invalid, "instructions")
+		_, err = env.svc.Regenerate(ctx, "t", id, 0, campaign.AnyVersion, "shorter\x00")
+		wantCode(t, "instructions with a control character", err, fault.Invalid, "instructions", "U+0000")
 		if _, err := env.svc.Regenerate(ctx, "other", id, 0, campaign.AnyVersion, ""); !errors.Is(err, campaign.ErrNotFound) {
 			t.Errorf("another tenant's email: %v, want ErrNotFound", err)
 		}
