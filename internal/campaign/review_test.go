@@ -89,7 +89,6 @@ type reviewEnv struct {
 	worker *campaign.Worker
 	model  *scriptedComposer
 	hooks  *countNotifier
-	now    time.Time
 }
 
 func newReviewEnv(t *testing.T) *reviewEnv {
