@@ -192,12 +192,14 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 	if _, err := s.Store.Get(ctx, tenant, id); err != nil {
 		return nil, err
 	}
-	owner := randomHex(8)
-	deadline := s.now().Add(s.regenerateTimeout())
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	// The model works for limit at most; the hold, in the store's clock,
+	// lasts a little longer.
+	limit := s.regenerateTimeout()
+	if d, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(d))
 	}
-	e, err := s.hold(ctx, id, index, ifMatch, owner, deadline.Add(holdMargin))
+	owner := randomHex(8)
+	e, err := s.hold(ctx, id, index, ifMatch, owner, s.now().Add(limit+holdMargin))
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +214,7 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 	if subject != "" || body != "" || instructions != "" {
 		req.Rewrite = &email.Rewrite{Subject: subject, Body: body, Instructions: instructions}
 	}
-	cctx, cancel := context.WithDeadline(ctx, deadline)
+	cctx, cancel := context.WithTimeout(ctx, limit)
 	res, err := s.Composer.Compose(cctx, &req)
 	cancel()
 	if err != nil {

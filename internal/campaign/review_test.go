@@ -48,6 +48,9 @@ func (c *scriptedComposer) Compose(ctx context.Context, req *email.Request) (ema
 			return email.Result{}, ctx.Err()
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return email.Result{}, err // as a model call would
+	}
 	name := req.Prospect.FirstName
 	if c.fail.Load() || (name == "Fail" && !c.heal.Load()) {
 		return email.Result{}, &email.Error{Kind: email.KindRejected}
@@ -365,6 +368,16 @@ func TestRegenerate(t *testing.T) {
 		}
 		if c := env.campaign(t, id); c.Failed != 0 || c.Succeeded != 1 {
 			t.Errorf("campaign %+v: want the failure moved to succeeded", c)
+		}
+	})
+	t.Run("OKModelTimeIsNotTheStoreClock", func(t *testing.T) {
+		// The store's clock (Service.Now) times the hold; the model's
+		// timeout runs on real time.
+		env := newReviewEnv(t)
+		id := env.submit(t, "Ann")
+		env.svc.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+		if _, err := env.svc.Regenerate(ctx, "t", id, 0, campaign.AnyVersion, ""); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("OKTwoAtOnceMakeOneCall", func(t *testing.T) {
