@@ -12,7 +12,7 @@ import (
 )
 
 // FuzzRender decodes any body as POST /api/v1/generate-email does and, for
-// every valid request, renders all four prompts: none may fail, the user
+// every valid request, renders all five prompts: none may fail, the user
 // message holds exactly one <prospect_data> fence, around one JSON value,
 // with nothing of the request outside it, the repair message holds the
 // problems (which quote the first name) in one <problems> fence alone, and
