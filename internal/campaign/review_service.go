@@ -141,14 +141,29 @@ func (s *Service) Change(ctx context.Context, tenant, id string, index, ifMatch 
 		if err != nil {
 			return nil, err
 		}
-		out, err := s.Store.Revise(ctx, id, index, e.Version, r, s.now())
-		if errors.Is(err, ErrVersionMismatch) && ifMatch == AnyVersion && attempt < raceAttempts {
+		// Hold the email for the write, as a regenerate does for its
+		// call: a change never lands while a regenerate is paying for a
+		// draft, whose write would then find another version and lose
+		// the call's record (and the reviewer's change with it).
+		owner, now := randomHex(8), s.now()
+		err = s.Store.Hold(ctx, id, index, e.Version, owner, now, now.Add(holdMargin))
+		if err == nil {
+			var out *Email
+			if out, err = s.Store.Revise(ctx, id, index, e.Version, r, s.now()); err == nil {
+				return out, nil // Revise released the hold
+			}
+			now := s.now()
+			_ = s.Store.Hold(context.WithoutCancel(ctx), id, index, e.Version, owner, now, now) // best effort: it ends by itself
+		}
+		switch {
+		case errors.Is(err, ErrClaimed):
+			return nil, errHeld
+		case errors.Is(err, ErrVersionMismatch) && ifMatch == AnyVersion && attempt < raceAttempts:
 			continue // changed since read: apply the change to what it is now
+		case errors.Is(err, ErrVersionMismatch):
+			return nil, err
 		}
-		if err != nil && !errors.Is(err, ErrVersionMismatch) {
-			return nil, fmt.Errorf("change email %d: %w", index, err)
-		}
-		return out, err
+		return nil, fmt.Errorf("change email %d: %w", index, err)
 	}
 }
 
@@ -233,7 +248,21 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 		}
 		return nil, fmt.Errorf("regenerate email %d: %w", index, err)
 	}
+	s.settle(ctx, tenant, id)
 	return out, nil
+}
+
+// settle moves a campaign that ended with errors to completed once a
+// regenerate left it none: its status says whether anything failed.
+// Best effort: the emails are right either way, and a later regenerate
+// settles again.
+func (s *Service) settle(ctx context.Context, tenant, id string) {
+	ctx = context.WithoutCancel(ctx)
+	c, err := s.Store.Get(ctx, tenant, id)
+	if err != nil || c.Status != StatusCompletedWithErrors || c.Retrying || finalStatus(c) != StatusCompleted {
+		return
+	}
+	_ = s.Store.Transition(ctx, id, []Status{StatusCompletedWithErrors}, StatusCompleted, s.now())
 }
 
 func (s *Service) regenerateTimeout() time.Duration {

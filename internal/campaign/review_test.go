@@ -368,8 +368,8 @@ func TestRegenerate(t *testing.T) {
 		if env.model.last().Rewrite != nil || e.Status != campaign.EmailSucceeded {
 			t.Errorf("rewrite %+v, status %s: want a plain write that succeeds", env.model.last().Rewrite, e.Status)
 		}
-		if c := env.campaign(t, id); c.Failed != 0 || c.Succeeded != 1 {
-			t.Errorf("campaign %+v: want the failure moved to succeeded", c)
+		if c := env.campaign(t, id); c.Failed != 0 || c.Succeeded != 1 || c.Status != campaign.StatusCompleted {
+			t.Errorf("campaign %+v: want the failure moved to succeeded, and the campaign completed without errors", c)
 		}
 	})
 	t.Run("OKInstructionsReachTheProvider", func(t *testing.T) {
@@ -436,6 +436,36 @@ func TestRegenerate(t *testing.T) {
 		}
 		if c := env.campaign(t, id); c.Usage != callUsage.Add(callUsage) {
 			t.Errorf("campaign usage %+v, want two calls' (the first write and one regenerate)", c.Usage)
+		}
+	})
+	// A reviewer's change while a regenerate is paying for a draft is
+	// refused, not written under it: the draft then lands and its call is
+	// counted.
+	t.Run("OKChangeDuringRegenerateIsRefusedAndTheCallCounted", func(t *testing.T) {
+		env := newReviewEnv(t)
+		id := env.submit(t, "Ann")
+		env.model.started, env.model.gate = make(chan struct{}, 1), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			_, err := env.svc.Regenerate(ctx, "t", id, 0, campaign.AnyVersion, "")
+			first <- err
+		}()
+		select {
+		case <-env.model.started:
+		case err := <-first:
+			t.Fatalf("the regenerate ended before its model call: %v", err)
+		}
+		_, err := env.svc.Change(ctx, "t", id, 0, campaign.AnyVersion, campaign.Change{Review: ptr(campaign.ReviewApproved)})
+		wantCode(t, "a change during a regenerate", err, fault.WrongState, "being regenerated")
+		close(env.model.gate)
+		if err := <-first; err != nil {
+			t.Fatalf("the regenerate: %v", err)
+		}
+		if c := env.campaign(t, id); c.Usage != callUsage.Add(callUsage) || c.Approved != 0 {
+			t.Errorf("campaign %+v: want two calls' usage and nothing approved", c)
+		}
+		if _, err := env.svc.Change(ctx, "t", id, 0, campaign.AnyVersion, campaign.Change{Review: ptr(campaign.ReviewApproved)}); err != nil {
+			t.Fatalf("a change after the regenerate: %v", err)
 		}
 	})
 	t.Run("ErrModelLeavesEmailAndReleasesHold", func(t *testing.T) {
