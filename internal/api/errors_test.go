@@ -24,6 +24,8 @@ func TestFaultError(t *testing.T) {
 	}{
 		"Invalid": {fault.Fields{{Field: "limit", Message: "must be a whole number from 1 to 100"}}.Err(),
 			http.StatusUnprocessableEntity, "validation_failed", "the request has 1 invalid field(s)", 0, 1},
+		"InvalidAsAWhole": {&fault.Error{Code: fault.Invalid, Message: "nothing to change: give subject, body, review or note"},
+			http.StatusUnprocessableEntity, "validation_failed", "nothing to change: give subject, body, review or note", 0, 1},
 		"BadCursor": {fmt.Errorf("list: %w", campaign.ErrBadCursor),
 			http.StatusUnprocessableEntity, "validation_failed", "the request has 1 invalid field(s)", 0, 1},
 		"NotFound": {fmt.Errorf("get campaign x: %w", campaign.ErrNotFound),
