@@ -220,10 +220,10 @@ func reviewOf(s string) (campaign.Review, bool) {
 // decodeStrict decodes a small JSON body into v, refusing members v does
 // not name: ignored, a misspelt "reveiw" would leave the reviewer
 // believing they approved. A member named as a field but for case is that
-// field, as in every body. With optional, an empty body is an empty
-// object.
+// field, as in every body. With optional, an empty body (no byte at all:
+// whitespace is a body, and not a JSON object) is an empty object.
 func decodeStrict(body []byte, v any, optional bool) error {
-	if optional && len(strings.TrimSpace(string(body))) == 0 {
+	if optional && len(body) == 0 {
 		return nil
 	}
 	rep, err := email.DecodeJSON(body, v, "")
