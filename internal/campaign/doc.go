@@ -46,9 +46,11 @@
 //
 // Where things happen: Service (service.go) submits, reads and cancels;
 // Submit validates the whole body first (submit.go) and stores nothing
-// unless every Input is valid. Worker (worker.go) works deliveries: expand,
-// write an Email, finish the campaign, send its webhook; deadletter.go
-// settles what the queue gave up on. Poller (poller.go) feeds the Worker
+// unless every Input is valid; review_service.go reads, changes,
+// regenerates an Email and retries a campaign. Worker (worker.go) works
+// deliveries: expand, write an Email, finish the campaign, send its
+// webhook, and a retry's round (retry.go); deadletter.go settles what the
+// queue gave up on. Poller (poller.go) feeds the Worker
 // from a Queue where no Lambda event source mapping does (the local
 // program). Every default is in defaults.go.
 package campaign
