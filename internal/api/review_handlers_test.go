@@ -3,15 +3,18 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/lint"
@@ -21,10 +24,10 @@ import (
 	"github.com/ingren/ingren/prompts"
 )
 
-// reviewServer is the API as the local program assembles it, with the
-// offline writer, over a campaign of three emails: 0 and 1 written, 2
-// failed. It returns the handler and the campaign's id.
-func reviewServer(f *testing.F) (http.Handler, string) {
+// reviewServer is the API as the local program assembles it (with cfg),
+// with the offline writer, over a campaign of three emails: 0 and 1
+// written, 2 failed. It returns the handler and the campaign's id.
+func reviewServer(f testing.TB, cfg api.Config) (http.Handler, string) {
 	f.Helper()
 	set, err := prompt.Load(prompts.FS)
 	if err != nil {
@@ -67,7 +70,7 @@ func reviewServer(f *testing.F) (http.Handler, string) {
 		f.Fatal(err)
 	}
 	// The campaign is tenant t's: the fuzz key is t.
-	return api.NewServer(api.Config{}, fixedTenant("t"), composer, svc, slog.New(slog.DiscardHandler)), id
+	return api.NewServer(cfg, fixedTenant("t"), composer, svc, slog.New(slog.DiscardHandler)), id
 }
 
 // fixedTenant takes the fuzz key as tenant t.
@@ -105,7 +108,7 @@ func FuzzReviewHandlers(f *testing.F) {
 	} {
 		f.Add(s.regenerate, s.index, s.ifMatch, []byte(s.body))
 	}
-	h, id := reviewServer(f)
+	h, id := reviewServer(f, api.Config{})
 	f.Fuzz(func(t *testing.T, regenerate bool, index, ifMatch string, body []byte) {
 		if !validHeaderValue(ifMatch) || len(index) > 20 || index == "" || index == "." || index == ".." {
 			return // not a request net/http routes as it is (ServeMux cleans dots)
@@ -140,4 +143,44 @@ func FuzzReviewHandlers(f *testing.F) {
 			t.Fatalf("answered version %v, read back %v", out["version"], again["version"])
 		}
 	})
+}
+
+// TestCSVChunksKeepTheFilter: an export cut into chunks (AWS) names the
+// next chunk with the same filter, so that following the chunks gives the
+// filtered emails alone.
+func TestCSVChunksKeepTheFilter(t *testing.T) {
+	h, id := reviewServer(t, api.Config{MaxListBytes: 200})
+	target := "/api/v1/campaigns/" + id + "/emails?format=csv&status=succeeded"
+	var rows [][]string
+	chunks := 0
+	for ; target != ""; chunks++ {
+		if chunks > 5 {
+			t.Fatal("more chunks than emails")
+		}
+		req := httptest.NewRequest("GET", target, nil)
+		req.Header.Set("x-api-key", fuzzKey)
+		rec := httptest.NewRecorder()
+		contract.Handler(t, h).ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+		}
+		got, err := csv.NewReader(rec.Body).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, got...)
+		target = ""
+		if link := rec.Header().Get("Link"); link != "" {
+			if !strings.Contains(link, "status=succeeded") {
+				t.Fatalf("Link %q drops the filter", link)
+			}
+			target = strings.TrimPrefix(strings.Split(link, ">")[0], "<")
+		}
+	}
+	if chunks < 2 {
+		t.Fatalf("%d chunk: the bound did not cut the export", chunks)
+	}
+	if len(rows) != 3 || rows[0][0] != "ref" || rows[1][8] != "succeeded" || rows[2][8] != "succeeded" {
+		t.Fatalf("rows %q: want the header and the 2 succeeded emails", rows)
+	}
 }
