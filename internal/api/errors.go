@@ -91,10 +91,20 @@ func (s *Server) toError(ctx context.Context, err error) *Error {
 func faultError(e *fault.Error) *Error {
 	switch e.Code {
 	case fault.Invalid:
+		if len(e.Fields) == 0 {
+			// The request as a whole (a change that changes nothing): the
+			// answer still names a field, "" for the request itself.
+			return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+				Message: e.Message, Fields: []fault.FieldError{{Field: "", Message: e.Message}}}
+		}
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
 			Message: fmt.Sprintf("the request has %d invalid field(s)", len(e.Fields)), Fields: e.Fields}
 	case fault.NotFound:
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such campaign"}
+	case fault.PreconditionFailed:
+		return &Error{Status: http.StatusPreconditionFailed, Code: "precondition_failed", Message: e.Message}
+	case fault.WrongState:
+		return &Error{Status: http.StatusConflict, Code: "wrong_state", Message: e.Message}
 	case fault.IdempotencyConflict:
 		return &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Message: e.Message}
 	case fault.IdempotencyInProgress:
