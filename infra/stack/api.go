@@ -46,6 +46,9 @@ var routes = []route{
 	{Path: "/api/v1/campaigns", Methods: []string{"POST", "GET"}},
 	{Path: "/api/v1/campaigns/{id}", Methods: []string{"GET", "DELETE"}},
 	{Path: "/api/v1/campaigns/{id}/emails", Methods: []string{"GET"}},
+	{Path: "/api/v1/campaigns/{id}/emails/{index}", Methods: []string{"GET", "PATCH"}},
+	{Path: "/api/v1/campaigns/{id}/emails/{index}/regenerate", Methods: []string{"POST"}},
+	{Path: "/api/v1/campaigns/{id}/retry", Methods: []string{"POST"}},
 	{Path: "/openapi.json", Methods: []string{"GET"}, Public: true},
 }
 

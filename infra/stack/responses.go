@@ -49,7 +49,7 @@ var gatewayErrors = []gatewayError{
 
 // exposedHeaders are the headers a browser script may read; the api
 // function sends the same list (internal/api/middleware.go).
-const exposedHeaders = "X-Request-Id, Retry-After, Location"
+const exposedHeaders = "X-Request-Id, Retry-After, Location, ETag, X-Next-Cursor"
 
 // gatewayResponse is one apigateway.Response's settings.
 type gatewayResponse struct {

@@ -22,14 +22,22 @@ import (
 )
 
 type campaignResponse struct {
-	CampaignID  string      `json:"campaign_id"`
-	Name        string      `json:"name"`
-	Status      string      `json:"status"`
-	Total       int         `json:"total"`
-	Succeeded   int         `json:"succeeded"`
-	Failed      int         `json:"failed"`
-	NeedsReview int         `json:"needs_review"`
-	Pending     int         `json:"pending"`
+	CampaignID string `json:"campaign_id"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	Total      int    `json:"total"`
+	// Succeeded, NeedsReview, Failed and Pending count each prospect once:
+	// succeeded excludes needs_review (the store's counter includes it).
+	Succeeded   int `json:"succeeded"`
+	Failed      int `json:"failed"`
+	NeedsReview int `json:"needs_review"`
+	Pending     int `json:"pending"`
+	// Approved, Rejected and Unreviewed count the drafts (succeeded and
+	// needs_review) by review decision.
+	Approved    int         `json:"approved"`
+	Rejected    int         `json:"rejected"`
+	Unreviewed  int         `json:"unreviewed"`
+	Retries     int         `json:"retries"`
 	CreatedAt   time.Time   `json:"created_at"`
 	UpdatedAt   time.Time   `json:"updated_at"`
 	CompletedAt *time.Time  `json:"completed_at"`
@@ -39,7 +47,8 @@ type campaignResponse struct {
 func toCampaign(c *campaign.Campaign) campaignResponse {
 	r := campaignResponse{
 		CampaignID: c.ID, Name: c.Name, Status: string(c.Status), Total: c.Total,
-		Succeeded: c.Succeeded, Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
+		Succeeded: c.Succeeded - c.NeedsReview, Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
+		Approved: c.Approved, Rejected: c.Rejected, Unreviewed: c.Succeeded - c.Approved - c.Rejected, Retries: c.Round,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Usage: c.Usage,
 	}
 	if !c.CompletedAt.IsZero() {
@@ -166,18 +175,39 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 }
 
 type emailView struct {
-	Index    int             `json:"index"`
-	Ref      string          `json:"ref"`
-	Status   string          `json:"status"`
-	Subject  string          `json:"subject"`
-	Body     string          `json:"body"`
-	Model    string          `json:"model,omitempty"`
-	Error    string          `json:"error"`
+	Index   int    `json:"index"`
+	Ref     string `json:"ref"`
+	Status  string `json:"status"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+	Model   string `json:"model,omitempty"`
+	Error   string `json:"error"`
+	// Version is what the ETag says: the email's version.
+	Version  int             `json:"version"`
 	Usage    *email.Usage    `json:"usage"`
 	Quality  *lint.Report    `json:"quality,omitempty"`
 	Variants []email.Checked `json:"variants,omitempty"`
 	Sequence []email.Checked `json:"sequence,omitempty"`
+	// Review is nil for an email without a draft (pending, failed), which
+	// nobody reviews; a draft nobody decided on is "unreviewed".
+	Review     *string    `json:"review"`
+	Note       string     `json:"note"`
+	ReviewedAt *time.Time `json:"reviewed_at"`
+	// Edited: Subject, Body and Quality are the reviewer's edit, and Draft
+	// is the model's.
+	Edited bool       `json:"edited"`
+	Draft  *draftView `json:"draft,omitempty"`
 }
+
+// draftView is the model's draft of an edited email.
+type draftView struct {
+	Subject string      `json:"subject"`
+	Body    string      `json:"body"`
+	Quality lint.Report `json:"quality"`
+}
+
+// reviewUnreviewed is the API's name of campaign.ReviewNone on a draft.
+const reviewUnreviewed = "unreviewed"
 
 type emailsResponse struct {
 	Emails     []emailView `json:"emails"`
@@ -194,6 +224,9 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := page(r, 100, 1000)
 	if err != nil {
+		return err
+	}
+	if p.Filter, err = filterParam(r); err != nil {
 		return err
 	}
 	for {
@@ -221,25 +254,73 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 func emailsPage(emails []campaign.Email, next string) emailsResponse {
 	out := emailsResponse{Emails: make([]emailView, len(emails)), NextCursor: next}
 	for i := range emails {
-		it := &emails[i]
-		e := emailView{Index: it.Index, Ref: it.Ref, Status: string(it.Status)}
-		if res := it.Outcome; res != nil {
-			e.Subject, e.Body, e.Model, e.Error = res.Subject, res.Body, res.Model, res.Error
-			u := res.Usage
-			e.Usage = &u
-			if len(res.Emails) > 0 {
-				q := res.Emails[0].Quality
-				e.Quality = &q
-			}
-			switch res.Kind {
-			case email.RequestVariants:
-				e.Variants = res.Emails
-			case email.RequestSequence:
-				e.Sequence = res.Emails
-			}
-		}
-		out.Emails[i] = e
+		out.Emails[i] = toEmailView(&emails[i])
 	}
+	return out
+}
+
+// toEmailView is the email as a reader sees it: an edit in place of the
+// model's draft, which moves to Draft.
+func toEmailView(it *campaign.Email) emailView {
+	e := emailView{Index: it.Index, Ref: it.Ref, Status: string(it.Status), Version: it.Version, Note: it.Note}
+	if res := it.Outcome; res != nil {
+		e.Subject, e.Body, e.Model, e.Error = res.Subject, res.Body, res.Model, res.Error
+		u := res.Usage
+		e.Usage = &u
+		if len(res.Emails) > 0 {
+			q := res.Emails[0].Quality
+			e.Quality = &q
+		}
+		switch res.Kind {
+		case email.RequestVariants:
+			e.Variants = res.Emails
+		case email.RequestSequence:
+			e.Sequence = res.Emails
+		}
+	}
+	if hasDraft(it) {
+		r := string(it.Review)
+		if it.Review == campaign.ReviewNone {
+			r = reviewUnreviewed
+		}
+		e.Review = &r
+	}
+	if !it.ReviewedAt.IsZero() {
+		t := it.ReviewedAt
+		e.ReviewedAt = &t
+	}
+	if ed := it.Edit; ed != nil {
+		e.Edited = true
+		d := &draftView{Subject: e.Subject, Body: e.Body}
+		if e.Quality != nil {
+			d.Quality = *e.Quality
+		}
+		e.Draft = d
+		e.Subject, e.Body = ed.Subject, ed.Body
+		q := ed.Quality
+		e.Quality = &q
+		// The edit is of the first email: variants and sequences show it
+		// in its place, as it would be sent.
+		e.Variants = editFirst(e.Variants, ed)
+		e.Sequence = editFirst(e.Sequence, ed)
+	}
+	return e
+}
+
+// hasDraft reports whether the email has a draft to review: succeeded or
+// needs_review.
+func hasDraft(it *campaign.Email) bool {
+	return it.Status == campaign.EmailSucceeded || it.Status == campaign.EmailNeedsReview
+}
+
+// editFirst returns emails with the first one replaced by the edit, or
+// emails itself when it is empty.
+func editFirst(emails []email.Checked, ed *campaign.Edit) []email.Checked {
+	if len(emails) == 0 {
+		return emails
+	}
+	out := slices.Clone(emails)
+	out[0].Subject, out[0].Body, out[0].Quality = ed.Subject, ed.Body, ed.Quality
 	return out
 }
 
@@ -254,7 +335,7 @@ var CSVHeader = append([]string{"ref", "first_name", "last_name", "company_name"
 // CSVEmailColumns are the email's columns, which end every row of a CSV
 // export: after the prospect's in the standard one, after the file's own
 // with columns=input.
-var CSVEmailColumns = []string{"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings"}
+var CSVEmailColumns = []string{"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings", "review"}
 
 // columnsInput is the columns parameter that starts each row of a CSV
 // export with the prospect's row as the campaign's file had it.
@@ -296,6 +377,10 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return fault.Fields{{Field: "columns", Message: mustColumns}}.Err()
 	}
+	filter, err := filterParam(r)
+	if err != nil {
+		return err
+	}
 	header := CSVHeader
 	if columns != nil {
 		header = append(slices.Clone(columns), CSVEmailColumns...)
@@ -305,7 +390,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	if max > 0 {
 		limit = 100 // finer steps to cut at
 	}
-	emails, next, err := s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
+	emails, next, err := s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor, Filter: filter})
 	if err != nil {
 		return err // nothing written yet: a proper JSON error
 	}
@@ -341,7 +426,7 @@ export:
 			// halved. (The header row, if any, stays.)
 			limit = len(emails) / 2
 			chunk.Truncate(headerLen)
-			emails, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
+			emails, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor, Filter: filter})
 			if err != nil {
 				return err
 			}
@@ -352,6 +437,9 @@ export:
 			link := `/api/v1/campaigns/` + id + `/emails?format=csv&cursor=` + url.QueryEscape(cursor)
 			if columns != nil {
 				link += "&columns=" + columnsInput
+			}
+			if st := r.URL.Query()["status"]; len(st) > 0 {
+				link += "&status=" + url.QueryEscape(strings.Join(st, ","))
 			}
 			w.Header().Set("Link", "<"+link+`>; rel="next"`)
 			break export
@@ -364,7 +452,7 @@ export:
 			break
 		}
 		cursor = next
-		emails, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor})
+		emails, next, err = s.campaigns.Emails(ctx, tenant, id, campaign.Page{Limit: limit, Cursor: cursor, Filter: filter})
 		if err != nil {
 			if max > 0 {
 				return err // nothing written yet
@@ -383,7 +471,8 @@ export:
 // csvRows turns an email into one row per email it holds (one for a pending
 // or failed email). With columns (the campaign's own header) a row starts
 // with the email's cells, one per column, else with the prospect's
-// identity; then come CSVEmailColumns.
+// identity; then come CSVEmailColumns. A reviewer's edit takes the first
+// email's place; review is empty for an email without a draft.
 func csvRows(it *campaign.Email, columns []string) [][]string {
 	var lead []string
 	if columns != nil {
@@ -394,18 +483,32 @@ func csvRows(it *campaign.Email, columns []string) [][]string {
 		lead = []string{it.Ref, p.FirstName, p.LastName, co.CompanyName, p.Email, p.JobTitle, p.LinkedInURL, co.Website}
 	}
 	n := len(lead)
-	base := append(lead, string(it.Status), "", "", "", "1", "", "", "")
+	review := ""
+	if hasDraft(it) {
+		review = reviewUnreviewed
+		if it.Review != campaign.ReviewNone {
+			review = string(it.Review)
+		}
+	}
+	base := append(lead, string(it.Status), "", "", "", "1", "", "", "", review)
 	res := it.Outcome
 	if res == nil {
 		return [][]string{base}
 	}
 	base[n+3] = res.Error
-	if len(res.Emails) == 0 {
+	emails := res.Emails
+	if it.Edit != nil {
+		emails = editFirst(emails, it.Edit)
+	}
+	if len(emails) == 0 {
 		base[n+1], base[n+2] = res.Subject, res.Body
+		if ed := it.Edit; ed != nil {
+			base[n+1], base[n+2] = ed.Subject, ed.Body
+		}
 		return [][]string{base}
 	}
-	rows := make([][]string, len(res.Emails))
-	for i, e := range res.Emails {
+	rows := make([][]string, len(emails))
+	for i, e := range emails {
 		row := slices.Clone(base)
 		row[n+1], row[n+2], row[n+4] = e.Subject, e.Body, strconv.Itoa(i+1)
 		if e.Day != nil {

@@ -95,6 +95,10 @@ func faultError(e *fault.Error) *Error {
 			Message: fmt.Sprintf("the request has %d invalid field(s)", len(e.Fields)), Fields: e.Fields}
 	case fault.NotFound:
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such campaign"}
+	case fault.PreconditionFailed:
+		return &Error{Status: http.StatusPreconditionFailed, Code: "precondition_failed", Message: e.Message}
+	case fault.WrongState:
+		return &Error{Status: http.StatusConflict, Code: "wrong_state", Message: e.Message}
 	case fault.IdempotencyConflict:
 		return &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Message: e.Message}
 	case fault.IdempotencyInProgress:

@@ -63,6 +63,11 @@ func (w *statusWriter) WriteHeader(code int) {
 // readBody can set the connection's read deadline through the middleware.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// exposedHeaders are the answers' headers a browser script may read: an
+// email's ETag (for If-Match) and a CSV chunk's next cursor among them.
+// infra/stack/responses.go keeps the same list for API Gateway's answers.
+const exposedHeaders = "X-Request-Id, Retry-After, Location, ETag, X-Next-Cursor"
+
 // cors answers preflight requests without a key and adds the CORS headers
 // for allowed origins.
 func (s *Server) cors(next http.Handler) http.Handler {
@@ -78,13 +83,13 @@ func (s *Server) cors(next http.Handler) http.Handler {
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Add("Vary", "Origin")
 			}
-			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location")
+			h.Set("Access-Control-Expose-Headers", exposedHeaders)
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if allowed {
 				h := w.Header()
-				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Content-Type, x-api-key, Idempotency-Key, Accept, X-Request-Id")
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, x-api-key, Idempotency-Key, Accept, X-Request-Id, If-Match")
 				h.Set("Access-Control-Max-Age", "600")
 			}
 			w.WriteHeader(http.StatusNoContent)
@@ -127,7 +132,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // notFound answers 405 when the path exists with another method, else 404.
 func (s *Server) notFound(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {

@@ -60,6 +60,10 @@ func (s *Server) table() []route {
 		campaigns("GET", "/api/v1/campaigns/{id}", s.getCampaign),
 		campaigns("DELETE", "/api/v1/campaigns/{id}", s.cancelCampaign),
 		campaigns("GET", "/api/v1/campaigns/{id}/emails", s.listEmails),
+		campaigns("GET", "/api/v1/campaigns/{id}/emails/{index}", s.getEmail),
+		campaigns("PATCH", "/api/v1/campaigns/{id}/emails/{index}", s.changeEmail),
+		campaigns("POST", "/api/v1/campaigns/{id}/emails/{index}/regenerate", s.regenerateEmail),
+		campaigns("POST", "/api/v1/campaigns/{id}/retry", s.retryCampaign),
 	}
 }
 

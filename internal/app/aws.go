@@ -132,8 +132,8 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 	if err != nil {
 		return nil, err
 	}
-	svc := &campaign.Service{Store: p.store, Queue: p.queue, MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.CampaignTTL,
-		AllowedModels: p.cfg.Models()}
+	svc := &campaign.Service{Store: p.store, Queue: p.queue, Composer: p.composer, Checker: p.composer,
+		MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.CampaignTTL, AllowedModels: p.cfg.Models()}
 	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes}, apigw.Auth{}, p.composer, svc, p.log)
 	return apigw.Handler(h), nil
 }

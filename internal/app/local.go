@@ -83,7 +83,8 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 	if err != nil {
 		return nil, err
 	}
-	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models()}
+	svc := &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer,
+		MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models()}
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer, Notices: notices,
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),

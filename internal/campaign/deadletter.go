@@ -18,7 +18,8 @@ import (
 //
 // An email message's prospect, or for an expand message every prospect
 // still pending, is recorded as failed with a reason, and the campaign
-// completes as usual, webhook included. A prospect another delivery holds
+// completes as usual, webhook included. A retry message's round ends
+// with the emails it made pending queued again (see deadRetry). A prospect another delivery holds
 // is left to that delivery, whose own message settles it. DeadLetter never
 // calls the model, and settling a dead letter twice changes nothing the
 // second time. A message it cannot read is dropped with an error line. A
@@ -36,6 +37,8 @@ func (w *Worker) DeadLetter(ctx context.Context, m Delivery) error {
 		err = w.deadEmail(ctx, m, msg)
 	case msgExpand:
 		err = w.deadExpand(ctx, m, msg)
+	case msgRetry:
+		err = w.deadRetry(ctx, msg)
 	case msgNotify:
 		w.log().WarnContext(ctx, "webhook given up: its message was dead-lettered")
 	default:

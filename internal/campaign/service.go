@@ -13,10 +13,19 @@ import (
 	"github.com/ingren/ingren/internal/email"
 )
 
-// Service submits, reads and cancels campaigns.
+// Service submits, reads, cancels and retries campaigns, and has their
+// emails reviewed, edited and regenerated.
 type Service struct {
 	Store Store
 	Queue Queue
+	// Composer writes a regenerated email; Checker lints an edited one.
+	// *email.Composer is both. Without them Regenerate and an edit fail.
+	Composer Composer
+	Checker  Checker
+	// RegenerateTimeout bounds one Regenerate's model work, repair round
+	// included, when the caller's context ends later (default
+	// DefaultRegenerateTimeout).
+	RegenerateTimeout time.Duration
 	// MaxProspects bounds one campaign (default 10,000).
 	MaxProspects int
 	// AllowedModels are the names options.model may take (see
@@ -177,13 +186,13 @@ const finishGrace = time.Minute
 
 // Get returns the tenant's campaign. A campaign whose emails are all done
 // but whose status was not moved for finishGrace (no worker completed it)
-// is finished here.
+// is finished here, unless a retry is still making emails pending again.
 func (s *Service) Get(ctx context.Context, tenant, id string) (*Campaign, error) {
 	c, err := s.Store.Get(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if !c.Status.Final() && c.Done() && s.now().Sub(c.UpdatedAt) >= finishGrace {
+	if !c.Status.Final() && c.Done() && !c.Retrying && s.now().Sub(c.UpdatedAt) >= finishGrace {
 		to := finalStatus(c)
 		if err := s.Store.Transition(ctx, c.ID, []Status{StatusQueued, StatusRunning}, to, s.now()); err != nil && !errors.Is(err, ErrConflict) {
 			return nil, err
@@ -240,10 +249,15 @@ type message struct {
 	CampaignID string `json:"campaign_id"`
 	Index      int    `json:"index,omitempty"`
 	Total      int    `json:"total,omitempty"`
+	// Round and Statuses are a retry's: the round Service.Retry started,
+	// and the statuses of the emails it makes pending again.
+	Round    int           `json:"round,omitempty"`
+	Statuses []EmailStatus `json:"statuses,omitempty"`
 }
 
 const (
 	msgExpand = "expand"
 	msgEmail  = "item"
 	msgNotify = "notify"
+	msgRetry  = "retry"
 )

@@ -234,6 +234,8 @@ func (w *Worker) Handle(ctx context.Context, m Delivery) error {
 		err = w.writeEmail(ctx, m, msg)
 	case msgNotify:
 		err = w.notify(ctx, m, msg)
+	case msgRetry:
+		err = w.retry(ctx, m, msg)
 	default:
 		w.log().ErrorContext(ctx, "unknown message type", slog.String("type", msg.Type))
 		return fmt.Errorf("unknown message type %q", msg.Type)
@@ -272,8 +274,11 @@ func messageContext(ctx context.Context, m Delivery) context.Context {
 // about.
 func (msg message) logContext(ctx context.Context, m Delivery) context.Context {
 	attrs := []slog.Attr{slog.String("message_id", m.ID), slog.String("campaign_id", msg.CampaignID), slog.String("tenant", msg.Tenant)}
-	if msg.Type == msgEmail {
+	switch msg.Type {
+	case msgEmail:
 		attrs = append(attrs, slog.Int("index", msg.Index))
+	case msgRetry:
+		attrs = append(attrs, slog.Int("round", msg.Round))
 	}
 	return withLog(ctx, attrs...)
 }
@@ -401,14 +406,13 @@ func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err e
 	}()
 
 	res, err := w.Composer.Compose(ctx, &it.Request)
-	status, result := EmailSucceeded, Outcome{}
+	var (
+		status EmailStatus
+		result Outcome
+	)
 	switch {
 	case err == nil:
-		result = Outcome{Subject: res.Emails[0].Subject, Body: res.Emails[0].Body, Model: res.Model, Usage: res.Usage,
-			Emails: res.Emails, Kind: it.Request.Options.Kind()}
-		if res.NeedsReview {
-			status = EmailNeedsReview
-		}
+		status, result = outcomeOf(res, it.Request.Options.Kind())
 	case email.IsTransient(err) && m.ReceiveCount < w.maxReceive():
 		log.WarnContext(ctx, "transient failure; will retry", slog.Int("receive_count", m.ReceiveCount), slog.String("error", err.Error()))
 		return errRetry
@@ -432,7 +436,9 @@ func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err e
 	return w.complete(ctx, msg.Tenant, c.ID)
 }
 
-// complete finishes the campaign if every email is done. It enqueues the
+// complete finishes the campaign if every email is done and no retry is
+// still making emails pending again (the retry completes it once it
+// has). It enqueues the
 // campaign's notify message first, when there is a webhook to call, so
 // that the webhook is sent whoever wins the final transition, even if the
 // winner dies right after it (TaskNotify makes it sent once however many
@@ -442,7 +448,7 @@ func (w *Worker) complete(ctx context.Context, tenant, id string) error {
 	if err != nil {
 		return err
 	}
-	if c.Status.Final() || !c.Done() {
+	if c.Status.Final() || !c.Done() || c.Retrying {
 		return nil
 	}
 	if w.Notifier != nil && c.WebhookURL != "" {
@@ -491,8 +497,10 @@ func (w *Worker) notify(ctx context.Context, m Delivery, msg message) error {
 		return err
 	}
 	if !c.Status.Final() {
-		if !c.Done() {
-			return nil // not a message complete sent
+		if !c.Done() || c.Retrying {
+			// Not a message complete sent, or one sent before a retry
+			// reopened the campaign: the retry's completion sends its own.
+			return nil
 		}
 		// Its completer enqueued this and died before the transition.
 		if err := w.finish(ctx, c); err != nil {

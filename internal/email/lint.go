@@ -57,10 +57,16 @@ func (c *Composer) DecodeLint(b []byte) (LintRequest, []string, error) {
 // facts its context gives and the system prompt: the same report, without
 // a model call or a repair round.
 func (c *Composer) Lint(l *LintRequest) Linted {
-	req := l.request()
-	rep := lint.Check(lint.Input{
-		Subject: l.Subject, Body: l.Body, FirstName: l.Prospect.FirstName,
+	rep := c.CheckEdit(l.request(), l.Subject, l.Body)
+	return Linted{Quality: rep, NeedsReview: rep.HasErrors()}
+}
+
+// CheckEdit runs on a reviewer's edit of the main email written for req
+// the checks a written email gets (as Lint does): the same report,
+// without a model call or a repair round.
+func (c *Composer) CheckEdit(req *Request, subject, body string) lint.Report {
+	return lint.Check(lint.Input{
+		Subject: subject, Body: body, FirstName: req.Prospect.FirstName,
 		MaxWords: req.Options.WithDefaults().MaxWords, Facts: Facts(req), Prompt: c.lintPrompt(),
 	})
-	return Linted{Quality: rep, NeedsReview: rep.HasErrors()}
 }

@@ -85,6 +85,9 @@ func opPlanOf(t reflect.Type) *opPlan {
 			s.extra = i
 			continue
 		}
+		if sf.Tag.Get("json") == "-" && sf.Name != "Extra" {
+			continue // encoding/json never decodes it (Request.Rewrite)
+		}
 		if name == "" || name == "-" || (opts != "" && opts != "omitempty") || !sf.IsExported() {
 			panic(fmt.Sprintf("email: the one-pass reader cannot decode %s.%s (tag %q)", t, sf.Name, sf.Tag.Get("json")))
 		}

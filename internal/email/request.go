@@ -34,7 +34,24 @@ type Request struct {
 	CTA      CTA      `json:"cta" jsonschema:"The one thing the email asks for."`
 	Sender   Sender   `json:"sender" jsonschema:"Who signs the email and what they offer."`
 	Options  Options  `json:"options" jsonschema:"How the email is written; leave out for the defaults."`
+	// Rewrite, when set, asks for a new draft of an email already written
+	// for this request (a reviewer's regenerate). It is never read from
+	// a body nor stored: the campaign Service sets it for one call.
+	Rewrite *Rewrite `json:"-"`
 }
+
+// Rewrite is an email to write again: the current draft (Subject and
+// Body, empty when the first try failed) and the reviewer's
+// instructions, which may be empty. The prompt fences both, as it does
+// the prospect's data: they are text to rework, never instructions to
+// the system.
+type Rewrite struct {
+	Subject, Body string
+	Instructions  string
+}
+
+// MaxInstructions bounds a Rewrite's Instructions, in characters.
+const MaxInstructions = 500
 
 // Prospect is the person the email is written to.
 type Prospect struct {

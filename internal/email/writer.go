@@ -67,8 +67,10 @@ type Turn struct {
 // chat completions client, the offline templates, a line of a batch file.
 type Prompt struct {
 	// Messages are the conversation: the system prompt, the user message
-	// with the fenced prospect data and, on a repair round, the previous
-	// draft as the model's answer and the message that asks for a fix.
+	// with the fenced prospect data, for a Request.Rewrite the message
+	// with the fenced draft and instructions and, on a repair round, the
+	// previous draft as the model's answer and the message that asks for
+	// a fix.
 	Messages []Turn
 	// Model is the model the request chose; empty means the Writer's own.
 	Model string

@@ -5,8 +5,9 @@ import "github.com/ingren/ingren/internal/email"
 var _ email.Prompter = (*Set)(nil)
 
 // Prompt renders the model call that writes req: the system prompt and the
-// user message and, on a repair round (previous is not nil), previous as
-// the model's answer and the repair message listing problems. Model,
+// user message, for a rewrite (req.Rewrite set) the message asking for a
+// new version of the draft, and, on a repair round (previous is not nil),
+// previous as the model's answer and the repair message listing problems. Model,
 // temperature and the answer's form and limit come from req's options; the
 // Prompt's Repair and Offline render from the same data as its messages.
 func (s *Set) Prompt(req *email.Request, previous *email.Draft, problems []string) (email.Prompt, error) {
@@ -35,6 +36,13 @@ func (s *Set) Prompt(req *email.Request, previous *email.Draft, problems []strin
 			subject, body, err := s.Offline(d)
 			return email.Message{Subject: subject, Body: body}, err
 		},
+	}
+	if req.Rewrite != nil {
+		rewrite, err := s.Rewrite(d)
+		if err != nil {
+			return email.Prompt{}, err
+		}
+		p.Messages = append(p.Messages, email.Turn{Role: email.RoleUser, Content: rewrite})
 	}
 	if previous == nil {
 		return p, nil

@@ -17,6 +17,7 @@ func TestPrompt(t *testing.T) {
 	tests := []struct {
 		name      string
 		options   email.Options
+		rewrite   *email.Rewrite
 		previous  *email.Draft
 		problems  []string
 		wantRoles []email.Role
@@ -37,11 +38,19 @@ func TestPrompt(t *testing.T) {
 			problems:  []string{"email_2: too short"},
 			wantRoles: []email.Role{email.RoleSystem, email.RoleUser, email.RoleAssistant, email.RoleUser},
 			wantPrev:  `{"email_1":{"subject":"A","body":"a"},"email_2":{"subject":"B","body":"b"}}`, wantN: 2},
+		{name: "OKRewrite", rewrite: &email.Rewrite{Subject: "Quick idea", Body: "Hi Sarah,\n\nA line.", Instructions: "shorter"},
+			wantRoles: []email.Role{email.RoleSystem, email.RoleUser, email.RoleUser}, wantN: 1},
+		{name: "OKRewriteRepairRound", rewrite: &email.Rewrite{Instructions: "mention the funding round"},
+			previous:  &email.Draft{Subject: "A", Body: "a"},
+			problems:  []string{"too short"},
+			wantRoles: []email.Role{email.RoleSystem, email.RoleUser, email.RoleUser, email.RoleAssistant, email.RoleUser},
+			wantPrev:  `{"subject":"A","body":"a"}`, wantN: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := MustRequest(t, "sarah.json")
 			req.Options = tt.options
+			req.Rewrite = tt.rewrite
 			p, err := set.Prompt(req, tt.previous, tt.problems)
 			if err != nil {
 				t.Fatal(err)
@@ -55,6 +64,9 @@ func TestPrompt(t *testing.T) {
 			}
 			d := prompt.NewData(req, tt.problems)
 			want := []string{mustRun(t, set.System, d), mustRun(t, set.User, d)}
+			if tt.rewrite != nil {
+				want = append(want, mustRun(t, set.Rewrite, d))
+			}
 			if tt.previous != nil {
 				want = append(want, tt.wantPrev, mustRun(t, set.Repair, d))
 			}

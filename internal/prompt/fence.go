@@ -55,6 +55,16 @@ func fenceStrings(ss []string) string {
 	return string(append(b, "\n]"...))
 }
 
+// fenceDraft renders {"subject": subject, "body": body} as
+// json.MarshalIndent does.
+func fenceDraft(subject, body string) string {
+	b := []byte("{\n  \"subject\": ")
+	b = appendString(b, subject)
+	b = append(b, ",\n  \"body\": "...)
+	b = appendString(b, body)
+	return string(append(b, "\n}"...))
+}
+
 // Plans of the structs in the fenced data, built once.
 var (
 	prospectPlan = fencePlanOf(reflect.TypeFor[email.Prospect]())

@@ -17,18 +17,19 @@ import (
 	"github.com/ingren/ingren/internal/email"
 )
 
-// File names of the templates: a PROMPTS_DIR folder replaces all four.
+// File names of the templates: a PROMPTS_DIR folder replaces all five.
 const (
 	SystemFile  = "system_prompt.txt"
 	UserFile    = "user_prompt_template.txt"
 	RepairFile  = "repair_prompt.txt"
+	RewriteFile = "rewrite_prompt.txt"
 	OfflineFile = "offline_email.txt"
 )
 
 // Set is a parsed, checked set of templates. It is safe for concurrent use.
 type Set struct {
-	system, user, repair, offline *template.Template
-	systemText                    string
+	system, user, repair, rewrite, offline *template.Template
+	systemText                             string
 	// systemMemo keeps the system prompt's renderings, when it reads only
 	// options (see memo); nil renders it for every call.
 	systemMemo *memo
@@ -53,6 +54,14 @@ type Data struct {
 	// email and the prospect's data (its first name), so it is escaped
 	// like ProspectData and can close no fence nor start a line.
 	ProblemsData string
+	// DraftData is the email a rewrite reworks (Request.Rewrite's subject
+	// and body), as an indented JSON object for a <current_email> fence,
+	// escaped like ProspectData; "" when there is no rewrite or no draft.
+	DraftData string
+	// InstructionsData is a rewrite's instructions as a JSON string for an
+	// <instructions> fence, escaped like ProspectData; "" when there are
+	// none.
+	InstructionsData string
 	// Emails is how many emails the request asks for (variants or a
 	// sequence); Days their send days in a sequence (nil otherwise).
 	Emails int
@@ -69,7 +78,7 @@ func Load(fsys fs.FS) (*Set, error) {
 	for _, f := range []struct {
 		name string
 		dst  **template.Template
-	}{{SystemFile, &s.system}, {UserFile, &s.user}, {RepairFile, &s.repair}, {OfflineFile, &s.offline}} {
+	}{{SystemFile, &s.system}, {UserFile, &s.user}, {RepairFile, &s.repair}, {RewriteFile, &s.rewrite}, {OfflineFile, &s.offline}} {
 		b, err := fs.ReadFile(fsys, f.name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("read prompt %s: %w", f.name, err))
@@ -94,19 +103,40 @@ func Load(fsys fs.FS) (*Set, error) {
 		return nil, err
 	}
 	for _, req := range samples() {
-		d := NewData(req, []string{"sample problem"})
-		d.Step = d.Emails - 1
 		for _, t := range []*template.Template{s.system, s.user, s.repair, s.offline} {
-			out, err := s.execute(t, &d)
-			if err != nil {
+			if err := s.check(t, req); err != nil {
 				return nil, err
 			}
-			if strings.TrimSpace(out) == "" {
-				return nil, fmt.Errorf("prompt %s renders empty", t.Name())
+		}
+		// A rewrite's call renders every template from a request with a
+		// Rewrite; the rewrite message with and without a draft and
+		// instructions.
+		for _, rw := range []email.Rewrite{{Subject: "Quick idea", Body: "Hi Li,\n\nA line.\n\nBest,", Instructions: "shorter"}, {}} {
+			r := *req
+			r.Rewrite = &rw
+			for _, t := range []*template.Template{s.system, s.user, s.repair, s.rewrite, s.offline} {
+				if err := s.check(t, &r); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
 	return &s, nil
+}
+
+// check renders t with the data of the sample req, and fails if that is
+// an error or blank.
+func (s *Set) check(t *template.Template, req *email.Request) error {
+	d := NewData(req, []string{"sample problem"})
+	d.Step = d.Emails - 1
+	out, err := s.execute(t, &d)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(out) == "" {
+		return fmt.Errorf("prompt %s renders empty", t.Name())
+	}
+	return nil
 }
 
 // funcs are the helpers templates may call.
@@ -132,6 +162,14 @@ func NewData(req *email.Request, problems []string) Data {
 	data := dataView{Prospect: req.Prospect, Company: req.Company, CTA: cta(req.CTA), Sender: sender(req.Sender)}
 	d := Data{Request: req, Options: req.Options.WithDefaults(), ProspectData: fenceData(&data),
 		Emails: req.Options.Emails(), Days: req.Options.SendDays()}
+	if rw := req.Rewrite; rw != nil {
+		if rw.Subject != "" || rw.Body != "" {
+			d.DraftData = fenceDraft(rw.Subject, rw.Body)
+		}
+		if rw.Instructions != "" {
+			d.InstructionsData = string(appendString(nil, rw.Instructions))
+		}
+	}
 	return d.withProblems(problems)
 }
 
@@ -180,6 +218,10 @@ func (s *Set) User(d Data) (string, error) { return s.execute(s.user, &d) }
 // Repair renders the message asking the model to fix what ProblemsData lists.
 func (s *Set) Repair(d Data) (string, error) { return s.execute(s.repair, &d) }
 
+// Rewrite renders the message asking the model for a new version of the
+// email in DraftData, following InstructionsData.
+func (s *Set) Rewrite(d Data) (string, error) { return s.execute(s.rewrite, &d) }
+
 // Offline renders the offline email: its first line is the subject, the
 // rest the body.
 func (s *Set) Offline(d Data) (subject, body string, err error) {
@@ -200,7 +242,7 @@ func (s *Set) execute(t *template.Template, d *Data) (string, error) {
 
 // size guesses how long t renders with d: its source and the fenced data.
 func (s *Set) size(t *template.Template, d *Data) int {
-	return s.sizes[t.Name()] + len(d.ProspectData) + len(d.ProblemsData) + 256
+	return s.sizes[t.Name()] + len(d.ProspectData) + len(d.ProblemsData) + len(d.DraftData) + len(d.InstructionsData) + 256
 }
 
 func execute(t *template.Template, d *Data, size int) (string, error) {

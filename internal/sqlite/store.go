@@ -41,6 +41,9 @@ func NewStore(db *sql.DB) (*Store, error) {
 	if _, err := db.Exec(storeSchema + tasksSchema); err != nil {
 		return nil, fmt.Errorf("create campaign tables: %w", err)
 	}
+	if err := addColumns(context.Background(), db); err != nil {
+		return nil, fmt.Errorf("add campaign columns: %w", err)
+	}
 	return &Store{db: db, Now: time.Now}, nil
 }
 
@@ -54,7 +57,7 @@ func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
 
 const campaignColumns = `id, tenant, name, status, total, succeeded, failed, needs_review,
 	prompt_tokens, completion_tokens, total_tokens, webhook_url, idempotency_key, request_hash,
-	created_at, updated_at, completed_at, expires_at`
+	created_at, updated_at, completed_at, expires_at, approved, rejected, round, retrying`
 
 // campaignSelect are what scanCampaign reads: a campaigns row and its
 // input columns.
@@ -62,7 +65,7 @@ const campaignSelect = campaignColumns + `,
 	(SELECT columns FROM campaign_columns WHERE campaign_id = campaigns.id)`
 
 // itemColumns are what scanEmail reads of a campaign_items row.
-const itemColumns = `idx, ref, request, status, result,
+const itemColumns = `idx, ref, request, status, result, version, round, edit, review, note, reviewed_at,
 	(SELECT cells FROM item_cells WHERE item_cells.campaign_id = campaign_items.campaign_id AND item_cells.idx = campaign_items.idx)`
 
 // Create stores c and its emails in one transaction.
@@ -96,11 +99,12 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	}
 
 	_, err = tx.ExecContext(ctx, `INSERT INTO campaigns (`+campaignColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		out.ID, out.Tenant, out.Name, string(out.Status), out.Total, out.Succeeded, out.Failed, out.NeedsReview,
 		out.Usage.PromptTokens, out.Usage.CompletionTokens, out.Usage.TotalTokens, out.WebhookURL,
 		nullString(out.IdempotencyKey), out.RequestHash,
-		out.CreatedAt.UnixMilli(), out.UpdatedAt.UnixMilli(), nullMillis(out.CompletedAt), nullMillis(out.ExpiresAt))
+		out.CreatedAt.UnixMilli(), out.UpdatedAt.UnixMilli(), nullMillis(out.CompletedAt), nullMillis(out.ExpiresAt),
+		out.Approved, out.Rejected, out.Round, out.Retrying)
 	if isConstraint(err) {
 		// The id is taken, or (with a connection not from Open) another
 		// transaction took the idempotency key after the check above.
@@ -131,7 +135,8 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	}
 	defer cellsStmt.Close()
 	stmt, err := tx.PrepareContext(ctx,
-		`INSERT INTO campaign_items (campaign_id, idx, ref, request, status, result) VALUES (?, ?, ?, ?, ?, ?)`)
+		`INSERT INTO campaign_items (campaign_id, idx, ref, request, status, result, version, round, edit, review, note, reviewed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, fmt.Errorf("create campaign items: %w", err)
 	}
@@ -154,7 +159,12 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 			}
 			result = string(b)
 		}
-		if _, err := stmt.ExecContext(ctx, c.ID, i, it.Ref, string(req), string(status), result); err != nil {
+		edit, err := editJSON(it.Edit)
+		if err != nil {
+			return nil, fmt.Errorf("create item %d: %w", i, err)
+		}
+		if _, err := stmt.ExecContext(ctx, c.ID, i, it.Ref, string(req), string(status), result,
+			it.Version, it.Round, edit, string(it.Review), it.Note, nullMillis(it.ReviewedAt)); err != nil {
 			return nil, fmt.Errorf("create item %d: %w", i, err)
 		}
 		if it.Cells != nil {
@@ -237,8 +247,10 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 // has not expired; its parameters are the campaign id and the clock.
 const ofLiveCampaign = `NOT EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND expires_at <= ?)`
 
-// Emails returns a page of the campaign's emails in index order, none when
-// the campaign has expired. The cursor is the last index returned.
+// Emails returns a page of the campaign's emails that pass p.Filter in
+// index order, none when the campaign has expired. The filter is in the
+// query, which walks the primary key from the cursor, the last index
+// returned, so that every page but the last is full.
 func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Email, string, error) {
 	limit := pageLimit(p)
 	after := -1
@@ -249,9 +261,10 @@ func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) 
 		}
 		after = i
 	}
+	where, args := filterSQL(p.Filter)
+	args = append([]any{campaignID, after, campaignID, s.nowMillis()}, append(args, limit+1)...)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM campaign_items
-		WHERE campaign_id = ? AND idx > ? AND `+ofLiveCampaign+` ORDER BY idx LIMIT ?`,
-		campaignID, after, campaignID, s.nowMillis(), limit+1)
+		WHERE campaign_id = ? AND idx > ? AND `+ofLiveCampaign+where+` ORDER BY idx LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
 	}
@@ -296,7 +309,7 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
 	}
 	defer tx.Rollback()
-	wrote, err := execOne(ctx, tx, `UPDATE campaign_items SET status = ?, result = ?
+	wrote, err := execOne(ctx, tx, `UPDATE campaign_items SET status = ?, result = ?, version = version + 1
 		WHERE campaign_id = ? AND idx = ? AND status = ?`,
 		string(status), string(result), campaignID, index, string(campaign.EmailPending))
 	if err != nil {
@@ -589,7 +602,7 @@ func scanCampaign(row scanner) (*campaign.Campaign, error) {
 	)
 	err := row.Scan(&c.ID, &c.Tenant, &c.Name, &status, &c.Total, &c.Succeeded, &c.Failed, &c.NeedsReview,
 		&c.Usage.PromptTokens, &c.Usage.CompletionTokens, &c.Usage.TotalTokens, &c.WebhookURL, &idemKey, &c.RequestHash,
-		&created, &updated, &completed, &expires, &columns)
+		&created, &updated, &completed, &expires, &c.Approved, &c.Rejected, &c.Round, &c.Retrying, &columns)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, campaign.ErrNotFound
 	}
@@ -619,8 +632,12 @@ func scanEmail(row scanner, campaignID string) (*campaign.Email, error) {
 		req     string
 		status  string
 		result  sql.NullString
+		edit    sql.NullString
+		review  string
+		at      sql.NullInt64
 		cells   sql.NullString
-		scanErr = row.Scan(&it.Index, &it.Ref, &req, &status, &result, &cells)
+		scanErr = row.Scan(&it.Index, &it.Ref, &req, &status, &result,
+			&it.Version, &it.Round, &edit, &review, &it.Note, &at, &cells)
 	)
 	if errors.Is(scanErr, sql.ErrNoRows) {
 		return nil, campaign.ErrNotFound
@@ -629,6 +646,16 @@ func scanEmail(row scanner, campaignID string) (*campaign.Email, error) {
 		return nil, scanErr
 	}
 	it.Status = campaign.EmailStatus(status)
+	it.Review = campaign.Review(review)
+	if at.Valid {
+		it.ReviewedAt = fromMillis(at.Int64)
+	}
+	if edit.Valid {
+		it.Edit = new(campaign.Edit)
+		if err := json.Unmarshal([]byte(edit.String), it.Edit); err != nil {
+			return nil, fmt.Errorf("item %d edit: %w", it.Index, err)
+		}
+	}
 	if err := json.Unmarshal([]byte(req), &it.Request); err != nil {
 		return nil, fmt.Errorf("item %d request: %w", it.Index, err)
 	}

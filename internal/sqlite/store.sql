@@ -1,10 +1,14 @@
 -- Campaigns and their items. Every statement is idempotent: NewStore runs
--- this file at each start.
+-- this file at each start, then columns.sql, which adds the columns these
+-- tables gained since (review and retry: approved, rejected, round and
+-- retrying of campaigns; version, round, edit, review, note and
+-- reviewed_at of campaign_items).
 --
 -- Times are Unix milliseconds (UTC); completed_at and expires_at are NULL
--- until set. Counters and token usage are updated in place by Finish. A
--- campaign whose expires_at is not after now reads as gone, and
--- Store.DeleteExpired deletes it; one without expires_at never expires.
+-- until set. Counters and token usage are updated in place by Finish,
+-- Revise and Reset. A campaign whose expires_at is not after now reads as
+-- gone, and Store.DeleteExpired deletes it; one without expires_at never
+-- expires.
 
 CREATE TABLE IF NOT EXISTS campaigns (
 	id                TEXT PRIMARY KEY,
@@ -75,6 +79,19 @@ CREATE TABLE IF NOT EXISTS item_cells (
 	campaign_id TEXT NOT NULL,
 	idx         INTEGER NOT NULL,
 	cells       TEXT NOT NULL,
+	PRIMARY KEY (campaign_id, idx),
+	FOREIGN KEY (campaign_id, idx) REFERENCES campaign_items (campaign_id, idx) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+-- Holds of finished emails being regenerated (Store.Hold): one row per
+-- held email, deleted by Revise and Reset and with the email; apart from
+-- item_leases, which a finished email keeps until its campaign ends. until
+-- is Unix milliseconds; a hold whose until is not after now is free.
+CREATE TABLE IF NOT EXISTS item_holds (
+	campaign_id TEXT NOT NULL,
+	idx         INTEGER NOT NULL,
+	owner       TEXT NOT NULL,
+	until       INTEGER NOT NULL,
 	PRIMARY KEY (campaign_id, idx),
 	FOREIGN KEY (campaign_id, idx) REFERENCES campaign_items (campaign_id, idx) ON DELETE CASCADE
 ) STRICT, WITHOUT ROWID;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,5 +59,71 @@ func TestStoreOpensDatabaseWithoutInputTables(t *testing.T) {
 	it, err := s.Email(context.Background(), c.ID, 0)
 	if err != nil || !slices.Equal(it.Cells, []string{"Pat"}) {
 		t.Fatalf("Email = %+v, %v; want the cells kept", it, err)
+	}
+}
+
+// A database made before review and retry (no columns of columns.sql)
+// opens, from two processes at once: the columns are added once, a
+// finished email counts as written once (Version 1), and review works.
+func TestStoreOpensDatabaseWithoutReviewColumns(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ingren.db")
+	s := MustStore(t, path)
+	old := storetest.NewCampaign("t", 2)
+	storetest.MustCreate(t, s, old, storetest.NewItems(old))
+	if err := s.Finish(ctx, old.ID, 0, campaign.EmailSucceeded, campaign.Outcome{Subject: "s"}, storetest.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db := testprog.MustOpen(t, path)
+	for _, col := range []string{
+		"campaigns DROP COLUMN approved", "campaigns DROP COLUMN rejected", "campaigns DROP COLUMN round",
+		"campaigns DROP COLUMN retrying", "campaign_items DROP COLUMN version", "campaign_items DROP COLUMN round",
+		"campaign_items DROP COLUMN edit", "campaign_items DROP COLUMN review", "campaign_items DROP COLUMN note",
+		"campaign_items DROP COLUMN reviewed_at",
+	} {
+		if _, err := db.Exec(`ALTER TABLE ` + col); err != nil {
+			t.Fatalf("%s: %v", col, err)
+		}
+	}
+
+	stores := make([]*sqlite.Store, 2)
+	var wg sync.WaitGroup
+	for i := range stores {
+		other := testprog.MustOpen(t, path)
+		wg.Go(func() {
+			st, err := sqlite.NewStore(other)
+			if err != nil {
+				t.Errorf("NewStore %d: %v", i, err)
+				return
+			}
+			st.Now = storetest.Now
+			stores[i] = st
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	s = stores[1]
+	got, err := s.Get(ctx, old.Tenant, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *old
+	want.Succeeded, want.UpdatedAt = 1, storetest.Now()
+	storetest.EqualCampaign(t, got, &want)
+	for i, version := range []int{1, 0} {
+		if e, err := s.Email(ctx, old.ID, i); err != nil || e.Version != version {
+			t.Fatalf("Email %d = %+v, %v; want version %d", i, e, err, version)
+		}
+	}
+	approved := campaign.ReviewApproved
+	if _, err := s.Revise(ctx, old.ID, 0, 1, campaign.Revision{Review: &approved}, storetest.Now()); err != nil {
+		t.Fatalf("Revise: %v", err)
+	}
+	// Opened again, nothing is added twice nor filled again.
+	s = MustStore(t, path)
+	if e, err := s.Email(ctx, old.ID, 0); err != nil || e.Version != 2 || e.Review != approved {
+		t.Fatalf("Email after reopening = %+v, %v; want version 2, approved", e, err)
 	}
 }

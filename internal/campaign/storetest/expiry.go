@@ -18,6 +18,7 @@ var expiryTests = []struct {
 	{"ExpiredCampaignReadsAsGone", testExpiredReadsAsGone},
 	{"ExpiredIdempotencyKeyIsFree", testExpiredKeyIsFree},
 	{"DeleteExpiredKeepsLiveCampaigns", testDeleteExpired},
+	{"ExpiredCampaignRefusesReviewAndRetry", testExpiredReviewWrites},
 }
 
 // expiring returns a campaign of total emails that expires at exp, a whole
@@ -208,5 +209,63 @@ func testDeleteExpired(t *testing.T, s campaign.Store, clock *Clock) {
 	again.IdempotencyKey = expired[0].IdempotencyKey
 	if _, err := s.Create(ctx, again, NewItems(again)); err != nil {
 		t.Errorf("Create with a deleted campaign's key: %v", err)
+	}
+}
+
+// testExpiredReviewWrites checks that the writes of review and retry see
+// an expired campaign as gone, as Email does, and change nothing.
+func testExpiredReviewWrites(t *testing.T, s campaign.Store, clock *Clock) {
+	ctx := context.Background()
+	c := expiring("tenant-"+NewID(), 2, expiry)
+	MustCreate(t, s, c, NewItems(c))
+	for _, to := range []campaign.Status{campaign.StatusRunning, campaign.StatusCompletedWithErrors} {
+		if err := s.Transition(ctx, c.ID, []campaign.Status{c.Status, campaign.StatusRunning}, to, base); err != nil {
+			t.Fatalf("Transition to %s: %v", to, err)
+		}
+	}
+	for i, status := range []campaign.EmailStatus{campaign.EmailFailed, campaign.EmailSucceeded} {
+		if err := s.Finish(ctx, c.ID, i, status, campaign.Outcome{Subject: "s"}, base); err != nil {
+			t.Fatalf("Finish %d: %v", i, err)
+		}
+	}
+	clock.Set(expiry)
+	approve := campaign.ReviewApproved
+	draft := campaign.Outcome{Subject: "new"}
+	for name, op := range map[string]func() error{
+		"ReviseReview": func() error {
+			_, err := s.Revise(ctx, c.ID, 1, 1, campaign.Revision{Review: &approve}, expiry)
+			return err
+		},
+		"ReviseDraft": func() error {
+			_, err := s.Revise(ctx, c.ID, 0, 1, campaign.Revision{Draft: &draft, Status: campaign.EmailSucceeded}, expiry)
+			return err
+		},
+		"Hold":   func() error { return s.Hold(ctx, c.ID, 1, 1, "a", expiry, expiry.Add(time.Minute)) },
+		"Reopen": func() error { return s.Reopen(ctx, c.ID, 0, expiry) },
+		"Reset": func() error {
+			return s.Reset(ctx, c.ID, 0, []campaign.EmailStatus{campaign.EmailFailed}, 1, expiry)
+		},
+		"EndRetry": func() error { return s.EndRetry(ctx, c.ID, 0, expiry) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := op(); !errors.Is(err, campaign.ErrNotFound) {
+				t.Errorf("err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+	// Nothing changed: seen from before the expiry.
+	clock.Set(expiry.Add(-time.Millisecond))
+	got, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got.Status != campaign.StatusCompletedWithErrors || got.Round != 0 || got.Failed != 1 || got.Succeeded != 1 || got.Approved != 0 {
+		t.Errorf("campaign changed after expiry: %+v", got)
+	}
+	for i := range 2 {
+		e, err := s.Email(ctx, c.ID, i)
+		if err != nil || e.Version != 1 || e.Status == campaign.EmailPending || e.Review != campaign.ReviewNone {
+			t.Errorf("email %d changed after expiry: %+v, %v", i, e, err)
+		}
 	}
 }
