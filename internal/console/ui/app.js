@@ -423,7 +423,7 @@ function campaignView(id) {
           h("p", { class: "subject-line" }, m.subject), h("pre", { class: "email-body" }, m.body)))));
       }
       if (e.edited && e.draft) {
-        parts.push(h("details", {}, h("summary", {}, "The model's draft, before your edit"),
+        parts.push(h("details", {}, h("summary", {}, "The model's draft, before it was edited"),
           h("p", { class: "subject-line" }, e.draft.subject), h("pre", { class: "email-body" }, e.draft.body)));
       }
       if (st.mode === "regen") {

@@ -14,6 +14,8 @@ export function h(tag, attrs, ...children) {
       el.className = v;
     } else if (k === "dataset") {
       Object.assign(el.dataset, v);
+    } else if (k === "value" && tag === "textarea") {
+      el.textContent = v; // its default value, as markup would have it
     } else if (k === "value" || k === "checked" || k === "disabled" || k === "hidden") {
       el[k] = v;
     } else {
