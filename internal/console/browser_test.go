@@ -2,11 +2,15 @@ package console_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -228,6 +232,45 @@ func TestStaleEditShowsConflict(t *testing.T) {
 	s.noProblems(`status of 412`)
 }
 
+// TestConsoleUnderAStagePrefix: on AWS the console is at the stage's URL,
+// /dev without a slash, where relative URLs would leave the stage. Behind
+// a proxy that serves the program under /dev as API Gateway does (and says
+// so in X-Forwarded-Prefix, as internal/apigw does), the page loads its
+// files and calls the API under /dev.
+func TestConsoleUnderAStagePrefix(t *testing.T) {
+	s := open(t, "stage")
+	target, err := url.Parse(s.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	stage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := strings.CutPrefix(r.URL.Path, "/dev")
+		if !ok || (p != "" && !strings.HasPrefix(p, "/")) {
+			http.NotFound(w, r) // outside the stage: API Gateway's 403
+			return
+		}
+		r.URL.Path = cmp.Or(p, "/")
+		r.Header.Set("X-Forwarded-Prefix", "/dev")
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(stage.Close)
+	s.base = stage.URL + "/dev"
+
+	s.do("open the console at the stage's URL", chromedp.Navigate(s.base))
+	s.do("enter the key", chromedp.WaitVisible(chromedp.CSS("#api-key")), chromedp.SendKeys(chromedp.CSS("#api-key"), apiKey),
+		chromedp.Click(chromedp.CSS("#key-form button")))
+	s.wait("the campaigns listed", `document.querySelector(".empty, .campaigns") !== null`)
+	s.shot("campaigns")
+	if got := eval[string](s, `document.querySelector('nav a[href$="docs"]').href`); got != s.base+"/docs" {
+		t.Errorf("the docs link goes to %s, want %s/docs", got, s.base)
+	}
+	if !slices.Contains(s.rec.Requests(), "GET "+s.base+"/api/v1/campaigns?limit=50") {
+		t.Errorf("the console did not list the campaigns under the stage; it asked for %q", s.rec.Requests())
+	}
+	s.noProblems()
+}
+
 // session is one tab of the browser on the console of a program of its
 // own.
 type session struct {
@@ -447,7 +490,7 @@ func (s *session) noProblems(expected ...string) {
 	}
 	for _, r := range s.rec.Requests() {
 		_, u, _ := strings.Cut(r, " ")
-		if !strings.HasPrefix(u, s.base+"/") && !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") {
+		if u != s.base && !strings.HasPrefix(u, s.base+"/") && !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") {
 			s.t.Errorf("the console asked for something outside %s/: %s", s.base, r)
 		}
 	}

@@ -14,9 +14,13 @@
 // prospect named <img src=x onerror=alert(1)> is text (the browser test
 // holds both).
 //
-// URLs are relative, so that the page works under any prefix (API
-// Gateway's stage, as in /dev/): the page at …/ loads its files from
-// …/console/{file} and calls …/api/v1/….
+// The page works under a prefix (API Gateway's stage, as in /dev, or a
+// reverse proxy's path): its scripts call the API relative to their own
+// URL, …/console/{file}, and the page names its files relative to itself,
+// or, when the request says what prefix was taken off its path
+// (X-Forwarded-Prefix, which internal/apigw sets from the event), by
+// absolute path under it. Only that works for the page at /dev, whose
+// relative URLs would resolve outside the stage.
 package console
 
 import (
@@ -28,6 +32,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"time"
 )
 
@@ -58,10 +63,17 @@ func newAsset(name string, body []byte) asset {
 func (a asset) etag() string { return `"` + a.version + `"` }
 
 // assets are the files served at /console/{file}, by name; page is the
-// page.
-var assets, page = mustLoad()
+// page at the root, whose URLs are relative; tmpl makes it for a prefix.
+var assets, tmpl, page = mustLoad()
 
-func mustLoad() (map[string]asset, asset) {
+// PrefixHeader names the path prefix a proxy took off the request's path.
+const PrefixHeader = "X-Forwarded-Prefix"
+
+// validPrefix is a prefix the page may name its files under: path
+// segments of plain characters, nothing that could leave the origin.
+var validPrefix = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+
+func mustLoad() (map[string]asset, *template.Template, asset) {
 	assets := map[string]asset{}
 	entries, err := fs.ReadDir(files, "ui")
 	if err != nil {
@@ -77,7 +89,7 @@ func mustLoad() (map[string]asset, asset) {
 		}
 		assets[e.Name()] = newAsset(e.Name(), b)
 	}
-	// asset names a file with its version, relative to the page at …/.
+	// asset names a file with its version, relative to the page's base.
 	tmpl := template.Must(template.New("index.html").Funcs(template.FuncMap{
 		"asset": func(name string) (string, error) {
 			a, ok := assets[name]
@@ -87,11 +99,17 @@ func mustLoad() (map[string]asset, asset) {
 			return "console/" + name + "?v=" + a.version, nil
 		},
 	}).ParseFS(files, "ui/index.html"))
+	return assets, tmpl, mustRender(tmpl, "")
+}
+
+// mustRender makes the page with its URLs under base: "" (relative) or
+// a prefix and a slash.
+func mustRender(tmpl *template.Template, base string) asset {
 	var b bytes.Buffer
-	if err := tmpl.Execute(&b, nil); err != nil {
-		panic(err)
+	if err := tmpl.Execute(&b, struct{ Base string }{base}); err != nil {
+		panic(err) // the template and its data are ours
 	}
-	return assets, newAsset("index.html", b.Bytes())
+	return newAsset("index.html", b.Bytes())
 }
 
 // contentType is text for every file: the API Lambda passes text answers
@@ -121,9 +139,14 @@ func secure(h http.Header) {
 // visit, so that a new program's page, and the new files it names, show
 // at once.
 func Page(w http.ResponseWriter, r *http.Request) {
+	page := page
+	if p := r.Header.Get(PrefixHeader); validPrefix.MatchString(p) {
+		page = mustRender(tmpl, p+"/")
+	}
 	h := w.Header()
 	secure(h)
 	h.Set("Cache-Control", "no-cache")
+	h.Add("Vary", PrefixHeader)
 	h.Set("Content-Type", page.contentType)
 	h.Set("ETag", page.etag())
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(page.body))

@@ -101,3 +101,30 @@ func TestScriptsNeverParseMarkup(t *testing.T) {
 		}
 	}
 }
+
+// TestPageUnderAPrefix: told the prefix a proxy took off (API Gateway's
+// stage), the page names its files by absolute path under it; a prefix
+// that is not a plain path is ignored.
+func TestPageUnderAPrefix(t *testing.T) {
+	for _, tc := range []struct{ name, prefix, want string }{
+		{"Stage", "/dev", `src="/dev/console/app.js?v=`},
+		{"None", "", `src="console/app.js?v=`},
+		{"NotAPath", "//evil.example", `src="console/app.js?v=`},
+		{"Markup", `/dev"><script>`, `src="console/app.js?v=`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /{$}", console.Page)
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set(console.PrefixHeader, tc.prefix)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if !strings.Contains(rec.Body.String(), tc.want) {
+				t.Errorf("the page lacks %s:\n%s", tc.want, rec.Body)
+			}
+			if !strings.Contains(rec.Header().Get("Vary"), console.PrefixHeader) {
+				t.Errorf("Vary %q lacks %s", rec.Header().Get("Vary"), console.PrefixHeader)
+			}
+		})
+	}
+}

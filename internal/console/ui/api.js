@@ -1,9 +1,11 @@
 // The API as the console calls it: every call sends the key the person
 // entered, which lives in this tab's sessionStorage alone (never in a URL,
-// never in localStorage), and every URL is relative to the page, so that
-// the console works under any prefix (API Gateway's stage).
+// never in localStorage). Paths are relative to the server's root, which
+// is the folder above this module's (…/console/api.js): the page's own
+// URL may be /dev, without the slash, under API Gateway's stage.
 
 const KEY = "ingren.apiKey";
+const base = new URL("../", import.meta.url);
 
 export function apiKey() {
   return sessionStorage.getItem(KEY) || "";
@@ -56,7 +58,7 @@ export async function call(method, path, { body, headers = {}, as = "json" } = {
   }
   let res;
   try {
-    res = await fetch(path, { method, headers: h, body, cache: "no-store", credentials: "omit" });
+    res = await fetch(new URL(path, base), { method, headers: h, body, cache: "no-store", credentials: "omit" });
   } catch (err) {
     throw new APIError(0, { error: { message: "The server could not be reached: " + err.message } });
   }
