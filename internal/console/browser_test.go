@@ -41,7 +41,14 @@ var prospects = []string{"Samir", "Grace", "Tomás", "Aisha", "Jonas"}
 // and reject one, and download the approved CSV, whose rows must be
 // exactly the approved emails, the edited one with its edited text.
 func TestReviewInChromium(t *testing.T) {
-	s := open(t, "review")
+	// Two emails come out with clichés, for the review to show highlighted;
+	// the model writes the others as a well-behaved model does.
+	cliche := openaitest.Reply{Content: mustJSON(t, map[string]string{
+		"subject": "Quick idea for your team",
+		"body": "Hi,\n\nI hope this email finds you well. I wanted to reach out because sales teams leverage outreach to grow, " +
+			"and replies drop when every message sounds the same.\n\nWould a short call next week be useful?\n\nBest,",
+	})}
+	s := openWith(t, "review", openaitest.New(t, openaitest.WithScript(cliche, cliche)))
 	file, err := filepath.Abs(filepath.Join("testdata", "prospects.csv")) // the browser's own working directory is not ours
 	if err != nil {
 		t.Fatal(err)
@@ -98,11 +105,20 @@ func TestReviewInChromium(t *testing.T) {
 		`document.querySelector("#email-4 .badge.rejected") !== null &&
 		 document.querySelector(".count-approved b")?.textContent === "2" &&
 		 document.querySelector(".count-rejected b")?.textContent === "1"`)
-	s.do("show email 2 again", chromedp.Click(chromedp.CSS("#email-1")))
-	s.wait("email 2 shown", `document.querySelector("#detail-title")?.textContent.startsWith("Email 2")`)
+	s.do("show an email with findings", chromedp.Click(chromedp.CSS(`#email-list tbody tr:has(.score:not(.high)):not(:has(.edited))`)))
+	s.wait("its findings highlighted", `document.querySelector("#email-body mark") !== null`)
 	s.shot("review-table")
+	// make console-screenshot keeps this one for the README.
 	if path := os.Getenv("INGREN_CONSOLE_README_PNG"); path != "" {
-		s.screenshotTo(path)
+		ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
+		defer cancel()
+		png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("main")))
+		if err != nil {
+			t.Fatalf("screenshot the review: %v", err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// The approved CSV, downloaded as the button does it.
