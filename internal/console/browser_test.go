@@ -248,6 +248,49 @@ func TestStaleEditShowsConflict(t *testing.T) {
 	s.noProblems(`status of 412`)
 }
 
+// TestRetryAndRegenerateInChromium: the model refuses one prospect, so
+// the campaign ends with a failed email; Retry failed writes it again.
+// Then g-for-regenerate's form sends the reviewer's instructions to the
+// model and shows the new draft.
+func TestRetryAndRegenerateInChromium(t *testing.T) {
+	up := openaitest.New(t, openaitest.WithScript(openaitest.Status(http.StatusBadRequest)))
+	s := openWith(t, "retry", up)
+	api := testprog.HTTP(s.base, apiKey)
+	id := api.Submit(t, map[string]any{"name": "Retry and regenerate", "prospects": testprog.Prospects(3)})
+	api.WaitFor(t, id, 2*time.Minute, testprog.Campaign.Final)
+
+	s.signIn()
+	s.do("open the campaign", chromedp.Navigate(s.base+"/#/campaigns/"+id))
+	s.wait("one email failed", `document.querySelector(".count-failed b")?.textContent === "1" &&
+		document.querySelectorAll("#email-list tbody tr").length === 3 && !document.querySelector("#retry").disabled`)
+	s.shot("failed")
+	s.do("retry the failed", chromedp.Click(chromedp.CSS("#retry")))
+	s.wait("the failed one written again", `document.querySelector(".count-failed b")?.textContent === "0" &&
+		document.querySelector(".count-succeeded b")?.textContent === "3" &&
+		document.querySelector("#campaign-title + .badge")?.textContent === "Completed" &&
+		document.querySelectorAll("#email-list tbody tr .badge.succeeded").length === 3`)
+	s.shot("retried")
+
+	calls := up.Count()
+	s.do("regenerate email 1 with instructions",
+		chromedp.Click(chromedp.CSS("#email-0")),
+		chromedp.Click(chromedp.CSS("#regenerate")), // g, but see TestReviewInChromium's note on e
+		chromedp.WaitVisible(chromedp.CSS("#regen-instructions")),
+		chromedp.SendKeys(chromedp.CSS("#regen-instructions"), "mention the funding round\r"),
+	)
+	s.wait("the new draft shown", `document.querySelector("#flash")?.textContent.includes("new draft of email 1") &&
+		document.querySelector("#approve") !== null`)
+	s.shot("regenerated")
+	if up.Count() <= calls {
+		t.Fatalf("regenerate made no model call (%d before, %d after)", calls, up.Count())
+	}
+	last := up.Requests()[up.Count()-1].Body.Messages
+	if !strings.Contains(last[len(last)-1].Content, "mention the funding round") {
+		t.Errorf("the model was not given the instructions; the last message:\n%s", last[len(last)-1].Content)
+	}
+	s.noProblems()
+}
+
 // TestConsoleUnderAStagePrefix: on AWS the console is at the stage's URL,
 // /dev without a slash, where relative URLs would leave the stage. Behind
 // a proxy that serves the program under /dev as API Gateway does (and says
