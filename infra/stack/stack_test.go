@@ -106,6 +106,11 @@ func TestAPIKeyRequired(t *testing.T) {
 		"GET /api/v1/campaigns/{id}", "DELETE /api/v1/campaigns/{id}", "OPTIONS /api/v1/campaigns/{id}",
 		"ANY /api/v1/campaigns/{id}",
 		"GET /api/v1/campaigns/{id}/emails", "OPTIONS /api/v1/campaigns/{id}/emails", "ANY /api/v1/campaigns/{id}/emails",
+		"GET /api/v1/campaigns/{id}/emails/{index}", "PATCH /api/v1/campaigns/{id}/emails/{index}",
+		"OPTIONS /api/v1/campaigns/{id}/emails/{index}", "ANY /api/v1/campaigns/{id}/emails/{index}",
+		"POST /api/v1/campaigns/{id}/emails/{index}/regenerate", "OPTIONS /api/v1/campaigns/{id}/emails/{index}/regenerate",
+		"ANY /api/v1/campaigns/{id}/emails/{index}/regenerate",
+		"POST /api/v1/campaigns/{id}/retry", "OPTIONS /api/v1/campaigns/{id}/retry", "ANY /api/v1/campaigns/{id}/retry",
 		"GET /openapi.json", "OPTIONS /openapi.json", "ANY /openapi.json",
 		"GET /", "OPTIONS /", "ANY /", "GET /console/{file}", "OPTIONS /console/{file}", "ANY /console/{file}",
 	}

@@ -263,6 +263,24 @@ func TestCORS(t *testing.T) {
 			t.Fatalf("allowed %q", res.Header.Get("Access-Control-Allow-Origin"))
 		}
 	})
+	// A reviewer's browser edits an email with PATCH and If-Match, and
+	// reads the ETag it sends back.
+	t.Run("OKPreflightOfAnEdit", func(t *testing.T) {
+		req, _ := http.NewRequest("OPTIONS", base+"/api/v1/campaigns/cmp_1/emails/0", nil)
+		req.Header.Set("Origin", "https://app.example.com")
+		req.Header.Set("Access-Control-Request-Method", "PATCH")
+		req.Header.Set("Access-Control-Request-Headers", "content-type, x-api-key, if-match")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 204 || !strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "PATCH") ||
+			!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "If-Match") ||
+			!strings.Contains(res.Header.Get("Access-Control-Expose-Headers"), "ETag") {
+			t.Fatalf("%d %v", res.StatusCode, res.Header)
+		}
+	})
 	t.Run("OKHeadersOnActualRequest", func(t *testing.T) {
 		res, _ := post(t, base+"/api/v1/generate-email", key, sarah(t), "Origin", "https://app.example.com")
 		if res.StatusCode != 200 || res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {

@@ -91,6 +91,12 @@ func (s *Server) toError(ctx context.Context, err error) *Error {
 func faultError(e *fault.Error) *Error {
 	switch e.Code {
 	case fault.Invalid:
+		if len(e.Fields) == 0 {
+			// The request as a whole (a change that changes nothing): the
+			// answer still names a field, "" for the request itself.
+			return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
+				Message: e.Message, Fields: []fault.FieldError{{Field: "", Message: e.Message}}}
+		}
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "validation_failed",
 			Message: fmt.Sprintf("the request has %d invalid field(s)", len(e.Fields)), Fields: e.Fields}
 	case fault.NotFound:

@@ -457,7 +457,7 @@ func TestAWSCSVInputExportInChunks(t *testing.T) {
 		t.Fatalf("campaign %+v", c)
 	}
 
-	header := "Record ID,First Name,Company,\"'=Notes\n(free text)\",status,subject,body,error,step,send_day,quality_score,findings"
+	header := "Record ID,First Name,Company,\"'=Notes\n(free text)\",status,subject,body,error,step,send_day,quality_score,findings,review"
 	var all strings.Builder
 	chunks := w.csvChunks(t, "/api/v1/campaigns/"+id+"/emails?format=csv&columns=input", bound)
 	for i, c := range chunks {

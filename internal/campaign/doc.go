@@ -27,6 +27,18 @@
 //     (Store.Claim), so that of several deliveries one pays for the call.
 //   - Task: a one-off job of a campaign (expand, notify) that one process
 //     claims (Store.ClaimTask).
+//   - Draft: an Email's Outcome once written (succeeded or needs_review);
+//     only a draft is reviewed.
+//   - Review: a reviewer's decision on a draft (approved, rejected, or none
+//     yet: "unreviewed" in the API); the campaign counts each decision.
+//   - Edit: a reviewer's change to a draft's subject and body, linted
+//     again; the draft stays beside it.
+//   - Version: the count of an Email's writes (Finish, Revise, Reset), the
+//     API's ETag; a review write names the version it read (Store.Revise).
+//   - Hold: a regenerate request's claim on a finished Email while it calls
+//     the model (Store.Hold), apart from a delivery's Lease.
+//   - Round: a retry of a campaign's failed (or flagged) Emails: Reopen
+//     starts it, Reset makes each Email pending again, EndRetry ends it.
 //
 // Storage keeps older names where renaming would strand data or in-flight
 // messages: the SQLite table campaign_items, DynamoDB's ITEM# records and
@@ -34,9 +46,11 @@
 //
 // Where things happen: Service (service.go) submits, reads and cancels;
 // Submit validates the whole body first (submit.go) and stores nothing
-// unless every Input is valid. Worker (worker.go) works deliveries: expand,
-// write an Email, finish the campaign, send its webhook; deadletter.go
-// settles what the queue gave up on. Poller (poller.go) feeds the Worker
+// unless every Input is valid; review_service.go reads, changes,
+// regenerates an Email and retries a campaign. Worker (worker.go) works
+// deliveries: expand, write an Email, finish the campaign, send its
+// webhook, and a retry's round (retry.go); deadletter.go settles what the
+// queue gave up on. Poller (poller.go) feeds the Worker
 // from a Queue where no Lambda event source mapping does (the local
 // program). Every default is in defaults.go.
 package campaign

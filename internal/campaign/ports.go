@@ -17,8 +17,9 @@ import (
 //
 // A campaign whose ExpiresAt is not after the store's clock has expired:
 // from then on it reads as gone (Get and Email return ErrNotFound, List and
-// Emails leave it out) and its idempotency key no longer binds, even while
-// its records are still stored (DynamoDB's TTL deletes up to days late).
+// Emails leave it out; so do Revise, Hold, Reopen, Reset and EndRetry) and
+// its idempotency key no longer binds, even while its records are still
+// stored (DynamoDB's TTL deletes up to days late).
 type Store interface {
 	// Create stores c and its emails. c.ID is new. When c.IdempotencyKey is
 	// set and the tenant already used it, Create stores nothing and returns
@@ -110,8 +111,10 @@ type Store interface {
 	// that calls the model to regenerate it, so that of two such requests
 	// one pays for a call. It succeeds when the email's Version is
 	// version and it has no unexpired hold but owner's (moved to until;
-	// until = now gives it up). Otherwise ErrVersionMismatch, or a
-	// *ClaimedError with the holder's until. A hold is apart from Claim's
+	// until = now gives it up). Otherwise ErrVersionMismatch (a pending
+	// email's too), or a *ClaimedError with the holder's until; ErrNotFound
+	// when there is no such email. Exactly one of several owners racing
+	// for a free email succeeds. A hold is apart from Claim's
 	// lease, which a finished email may keep until its campaign ends.
 	Hold(ctx context.Context, campaignID string, index, version int, owner string, now, until time.Time) error
 
@@ -128,8 +131,11 @@ type Store interface {
 	// if its Status is one of from, its Review is not approved and its
 	// Round is below round: Status pending, Round round, Version plus 1,
 	// Outcome, Edit, Review, Note and ReviewedAt cleared, any lease or
-	// hold released, and the campaign's counters moved back, in one
-	// atomic write. Otherwise it returns ErrAlreadyDone, changing nothing.
+	// hold released, and the campaign's counters moved back (its usage
+	// stays: it was paid for) and its UpdatedAt set to now, in one atomic
+	// write. Otherwise it returns ErrAlreadyDone, changing nothing, or
+	// ErrNotFound when there is no such email. Exactly one of several
+	// racing Resets of one email succeeds.
 	Reset(ctx context.Context, campaignID string, index int, from []EmailStatus, round int, now time.Time) error
 
 	// EndRetry sets Retrying false if the campaign's Round is round (and

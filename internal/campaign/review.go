@@ -75,8 +75,9 @@ type Revision struct {
 	// (regenerate): Status becomes its status (succeeded, needs_review or
 	// failed), the counters move from the old status to it, Draft.Usage
 	// (the new calls' usage) is added to the email's usage and to the
-	// campaign's, and the edit, review and note are cleared. Edit, Review
-	// and Note must then be nil.
+	// campaign's, and the edit, review (with ReviewedAt) and note are
+	// cleared. Edit, Review and Note must then be nil; without a Draft,
+	// Status must be empty.
 	Draft  *Outcome
 	Status EmailStatus
 	// Edit replaces the reviewer's edit.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/fault"
@@ -99,8 +98,8 @@ func (ch *Change) validate() error {
 		case v == nil:
 		case strings.TrimSpace(*v) == "":
 			f.Add(field, "must not be empty")
-		case utf8.RuneCountInString(*v) > limit:
-			f.Add(field, "is longer than %d characters", limit)
+		default:
+			email.CheckText(&f, field, *v, limit)
 		}
 	}
 	text("subject", ch.Subject, email.MaxLintSubject)
@@ -108,8 +107,8 @@ func (ch *Change) validate() error {
 	if r := ch.Review; r != nil && *r != ReviewNone && *r != ReviewApproved && *r != ReviewRejected {
 		f.Add("review", "must be approved, rejected or unreviewed")
 	}
-	if ch.Note != nil && utf8.RuneCountInString(*ch.Note) > MaxNote {
-		f.Add("note", "is longer than %d characters", MaxNote)
+	if ch.Note != nil {
+		email.CheckText(&f, "note", *ch.Note, MaxNote)
 	}
 	return f.Err()
 }
@@ -183,9 +182,9 @@ func (s *Service) revision(e *Email, ch Change) (Revision, error) {
 // gives the hold up, and is returned as the Composer's error. The new
 // draft replaces the edit, review and note: they were about the old one.
 func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMatch int, instructions string) (*Email, error) {
-	if utf8.RuneCountInString(instructions) > email.MaxInstructions {
-		return nil, fault.Fields{{Field: "instructions",
-			Message: fmt.Sprintf("is longer than %d characters", email.MaxInstructions)}}.Err()
+	var f fault.Fields
+	if email.CheckText(&f, "instructions", instructions, email.MaxInstructions); len(f) > 0 {
+		return nil, f.Err()
 	}
 	if s.Composer == nil {
 		return nil, errors.New("campaign: the Service has no Composer to regenerate with")
@@ -193,12 +192,14 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 	if _, err := s.Store.Get(ctx, tenant, id); err != nil {
 		return nil, err
 	}
-	owner := randomHex(8)
-	deadline := s.now().Add(s.regenerateTimeout())
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	// The model works for limit at most; the hold, in the store's clock,
+	// lasts a little longer.
+	limit := s.regenerateTimeout()
+	if d, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(d))
 	}
-	e, err := s.hold(ctx, id, index, ifMatch, owner, deadline.Add(holdMargin))
+	owner := randomHex(8)
+	e, err := s.hold(ctx, id, index, ifMatch, owner, s.now().Add(limit+holdMargin))
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 	if subject != "" || body != "" || instructions != "" {
 		req.Rewrite = &email.Rewrite{Subject: subject, Body: body, Instructions: instructions}
 	}
-	cctx, cancel := context.WithDeadline(ctx, deadline)
+	cctx, cancel := context.WithTimeout(ctx, limit)
 	res, err := s.Composer.Compose(cctx, &req)
 	cancel()
 	if err != nil {

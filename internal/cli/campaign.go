@@ -23,6 +23,10 @@ Commands:
   download ID    write a campaign's emails as CSV
   cancel ID      cancel a campaign
   list           list your campaigns
+  emails ID      list a campaign's emails (--status approved, needs_review, ...)
+  show ID INDEX  print one email, its findings and review
+  approve ID INDEX...  approve emails (reject ID INDEX... rejects them)
+  retry ID       write a finished campaign's failed emails again
 
 Run ingren campaign COMMAND -h for a command's flags.
 `
@@ -48,6 +52,16 @@ func campaignMain(ctx context.Context, args []string, env Env) int {
 		return cancel(ctx, args, env)
 	case "list":
 		return list(ctx, args, env)
+	case "emails":
+		return emailsCmd(ctx, args, env)
+	case "show":
+		return showCmd(ctx, args, env)
+	case "approve":
+		return reviewCmd(ctx, args, env, "approve", "approved")
+	case "reject":
+		return reviewCmd(ctx, args, env, "reject", "rejected")
+	case "retry":
+		return retryCmd(ctx, args, env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.Stdout, campaignUsage)
 		return ExitOK
@@ -197,8 +211,8 @@ func run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "download it with: %s\n", dl)
 		return code
 	}
-	fmt.Fprintf(env.Stderr, "wrote %s: %d with an email (%d need review), %d failed\n", *out, final.Succeeded, final.NeedsReview, final.Failed)
-	if final.Failed > 0 || final.Succeeded < final.Total {
+	fmt.Fprintf(env.Stderr, "wrote %s: %d with an email (%d need review), %d failed\n", *out, final.Succeeded+final.NeedsReview, final.NeedsReview, final.Failed)
+	if final.Failed > 0 || final.Succeeded+final.NeedsReview < final.Total {
 		return ExitSomeFailed
 	}
 	return ExitOK
@@ -228,6 +242,12 @@ func printCampaign(env Env, c *client.Campaign) {
 	fmt.Fprintf(tw, "needs_review\t%d\n", c.NeedsReview)
 	fmt.Fprintf(tw, "failed\t%d\n", c.Failed)
 	fmt.Fprintf(tw, "pending\t%d\n", c.Pending)
+	fmt.Fprintf(tw, "approved\t%d\n", c.Approved)
+	fmt.Fprintf(tw, "rejected\t%d\n", c.Rejected)
+	fmt.Fprintf(tw, "unreviewed\t%d\n", c.Unreviewed)
+	if c.Retries > 0 {
+		fmt.Fprintf(tw, "retries\t%d\n", c.Retries)
+	}
 	fmt.Fprintf(tw, "created_at\t%s\n", c.CreatedAt.Format(time.RFC3339))
 	if c.CompletedAt != nil {
 		fmt.Fprintf(tw, "completed_at\t%s\n", c.CompletedAt.Format(time.RFC3339))
@@ -259,17 +279,19 @@ func download(ctx context.Context, args []string, env Env) int {
 		"Writes a campaign's emails as CSV, to OUT.csv or the standard output. It follows\nan AWS deployment's chunks (X-Next-Cursor) until the last.")
 	out := fs.String("o", "", "where the CSV goes (default the standard output)")
 	input := fs.Bool("input-columns", false, "start each row with a CSV campaign's own columns")
+	status := fs.String("status", "", "only the emails of these statuses and decisions, comma-separated: succeeded, needs_review, failed, pending, approved, rejected, unreviewed")
 	pos, c, code := start(env, fs, args, 1)
 	if code >= 0 {
 		return code
 	}
+	filter := statusList(*status)
 	if *out == "" {
-		if _, err := c.Download(ctx, pos[0], *input, env.Stdout); err != nil {
+		if _, err := c.Download(ctx, pos[0], *input, env.Stdout, filter...); err != nil {
 			return fail(env, err)
 		}
 		return ExitOK
 	}
-	chunks, err := writeCSV(ctx, c, pos[0], *input, *out)
+	chunks, err := writeCSV(ctx, c, pos[0], *input, *out, filter...)
 	if err != nil {
 		return fail(env, err)
 	}
@@ -279,13 +301,13 @@ func download(ctx context.Context, args []string, env Env) int {
 
 // writeCSV downloads the campaign's emails to path through a temporary
 // file beside it, so that a failed download leaves no half file.
-func writeCSV(ctx context.Context, c *client.Client, id string, input bool, path string) (int, error) {
+func writeCSV(ctx context.Context, c *client.Client, id string, input bool, path string, status ...string) (int, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return 0, err
 	}
 	defer os.Remove(f.Name())
-	chunks, err := c.Download(ctx, id, input, f)
+	chunks, err := c.Download(ctx, id, input, f, status...)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -325,7 +347,7 @@ func list(ctx context.Context, args []string, env Env) int {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tDONE\tFAILED\tCREATED\tNAME")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", c.CampaignID, c.Status, c.Succeeded+c.Failed, c.Total, c.Failed,
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", c.CampaignID, c.Status, c.Done(), c.Total, c.Failed,
 			c.CreatedAt.Local().Format("2006-01-02 15:04"), c.Name)
 	}
 	tw.Flush()

@@ -67,6 +67,10 @@ Usage:
   ingren campaign download ID  write a campaign's emails as CSV
   ingren campaign cancel ID    cancel a campaign
   ingren campaign list         list your campaigns
+  ingren campaign emails ID    list a campaign's emails, by status or review (--status)
+  ingren campaign show ID N    print email N of a campaign, its findings and review
+  ingren campaign approve ID N...  approve emails (reject rejects them)
+  ingren campaign retry ID     write a finished campaign's failed emails again
   ingren generate FILE.json    write one email and print it
   ingren lint FILE             check an email (text or .json) as written emails are checked
   ingren mcp                   serve Ingren's tools to an AI agent (Model Context Protocol, stdio)
@@ -165,7 +169,8 @@ func command(env Env, name, args, about string) *flag.FlagSet {
 }
 
 // parse parses args with fs, flags before and after the positional
-// arguments alike, and checks that there are want of those.
+// arguments alike, and checks that there are want of those (any number
+// when want is negative).
 // start parses a command's arguments and builds its API client. A code of
 // ExitOK or more means the command is over (help was asked for, the
 // arguments are wrong, or there is no key) and returns it.
@@ -197,7 +202,7 @@ func parse(fs *flag.FlagSet, args []string, want int) ([]string, int) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) != want {
+	if want >= 0 && len(pos) != want {
 		fmt.Fprintf(fs.Output(), "ingren %s: want %d argument(s), got %d (see ingren %s -h)\n", fs.Name(), want, len(pos), fs.Name())
 		return nil, ExitUsage
 	}

@@ -124,6 +124,13 @@ func TestHelp(t *testing.T) {
 		{"Download", []string{"campaign", "download", "-h"}, "X-Next-Cursor"},
 		{"Cancel", []string{"campaign", "cancel", "-h"}, "Usage: ingren campaign cancel ID"},
 		{"List", []string{"campaign", "list", "-h"}, "Usage: ingren campaign list"},
+		{"Emails", []string{"campaign", "emails", "-h"}, "-status"},
+		{"Show", []string{"campaign", "show", "-h"}, "Usage: ingren campaign show ID INDEX"},
+		{"Approve", []string{"campaign", "approve", "-h"}, "Usage: ingren campaign approve ID INDEX..."},
+		{"Reject", []string{"campaign", "reject", "-h"}, "Usage: ingren campaign reject ID INDEX..."},
+		{"Retry", []string{"campaign", "retry", "-h"}, "-include-needs-review"},
+		{"DownloadStatus", []string{"campaign", "download", "-h"}, "-status"},
+		{"HelpListsRetry", []string{"help"}, "ingren campaign retry ID"},
 		{"Generate", []string{"generate", "-h"}, "Usage: ingren generate FILE.json"},
 		{"Lint", []string{"lint", "-h"}, "Usage: ingren lint [-context REQUEST.json] [-json] FILE"},
 		{"MCP", []string{"mcp", "-h"}, "Usage: ingren mcp"},
@@ -386,7 +393,7 @@ func TestCampaignRunCSV(t *testing.T) {
 		t.Fatalf("%d rows, want the header and 2 emails: %v", len(rows), rows)
 	}
 	want := []string{"First Name", "Last Name", "Title", "Company Name", "Industry",
-		"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings"}
+		"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings", "review"}
 	if !slices.Equal(rows[0], want) {
 		t.Fatalf("header %q, want the input columns then the email's: %q", rows[0], want)
 	}

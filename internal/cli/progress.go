@@ -78,7 +78,7 @@ func barProgress(env Env) (show func(*client.Campaign), done func()) {
 				progressbar.OptionShowElapsedTimeOnFinish(),
 			)
 		}
-		_ = bar.Set(c.Succeeded + c.Failed)
+		_ = bar.Set(c.Done())
 		bar.Describe(fmt.Sprintf("%s, %d failed", c.Status, c.Failed))
 	}
 	done = func() {
@@ -101,7 +101,7 @@ func plainProgress(env Env) (show func(*client.Campaign), done func()) {
 			return
 		}
 		last = now
-		n := c.Succeeded + c.Failed
+		n := c.Done()
 		line := fmt.Sprintf("%s: %d/%d done, %d failed, %d need review", c.Status, n, c.Total, c.Failed, c.NeedsReview)
 		if secs := now.Sub(start).Seconds(); n > 0 && secs >= 1 && !c.Final() {
 			rate := float64(n) / secs

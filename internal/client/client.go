@@ -63,7 +63,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
 }
 
-// Campaign is a campaign as the API shows it.
+// Campaign is a campaign as the API shows it. Succeeded, NeedsReview,
+// Failed and Pending count each prospect once; Approved, Rejected and
+// Unreviewed split the drafts (succeeded and needs_review) by decision.
 type Campaign struct {
 	CampaignID  string     `json:"campaign_id"`
 	Name        string     `json:"name"`
@@ -73,6 +75,10 @@ type Campaign struct {
 	Failed      int        `json:"failed"`
 	NeedsReview int        `json:"needs_review"`
 	Pending     int        `json:"pending"`
+	Approved    int        `json:"approved"`
+	Rejected    int        `json:"rejected"`
+	Unreviewed  int        `json:"unreviewed"`
+	Retries     int        `json:"retries"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	CompletedAt *time.Time `json:"completed_at"`
@@ -80,6 +86,9 @@ type Campaign struct {
 		TotalTokens int `json:"total_tokens"`
 	} `json:"usage"`
 }
+
+// Done counts the prospects worked: with an email or failed.
+func (c *Campaign) Done() int { return c.Total - c.Pending }
 
 // Final reports whether nothing more happens to the campaign.
 func (c *Campaign) Final() bool {
@@ -270,7 +279,8 @@ func (c *Client) List(ctx context.Context) ([]Campaign, error) {
 const NextCursorHeader = "X-Next-Cursor"
 
 // CampaignEmail is one prospect's email in a campaign, as the JSON
-// listing shows it: pending, or written (succeeded), or failed with Error.
+// listing shows it: pending, or written (succeeded, needs_review), or
+// failed with Error. An edited email shows its edit, and Draft the model's.
 type CampaignEmail struct {
 	Index   int    `json:"index"`
 	Ref     string `json:"ref"`
@@ -279,10 +289,28 @@ type CampaignEmail struct {
 	Body    string `json:"body"`
 	Model   string `json:"model,omitempty"`
 	Error   string `json:"error"`
+	// Version is what the email's ETag says; ChangeEmail and Regenerate
+	// take it as their If-Match.
+	Version int `json:"version"`
 	// Quality is the first email's report; nil until it is written.
 	Quality  *Quality `json:"quality,omitempty"`
 	Variants []Step   `json:"variants,omitempty"`
 	Sequence []Step   `json:"sequence,omitempty"`
+	// Review is approved, rejected or unreviewed; nil for an email without
+	// a draft (pending or failed).
+	Review     *string    `json:"review"`
+	Note       string     `json:"note"`
+	ReviewedAt *time.Time `json:"reviewed_at"`
+	Edited     bool       `json:"edited"`
+	// Draft is the model's draft of an edited email.
+	Draft *Draft `json:"draft,omitempty"`
+}
+
+// Draft is the model's draft of an email a reviewer edited.
+type Draft struct {
+	Subject string  `json:"subject"`
+	Body    string  `json:"body"`
+	Quality Quality `json:"quality"`
 }
 
 // EmailPage is a page of a campaign's emails, in prospect order, and the
@@ -293,14 +321,18 @@ type EmailPage struct {
 }
 
 // Emails reads one page of the campaign id's emails as JSON: at most limit
-// (the API's default when 0) from cursor on ("" for the first page).
-func (c *Client) Emails(ctx context.Context, id, cursor string, limit int) (*EmailPage, error) {
+// (the API's default when 0) from cursor on ("" for the first page), of
+// the statuses and review decisions given (all without).
+func (c *Client) Emails(ctx context.Context, id, cursor string, limit int, status ...string) (*EmailPage, error) {
 	q := url.Values{}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	if cursor != "" {
 		q.Set("cursor", cursor)
+	}
+	if len(status) > 0 {
+		q.Set("status", strings.Join(status, ","))
 	}
 	path := "/api/v1/campaigns/" + url.PathEscape(id) + "/emails"
 	if len(q) > 0 {
@@ -313,13 +345,17 @@ func (c *Client) Emails(ctx context.Context, id, cursor string, limit int) (*Ema
 // Download writes the campaign's emails as CSV to w, following the
 // export's chunks until one names no next cursor, and returns how many
 // chunks it read. inputColumns asks for a CSV campaign's own columns
-// before the email columns.
-func (c *Client) Download(ctx context.Context, id string, inputColumns bool, w io.Writer) (chunks int, err error) {
+// before the email columns; status, for the emails of those statuses and
+// review decisions alone ("approved").
+func (c *Client) Download(ctx context.Context, id string, inputColumns bool, w io.Writer, status ...string) (chunks int, err error) {
 	cursor := ""
 	for {
 		q := url.Values{"format": {"csv"}}
 		if inputColumns {
 			q.Set("columns", "input")
+		}
+		if len(status) > 0 {
+			q.Set("status", strings.Join(status, ","))
 		}
 		if cursor != "" {
 			q.Set("cursor", cursor)
@@ -343,6 +379,86 @@ func (c *Client) Download(ctx context.Context, id string, inputColumns bool, w i
 		}
 		cursor = next
 	}
+}
+
+// AnyVersion, as ChangeEmail's or Regenerate's version, sends no
+// If-Match: the request applies to whatever the email is now.
+const AnyVersion = -1
+
+// EmailChange is a reviewer's change to one email: nil members are left
+// as they are. Review is approved, rejected or unreviewed.
+type EmailChange struct {
+	Subject *string `json:"subject,omitempty"`
+	Body    *string `json:"body,omitempty"`
+	Review  *string `json:"review,omitempty"`
+	Note    *string `json:"note,omitempty"`
+}
+
+// Email reads one email of the campaign id.
+func (c *Client) Email(ctx context.Context, id string, index int) (*CampaignEmail, error) {
+	var out CampaignEmail
+	return &out, c.do(ctx, "GET", emailPath(id, index), "", nil, &out)
+}
+
+// ChangeEmail edits, approves, rejects or annotates one email. With a
+// version (not AnyVersion) it applies only if the email is still at it:
+// otherwise it is an *Error with status 412 (IsStatus(err, 412)).
+func (c *Client) ChangeEmail(ctx context.Context, id string, index, version int, ch EmailChange) (*CampaignEmail, error) {
+	b, err := json.Marshal(ch)
+	if err != nil {
+		return nil, err
+	}
+	var out CampaignEmail
+	return &out, c.do(ctx, "PATCH", emailPath(id, index), "application/json", bytes.NewReader(b), &out, ifMatch(version)...)
+}
+
+// Regenerate writes a new draft of one email through the model, following
+// instructions ("" for none). Each call is a model call: it is not
+// idempotent.
+func (c *Client) Regenerate(ctx context.Context, id string, index, version int, instructions string) (*CampaignEmail, error) {
+	var body io.Reader
+	contentType := ""
+	if instructions != "" {
+		b, err := json.Marshal(map[string]string{"instructions": instructions})
+		if err != nil {
+			return nil, err
+		}
+		body, contentType = bytes.NewReader(b), "application/json"
+	}
+	var out CampaignEmail
+	return &out, c.do(ctx, "POST", emailPath(id, index)+"/regenerate", contentType, body, &out, ifMatch(version)...)
+}
+
+// Retried is the answer to a retry.
+type Retried struct {
+	CampaignID string `json:"campaign_id"`
+	Status     string `json:"status"`
+	// Retried counts the emails made pending again.
+	Retried int `json:"retried"`
+}
+
+// Retry makes the failed emails of the finished campaign id (and, with
+// includeNeedsReview, the flagged ones not approved) pending again.
+func (c *Client) Retry(ctx context.Context, id string, includeNeedsReview bool) (*Retried, error) {
+	path := "/api/v1/campaigns/" + url.PathEscape(id) + "/retry"
+	if includeNeedsReview {
+		path += "?include=needs_review"
+	}
+	var out Retried
+	return &out, c.do(ctx, "POST", path, "", nil, &out)
+}
+
+func emailPath(id string, index int) string {
+	return "/api/v1/campaigns/" + url.PathEscape(id) + "/emails/" + strconv.Itoa(index)
+}
+
+// ifMatch is the header pair that sends version as If-Match, none for
+// AnyVersion.
+func ifMatch(version int) []string {
+	if version == AnyVersion {
+		return nil
+	}
+	return []string{"If-Match", `"` + strconv.Itoa(version) + `"`}
 }
 
 // Email is one written email as POST /api/v1/generate-email answers.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -122,5 +123,77 @@ func TestEmails(t *testing.T) {
 	p, err := client.New(srv.URL, "k").Emails(context.Background(), "cmp_1", "c2", 2)
 	if err != nil || len(p.Emails) != 1 || p.Emails[0].Quality == nil || p.Emails[0].Quality.Score != 90 || p.NextCursor != "" {
 		t.Fatalf("page %+v, err %v", p, err)
+	}
+}
+
+// The review calls send what the API reads: the status filter, If-Match
+// from a version (none for AnyVersion), a change's members alone, and a
+// regenerate without instructions has no body.
+func TestReviewSends(t *testing.T) {
+	type seen struct{ method, target, ifMatch, contentType, body string }
+	var got seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = seen{r.Method, r.URL.RequestURI(), r.Header.Get("If-Match"), r.Header.Get("Content-Type"), string(b)}
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/retry"):
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = w.Write([]byte(`{"campaign_id":"cmp_1","status":"running","retried":2}`))
+		case strings.HasSuffix(r.URL.Path, "/emails"):
+			_, _ = w.Write([]byte(`{"emails":[],"next_cursor":""}`))
+		case r.URL.Query().Get("format") == "csv":
+			_, _ = w.Write([]byte("ref\n"))
+		default:
+			w.Header().Set("ETag", `"4"`)
+			_, _ = w.Write([]byte(`{"index":3,"status":"succeeded","version":4,"review":"approved","edited":true,"draft":{"subject":"d","body":"b","quality":{"score":70,"findings":[]}}}`))
+		}
+	}))
+	defer srv.Close()
+	c, ctx := client.New(srv.URL, "k"), context.Background()
+	approved, subject := "approved", "New subject"
+	for name, tc := range map[string]struct {
+		call func() error
+		want seen
+	}{
+		"Filter": {func() error { _, err := c.Emails(ctx, "cmp_1", "", 0, "needs_review", "unreviewed"); return err },
+			seen{"GET", "/api/v1/campaigns/cmp_1/emails?status=needs_review%2Cunreviewed", "", "", ""}},
+		"DownloadApproved": {func() error { _, err := c.Download(ctx, "cmp_1", false, io.Discard, "approved"); return err },
+			seen{"GET", "/api/v1/campaigns/cmp_1/emails?format=csv&status=approved", "", "", ""}},
+		"Email": {func() error {
+			e, err := c.Email(ctx, "cmp_1", 3)
+			if err == nil && (e.Version != 4 || e.Review == nil || *e.Review != "approved" || e.Draft == nil || e.Draft.Quality.Score != 70) {
+				err = fmt.Errorf("read %+v", e)
+			}
+			return err
+		}, seen{"GET", "/api/v1/campaigns/cmp_1/emails/3", "", "", ""}},
+		"ChangeIfMatch": {func() error {
+			_, err := c.ChangeEmail(ctx, "cmp_1", 3, 4, client.EmailChange{Subject: &subject, Review: &approved})
+			return err
+		}, seen{"PATCH", "/api/v1/campaigns/cmp_1/emails/3", `"4"`, "application/json", `{"subject":"New subject","review":"approved"}`}},
+		"ChangeAnyVersion": {func() error {
+			_, err := c.ChangeEmail(ctx, "cmp_1", 3, client.AnyVersion, client.EmailChange{Review: &approved})
+			return err
+		}, seen{"PATCH", "/api/v1/campaigns/cmp_1/emails/3", "", "application/json", `{"review":"approved"}`}},
+		"RegenerateBare": {func() error { _, err := c.Regenerate(ctx, "cmp_1", 3, client.AnyVersion, ""); return err },
+			seen{"POST", "/api/v1/campaigns/cmp_1/emails/3/regenerate", "", "", ""}},
+		"RegenerateInstructions": {func() error { _, err := c.Regenerate(ctx, "cmp_1", 3, 0, "shorter"); return err },
+			seen{"POST", "/api/v1/campaigns/cmp_1/emails/3/regenerate", `"0"`, "application/json", `{"instructions":"shorter"}`}},
+		"Retry": {func() error {
+			r, err := c.Retry(ctx, "cmp_1", true)
+			if err == nil && r.Retried != 2 {
+				err = fmt.Errorf("retried %+v", r)
+			}
+			return err
+		}, seen{"POST", "/api/v1/campaigns/cmp_1/retry?include=needs_review", "", "", ""}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got = seen{}
+			if err := tc.call(); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("sent %+v\nwant %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -44,7 +44,7 @@ returns the first campaign rather than starting, and paying for, another.`
 
 const getAbout = `Reads a campaign's progress (GET /api/v1/campaigns/{id}). Free.
 status is queued, running, or final: completed, completed_with_errors or cancelled.
-succeeded, failed, needs_review and pending count the prospects' emails. Poll every few seconds
+succeeded, needs_review, failed and pending count the prospects' emails, each once. Poll every few seconds
 until the status is final, then read the emails with list_campaign_emails.`
 
 const listAbout = `Reads one page of a campaign's emails, in prospect order (GET /api/v1/campaigns/{id}/emails). Free.
@@ -210,8 +210,8 @@ func (t *tools) get(ctx context.Context, _ *sdk.CallToolRequest, in campaignID) 
 		return nil, nil, t.toolError(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Campaign %s (%s): %s. %d of %d prospects done: %d succeeded (%d need review), %d failed, %d pending.\n",
-		c.CampaignID, c.Name, c.Status, c.Succeeded+c.Failed, c.Total, c.Succeeded, c.NeedsReview, c.Failed, c.Pending)
+	fmt.Fprintf(&b, "Campaign %s (%s): %s. %d of %d prospects done: %d succeeded, %d need review, %d failed, %d pending.\n",
+		c.CampaignID, c.Name, c.Status, c.Done(), c.Total, c.Succeeded, c.NeedsReview, c.Failed, c.Pending)
 	if c.Final() {
 		b.WriteString("The campaign is over: read its emails with list_campaign_emails.\n")
 	}

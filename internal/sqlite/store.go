@@ -388,20 +388,29 @@ func (s *Store) Release(ctx context.Context, campaignID string, index int, owner
 	return nil
 }
 
-// ReleaseLeases ends every email lease, and reports how many there were.
-// The local program calls it at start-up with Queue.ReleaseInFlight: as the
-// only worker, any lease it finds was held by a process that died, and
-// would otherwise make the resumed emails wait for it to end.
+// ReleaseLeases ends every email lease and hold, and reports how many
+// there were. The local program calls it at start-up with
+// Queue.ReleaseInFlight: as the only worker and the only API, any lease or
+// hold it finds was held by a process that died, and would otherwise make
+// the resumed emails, or a reviewer's regenerate, wait for it to end.
 func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM item_leases`)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("release leases: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
+	defer tx.Rollback()
+	released := 0
+	for _, table := range []string{"item_leases", "item_holds"} {
+		n, err := execCount(ctx, tx, `DELETE FROM `+table)
+		if err != nil {
+			return 0, fmt.Errorf("release leases: %w", err)
+		}
+		released += n
+	}
+	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("release leases: %w", err)
 	}
-	return int(n), nil
+	return released, nil
 }
 
 // DeleteExpired deletes campaigns that expired by now, the longest expired

@@ -13,8 +13,8 @@ import (
 
 // TestDeleteExpiredRemovesEveryRow checks what the conformance suite cannot
 // see through reads: that DeleteExpired really deletes an expired
-// campaign's rows (campaign, emails, leases, and so its idempotency key), in
-// calls of at most limit rows, and no row of a live campaign.
+// campaign's rows (campaign, emails, leases, holds, and so its idempotency
+// key), in calls of at most limit rows, and no row of a live campaign.
 func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ingren.db")
 	s := MustStore(t, path)
@@ -41,6 +41,15 @@ func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 			t.Fatalf("Claim: %v", err)
 		}
 	}
+	// Holds cascade with their emails, uncounted. An expired campaign's
+	// email cannot be held any more: its hold is one a request took
+	// before.
+	for _, id := range append(expired, live.ID) {
+		if _, err := db.Exec(`INSERT INTO item_holds (campaign_id, idx, owner, until) VALUES (?, 0, 'request', ?)`,
+			id, now.Add(time.Minute).UnixMilli()); err != nil {
+			t.Fatalf("hold: %v", err)
+		}
+	}
 	// 3 campaigns, 11 emails, 3 leases.
 	const rows, limit = 3 + 11 + 3, 4
 
@@ -64,7 +73,7 @@ func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 	if removed != rows {
 		t.Errorf("DeleteExpired removed %d rows in all, want %d", removed, rows)
 	}
-	for _, table := range []string{"campaigns", "campaign_items", "item_leases"} {
+	for _, table := range []string{"campaigns", "campaign_items", "item_leases", "item_holds"} {
 		col := "campaign_id"
 		if table == "campaigns" {
 			col = "id"
@@ -79,7 +88,7 @@ func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 		if left != 0 {
 			t.Errorf("%s: %d rows of expired campaigns left", table, left)
 		}
-		if want := map[string]int{"campaigns": 1, "campaign_items": 4, "item_leases": 1}[table]; kept != want {
+		if want := map[string]int{"campaigns": 1, "campaign_items": 4, "item_leases": 1, "item_holds": 1}[table]; kept != want {
 			t.Errorf("%s: %d rows of the live campaign, want %d", table, kept, want)
 		}
 	}

@@ -127,3 +127,32 @@ func TestStoreOpensDatabaseWithoutReviewColumns(t *testing.T) {
 		t.Fatalf("Email after reopening = %+v, %v; want version 2, approved", e, err)
 	}
 }
+
+// ReleaseLeases, at the local program's start, ends the leases of the
+// worker and the holds of regenerate that a previous run left.
+func TestReleaseLeasesEndsLeasesAndHolds(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t, filepath.Join(t.TempDir(), "ingren.db"))
+	now := storetest.Now()
+	c := storetest.NewCampaign("t", 2)
+	storetest.MustCreate(t, s, c, storetest.NewItems(c))
+	if err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, campaign.Outcome{Subject: "s"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Claim(ctx, c.ID, 0, "dead worker", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Hold(ctx, c.ID, 1, 1, "dead request", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.ReleaseLeases(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("ReleaseLeases = %d, %v; want 2", n, err)
+	}
+	if err := s.Claim(ctx, c.ID, 0, "worker", now, now.Add(time.Minute)); err != nil {
+		t.Errorf("Claim after ReleaseLeases: %v", err)
+	}
+	if err := s.Hold(ctx, c.ID, 1, 1, "request", now, now.Add(time.Minute)); err != nil {
+		t.Errorf("Hold after ReleaseLeases: %v", err)
+	}
+}

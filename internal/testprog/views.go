@@ -18,8 +18,9 @@ type Campaign struct {
 	} `json:"usage"`
 }
 
-// Done reports whether every email of the campaign has an outcome.
-func (c Campaign) Done() bool { return c.Succeeded+c.Failed >= c.Total }
+// Done reports whether every email of the campaign has an outcome
+// (succeeded, needs_review or failed: the API counts each once).
+func (c Campaign) Done() bool { return c.Succeeded+c.NeedsReview+c.Failed >= c.Total }
 
 // Final reports whether the campaign's status is final: nothing more
 // happens to it.

@@ -92,7 +92,9 @@ func blocked(a netip.Addr) bool {
 		netip.MustParsePrefix("100.64.0.0/10").Contains(a) // carrier-grade NAT, also used by cloud metadata
 }
 
-// Payload is the JSON body of a webhook call.
+// Payload is the JSON body of a webhook call. Its counts are the API's:
+// each prospect once, succeeded without needs_review (the campaign's
+// stored Succeeded counts both).
 type Payload struct {
 	Event       string      `json:"event"`
 	CampaignID  string      `json:"campaign_id"`
@@ -112,7 +114,7 @@ type Payload struct {
 func (n *Notifier) Notify(ctx context.Context, c *campaign.Campaign) error {
 	body, err := json.Marshal(Payload{
 		Event: "campaign.finished", CampaignID: c.ID, Name: c.Name, Status: string(c.Status),
-		Total: c.Total, Succeeded: c.Succeeded, Failed: c.Failed, NeedsReview: c.NeedsReview,
+		Total: c.Total, Succeeded: c.Succeeded - c.NeedsReview, Failed: c.Failed, NeedsReview: c.NeedsReview,
 		CompletedAt: c.CompletedAt, Usage: c.Usage,
 	})
 	if err != nil {

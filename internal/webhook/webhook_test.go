@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -38,6 +39,26 @@ func TestNotify(t *testing.T) {
 		n := New(Options{Secret: string(secret), AllowPrivate: true})
 		if err := n.Notify(context.Background(), finished(srv.URL)); err != nil || !got.Load() {
 			t.Fatalf("err %v, delivered %v", err, got.Load())
+		}
+	})
+	// The payload counts each prospect once, as the API's campaign view
+	// does: succeeded leaves out the needs_review emails the stored
+	// counter includes.
+	t.Run("OKCountsEachProspectOnce", func(t *testing.T) {
+		got := make(chan Payload, 1)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var p Payload
+			_ = json.NewDecoder(r.Body).Decode(&p)
+			got <- p
+		}))
+		defer srv.Close()
+		c := finished(srv.URL)
+		c.Total, c.Succeeded, c.NeedsReview, c.Failed = 200, 199, 5, 1
+		if err := New(Options{AllowPrivate: true}).Notify(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+		if p := <-got; p.Succeeded != 194 || p.NeedsReview != 5 || p.Failed != 1 {
+			t.Fatalf("payload %+v, want 194 succeeded, 5 need review, 1 failed", p)
 		}
 	})
 	// One call per Notify: the worker retries through its queue what

@@ -100,9 +100,6 @@ func checkFiltered(t *testing.T, s campaign.Store, id string, all []campaign.Ema
 			break
 		}
 	}
-	if len(sizes) > 1 && sizes[len(sizes)-1] == 0 && len(want)%limit != 0 {
-		t.Errorf("page sizes = %v: an empty last page after a short one", sizes)
-	}
 }
 
 func indexes(list []campaign.Email) []int {
