@@ -67,7 +67,8 @@ func TestReviewInChromium(t *testing.T) {
 	s.shot("progress")
 	s.wait("the campaign to finish, every email listed", fmt.Sprintf(
 		`document.querySelector("#campaign-title + .badge")?.textContent === "Completed" &&
-		 document.querySelectorAll("#email-list tbody tr").length === %d`, len(prospects)))
+		 document.querySelector("#email-list")?.getAttribute("aria-busy") === "false" &&
+		 document.querySelectorAll("#email-list tbody tr .badge.succeeded").length === %d`, len(prospects)))
 	id := strings.TrimPrefix(eval[string](s, `location.hash`), "#/campaigns/")
 
 	// Edit email 2 (index 1) in place: e opens the form, Enter in the
@@ -192,6 +193,7 @@ func TestProspectDataIsText(t *testing.T) {
 	)
 	s.wait("the campaign to finish, every email listed",
 		`["Completed", "Completed with errors"].includes(document.querySelector("#campaign-title + .badge")?.textContent) &&
+		 document.querySelector("#email-list")?.getAttribute("aria-busy") === "false" &&
 		 document.querySelectorAll("#email-list tbody tr").length === 2`)
 	for i := range 2 {
 		s.do("show email "+strconv.Itoa(i+1), chromedp.Click(chromedp.CSS(fmt.Sprintf("#email-%d", i))))
@@ -229,7 +231,8 @@ func TestStaleEditShowsConflict(t *testing.T) {
 
 	s.signIn()
 	s.do("open the campaign", chromedp.Navigate(s.base+"/#/campaigns/"+id))
-	s.wait("the emails listed", `document.querySelectorAll("#email-list tbody tr").length === 2 && document.querySelector("#edit") !== null`)
+	s.wait("the emails listed", `document.querySelector("#email-list")?.getAttribute("aria-busy") === "false" &&
+		document.querySelectorAll("#email-list tbody tr").length === 2 && document.querySelector("#edit") !== null`)
 	s.do("edit email 1", chromedp.Click(chromedp.CSS("#edit")), chromedp.WaitVisible(chromedp.CSS("#edit-body")))
 	s.retype("#edit-body", "Hi Pat0,\n\nMy version of the email.\n\nBest,")
 
@@ -262,12 +265,14 @@ func TestRetryAndRegenerateInChromium(t *testing.T) {
 	s.signIn()
 	s.do("open the campaign", chromedp.Navigate(s.base+"/#/campaigns/"+id))
 	s.wait("one email failed", `document.querySelector(".count-failed b")?.textContent === "1" &&
+		document.querySelector("#email-list")?.getAttribute("aria-busy") === "false" &&
 		document.querySelectorAll("#email-list tbody tr").length === 3 && !document.querySelector("#retry").disabled`)
 	s.shot("failed")
 	s.do("retry the failed", chromedp.Click(chromedp.CSS("#retry")))
 	s.wait("the failed one written again", `document.querySelector(".count-failed b")?.textContent === "0" &&
 		document.querySelector(".count-succeeded b")?.textContent === "3" &&
 		document.querySelector("#campaign-title + .badge")?.textContent === "Completed" &&
+		document.querySelector("#email-list")?.getAttribute("aria-busy") === "false" &&
 		document.querySelectorAll("#email-list tbody tr .badge.succeeded").length === 3`)
 	s.shot("retried")
 

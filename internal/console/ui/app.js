@@ -284,7 +284,15 @@ function campaignView(id) {
   }
 
   async function loadEmails() {
-    const keep = selected() ? selected().index : null;
+    listBox.setAttribute("aria-busy", "true");
+    try {
+      await readEmails();
+    } finally {
+      listBox.setAttribute("aria-busy", "false");
+    }
+  }
+
+  async function readEmails() {
     const q = "?limit=1000" + (st.filter ? "&status=" + encodeURIComponent(st.filter) : "");
     const all = [];
     try {
@@ -299,7 +307,13 @@ function campaignView(id) {
       return;
     }
     if (stopped) return;
-    st.emails = all;
+    // The selection as it is now: the person may have moved it while
+    // the emails were being read.
+    const keep = selected() ? selected().index : null;
+    // An email changed here while the list was read (approved, edited)
+    // is newer than what the read saw: keep it.
+    const mine = new Map(st.emails.map((e) => [e.index, e]));
+    st.emails = all.map((e) => (mine.get(e.index)?.version > e.version ? mine.get(e.index) : e));
     const at = keep === null ? -1 : all.findIndex((e) => e.index === keep);
     st.sel = at >= 0 ? at : all.length ? 0 : -1;
     renderList();
