@@ -79,7 +79,6 @@ type Recorder struct {
 	mu       sync.Mutex
 	asked    []string // "METHOD URL"
 	problems []Problem
-	dialogs  []string
 }
 
 // Problem is an error the tab's console showed: an exception, a

@@ -322,6 +322,12 @@ func TestConsoleUnderAStagePrefix(t *testing.T) {
 	s.base = stage.URL + "/dev"
 
 	s.do("open the console at the stage's URL", chromedp.Navigate(s.base))
+	// A wrong key is refused, and the page asks for the key again.
+	s.do("enter a wrong key", chromedp.WaitVisible(chromedp.CSS("#api-key")), chromedp.SendKeys(chromedp.CSS("#api-key"), "not-the-key"),
+		chromedp.Click(chromedp.CSS("#key-form button")))
+	s.wait("the key refused", `document.querySelector("#flash")?.textContent.includes("refused") &&
+		document.querySelector("#key-form").hidden === false && sessionStorage.length === 0`)
+	s.shot("wrong-key")
 	s.do("enter the key", chromedp.WaitVisible(chromedp.CSS("#api-key")), chromedp.SendKeys(chromedp.CSS("#api-key"), apiKey),
 		chromedp.Click(chromedp.CSS("#key-form button")))
 	s.wait("the campaigns listed", `document.querySelector(".empty, .campaigns") !== null`)
@@ -332,7 +338,7 @@ func TestConsoleUnderAStagePrefix(t *testing.T) {
 	if !slices.Contains(s.rec.Requests(), "GET "+s.base+"/api/v1/campaigns?limit=50") {
 		t.Errorf("the console did not list the campaigns under the stage; it asked for %q", s.rec.Requests())
 	}
-	s.noProblems()
+	s.noProblems("status of 401") // the wrong key's
 }
 
 // session is one tab of the browser on the console of a program of its

@@ -69,6 +69,10 @@ export async function call(method, path, { body, headers = {}, as = "json" } = {
     } catch {
       // not the JSON envelope (API Gateway's own answers, a proxy's)
     }
+    if (res.status === 401) {
+      // The key is wrong or was revoked: the page asks for it again.
+      dispatchEvent(new CustomEvent("ingren:unauthorized"));
+    }
     throw new APIError(res.status, data);
   }
   if (as === "blob") {

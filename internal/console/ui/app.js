@@ -108,6 +108,13 @@ function route() {
 }
 
 window.addEventListener("hashchange", route);
+window.addEventListener("ingren:unauthorized", () => {
+  setAPIKey("");
+  showKey();
+  route();
+  flash("The API key was refused: enter a valid key.", "error");
+  keyInput.focus();
+});
 showKey();
 route();
 
@@ -144,7 +151,6 @@ function homeView() {
       h("section", { class: "card", "aria-labelledby": "campaigns-title" },
         h("h1", { id: "campaigns-title" }, "Campaigns"),
         list,
-        h("hr", { hidden: true }),
         openForm),
       h("section", { class: "card", "aria-labelledby": "upload-title" },
         h("h2", { id: "upload-title" }, "New campaign from a CSV file"),
