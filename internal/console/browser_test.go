@@ -48,7 +48,9 @@ func TestReviewInChromium(t *testing.T) {
 		"body": "Hi,\n\nI hope this email finds you well. I wanted to reach out because sales teams leverage outreach to grow, " +
 			"and replies drop when every message sounds the same.\n\nWould a short call next week be useful?\n\nBest,",
 	})}
-	s := openWith(t, "review", openaitest.New(t, openaitest.WithScript(cliche, cliche)))
+	// A little latency lets the progress screenshot catch the campaign
+	// under way (most of the time; nothing depends on it).
+	s := openWith(t, "review", openaitest.New(t, openaitest.WithScript(cliche, cliche), openaitest.WithLatency(300*time.Millisecond, 0)))
 	file, err := filepath.Abs(filepath.Join("testdata", "prospects.csv")) // the browser's own working directory is not ours
 	if err != nil {
 		t.Fatal(err)

@@ -44,11 +44,14 @@ const LABELS = {
 
 let view = null; // the current view: {stop()}
 let flashTimer = 0;
+let carry = false; // the flash outlives the next change of view
 
 // flash says something to the person at the top of the page (a live
-// region, so screen readers say it too).
-function flash(text, kind = "ok") {
+// region, so screen readers say it too). With next, it is about the view
+// the page is going to, and stays when it opens.
+function flash(text, kind = "ok", next = false) {
   clearTimeout(flashTimer);
+  carry = next;
   replace(flashBox, h("p", { class: kind }, text));
   if (kind === "ok") {
     flashTimer = setTimeout(() => replace(flashBox), 6000);
@@ -95,7 +98,8 @@ function route() {
     view.stop();
     view = null;
   }
-  replace(flashBox);
+  if (!carry) replace(flashBox);
+  carry = false;
   if (!apiKey()) {
     replace(main, h("section", { class: "card" },
       h("h1", {}, "Review your campaigns"),
@@ -185,7 +189,7 @@ function homeView() {
       const res = await call("POST", paths.campaigns(), { body, headers: { "Idempotency-Key": crypto.randomUUID() } });
       const c = res.data;
       const notes = [].concat(c.warnings || [], (c.skipped || []).map((s) => "row " + s.row + " skipped"));
-      flash("Campaign created with " + c.total + " prospects." + (notes.length ? " " + notes.join("; ") : ""));
+      flash("Campaign created with " + c.total + " prospects." + (notes.length ? " " + notes.join("; ") : ""), "ok", true);
       location.hash = "#/campaigns/" + encodeURIComponent(c.campaign_id);
     } catch (err) {
       flash("Upload refused: " + problem(err), "error");
@@ -372,7 +376,7 @@ function campaignView(id) {
     h("td", { class: "review-cell" }, e.review && e.review !== "unreviewed" ? badge(e.review) : "", e.edited ? [" ", badge("edited")] : ""),
     h("td", { class: "subject" }, e.subject || e.error || ""),
     h("td", { class: "num" }, e.quality ? score(e.quality.score) : "")));
-    replace(listBox, h("table", { "aria-label": "Emails" },
+    replace(listBox, h("table", { role: "grid", "aria-label": "Emails", "aria-readonly": "true" },
       h("thead", {}, h("tr", {},
         h("th", { scope: "col", class: "num" }, "#"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Review"),
         h("th", { scope: "col" }, "Subject"), h("th", { scope: "col", class: "num" }, "Score"))),
