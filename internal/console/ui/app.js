@@ -12,8 +12,12 @@ const keyForm = document.getElementById("key-form");
 const keyInput = document.getElementById("api-key");
 const keySet = document.getElementById("key-set");
 
-// POLL is how often a running campaign is read again.
-const POLL_MS = 1500;
+// pollDelay is how long the page waits before it reads a running campaign
+// again: 1.5 s for a small one, longer for a large one, whose every read
+// of the list is larger too (10 s at 10,000 prospects).
+function pollDelay(c) {
+  return Math.min(10000, 1500 + (c.total || 0));
+}
 
 const FINAL = new Set(["completed", "completed_with_errors", "cancelled"]);
 
@@ -289,7 +293,7 @@ function campaignView(id) {
       flash("Could not refresh the campaign: " + problem(err), "error");
     }
     if (!stopped && !FINAL.has(st.campaign.status)) {
-      timer = setTimeout(refresh, POLL_MS);
+      timer = setTimeout(refresh, pollDelay(st.campaign));
     }
   }
 
