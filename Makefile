@@ -138,6 +138,7 @@ FUZZ_TARGETS := internal/email:FuzzDecode internal/campaign:FuzzDecodeSubmission
 	internal/prompt:FuzzRender internal/prompt:FuzzRenderFields \
 	internal/api:FuzzGenerateEmailHandler internal/api:FuzzCreateCampaignHandler \
 	internal/api:FuzzCreateCSVCampaignHandler internal/api:FuzzLintHandler \
+	internal/api:FuzzReviewHandlers \
 	internal/csvin:FuzzRead
 FUZZTIME ?= 1m
 # make test fuzzes for a number of executions, not a duration: a duration

@@ -176,8 +176,8 @@ func ifMatchHeader(r *http.Request) (int, error) {
 	}
 	inner, ok := strings.CutPrefix(v, `"`)
 	inner, ok2 := strings.CutSuffix(inner, `"`)
-	n, err := strconv.Atoi(inner)
-	if !ok || !ok2 || err != nil || n < 0 || strings.HasPrefix(inner, "+") {
+	n, ok3 := wholeNumber(inner)
+	if !ok || !ok2 || !ok3 {
 		return 0, fault.Fields{{Field: "If-Match", Message: must}}.Err()
 	}
 	return n, nil
@@ -185,12 +185,20 @@ func ifMatchHeader(r *http.Request) (int, error) {
 
 // indexParam is the path's email index, a whole number from 0.
 func indexParam(r *http.Request) (int, error) {
-	v := r.PathValue("index")
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || v[0] == '+' {
+	n, ok := wholeNumber(r.PathValue("index"))
+	if !ok {
 		return 0, fault.Fields{{Field: "index", Message: "must be a whole number from 0 (the email's index in the campaign)"}}.Err()
 	}
 	return n, nil
+}
+
+// wholeNumber reads s, decimal digits alone (no sign), as an int.
+func wholeNumber(s string) (int, bool) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }
 
 // emailError names the email in a not-found answer: the campaign is not
@@ -220,10 +228,10 @@ func reviewOf(s string) (campaign.Review, bool) {
 // decodeStrict decodes a small JSON body into v, refusing members v does
 // not name: ignored, a misspelt "reveiw" would leave the reviewer
 // believing they approved. A member named as a field but for case is that
-// field, as in every body. With optional, an empty body is an empty
-// object.
+// field, as in every body. With optional, an empty body (no byte at all:
+// whitespace is a body, and not a JSON object) is an empty object.
 func decodeStrict(body []byte, v any, optional bool) error {
-	if optional && len(strings.TrimSpace(string(body))) == 0 {
+	if optional && len(body) == 0 {
 		return nil
 	}
 	rep, err := email.DecodeJSON(body, v, "")

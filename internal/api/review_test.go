@@ -70,6 +70,7 @@ func TestIfMatchHeader(t *testing.T) {
 		"ErrWeak":      {[]string{`W/"3"`}, 0, false},
 		"ErrNegative":  {[]string{`"-1"`}, 0, false},
 		"ErrSigned":    {[]string{`"+3"`}, 0, false},
+		"ErrMinusZero": {[]string{`"-0"`}, 0, false},
 		"ErrList":      {[]string{`"3", "4"`}, 0, false},
 		"ErrTwo":       {[]string{`"3"`, `"4"`}, 0, false},
 		"ErrNotNumber": {[]string{`"abc"`}, 0, false},
@@ -102,7 +103,7 @@ func TestIndexParam(t *testing.T) {
 			t.Errorf("%q: %d, %v", v, n, err)
 		}
 	}
-	for _, v := range []string{"-1", "+1", "x", "1.5", "99999999999999999999"} {
+	for _, v := range []string{"-1", "+1", "-0", "x", "1.5", "1e3", "99999999999999999999", ""} {
 		r := httptest.NewRequest("GET", "/x", nil)
 		r.SetPathValue("index", v)
 		if _, err := indexParam(r); invalidField(err) != "index" {

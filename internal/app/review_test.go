@@ -156,6 +156,13 @@ func TestLocalReview(t *testing.T) {
 		}
 	})
 
+	t.Run("WrongMethodNamesPatch", func(t *testing.T) {
+		status, h, b := testprog.Do(t, "PUT", base+"/api/v1/campaigns/"+id+"/emails/0", testKey, `{}`)
+		if status != http.StatusMethodNotAllowed || h.Get("Allow") != "GET, PATCH" {
+			t.Fatalf("PUT: %d, Allow %q, %s; want 405 naming GET and PATCH", status, h.Get("Allow"), b)
+		}
+	})
+
 	etag, e := getEmail(t, base, id, n)
 	if e.Status != "needs_review" || e.Review == nil || *e.Review != "unreviewed" || etag != fmt.Sprintf(`"%d"`, e.Version) || e.Version < 1 {
 		t.Fatalf("flagged email %+v, ETag %s", e, etag)

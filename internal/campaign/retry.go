@@ -21,9 +21,10 @@ const retryPage = 500
 //
 // A message comes before its round starts: one whose round the campaign
 // has not reached comes back until it has, and is dropped on its last
-// receive (its Retry died before Reopen). One of a past round, or of a
-// round whose emails were all queued already (a duplicate delivery), is
-// dropped. A delivery that dies midway leaves the round's emails reset
+// receive (its Retry died before Reopen). One of a past round is
+// dropped; one of a round whose emails were all queued already (a
+// duplicate, or a redelivery after a worker died past EndRetry) only
+// completes the campaign if it is done. A delivery that dies midway leaves the round's emails reset
 // so far pending: the next delivery queues them again (their messages
 // are idempotent) and resets the rest, so no email is left behind.
 func (w *Worker) retry(ctx context.Context, m Delivery, msg message) error {
@@ -41,8 +42,12 @@ func (w *Worker) retry(ctx context.Context, m Delivery, msg message) error {
 		return nil
 	case c.Round < msg.Round:
 		return errRetry // Reopen is not visible yet
-	case c.Round > msg.Round || !c.Retrying:
-		return nil // a duplicate, or a past round's
+	case c.Round > msg.Round:
+		return nil // a past round's
+	case !c.Retrying:
+		// A duplicate, or a redelivery of one that died after EndRetry:
+		// the campaign may be left to complete.
+		return w.completeRedelivered(ctx, c.Tenant, c.ID)
 	case c.Status == StatusCancelled:
 		// Cancelled while reopened: nothing is to be worked.
 		return w.Store.EndRetry(ctx, c.ID, msg.Round, w.now())

@@ -327,7 +327,8 @@ func (s *Service) Retry(ctx context.Context, tenant, id string, includeNeedsRevi
 	if err := s.Queue.Send(ctx, [][]byte{b}); err != nil {
 		return nil, 0, fmt.Errorf("enqueue the retry of campaign %s: %w", c.ID, err)
 	}
-	switch err := s.Store.Reopen(ctx, c.ID, c.Round, s.now()); {
+	// Sent: start the round even if the client leaves now.
+	switch err := s.Store.Reopen(context.WithoutCancel(ctx), c.ID, c.Round, s.now()); {
 	case errors.Is(err, ErrConflict):
 		// Another retry started this round, or the campaign changed:
 		// this message's round is that one's, or never starts.

@@ -700,3 +700,51 @@ func TestRetry(t *testing.T) {
 		}
 	})
 }
+
+// diesAfterEndRetry is a Store whose EndRetry is written and then fails,
+// as a worker killed right after it would.
+type diesAfterEndRetry struct{ campaign.Store }
+
+func (s diesAfterEndRetry) EndRetry(ctx context.Context, id string, round int, now time.Time) error {
+	if err := s.Store.EndRetry(ctx, id, round, now); err != nil {
+		return err
+	}
+	return errors.New("killed after EndRetry")
+}
+
+// A retry whose worker died between ending the round and completing the
+// campaign is completed by the message's redelivery, webhook included.
+func TestRetryRedeliveredAfterEndRetryCompletes(t *testing.T) {
+	ctx := context.Background()
+	env := newReviewEnv(t)
+	id := env.submit(t, "Fail", "Ann")
+	env.model.heal.Store(true)
+	if _, _, err := env.svc.Retry(ctx, "t", id, false); err != nil {
+		t.Fatal(err)
+	}
+	// The failed email is regenerated before the retry message is worked:
+	// the round resets nothing, so no email message will complete it.
+	if _, err := env.svc.Regenerate(ctx, "t", id, 0, campaign.AnyVersion, ""); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := env.queue.Receive(ctx, 1, time.Second)
+	if err != nil || len(msgs) != 1 || typeOf(t, msgs[0]) != "retry" {
+		t.Fatalf("want the retry message: %d messages, %v", len(msgs), err)
+	}
+	dying := &campaign.Worker{Store: diesAfterEndRetry{env.store}, Queue: env.queue, Composer: env.model, Notifier: env.hooks}
+	if err := dying.Handle(ctx, msgs[0]); err == nil {
+		t.Fatal("the dying worker did not fail")
+	}
+	redelivered := msgs[0]
+	redelivered.ReceiveCount++
+	if err := env.worker.Handle(ctx, redelivered); err != nil {
+		t.Fatal(err)
+	}
+	_ = env.queue.Delete(ctx, []string{msgs[0].Handle})
+	if worked := env.drain(t); worked["notify"] != 1 || worked["item"] != 0 {
+		t.Errorf("worked %v, want the webhook alone", worked)
+	}
+	if c := env.campaign(t, id); c.Status != campaign.StatusCompleted || env.hooks.n.Load() != 2 {
+		t.Errorf("campaign %s after %d webhooks, want completed after 2", c.Status, env.hooks.n.Load())
+	}
+}

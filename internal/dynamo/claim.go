@@ -20,7 +20,8 @@ const leaseTTL = 24 * time.Hour
 
 // Claim is one conditional PutItem of the email's lease record, then one
 // strongly consistent read of the email's result record: taken or not, the
-// lease is worth nothing once the email is done. The campaign's existence is
+// lease is worth nothing once the email is done (has a result record that
+// is not pending). The campaign's existence is
 // not checked: the caller read the email first.
 func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner string, now, until time.Time) error {
 	rec, err := attributevalue.MarshalMap(leaseRecord{
@@ -60,13 +61,17 @@ func (s *Store) Claim(ctx context.Context, campaignID string, index int, owner s
 		TableName:                aws.String(s.table),
 		Key:                      key(campaignPK(campaignID), itemSK(index)),
 		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("#sk"),
-		ExpressionAttributeNames: map[string]string{"#sk": attrSK},
+		ProjectionExpression:     aws.String("#st"),
+		ExpressionAttributeNames: map[string]string{"#st": attrStatus},
 	})
 	if err != nil {
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
 	}
-	if len(res.Item) > 0 {
+	var result resultRecord
+	if err := attributevalue.UnmarshalMap(res.Item, &result); err != nil {
+		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, err)
+	}
+	if len(res.Item) > 0 && result.Status != string(campaign.EmailPending) { // a retry's Reset leaves a pending one
 		return fmt.Errorf("claim item %s/%d: %w", campaignID, index, campaign.ErrAlreadyDone)
 	}
 	return claimed

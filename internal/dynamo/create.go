@@ -268,7 +268,7 @@ func (s *Store) putItems(ctx context.Context, c *campaign.Campaign, items []camp
 			if err != nil {
 				return fmt.Errorf("item %d result: %w", i, err)
 			}
-			av, err := attributevalue.MarshalMap(resultRecord{PK: pk, SK: itemSK(i), Status: string(it.Status), Output: string(out), ExpiresAt: expires})
+			av, err := attributevalue.MarshalMap(resultRecord{PK: pk, SK: itemSK(i), Status: string(it.Status), Output: string(out), ExpiresAt: expires, Version: max(it.Version, 1)})
 			if err != nil {
 				return err
 			}

@@ -7,17 +7,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ingren/ingren/internal/campaign"
 )
 
-// Finish puts the email's result record (if it has none: the email was
-// pending) and updates the campaign's counters in one transaction; the
-// campaign's condition that the index is below its total stands for the
-// email's existence. Transactions on the same campaign record conflict with
+// Finish writes the email's result record (if it has none, or a pending
+// one that a retry left: the email was pending), adding 1 to its version,
+// and updates the campaign's counters in one transaction; the campaign's
+// condition that the index is below its total stands for the email's
+// existence. Transactions on the same campaign record conflict with
 // each other; Finish retries those with backoff.
 func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
 	tally, output, err := campaign.Finishing(status, r)
@@ -30,18 +30,25 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	}
 	// The result outlives its campaign by at most the campaign's run time:
 	// TTL clears it a little later, and Finish needs no read of the
-	// campaign on every prospect's hot path.
+	// campaign on every prospect's hot path. An update rather than a put,
+	// so that a retried email's record keeps its round and version.
 	expires := now.Add(s.ttl).Unix()
-	result, err := attributevalue.MarshalMap(resultRecord{PK: pk, SK: itemSK(index), Status: string(status), Output: string(output), ExpiresAt: expires})
-	if err != nil {
-		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
-	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName:                aws.String(s.table),
-			Item:                     result,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+		{Update: &types.Update{
+			TableName:           aws.String(s.table),
+			Key:                 key(pk, itemSK(index)),
+			UpdateExpression:    aws.String("SET #st = :st, #out = :out, #exp = :exp ADD #v :one"),
+			ConditionExpression: aws.String("attribute_not_exists(#pk) OR #st = :pending"),
+			ExpressionAttributeNames: map[string]string{
+				"#pk": attrPK, "#st": attrStatus, "#out": attrOutput, "#exp": "expires_at", "#v": attrVersion,
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":st":      &types.AttributeValueMemberS{Value: string(status)},
+				":out":     &types.AttributeValueMemberS{Value: string(output)},
+				":exp":     number(expires),
+				":one":     number(1),
+				":pending": &types.AttributeValueMemberS{Value: string(campaign.EmailPending)},
+			},
 		}},
 		{Update: &types.Update{
 			TableName:           aws.String(s.table),

@@ -95,9 +95,11 @@ func (s *Store) List(ctx context.Context, tenant string, p campaign.Page) ([]cam
 	return list, encodeCursor(recs[limit-1].GSI1SK), nil
 }
 
-// Emails reads the input chunks that cover the page and the result records
-// of its emails, and merges them in index order. The cursor is the last
-// index returned.
+// Emails returns a page of emails from the one after the cursor (the last
+// index returned). An unfiltered page, and a filtered one that pending
+// emails can pass, walks the input chunks and result records in index
+// order (walk); a filter only finished emails pass reads result records
+// alone, then the chunks of the emails that passed (finishedEmails).
 func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) ([]campaign.Email, string, error) {
 	limit := pageLimit(p)
 	start := 0
@@ -113,7 +115,15 @@ func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) 
 		start = i + 1
 	}
 	// One more than the page, to know whether another page follows.
-	items, err := s.items(ctx, campaignID, start, start+limit)
+	var (
+		items []campaign.Email
+		err   error
+	)
+	if p.Filter.Match(&campaign.Email{Status: campaign.EmailPending}) {
+		items, err = s.walk(ctx, campaignID, start, limit+1, p.Filter)
+	} else {
+		items, err = s.finishedEmails(ctx, campaignID, start, limit+1, p.Filter)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("list items of %s: %w", campaignID, err)
 	}
@@ -122,6 +132,153 @@ func (s *Store) Emails(ctx context.Context, campaignID string, p campaign.Page) 
 	}
 	items = items[:limit]
 	return items, encodeCursor(strconv.Itoa(items[limit-1].Index)), nil
+}
+
+// maxWindow bounds the emails that walk reads at once: ten full chunks.
+const maxWindow = 10 * chunkEntries
+
+// walk returns the first n emails from index start on that pass f. It
+// reads windows of n emails, then twice as many each time up to
+// maxWindow, until it has n or the campaign ends. A page therefore costs
+// the reads of every chunk and result record from start to its last
+// email (and one more window's at most): for an unfiltered page, the page
+// itself; for a filter that few emails pass, a pending one, up to the
+// whole rest of the campaign.
+func (s *Store) walk(ctx context.Context, campaignID string, start, n int, f campaign.EmailFilter) ([]campaign.Email, error) {
+	var out []campaign.Email
+	for window := n; len(out) < n; window = min(2*window, max(maxWindow, n)) {
+		items, err := s.items(ctx, campaignID, start, start+window-1)
+		if err != nil {
+			return nil, err
+		}
+		for i := range items {
+			if f.Match(&items[i]) {
+				out = append(out, items[i])
+				if len(out) == n {
+					break
+				}
+			}
+		}
+		if len(items) < window {
+			break // the end of the campaign (or it expired)
+		}
+		start += window
+	}
+	return out, nil
+}
+
+// finishedEmails returns the first n emails from index start on that
+// pass f, a filter no email without a result record passes. It queries
+// the result records with f as a filter expression, from start until n
+// passed, then reads the chunk of each email that passed, one query a
+// chunk (a strongly consistent query's read units are per 4 KB of
+// records read, filtered out or not): a page costs the result records
+// from start to its last email, and the chunks that hold its emails, at
+// most 16 units each (chunkBytes) and one chunk for 100 neighbouring
+// emails.
+func (s *Store) finishedEmails(ctx context.Context, campaignID string, start, n int, f campaign.EmailFilter) ([]campaign.Email, error) {
+	pk := campaignPK(campaignID)
+	e := newExpr()
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table),
+		KeyConditionExpression: aws.String("#pk = " + e.str(pk) + " AND " + e.name(attrSK) +
+			" BETWEEN " + e.str(itemSK(start)) + " AND " + e.str(itemPrefix+"~")),
+		FilterExpression: aws.String(resultFilter(e, f)),
+		ConsistentRead:   aws.Bool(true),
+	}
+	in.ExpressionAttributeNames, in.ExpressionAttributeValues = e.names, e.values
+	var recs []resultRecord
+	for evaluate := n; len(recs) < n; evaluate = min(2*evaluate, max(maxWindow, n)) {
+		in.Limit = aws.Int32(int32(evaluate))
+		res, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		var page []resultRecord
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &page); err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			// The filter expression is f; Match is the reference.
+			if f.Match(&campaign.Email{Status: campaign.EmailStatus(r.Status), Review: campaign.Review(r.Review)}) {
+				recs = append(recs, r)
+			}
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+	recs = recs[:min(len(recs), n)]
+
+	var (
+		out     []campaign.Email
+		first   int
+		entries []chunkEntry // the chunk last read, from index first
+	)
+	now := s.nowUnix()
+	for i := range recs {
+		idx, err := skIndex(recs[i].SK, itemPrefix)
+		if err != nil {
+			return nil, err
+		}
+		if entries == nil || idx < first || idx >= first+len(entries) {
+			// The chunk holding idx is the last one from idx down.
+			var chunk []chunkRecord
+			if err := s.between(ctx, pk, inputSK(0), inputSK(idx), true, 1, &chunk); err != nil {
+				return nil, err
+			}
+			if len(chunk) == 0 {
+				continue
+			}
+			if chunk[0].ExpiresAt != 0 && chunk[0].ExpiresAt <= now {
+				return nil, nil // the campaign expired
+			}
+			if first, err = skIndex(chunk[0].SK, inputPrefix); err != nil {
+				return nil, err
+			}
+			entries = nil
+			if err := json.Unmarshal([]byte(chunk[0].Entries), &entries); err != nil {
+				return nil, fmt.Errorf("chunk %d: %w", first, err)
+			}
+			if idx >= first+len(entries) {
+				continue // a result without an input: not an email
+			}
+		}
+		it, err := toEmail(campaignID, idx, entries[idx-first], &recs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *it)
+	}
+	return out, nil
+}
+
+// resultFilter is f as a filter expression on result records.
+func resultFilter(e *expr, f campaign.EmailFilter) string {
+	var and []string
+	if len(f.Statuses) > 0 {
+		and = append(and, e.in(attrStatus, strs(f.Statuses)))
+	}
+	if len(f.Reviews) > 0 {
+		// AND binds tighter than OR; DynamoDB refuses parentheses it
+		// deems redundant, so there are none but the needed ones.
+		var or []string
+		for _, r := range f.Reviews {
+			if r == campaign.ReviewNone {
+				or = append(or, "attribute_not_exists("+e.name(attrReview)+") AND "+
+					e.in(attrStatus, strs([]campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailNeedsReview})))
+				continue
+			}
+			or = append(or, e.name(attrReview)+" = "+e.str(string(r)))
+		}
+		clause := strings.Join(or, " OR ")
+		if len(or) > 1 && len(and) > 0 {
+			clause = "(" + clause + ")"
+		}
+		and = append(and, clause)
+	}
+	return strings.Join(and, " AND ")
 }
 
 // items returns the emails with indices from..to (both included) that exist
@@ -211,10 +368,8 @@ func toEmail(campaignID string, index int, e chunkEntry, r *resultRecord) (*camp
 		return nil, fmt.Errorf("item %d input: %w", index, err)
 	}
 	if r != nil {
-		it.Status = campaign.EmailStatus(r.Status)
-		it.Outcome = new(campaign.Outcome)
-		if err := json.Unmarshal([]byte(r.Output), it.Outcome); err != nil {
-			return nil, fmt.Errorf("item %d output: %w", index, err)
+		if err := r.apply(it); err != nil {
+			return nil, err
 		}
 	}
 	return it, nil

@@ -29,7 +29,9 @@ import (
 // a write is mostly per record, so a 10,000-prospect submit writes ~100
 // records instead of 10,000 and answers in a fraction of the time. An
 // email's result record is written when the email is finished; an email
-// without one is pending.
+// without one is pending, as is one whose record a retry made pending
+// again (Store.Reset). The result record also holds the email's review
+// (review.go).
 //
 // Times are UTC strings with milliseconds and a fixed width (timeLayout), so
 // that gsi1sk sorts by creation time and a person reading the table in the
@@ -54,17 +56,23 @@ const (
 )
 
 type campaignRecord struct {
-	PK               string `dynamodbav:"pk"`
-	SK               string `dynamodbav:"sk"`
-	GSI1PK           string `dynamodbav:"gsi1pk"`
-	GSI1SK           string `dynamodbav:"gsi1sk"`
-	Tenant           string `dynamodbav:"tenant"`
-	Name             string `dynamodbav:"name,omitempty"`
-	Status           string `dynamodbav:"status"`
-	Total            int    `dynamodbav:"total"`
-	Succeeded        int    `dynamodbav:"succeeded"`
-	Failed           int    `dynamodbav:"failed"`
-	NeedsReview      int    `dynamodbav:"needs_review"`
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	GSI1PK      string `dynamodbav:"gsi1pk"`
+	GSI1SK      string `dynamodbav:"gsi1sk"`
+	Tenant      string `dynamodbav:"tenant"`
+	Name        string `dynamodbav:"name,omitempty"`
+	Status      string `dynamodbav:"status"`
+	Total       int    `dynamodbav:"total"`
+	Succeeded   int    `dynamodbav:"succeeded"`
+	Failed      int    `dynamodbav:"failed"`
+	NeedsReview int    `dynamodbav:"needs_review"`
+	Approved    int    `dynamodbav:"approved"`
+	Rejected    int    `dynamodbav:"rejected"`
+	// Round and Retrying: see campaign.Campaign. A record written before
+	// retries existed has neither and reads as round 0, not retrying.
+	Round            int    `dynamodbav:"round"`
+	Retrying         bool   `dynamodbav:"retrying,omitempty"`
 	PromptTokens     int    `dynamodbav:"prompt_tokens"`
 	CompletionTokens int    `dynamodbav:"completion_tokens"`
 	TotalTokens      int    `dynamodbav:"total_tokens"`
@@ -100,14 +108,41 @@ type chunkEntry struct {
 	Cells []string `json:"cells,omitempty"`
 }
 
-// resultRecord is a finished email.
+// resultRecord is a finished email, or one that a retry made pending
+// again (Store.Reset: status pending, no output), which keeps its version
+// and round. A record written before review existed has no version and
+// reads as version 1 (resultRecord.version).
 type resultRecord struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
 	Status    string `dynamodbav:"status"`
-	Output    string `dynamodbav:"output"` // campaign.Result as JSON
+	Output    string `dynamodbav:"output,omitempty"` // campaign.Outcome as JSON
 	ExpiresAt int64  `dynamodbav:"expires_at"`
+	Version   int    `dynamodbav:"version,omitempty"`
+	Round     int    `dynamodbav:"round,omitempty"`
+	Edit      string `dynamodbav:"edit,omitempty"` // campaign.Edit as JSON
+	// Review is absent while nobody decided (campaign.ReviewNone).
+	Review     string `dynamodbav:"review,omitempty"`
+	Note       string `dynamodbav:"note,omitempty"`
+	ReviewedAt string `dynamodbav:"reviewed_at,omitempty"`
+	// HoldOwner and HoldUntil (Unix milliseconds) are Store.Hold's lease,
+	// apart from Claim's lease record.
+	HoldOwner string `dynamodbav:"hold_owner,omitempty"`
+	HoldUntil int64  `dynamodbav:"hold_until,omitempty"`
 }
+
+// Attribute names of the result record that the review writes name.
+const (
+	attrOutput     = "output"
+	attrVersion    = "version"
+	attrRound      = "round"
+	attrEdit       = "edit"
+	attrReview     = "review"
+	attrNote       = "note"
+	attrReviewedAt = "reviewed_at"
+	attrHoldOwner  = "hold_owner"
+	attrHoldUntil  = "hold_until"
+)
 
 // leaseRecord is an email's lease (Store.Claim). It is left in place when
 // the email is finished (deleting it would cost a write per email); TTL
@@ -164,6 +199,10 @@ func toCampaignRecord(c *campaign.Campaign) campaignRecord {
 		Succeeded:        c.Succeeded,
 		Failed:           c.Failed,
 		NeedsReview:      c.NeedsReview,
+		Approved:         c.Approved,
+		Rejected:         c.Rejected,
+		Round:            c.Round,
+		Retrying:         c.Retrying,
 		PromptTokens:     c.Usage.PromptTokens,
 		CompletionTokens: c.Usage.CompletionTokens,
 		TotalTokens:      c.Usage.TotalTokens,
@@ -188,6 +227,10 @@ func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
 		Succeeded:      r.Succeeded,
 		Failed:         r.Failed,
 		NeedsReview:    r.NeedsReview,
+		Approved:       r.Approved,
+		Rejected:       r.Rejected,
+		Round:          r.Round,
+		Retrying:       r.Retrying,
 		Usage:          email.Usage{PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens},
 		WebhookURL:     r.WebhookURL,
 		Columns:        r.Columns,

@@ -70,7 +70,7 @@ type Data struct {
 	Step int
 }
 
-// Load parses the four templates from fsys and renders each with sample
+// Load parses the five templates from fsys and renders each with sample
 // requests, so a typo in a field name fails here, not in an email.
 func Load(fsys fs.FS) (*Set, error) {
 	s := Set{sizes: make(map[string]int), splices: make(map[string]splice)}

@@ -12,10 +12,11 @@ import (
 )
 
 // FuzzRender decodes any body as POST /api/v1/generate-email does and, for
-// every valid request, renders all four prompts: none may fail, the user
+// every valid request, renders all five prompts: none may fail, the user
 // message holds exactly one <prospect_data> fence, around one JSON value,
-// with nothing of the request outside it, and the repair message holds the
-// problems (which quote the first name) in one <problems> fence alone.
+// with nothing of the request outside it, the repair message holds the
+// problems (which quote the first name) in one <problems> fence alone, and
+// the rewrite message its draft and instructions in a fence each.
 func FuzzRender(f *testing.F) {
 	sarah, err := os.ReadFile("../../testdata/requests/sarah.json")
 	if err != nil {
@@ -150,6 +151,7 @@ func checkRender(t *testing.T, set *prompt.Set, req *email.Request, base rendere
 	if err := json.Unmarshal([]byte(r.repair[i+len("<problems>"):j]), &problems); err != nil || len(problems) != 2 {
 		t.Fatalf("the fenced problems are not a JSON array of two strings (%v):\n%s", err, r.repair)
 	}
+	checkRewrite(t, set, req)
 	// The system prompt depends on the options alone: no prospect data.
 	sys, err := set.System(prompt.NewData(&email.Request{Options: req.Options}, nil))
 	if err != nil {
@@ -157,5 +159,33 @@ func checkRender(t *testing.T, set *prompt.Set, req *email.Request, base rendere
 	}
 	if sys != r.system {
 		t.Fatalf("request data other than options reached the system prompt:\n%s", r.system)
+	}
+}
+
+// checkRewrite renders the rewrite message of req with a draft and
+// instructions made of the prospect's text: each sits in its own fence,
+// opened and closed once, as one JSON value, and closes no other fence.
+func checkRewrite(t *testing.T, set *prompt.Set, req *email.Request) {
+	t.Helper()
+	r := *req
+	r.Rewrite = &email.Rewrite{Subject: req.Prospect.FirstName, Body: req.Company.CompanyName + "\n" + req.Prospect.FirstName,
+		Instructions: req.Company.CompanyName + req.Prospect.FirstName}
+	out, err := set.Rewrite(prompt.NewData(&r, nil))
+	if err != nil {
+		t.Fatalf("Rewrite: %v", err)
+	}
+	lower := strings.ToLower(out)
+	if strings.Contains(lower, closing) {
+		t.Fatalf("the rewrite message closed the data's fence:\n%s", out)
+	}
+	for _, fence := range []string{"current_email", "instructions"} {
+		o, c := "<"+fence+">", "</"+fence+">"
+		if strings.Count(lower, o) != 1 || strings.Count(lower, c) != 1 {
+			t.Fatalf("the rewrite message opens or closes <%s> more than once:\n%s", fence, out)
+		}
+		i, j := strings.Index(out, o), strings.Index(out, c)
+		if i < 0 || j < i || !json.Valid([]byte(out[i+len(o):j])) {
+			t.Fatalf("the <%s> fence does not hold one JSON value:\n%s", fence, out)
+		}
 	}
 }
