@@ -6,7 +6,7 @@ PORT    ?= 8080
 LDFLAGS := -s -w -buildid=
 export TZ := UTC
 
-.PHONY: run test test-go vet build deploy destroy bench clean eval chromium docs-assets
+.PHONY: run test test-go vet build deploy destroy bench clean eval chromium docs-assets console-screenshot
 
 run: ## Start the local program on :$(PORT) (offline mode without OPENAI_API_KEY)
 	$(GO) run ./functions/ingren serve
@@ -26,6 +26,9 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { s=; [ "$$(id -u)" = 0 ] || s=sudo; \
 		$$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
 		{ $$s apt-get update -qq && $$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; }
+
+console-screenshot: chromium ## Refresh the README's picture of the review console (internal/console/testdata/review-table.png)
+	INGREN_CONSOLE_README_PNG=$(abspath internal/console/testdata/review-table.png) $(GO) test -count=1 -run TestReviewInChromium ./internal/console/
 
 $(RIE):
 	GOBIN=$(abspath .tools/bin) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)

@@ -37,6 +37,10 @@ var routes = []route{
 	// and the page asks for one before it tries a call.
 	{Path: "/docs", Methods: []string{"GET"}, Public: true},
 	{Path: "/docs/{file}", Methods: []string{"GET"}, Public: true},
+	// The review console (internal/console) and its files, the same way:
+	// the page asks for the key and sends it with each call.
+	{Path: "/", Methods: []string{"GET"}, Public: true},
+	{Path: "/console/{file}", Methods: []string{"GET"}, Public: true},
 	{Path: "/api/v1/generate-email", Methods: []string{"POST"}},
 	{Path: "/api/v1/lint", Methods: []string{"POST"}},
 	{Path: "/api/v1/campaigns", Methods: []string{"POST", "GET"}},
@@ -94,6 +98,9 @@ func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gate
 	for _, r := range routes {
 		parent := ""
 		for _, part := range strings.Split(strings.TrimPrefix(r.Path, "/"), "/") {
+			if part == "" {
+				break // "/", the root resource, which the API has from the start
+			}
 			path := parent + "/" + part
 			if _, ok := resourceIDs[path]; !ok {
 				res, err := apigateway.NewResource(ctx, "ingren-path"+slug(path), &apigateway.ResourceArgs{
@@ -113,7 +120,7 @@ func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gate
 			name := "ingren-" + strings.ToLower(verb) + slug(r.Path)
 			method, err := apigateway.NewMethod(ctx, name, &apigateway.MethodArgs{
 				RestApi:        api.ID(),
-				ResourceId:     resourceIDs[r.Path],
+				ResourceId:     resourceIDs[parent],
 				HttpMethod:     pulumi.String(verb),
 				Authorization:  pulumi.String("NONE"),
 				ApiKeyRequired: pulumi.Bool(verb != "OPTIONS" && !r.Public),
@@ -123,7 +130,7 @@ func newAPI(ctx *pulumi.Context, cfg Config, prefix string, fn *function) (*gate
 			}
 			integration, err := apigateway.NewIntegration(ctx, name, &apigateway.IntegrationArgs{
 				RestApi:               api.ID(),
-				ResourceId:            resourceIDs[r.Path],
+				ResourceId:            resourceIDs[parent],
 				HttpMethod:            method.HttpMethod,
 				Type:                  pulumi.String("AWS_PROXY"),
 				IntegrationHttpMethod: pulumi.String("POST"), // Lambda is always invoked with POST
@@ -302,6 +309,9 @@ func redeploymentHash(rs []route, responses []gatewayResponse, invokeARN string)
 
 // slug turns /api/v1/campaigns/{id} into -api-v1-campaigns-id for logical names.
 func slug(path string) string {
+	if path == "/" {
+		return "-root"
+	}
 	r := strings.NewReplacer("/", "-", "{", "", "}", "")
 	return r.Replace(path)
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,12 +70,14 @@ func TestAPIKeyRequired(t *testing.T) {
 
 	var got []string
 	for _, m := range d.ofType(typeMethod) {
-		verb, route := m.str("httpMethod"), verbPath(m.str("httpMethod"), paths[m.str("resourceId")])
+		path := cmp.Or(paths[m.str("resourceId")], "/") // the root resource is ""
+		verb, route := m.str("httpMethod"), verbPath(m.str("httpMethod"), path)
 		got = append(got, route)
-		// The contract, the docs page and its files are public: a browser
-		// loads them before the person types a key into the page.
-		path := paths[m.str("resourceId")]
-		wantKey := verb != "OPTIONS" && path != "/openapi.json" && !strings.HasPrefix(path, "/docs")
+		// The contract, the docs page, the console and their files are
+		// public: a browser loads them before the person types a key
+		// into the page.
+		wantKey := verb != "OPTIONS" && path != "/openapi.json" && !strings.HasPrefix(path, "/docs") &&
+			path != "/" && !strings.HasPrefix(path, "/console/")
 		if m.in("apiKeyRequired") != wantKey {
 			t.Errorf("%s: apiKeyRequired = %v, want %v", route, m.in("apiKeyRequired"), wantKey)
 		}
@@ -109,6 +112,7 @@ func TestAPIKeyRequired(t *testing.T) {
 		"ANY /api/v1/campaigns/{id}/emails/{index}/regenerate",
 		"POST /api/v1/campaigns/{id}/retry", "OPTIONS /api/v1/campaigns/{id}/retry", "ANY /api/v1/campaigns/{id}/retry",
 		"GET /openapi.json", "OPTIONS /openapi.json", "ANY /openapi.json",
+		"GET /", "OPTIONS /", "ANY /", "GET /console/{file}", "OPTIONS /console/{file}", "ANY /console/{file}",
 	}
 	sort.Strings(got)
 	sort.Strings(want)

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/ingren/ingren/internal/console"
 	"github.com/ingren/ingren/internal/docs"
 )
 
@@ -15,8 +16,8 @@ type Route struct {
 	// Campaigns routes are served only by a program with a campaign
 	// service.
 	Campaigns bool
-	// Page routes serve the docs page and its files to browsers: they are
-	// not operations of the contract.
+	// Page routes serve the docs page, the console and their files to
+	// browsers: they are not operations of the contract.
 	Page bool
 }
 
@@ -50,6 +51,8 @@ func (s *Server) table() []route {
 		page("/docs", docs.Page),
 		page("/docs/{$}", docs.PageSlash),
 		page("/docs/{file}", docs.File),
+		page("/{$}", console.Page),
+		page("/console/{file}", console.File),
 		authed("POST", "/api/v1/generate-email", s.generateEmail),
 		authed("POST", "/api/v1/lint", s.lintEmail),
 		campaigns("POST", "/api/v1/campaigns", s.createCampaign),

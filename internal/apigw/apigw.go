@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ingren/ingren/internal/api"
+	"github.com/ingren/ingren/internal/console"
 )
 
 type ctxKey struct{}
@@ -77,6 +78,13 @@ func Request(ctx context.Context, ev events.APIGatewayProxyRequest) (*http.Reque
 				req.Header.Set(k, v)
 			}
 		}
+	}
+	// What API Gateway took off the path (the stage, or a custom domain's
+	// base path), as a reverse proxy says it: the console names its files
+	// under it. The client's own is never passed on.
+	req.Header.Del(console.PrefixHeader)
+	if p, ok := strings.CutSuffix(strings.TrimSuffix(ev.RequestContext.Path, "/"), strings.TrimSuffix(ev.Path, "/")); ok && p != "" {
+		req.Header.Set(console.PrefixHeader, p)
 	}
 	if id := ev.RequestContext.RequestID; id != "" {
 		req.Header.Set(api.RequestIDHeader, id)

@@ -166,3 +166,31 @@ func TestHandlerNeverSeesTheAPIKey(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestNamesTheStagePrefix: the request says what API Gateway took
+// off the path, as a reverse proxy would, so that the console at /dev
+// (no slash) names its files under /dev; a client's own header is not
+// passed on.
+func TestRequestNamesTheStagePrefix(t *testing.T) {
+	for _, tc := range []struct{ name, path, contextPath, want string }{
+		{"StageRoot", "/", "/dev", "/dev"},
+		{"StageRootSlash", "/", "/dev/", "/dev"},
+		{"StageRoute", "/api/v1/campaigns", "/dev/api/v1/campaigns", "/dev"},
+		{"BasePath", "/console/app.js", "/ingren/console/app.js", "/ingren"},
+		{"NoPrefix", "/", "/", ""},
+		{"NoContext", "/", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: tc.path,
+				Headers: map[string]string{"X-Forwarded-Prefix": "/evil"}}
+			ev.RequestContext.Path = tc.contextPath
+			req, err := apigw.Request(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := req.Header.Get("X-Forwarded-Prefix"); got != tc.want {
+				t.Errorf("X-Forwarded-Prefix %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

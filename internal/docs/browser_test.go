@@ -1,7 +1,6 @@
 package docs_test
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,19 +9,15 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ingren/ingren/internal/browsertest"
 	"github.com/ingren/ingren/internal/testprog"
 )
 
@@ -44,7 +39,7 @@ const lint = `.opblock-post:has(.opblock-summary-path[data-path="/api/v1/lint"])
 // Set INGREN_DOCS_SCREENSHOT to a .png path to keep what the page looked
 // like at the end of the local visit.
 func TestPageInChromium(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Chromium(t)
 	prog := testprog.Start(t, map[string]string{"DATA_DIR": t.TempDir(), "API_KEYS": apiKey})
 	want := operations(t, prog.URL)
 	progURL, err := url.Parse(prog.URL)
@@ -54,7 +49,7 @@ func TestPageInChromium(t *testing.T) {
 	stage := httptest.NewServer(http.StripPrefix("/dev", httputil.NewSingleHostReverseProxy(progURL)))
 	t.Cleanup(stage.Close)
 
-	browser := startChromium(t, exe)
+	browser := browsertest.Start(t, exe, 3*time.Minute)
 	for _, tc := range []struct{ name, base, screenshot string }{
 		{"Local", "http://ingren.test:" + progURL.Port(), os.Getenv("INGREN_DOCS_SCREENSHOT")},
 		{"StagePrefix", "http://ingren.test:" + strings.TrimPrefix(stage.URL, "http://127.0.0.1:") + "/dev", ""},
@@ -63,45 +58,18 @@ func TestPageInChromium(t *testing.T) {
 	}
 }
 
-// startChromium starts the browser for the test, with a budget for the
-// whole test that is generous for a busy 2-core machine: the steps wait
-// on the page, never on the clock.
-func startChromium(t *testing.T, exe string) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	ctx, cancelBrowser := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000),
-		// Without these, Chromium reaches for Google's services at start,
-		// and its connections are refused on a closed network.
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), // containers have a small /dev/shm
-		chromedp.Flag("host-resolver-rules", "MAP ingren.test 127.0.0.1"),
-	)
-	t.Cleanup(cancelBrowser) // stops the browser and waits for it
-	ctx, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
-	}
-	return ctx
-}
-
 // visit opens base+"/docs" in a new tab of the browser and uses the page.
 func visit(t *testing.T, browser context.Context, base string, want []string, screenshot string) {
 	ctx, cancel := chromedp.NewContext(browser)
 	defer cancel()
-	var rec recorder
-	if err := chromedp.Listen(ctx, rec.event); err != nil {
+	var rec browsertest.Recorder
+	if err := chromedp.Listen(ctx, rec.Event); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}
 	fail := func(format string, args ...any) {
 		t.Helper()
 		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body?.innerText ?? ""`))
-		t.Fatalf("%s\npage: %.2000s\nconsole errors: %q", fmt.Sprintf(format, args...), text, rec.errors(base))
+		t.Fatalf("%s\npage: %.2000s\nconsole errors: %q", fmt.Sprintf(format, args...), text, errors(&rec, base))
 	}
 	// run runs one step with a minute to do it in.
 	run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
@@ -177,7 +145,7 @@ func visit(t *testing.T, browser context.Context, base string, want []string, sc
 		}
 	}
 
-	requests := rec.requests()
+	requests := rec.Requests()
 	if !slices.Contains(requests, "POST "+base+"/api/v1/lint") {
 		t.Errorf("Try it out did not call %s/api/v1/lint; the page's requests: %q", base, requests)
 	}
@@ -187,28 +155,9 @@ func visit(t *testing.T, browser context.Context, base string, want []string, sc
 			t.Errorf("the page asked for something outside %s/: %s", base, r)
 		}
 	}
-	if errs := rec.errors(base); len(errs) > 0 {
+	if errs := errors(&rec, base); len(errs) > 0 {
 		t.Errorf("the console shows errors:\n%s", strings.Join(errs, "\n"))
 	}
-}
-
-// chromium returns the browser to drive: $CHROMIUM, or Debian's chromium.
-// Without one the test skips, or fails on CI, where make test installs it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if exe := os.Getenv("CHROMIUM"); exe != "" {
-		return exe
-	}
-	exe, err := exec.LookPath("chromium")
-	if err == nil {
-		return exe
-	}
-	msg := "chromium not found: make chromium installs it (Debian's chromium package), or set CHROMIUM to a Chromium or Chrome binary"
-	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-		t.Fatalf("%s; CI=true, so this fails instead of skipping", msg)
-	}
-	t.Skip(msg)
-	return ""
 }
 
 // operations lists the contract's operations as the page shows them:
@@ -264,64 +213,15 @@ func responseStatus(t *testing.T, ctx context.Context, before string) string {
 	return got
 }
 
-// recorder keeps what the page asked for and what its console said.
-type recorder struct {
-	mu       sync.Mutex
-	asked    []string // "METHOD URL"
-	problems []problem
-}
-
-type problem struct {
-	source, url, text string
-}
-
-// event is a chromedp listener: it runs on the tab's reading goroutine,
-// so it only records.
-func (r *recorder) event(ev any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch e := ev.(type) {
-	case *network.EventRequestWillBeSent:
-		r.asked = append(r.asked, e.Request.Method+" "+e.Request.URL)
-	case *runtime.EventConsoleAPICalled:
-		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
-			var args []string
-			for _, a := range e.Args {
-				args = append(args, cmp.Or(a.Description, string(a.Value)))
-			}
-			r.problems = append(r.problems, problem{"console." + string(e.Type), "", strings.Join(args, " ")})
-		}
-	case *runtime.EventExceptionThrown:
-		d := e.ExceptionDetails
-		text := d.Text
-		if d.Exception != nil {
-			text += " " + d.Exception.Description
-		}
-		r.problems = append(r.problems, problem{"exception", d.URL, text})
-	case *log.EventEntryAdded:
-		if e.Entry.Level == log.EntryLevelError {
-			r.problems = append(r.problems, problem{string(e.Entry.Source), e.Entry.URL, e.Entry.Text})
-		}
-	}
-}
-
-func (r *recorder) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.asked)
-}
-
 // errors are the console's errors but the one the test causes: Chromium
 // logs the 401 that Execute gets before Authorize.
-func (r *recorder) errors(base string) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+func errors(rec *browsertest.Recorder, base string) []string {
 	var out []string
-	for _, p := range r.problems {
-		if p.source == string(log.EntrySourceNetwork) && p.url == base+"/api/v1/lint" && strings.Contains(p.text, "status of 401") {
+	for _, p := range rec.Problems() {
+		if p.Source == string(log.EntrySourceNetwork) && p.URL == base+"/api/v1/lint" && strings.Contains(p.Text, "status of 401") {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s %s: %s", p.source, p.url, p.text))
+		out = append(out, p.String())
 	}
 	return out
 }

@@ -105,6 +105,24 @@ func TestDecodeWarnsOfNearMisses(t *testing.T) {
 			}
 		})
 	}
+	t.Run("EmbeddedFieldsAreKnown", func(t *testing.T) {
+		// encoding/json fills an embedded struct's fields as the outer
+		// one's: they are no unknown members.
+		type Inner struct {
+			Name string `json:"name"`
+		}
+		var v struct {
+			Inner
+			Mode string `json:"mode"`
+		}
+		rep, err := email.DecodeJSON([]byte(`{"name": "Q4", "mode": "realtime", "hint": "x"}`), &v, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := rep.Messages(), []string{"hint: unknown field ignored"}; !slices.Equal(got, want) || v.Name != "Q4" {
+			t.Fatalf("warnings %q (name %q), want %q", got, v.Name, want)
+		}
+	})
 	t.Run("ErrMissingFieldNamesTheNearMiss", func(t *testing.T) {
 		c := &email.Composer{}
 		_, warnings, err := c.Decode([]byte(`{"prospect": {"firstName": "A"}, "company": {"company_name": "B"}}`))

@@ -154,6 +154,13 @@ func fieldsOf(t reflect.Type, fields []field) (_ []field, keepsExtra bool) {
 			keepsExtra = true
 		case name != "" && name != "-":
 			fields = append(fields, field{name, f.Type})
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			// An embedded struct's fields are the outer one's, as
+			// encoding/json decodes them (a multipart campaign part
+			// embeds campaign.Submission).
+			var extra bool
+			fields, extra = fieldsOf(f.Type, fields)
+			keepsExtra = keepsExtra || extra
 		}
 	}
 	return fields, keepsExtra

@@ -23,7 +23,7 @@ func TestOnlyTestsImportIt(t *testing.T) {
 	const module = "github.com/ingren/ingren/"
 	support := []string{
 		"internal/testprog", "internal/testenv", "internal/openaitest", "internal/api/contract",
-		"internal/campaign/storetest", "internal/campaign/queuetest", "internal/harness/",
+		"internal/campaign/storetest", "internal/campaign/queuetest", "internal/harness/", "internal/browsertest",
 	}
 	deps := strings.Fields(string(out))
 	if !slices.Contains(deps, module+"internal/app") {

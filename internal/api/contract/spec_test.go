@@ -161,6 +161,9 @@ func infraRoutes(t *testing.T) map[string]bool {
 				public = kv.Value.(*ast.Ident).Name == "true"
 			}
 		}
+		if path == "/" {
+			path = "/{$}" // API Gateway's root resource is the router's exact "/"
+		}
 		for _, m := range methods {
 			out[m+" "+path] = public
 		}
