@@ -175,13 +175,14 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 }
 
 type emailView struct {
-	Index   int    `json:"index"`
-	Ref     string `json:"ref"`
-	Status  string `json:"status"`
-	Subject string `json:"subject"`
-	Body    string `json:"body"`
-	Model   string `json:"model,omitempty"`
-	Error   string `json:"error"`
+	Index   int           `json:"index"`
+	Ref     string        `json:"ref"`
+	To      recipientView `json:"to"`
+	Status  string        `json:"status"`
+	Subject string        `json:"subject"`
+	Body    string        `json:"body"`
+	Model   string        `json:"model,omitempty"`
+	Error   string        `json:"error"`
 	// Version is what the ETag says: the email's version.
 	Version  int             `json:"version"`
 	Usage    *email.Usage    `json:"usage"`
@@ -197,6 +198,15 @@ type emailView struct {
 	// is the model's.
 	Edited bool       `json:"edited"`
 	Draft  *draftView `json:"draft,omitempty"`
+}
+
+// recipientView says whom an email is to, as its request gave it, so that
+// a reviewer reads the email against the person and the company.
+type recipientView struct {
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	JobTitle    string `json:"job_title"`
+	CompanyName string `json:"company_name"`
 }
 
 // draftView is the model's draft of an edited email.
@@ -262,7 +272,9 @@ func emailsPage(emails []campaign.Email, next string) emailsResponse {
 // toEmailView is the email as a reader sees it: an edit in place of the
 // model's draft, which moves to Draft.
 func toEmailView(it *campaign.Email) emailView {
-	e := emailView{Index: it.Index, Ref: it.Ref, Status: string(it.Status), Version: it.Version, Note: it.Note}
+	p := &it.Request.Prospect
+	e := emailView{Index: it.Index, Ref: it.Ref, Status: string(it.Status), Version: it.Version, Note: it.Note,
+		To: recipientView{FirstName: p.FirstName, LastName: p.LastName, JobTitle: p.JobTitle, CompanyName: it.Request.Company.CompanyName}}
 	if res := it.Outcome; res != nil {
 		e.Subject, e.Body, e.Model, e.Error = res.Subject, res.Body, res.Model, res.Error
 		u := res.Usage

@@ -38,7 +38,13 @@ type reviewEmail struct {
 	Note       string  `json:"note"`
 	ReviewedAt *string `json:"reviewed_at"`
 	Edited     bool    `json:"edited"`
-	Quality    *struct {
+	To         struct {
+		FirstName   string `json:"first_name"`
+		LastName    string `json:"last_name"`
+		JobTitle    string `json:"job_title"`
+		CompanyName string `json:"company_name"`
+	} `json:"to"`
+	Quality *struct {
 		Score int `json:"score"`
 	} `json:"quality"`
 	Draft *struct {
@@ -166,6 +172,10 @@ func TestLocalReview(t *testing.T) {
 	etag, e := getEmail(t, base, id, n)
 	if e.Status != "needs_review" || e.Review == nil || *e.Review != "unreviewed" || etag != fmt.Sprintf(`"%d"`, e.Version) || e.Version < 1 {
 		t.Fatalf("flagged email %+v, ETag %s", e, etag)
+	}
+	// Whom it is to, so that a reviewer reads it against the person.
+	if to := e.To; to.FirstName != fmt.Sprintf("Pat%d", n) || to.LastName != "Lee" || to.JobTitle != "Head of Sales" || to.CompanyName != fmt.Sprintf("Co%d Inc", n) {
+		t.Fatalf("to %+v: want Pat%d Lee, Head of Sales at Co%d Inc", to, n, n)
 	}
 
 	t.Run("EditKeepsTheDraft", func(t *testing.T) {

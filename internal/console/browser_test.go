@@ -92,6 +92,9 @@ func TestReviewInChromium(t *testing.T) {
 	s.wait("the edit saved", fmt.Sprintf(`!document.querySelector("#edit-form") && !document.querySelector("#busy") &&
 		document.querySelector("#email-body")?.textContent === %q &&
 		document.querySelector("#email-1 .badge.edited") !== null`, body))
+	s.wait("whom email 2 is to, in the table and above the email",
+		`document.querySelector("#email-1 td.to")?.textContent === "Grace Liu · Tallow & Pine" &&
+		 document.querySelector("#detail-to")?.textContent === "To: Grace Liu · Tallow & Pine, RevOps Manager"`)
 
 	// a approves and moves to the next email; j moves on; r rejects.
 	s.do("approve email 2, skip email 3, approve email 4, reject email 5",

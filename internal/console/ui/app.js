@@ -378,15 +378,23 @@ function campaignView(id) {
     h("td", { class: "num" }, e.index + 1),
     h("td", {}, badge(e.status)),
     h("td", { class: "review-cell" }, e.review && e.review !== "unreviewed" ? badge(e.review) : "", e.edited ? [" ", badge("edited")] : ""),
+    h("td", { class: "to" }, recipient(e.to)),
     h("td", { class: "subject" }, e.subject || e.error || ""),
     h("td", { class: "num" }, e.quality ? score(e.quality.score) : "")));
     replace(listBox, h("table", { role: "grid", "aria-label": "Emails", "aria-readonly": "true" },
       h("thead", {}, h("tr", {},
         h("th", { scope: "col", class: "num" }, "#"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Review"),
-        h("th", { scope: "col" }, "Subject"), h("th", { scope: "col", class: "num" }, "Score"))),
+        h("th", { scope: "col" }, "To"), h("th", { scope: "col" }, "Subject"), h("th", { scope: "col", class: "num" }, "Score"))),
       h("tbody", {}, rows)));
     const row = listBox.querySelector('tr[aria-selected="true"]');
     if (row) row.scrollIntoView({ block: "nearest" });
+  }
+
+  // recipient is "Ann Lee · Acme": whom the email is to, for the table.
+  function recipient(to) {
+    if (!to) return "";
+    const name = [to.first_name, to.last_name].filter(Boolean).join(" ");
+    return [name, to.company_name].filter(Boolean).join(" · ");
   }
 
   function score(n) {
@@ -418,6 +426,7 @@ function campaignView(id) {
         h("h2", { id: "detail-title" }, "Email " + (e.index + 1) + (e.ref ? " · " + e.ref : "")),
         badge(e.status), e.review && e.review !== "unreviewed" ? badge(e.review) : "", e.edited ? badge("edited") : "",
         e.quality ? h("span", { class: "small" }, "score ", score(e.quality.score)) : ""),
+      h("p", { class: "small muted", id: "detail-to" }, "To: " + ([recipient(e.to), e.to && e.to.job_title].filter(Boolean).join(", ") || "—")),
     ];
     if (st.alert) {
       parts.push(h("p", { class: "alert", role: "alert", id: "detail-alert" }, st.alert));
