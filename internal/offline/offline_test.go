@@ -118,7 +118,7 @@ func TestWriteErrors(t *testing.T) {
 	})
 	t.Run("ErrBadOutputEmptyBody", func(t *testing.T) {
 		fsys := fstest.MapFS{}
-		for _, name := range []string{prompt.SystemFile, prompt.UserFile, prompt.RepairFile} {
+		for _, name := range []string{prompt.SystemFile, prompt.UserFile, prompt.RepairFile, prompt.RewriteFile} {
 			b, err := prompts.FS.ReadFile(name)
 			if err != nil {
 				t.Fatal(err)
