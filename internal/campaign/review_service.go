@@ -156,6 +156,17 @@ func (s *Service) Change(ctx context.Context, tenant, id string, index, ifMatch 
 			_ = s.Store.Hold(context.WithoutCancel(ctx), id, index, e.Version, owner, now, now) // best effort: it ends by itself
 		}
 		switch {
+		case errors.Is(err, ErrClaimed) && attempt < raceAttempts:
+			// Another change holds it for its write, which lands in a
+			// moment (then this one reads the new version: 412 with an
+			// If-Match), or a regenerate holds it for its model call
+			// (still held after the waits: wrong_state).
+			select {
+			case <-time.After(time.Duration(50<<attempt) * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			continue
 		case errors.Is(err, ErrClaimed):
 			return nil, errHeld
 		case errors.Is(err, ErrVersionMismatch) && ifMatch == AnyVersion && attempt < raceAttempts:

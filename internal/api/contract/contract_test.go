@@ -26,7 +26,7 @@ const campaignJSON = `{"campaign_id": "cmp_1", "name": "", "status": "completed"
 	"needs_review": 0, "pending": 0, "approved": 0, "rejected": 0, "unreviewed": 1, "retries": 0, "created_at": "2026-12-01T16:43:04.628Z", "updated_at": "2026-12-01T16:43:04.669Z",
 	"completed_at": null, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}`
 
-const emailJSON = `{"index": 0, "ref": "crm-1", "status": "succeeded", "subject": "Hi", "body": "Hi Sarah,", "error": "",
+const emailJSON = `{"index": 0, "ref": "crm-1", "to": {"first_name": "Sarah", "last_name": "", "job_title": "", "company_name": "TechNova"}, "status": "succeeded", "subject": "Hi", "body": "Hi Sarah,", "error": "",
 	"version": 2, "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}, "quality": {"score": 100, "findings": []},
 	"review": "approved", "note": "", "reviewed_at": "2026-12-01T16:43:04.669Z", "edited": false}`
 
