@@ -93,7 +93,7 @@ func TestReviewInChromium(t *testing.T) {
 		document.querySelector("#email-body")?.textContent === %q &&
 		document.querySelector("#email-1 .badge.edited") !== null`, body))
 	s.wait("whom email 2 is to, in the table and above the email",
-		`document.querySelector("#email-1 td.to")?.textContent === "Grace Liu · Tallow & Pine" &&
+		`document.querySelector("#email-1 .to")?.textContent === "Grace Liu · Tallow & Pine" &&
 		 document.querySelector("#detail-to")?.textContent === "To: Grace Liu · Tallow & Pine, RevOps Manager"`)
 
 	// a approves and moves to the next email; j moves on; r rejects.

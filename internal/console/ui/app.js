@@ -378,13 +378,12 @@ function campaignView(id) {
     h("td", { class: "num" }, e.index + 1),
     h("td", {}, badge(e.status)),
     h("td", { class: "review-cell" }, e.review && e.review !== "unreviewed" ? badge(e.review) : "", e.edited ? [" ", badge("edited")] : ""),
-    h("td", { class: "to" }, recipient(e.to)),
-    h("td", { class: "subject" }, e.subject || e.error || ""),
+    h("td", { class: "subject" }, h("div", { class: "to" }, recipient(e.to)), h("div", {}, e.subject || e.error || "")),
     h("td", { class: "num" }, e.quality ? score(e.quality.score) : "")));
     replace(listBox, h("table", { role: "grid", "aria-label": "Emails", "aria-readonly": "true" },
       h("thead", {}, h("tr", {},
         h("th", { scope: "col", class: "num" }, "#"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Review"),
-        h("th", { scope: "col" }, "To"), h("th", { scope: "col" }, "Subject"), h("th", { scope: "col", class: "num" }, "Score"))),
+        h("th", { scope: "col" }, "To · Subject"), h("th", { scope: "col", class: "num" }, "Score"))),
       h("tbody", {}, rows)));
     const row = listBox.querySelector('tr[aria-selected="true"]');
     if (row) row.scrollIntoView({ block: "nearest" });
