@@ -1,7 +1,8 @@
 // Package browsertest drives Debian's chromium headless for the tests of
 // the pages the program serves (internal/docs, internal/console): Chromium
-// finds the browser or skips, Start starts it for one test, and Recorder
-// keeps what a tab asked for and what its console said.
+// finds the browser or skips, Start starts it for one test, Stage serves
+// the program under a path prefix as API Gateway does, and Recorder keeps
+// what a tab asked for and what its console said.
 //
 // Only tests import it (testprog's TestOnlyTestsImportIt).
 package browsertest
@@ -10,6 +11,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -71,6 +76,31 @@ func Start(tb testing.TB, exe string, budget time.Duration) context.Context {
 		tb.Fatalf("start %s: %v", exe, err)
 	}
 	return ctx
+}
+
+// Stage serves the program at target under prefix (as "/dev"), the way
+// API Gateway serves a stage: a path outside prefix is not found, the
+// prefix is taken off, and X-Forwarded-Prefix names it, as internal/apigw
+// does. It returns the stage's URL, prefix included.
+func Stage(tb testing.TB, target, prefix string) string {
+	tb.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		tb.Fatalf("stage: %v", err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	stage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := strings.CutPrefix(r.URL.Path, prefix)
+		if !ok || (p != "" && !strings.HasPrefix(p, "/")) {
+			http.NotFound(w, r) // outside the stage: API Gateway's 403
+			return
+		}
+		r.URL.Path = cmp.Or(p, "/")
+		r.Header.Set("X-Forwarded-Prefix", prefix)
+		proxy.ServeHTTP(w, r)
+	}))
+	tb.Cleanup(stage.Close)
+	return stage.URL + prefix
 }
 
 // Recorder keeps what a tab asked for and what its console said. Listen

@@ -2,15 +2,11 @@ package console_test
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -308,23 +304,7 @@ func TestRetryAndRegenerateInChromium(t *testing.T) {
 // files and calls the API under /dev.
 func TestConsoleUnderAStagePrefix(t *testing.T) {
 	s := open(t, "stage")
-	target, err := url.Parse(s.base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	stage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := strings.CutPrefix(r.URL.Path, "/dev")
-		if !ok || (p != "" && !strings.HasPrefix(p, "/")) {
-			http.NotFound(w, r) // outside the stage: API Gateway's 403
-			return
-		}
-		r.URL.Path = cmp.Or(p, "/")
-		r.Header.Set("X-Forwarded-Prefix", "/dev")
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(stage.Close)
-	s.base = stage.URL + "/dev"
+	s.base = browsertest.Stage(t, s.base, "/dev")
 
 	s.do("open the console at the stage's URL", chromedp.Navigate(s.base))
 	// A wrong key is refused, and the page asks for the key again.

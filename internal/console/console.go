@@ -24,16 +24,12 @@
 package console
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
-	"io/fs"
 	"net/http"
-	"path"
 	"regexp"
-	"time"
+
+	"github.com/ingren/ingren/internal/webpage"
 )
 
 //go:embed ui
@@ -47,21 +43,6 @@ var files embed.FS
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// asset is one file the page loads, with the version its URL carries.
-type asset struct {
-	body        []byte
-	contentType string
-	version     string // a hash of body: a new body is a new URL
-}
-
-func newAsset(name string, body []byte) asset {
-	sum := sha256.Sum256(body)
-	return asset{body: body, contentType: contentType(name), version: hex.EncodeToString(sum[:8])}
-}
-
-// etag is the asset's HTTP entity tag.
-func (a asset) etag() string { return `"` + a.version + `"` }
-
 // assets are the files served at /console/{file}, by name; page is the
 // page at the root, whose URLs are relative; tmpl makes it for a prefix.
 var assets, tmpl, page = mustLoad()
@@ -73,64 +54,21 @@ const PrefixHeader = "X-Forwarded-Prefix"
 // segments of plain characters, nothing that could leave the origin.
 var validPrefix = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
 
-func mustLoad() (map[string]asset, *template.Template, asset) {
-	assets := map[string]asset{}
-	entries, err := fs.ReadDir(files, "ui")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	for _, e := range entries {
-		if e.Name() == "index.html" {
-			continue
-		}
-		b, err := fs.ReadFile(files, "ui/"+e.Name())
-		if err != nil {
-			panic(err)
-		}
-		assets[e.Name()] = newAsset(e.Name(), b)
-	}
-	// asset names a file with its version, relative to the page's base.
-	tmpl := template.Must(template.New("index.html").Funcs(template.FuncMap{
-		"asset": func(name string) (string, error) {
-			a, ok := assets[name]
-			if !ok {
-				return "", fs.ErrNotExist
-			}
-			return "console/" + name + "?v=" + a.version, nil
-		},
-	}).ParseFS(files, "ui/index.html"))
-	return assets, tmpl, mustRender(tmpl, "")
+func mustLoad() (map[string]webpage.Asset, *template.Template, webpage.Asset) {
+	assets, tmpl := webpage.Load(files, "ui/index.html", "console/", "ui")
+	return assets, tmpl, render(tmpl, "")
 }
 
-// mustRender makes the page with its URLs under base: "" (relative) or
-// a prefix and a slash.
-func mustRender(tmpl *template.Template, base string) asset {
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, struct{ Base string }{base}); err != nil {
-		panic(err) // the template and its data are ours
-	}
-	return newAsset("index.html", b.Bytes())
+// render makes the page with its URLs under base: "" (relative) or a
+// prefix and a slash.
+func render(tmpl *template.Template, base string) webpage.Asset {
+	return webpage.Render(tmpl, struct{ Base string }{base})
 }
 
-// contentType is text for every file: the API Lambda passes text answers
-// to API Gateway as text, and anything else as base64.
-func contentType(name string) string {
-	switch path.Ext(name) {
-	case ".html":
-		return "text/html; charset=utf-8"
-	case ".js":
-		return "text/javascript; charset=utf-8"
-	case ".css":
-		return "text/css; charset=utf-8"
-	default:
-		return "text/plain; charset=utf-8"
-	}
-}
-
-// secure sets the headers every answer of the console carries.
+// secure sets the headers every answer of the console carries, besides
+// those webpage sets on every page and file (X-Content-Type-Options).
 func secure(h http.Header) {
 	h.Set("Content-Security-Policy", CSP)
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 }
@@ -141,15 +79,11 @@ func secure(h http.Header) {
 func Page(w http.ResponseWriter, r *http.Request) {
 	page := page
 	if p := r.Header.Get(PrefixHeader); validPrefix.MatchString(p) {
-		page = mustRender(tmpl, p+"/")
+		page = render(tmpl, p+"/")
 	}
-	h := w.Header()
-	secure(h)
-	h.Set("Cache-Control", "no-cache")
-	h.Add("Vary", PrefixHeader)
-	h.Set("Content-Type", page.contentType)
-	h.Set("ETag", page.etag())
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(page.body))
+	secure(w.Header())
+	w.Header().Add("Vary", PrefixHeader)
+	webpage.ServePage(w, r, page)
 }
 
 // File serves GET /console/{file}: one of the page's files. A request
@@ -161,14 +95,6 @@ func File(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such file in the console", http.StatusNotFound)
 		return
 	}
-	h := w.Header()
-	secure(h)
-	h.Set("Content-Type", a.contentType)
-	h.Set("ETag", a.etag())
-	if r.URL.Query().Get("v") == a.version {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "no-cache")
-	}
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	secure(w.Header())
+	webpage.ServeFile(w, r, a)
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"slices"
@@ -46,13 +44,12 @@ func TestPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage := httptest.NewServer(http.StripPrefix("/dev", httputil.NewSingleHostReverseProxy(progURL)))
-	t.Cleanup(stage.Close)
+	stage := browsertest.Stage(t, prog.URL, "/dev")
 
 	browser := browsertest.Start(t, exe, 3*time.Minute)
 	for _, tc := range []struct{ name, base, screenshot string }{
 		{"Local", "http://ingren.test:" + progURL.Port(), os.Getenv("INGREN_DOCS_SCREENSHOT")},
-		{"StagePrefix", "http://ingren.test:" + strings.TrimPrefix(stage.URL, "http://127.0.0.1:") + "/dev", ""},
+		{"StagePrefix", "http://ingren.test:" + strings.TrimPrefix(stage, "http://127.0.0.1:"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) { visit(t, browser, tc.base, want, tc.screenshot) })
 	}

@@ -22,15 +22,10 @@
 package docs
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"html/template"
-	"io/fs"
 	"net/http"
-	"path"
-	"time"
+
+	"github.com/ingren/ingren/internal/webpage"
 )
 
 //go:embed ui swagger-ui
@@ -43,75 +38,13 @@ var files embed.FS
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// asset is one file the page loads, with the version its URL carries.
-type asset struct {
-	body        []byte
-	contentType string
-	version     string // a hash of body: a new body is a new URL
-}
-
-func newAsset(name string, body []byte) asset {
-	sum := sha256.Sum256(body)
-	return asset{body: body, contentType: contentType(name), version: hex.EncodeToString(sum[:8])}
-}
-
-// etag is the asset's HTTP entity tag.
-func (a asset) etag() string { return `"` + a.version + `"` }
-
-// assets are the files served at /docs/{file}, by name; page is the page.
+// assets are the files served at /docs/{file}, by name, named relative to
+// the page at …/docs; page is the page.
 var assets, page = mustLoad()
 
-func mustLoad() (map[string]asset, asset) {
-	assets := map[string]asset{}
-	for _, dir := range []string{"ui", "swagger-ui"} {
-		entries, err := fs.ReadDir(files, dir)
-		if err != nil {
-			panic(err) // the embedded tree is fixed at build time
-		}
-		for _, e := range entries {
-			if e.Name() == "index.html" {
-				continue
-			}
-			b, err := fs.ReadFile(files, dir+"/"+e.Name())
-			if err != nil {
-				panic(err)
-			}
-			assets[e.Name()] = newAsset(e.Name(), b)
-		}
-	}
-	// asset names a file with its version, relative to the page at …/docs.
-	tmpl := template.Must(template.New("index.html").Funcs(template.FuncMap{
-		"asset": func(name string) (string, error) {
-			a, ok := assets[name]
-			if !ok {
-				return "", fs.ErrNotExist
-			}
-			return "docs/" + name + "?v=" + a.version, nil
-		},
-	}).ParseFS(files, "ui/index.html"))
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, nil); err != nil {
-		panic(err)
-	}
-	return assets, newAsset("index.html", b.Bytes())
-}
-
-// contentType is text for every file: the API Lambda passes text answers
-// to API Gateway as text, and anything else as base64, which API Gateway
-// would hand to the browser undecoded.
-func contentType(name string) string {
-	switch path.Ext(name) {
-	case ".html":
-		return "text/html; charset=utf-8"
-	case ".js":
-		return "text/javascript; charset=utf-8"
-	case ".css":
-		return "text/css; charset=utf-8"
-	case ".json":
-		return "application/json; charset=utf-8"
-	default: // LICENSE, NOTICE, *.txt
-		return "text/plain; charset=utf-8"
-	}
+func mustLoad() (map[string]webpage.Asset, webpage.Asset) {
+	assets, tmpl := webpage.Load(files, "ui/index.html", "docs/", "ui", "swagger-ui")
+	return assets, webpage.Render(tmpl, nil)
 }
 
 // Page serves the docs page at GET /docs. A browser revalidates it on
@@ -120,12 +53,8 @@ func contentType(name string) string {
 func Page(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", CSP)
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Content-Type", page.contentType)
-	h.Set("ETag", page.etag())
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(page.body))
+	webpage.ServePage(w, r, page)
 }
 
 // PageSlash serves GET /docs/: a redirect to …/docs, since the page's
@@ -144,14 +73,5 @@ func File(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such file in the docs page", http.StatusNotFound)
 		return
 	}
-	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Type", a.contentType)
-	h.Set("ETag", a.etag())
-	if r.URL.Query().Get("v") == a.version {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "no-cache")
-	}
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	webpage.ServeFile(w, r, a)
 }
