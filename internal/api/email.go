@@ -40,14 +40,11 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tenant := tenantOf(r.Context())
-	if !s.emailSlots.acquire(tenant) {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "overloaded",
-			Message: "too many emails are being written right now, for this key or in all; retry shortly", RetryAfter: time.Second}
+	ctx, done, err := s.takeEmailSlot(r.Context(), tenantOf(r.Context()))
+	if err != nil {
+		return err
 	}
-	defer s.emailSlots.release(tenant)
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.EmailTimeout)
-	defer cancel()
+	defer done()
 	res, err := s.composer.Compose(ctx, &req)
 	if err != nil {
 		return err
@@ -73,4 +70,20 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// takeEmailSlot takes one of tenant's slots for a model call of one email
+// (generate-email, or a regenerate), or refuses with 503 overloaded when
+// none is free, and bounds the call by EmailTimeout: both calls cost the
+// same, so they share the slots and the bound. done gives the slot back.
+func (s *Server) takeEmailSlot(ctx context.Context, tenant string) (_ context.Context, done func(), _ error) {
+	if !s.emailSlots.acquire(tenant) {
+		return nil, nil, &Error{Status: http.StatusServiceUnavailable, Code: "overloaded",
+			Message: "too many emails are being written right now, for this key or in all; retry shortly", RetryAfter: time.Second}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.EmailTimeout)
+	return ctx, func() {
+		cancel()
+		s.emailSlots.release(tenant)
+	}, nil
 }

@@ -1,13 +1,11 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
@@ -44,20 +42,9 @@ type changeRequest struct {
 }
 
 func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) error {
-	index, err := indexParam(r)
-	if err != nil {
-		return err
-	}
-	ifMatch, err := ifMatchHeader(r)
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r, maxReviewBody, s.cfg.EmailBodyTimeout)
-	if err != nil {
-		return err
-	}
 	var req changeRequest
-	if err := decodeStrict(body, &req, false); err != nil {
+	index, ifMatch, err := s.readReviewRequest(w, r, &req, false)
+	if err != nil {
 		return err
 	}
 	ch := campaign.Change{Subject: req.Subject, Body: req.Body, Note: req.Note}
@@ -82,32 +69,19 @@ type regenerateRequest struct {
 }
 
 func (s *Server) regenerateEmail(w http.ResponseWriter, r *http.Request) error {
-	index, err := indexParam(r)
-	if err != nil {
-		return err
-	}
-	ifMatch, err := ifMatchHeader(r)
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r, maxReviewBody, s.cfg.EmailBodyTimeout)
-	if err != nil {
-		return err
-	}
 	var req regenerateRequest
-	if err := decodeStrict(body, &req, true); err != nil {
+	index, ifMatch, err := s.readReviewRequest(w, r, &req, true)
+	if err != nil {
 		return err
 	}
 	// A model call, as generate-email's: it takes a slot and the same
 	// time bound.
 	tenant := tenantOf(r.Context())
-	if !s.emailSlots.acquire(tenant) {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "overloaded",
-			Message: "too many emails are being written right now, for this key or in all; retry shortly", RetryAfter: time.Second}
+	ctx, done, err := s.takeEmailSlot(r.Context(), tenant)
+	if err != nil {
+		return err
 	}
-	defer s.emailSlots.release(tenant)
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.EmailTimeout)
-	defer cancel()
+	defer done()
 	e, err := s.campaigns.Regenerate(ctx, tenant, r.PathValue("id"), index, ifMatch, req.Instructions)
 	if err != nil {
 		return emailError(err, index)
@@ -144,6 +118,27 @@ func (s *Server) retryCampaign(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Location", "/api/v1/campaigns/"+c.ID)
 	writeJSON(w, http.StatusAccepted, retryResponse{CampaignID: c.ID, Status: string(c.Status), Retried: n})
 	return nil
+}
+
+// readReviewRequest reads what a PATCH and a regenerate of one email both
+// carry, checked in this order: the path's index, If-Match, and the body
+// (up to maxReviewBody) decoded strictly into v (see decodeStrict for
+// optional).
+func (s *Server) readReviewRequest(w http.ResponseWriter, r *http.Request, v any, optional bool) (index, ifMatch int, err error) {
+	if index, err = indexParam(r); err != nil {
+		return 0, 0, err
+	}
+	if ifMatch, err = ifMatchHeader(r); err != nil {
+		return 0, 0, err
+	}
+	body, err := readBody(w, r, maxReviewBody, s.cfg.EmailBodyTimeout)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := decodeStrict(body, v, optional); err != nil {
+		return 0, 0, err
+	}
+	return index, ifMatch, nil
 }
 
 // writeEmail answers with the email's view and its ETag.

@@ -127,12 +127,9 @@ func (s *Service) Change(ctx context.Context, tenant, id string, index, ifMatch 
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		e, err := s.Store.Email(ctx, id, index)
+		e, err := s.emailAt(ctx, id, index, ifMatch)
 		if err != nil {
 			return nil, err
-		}
-		if ifMatch != AnyVersion && e.Version != ifMatch {
-			return nil, ErrVersionMismatch
 		}
 		if !hasDraft(e) {
 			return nil, errNoDraft
@@ -152,8 +149,7 @@ func (s *Service) Change(ctx context.Context, tenant, id string, index, ifMatch 
 			if out, err = s.Store.Revise(ctx, id, index, e.Version, r, s.now()); err == nil {
 				return out, nil // Revise released the hold
 			}
-			now := s.now()
-			_ = s.Store.Hold(context.WithoutCancel(ctx), id, index, e.Version, owner, now, now) // best effort: it ends by itself
+			s.unhold(ctx, id, index, e.Version, owner)
 		}
 		switch {
 		case errors.Is(err, ErrClaimed) && attempt < raceAttempts:
@@ -229,11 +225,7 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 	if err != nil {
 		return nil, err
 	}
-	giveUp := func() {
-		now := s.now()
-		// Best effort: the hold ends by itself at its deadline.
-		_ = s.Store.Hold(context.WithoutCancel(ctx), id, index, e.Version, owner, now, now)
-	}
+	giveUp := func() { s.unhold(ctx, id, index, e.Version, owner) }
 
 	req := e.Request
 	subject, body := e.Text()
@@ -288,12 +280,9 @@ func (s *Service) regenerateTimeout() time.Duration {
 // changed it meanwhile) and not held by another.
 func (s *Service) hold(ctx context.Context, id string, index, ifMatch int, owner string, until time.Time) (*Email, error) {
 	for attempt := 1; ; attempt++ {
-		e, err := s.Store.Email(ctx, id, index)
+		e, err := s.emailAt(ctx, id, index, ifMatch)
 		if err != nil {
 			return nil, err
-		}
-		if ifMatch != AnyVersion && e.Version != ifMatch {
-			return nil, ErrVersionMismatch
 		}
 		if e.Status == EmailPending {
 			return nil, errPending
@@ -311,6 +300,29 @@ func (s *Service) hold(ctx context.Context, id string, index, ifMatch int, owner
 		}
 		return nil, fmt.Errorf("hold email %d: %w", index, err)
 	}
+}
+
+// emailAt reads the email a reviewer means, as Change and a regenerate's
+// hold both do: at version ifMatch, the one they read, or at any with
+// AnyVersion; another is ErrVersionMismatch.
+func (s *Service) emailAt(ctx context.Context, id string, index, ifMatch int) (*Email, error) {
+	e, err := s.Store.Email(ctx, id, index)
+	if err != nil {
+		return nil, err
+	}
+	if ifMatch != AnyVersion && e.Version != ifMatch {
+		return nil, ErrVersionMismatch
+	}
+	return e, nil
+}
+
+// unhold gives owner's hold of the email at version up, by holding it
+// until now, even if ctx is done: a change or regenerate that did not
+// write ends its hold so that the next one need not wait. Best effort:
+// the hold ends by itself at its deadline.
+func (s *Service) unhold(ctx context.Context, id string, index, version int, owner string) {
+	now := s.now()
+	_ = s.Store.Hold(context.WithoutCancel(ctx), id, index, version, owner, now, now)
 }
 
 // outcomeOf is what a composed result records, and the status it gives

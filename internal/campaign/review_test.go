@@ -166,6 +166,18 @@ func typeOf(t *testing.T, m campaign.Delivery) string {
 	return v.Type
 }
 
+// retryMessage receives the one message queued, which must be a retry's:
+// the tests that deliver it themselves (twice, to a dying worker) start
+// from it.
+func (env *reviewEnv) retryMessage(t *testing.T) campaign.Delivery {
+	t.Helper()
+	msgs, err := env.queue.Receive(context.Background(), 1, time.Second)
+	if err != nil || len(msgs) != 1 || typeOf(t, msgs[0]) != "retry" {
+		t.Fatalf("want the retry message: %d messages, %v", len(msgs), err)
+	}
+	return msgs[0]
+}
+
 func (env *reviewEnv) campaign(t *testing.T, id string) *campaign.Campaign {
 	t.Helper()
 	c, err := env.store.Get(context.Background(), "t", id)
@@ -590,16 +602,13 @@ func TestRetry(t *testing.T) {
 		if _, _, err := env.svc.Retry(ctx, "t", id, false); err != nil {
 			t.Fatal(err)
 		}
-		msgs, err := env.queue.Receive(ctx, 1, time.Second)
-		if err != nil || len(msgs) != 1 || typeOf(t, msgs[0]) != "retry" {
-			t.Fatalf("want the retry message: %d messages, %v", len(msgs), err)
-		}
+		msg := env.retryMessage(t)
 		for range 2 { // the same message delivered twice
-			if err := env.worker.Handle(ctx, msgs[0]); err != nil {
+			if err := env.worker.Handle(ctx, msg); err != nil {
 				t.Fatal(err)
 			}
 		}
-		_ = env.queue.Delete(ctx, []string{msgs[0].Handle})
+		_ = env.queue.Delete(ctx, []string{msg.Handle})
 		if worked := env.drain(t); worked["item"] != 2 || worked["retry"] != 0 {
 			t.Errorf("worked %v; want each failed email once", worked)
 		}
@@ -709,19 +718,16 @@ func TestRetry(t *testing.T) {
 		if _, _, err := env.svc.Retry(ctx, "t", id, false); err != nil {
 			t.Fatal(err)
 		}
-		msgs, err := env.queue.Receive(ctx, 1, time.Second)
-		if err != nil || len(msgs) != 1 {
-			t.Fatalf("want the retry message: %d messages, %v", len(msgs), err)
-		}
+		msg := env.retryMessage(t)
 		// Every delivery resets the emails and fails to queue them.
 		broken := &campaign.Worker{Store: env.store, Queue: noEmailSends{env.queue}, Composer: env.model, Notifier: env.hooks}
-		if err := broken.Handle(ctx, msgs[0]); err == nil {
+		if err := broken.Handle(ctx, msg); err == nil {
 			t.Fatal("the retry did not fail with a queue that refuses its emails")
 		}
-		if err := env.worker.DeadLetter(ctx, msgs[0]); err != nil {
+		if err := env.worker.DeadLetter(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
-		_ = env.queue.Delete(ctx, []string{msgs[0].Handle})
+		_ = env.queue.Delete(ctx, []string{msg.Handle})
 		if worked := env.drain(t); worked["item"] != 2 {
 			t.Errorf("worked %v; want the two reset emails queued by the dead letter", worked)
 		}
@@ -757,20 +763,17 @@ func TestRetryRedeliveredAfterEndRetryCompletes(t *testing.T) {
 	if _, err := env.svc.Regenerate(ctx, "t", id, 0, campaign.AnyVersion, ""); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := env.queue.Receive(ctx, 1, time.Second)
-	if err != nil || len(msgs) != 1 || typeOf(t, msgs[0]) != "retry" {
-		t.Fatalf("want the retry message: %d messages, %v", len(msgs), err)
-	}
+	msg := env.retryMessage(t)
 	dying := &campaign.Worker{Store: diesAfterEndRetry{env.store}, Queue: env.queue, Composer: env.model, Notifier: env.hooks}
-	if err := dying.Handle(ctx, msgs[0]); err == nil {
+	if err := dying.Handle(ctx, msg); err == nil {
 		t.Fatal("the dying worker did not fail")
 	}
-	redelivered := msgs[0]
+	redelivered := msg
 	redelivered.ReceiveCount++
 	if err := env.worker.Handle(ctx, redelivered); err != nil {
 		t.Fatal(err)
 	}
-	_ = env.queue.Delete(ctx, []string{msgs[0].Handle})
+	_ = env.queue.Delete(ctx, []string{msg.Handle})
 	if worked := env.drain(t); worked["notify"] != 1 || worked["item"] != 0 {
 		t.Errorf("worked %v, want the webhook alone", worked)
 	}

@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -71,20 +70,9 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 			},
 		}},
 	}}
-	err = retryConflicts(ctx, func() error {
-		_, err := s.client.TransactWriteItems(ctx, in)
-		return err
-	})
-	var cancelled *types.TransactionCanceledException
-	if errors.As(err, &cancelled) {
-		switch {
-		case reason(cancelled, 1) == "ConditionalCheckFailed":
-			err = campaign.ErrNotFound // no campaign, or no such index
-		case reason(cancelled, 0) == "ConditionalCheckFailed":
-			err = campaign.ErrAlreadyDone // the item has its result
-		}
-	}
-	if err != nil {
+	// A failed condition of the campaign's: no campaign, or no such index;
+	// of the item's: it has its result.
+	if err := s.transact(ctx, in, campaign.ErrAlreadyDone); err != nil {
 		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
 	}
 	return nil

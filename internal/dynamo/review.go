@@ -299,23 +299,7 @@ func (s *Store) Hold(ctx context.Context, campaignID string, index, version int,
 	e.set = append(e.set, ho+" = "+vOwner, hu+" = "+e.value(number(until.UnixMilli())))
 	cond := "attribute_exists(#pk) AND " + e.isVersion(version) + " AND " + e.in(attrStatus, strs(finished)) +
 		" AND (attribute_not_exists(" + hu + ") OR " + hu + " <= " + e.value(number(now.UnixMilli())) + " OR " + ho + " = " + vOwner + ")"
-	var old map[string]types.AttributeValue
-	err := retryConflicts(ctx, func() error {
-		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                           aws.String(s.table),
-			Key:                                 key(campaignPK(campaignID), itemSK(index)),
-			UpdateExpression:                    e.update(),
-			ConditionExpression:                 aws.String(cond),
-			ExpressionAttributeNames:            e.names,
-			ExpressionAttributeValues:           e.values,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		var failed *types.ConditionalCheckFailedException
-		if errors.As(err, &failed) {
-			old = failed.Item
-		}
-		return err
-	})
+	old, err := s.updateIf(ctx, key(campaignPK(campaignID), itemSK(index)), e, cond)
 	if isConditionFailed(err) {
 		err = s.whyNotHeld(ctx, campaignID, index, version, old)
 	}
@@ -397,15 +381,21 @@ func (s *Store) EndRetry(ctx context.Context, campaignID string, round int, now 
 	return nil
 }
 
-// updateMeta updates the campaign record with e if cond holds, retrying
-// conflicts with transactions; when cond fails it returns the record as
-// it was.
+// updateMeta updates the campaign record with e if cond holds (updateIf).
 func (s *Store) updateMeta(ctx context.Context, campaignID string, e *expr, cond string) (map[string]types.AttributeValue, error) {
+	return s.updateIf(ctx, key(campaignPK(campaignID), metaSK), e, cond)
+}
+
+// updateIf updates the record at k with e if cond holds, retrying
+// conflicts with transactions; when cond fails it returns the record as
+// it was, so that the caller can say why without reading it again (Hold
+// of an email's record, updateMeta of a campaign's).
+func (s *Store) updateIf(ctx context.Context, k map[string]types.AttributeValue, e *expr, cond string) (map[string]types.AttributeValue, error) {
 	var old map[string]types.AttributeValue
 	err := retryConflicts(ctx, func() error {
 		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                           aws.String(s.table),
-			Key:                                 key(campaignPK(campaignID), metaSK),
+			Key:                                 k,
 			UpdateExpression:                    e.update(),
 			ConditionExpression:                 aws.String(cond),
 			ExpressionAttributeNames:            e.names,

@@ -35,6 +35,26 @@ func reviewed(t *testing.T, s campaign.Store) *campaign.Campaign {
 	return c
 }
 
+// reviewedTable is a new table holding reviewed's campaign c, written by
+// plain, a store without faults that reads it back; through makes a store
+// of the same table whose calls go through rt, the fault under test.
+func reviewedTable(t *testing.T) (plain *dynamo.Store, c *campaign.Campaign, through func(rt http.RoundTripper) *dynamo.Store) {
+	t.Helper()
+	client := testenv.DynamoDB(t)
+	table := testenv.CreateTable(t, client)
+	plain = dynamo.New(client, table, 0)
+	plain.Now = storetest.Now
+	c = reviewed(t, plain)
+	through = func(rt http.RoundTripper) *dynamo.Store {
+		s := dynamo.New(dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+			o.HTTPClient = &http.Client{Transport: rt}
+		}), table, 0)
+		s.Now = storetest.Now
+		return s
+	}
+	return plain, c, through
+}
+
 // reviewWrites are the review's and retry's writes, each as a test calls
 // it on reviewed's campaign, with the operation it makes.
 var reviewWrites = []struct {
@@ -65,20 +85,13 @@ func TestReviewWritesRetryConflicts(t *testing.T) {
 	const conflicts = 3
 	for _, tc := range reviewWrites {
 		t.Run(tc.name, func(t *testing.T) {
-			client := testenv.DynamoDB(t)
-			table := testenv.CreateTable(t, client)
-			plain := dynamo.New(client, table, 0)
-			plain.Now = storetest.Now
-			c := reviewed(t, plain)
+			_, c, through := reviewedTable(t)
 			body := writeConflict
 			if tc.op == "TransactWriteItems" {
 				body = transactionConflict
 			}
 			rt := &conflicting{op: tc.op, body: body, n: conflicts, next: http.DefaultTransport}
-			s := dynamo.New(dynamodb.New(client.Options(), func(o *dynamodb.Options) {
-				o.HTTPClient = &http.Client{Transport: rt}
-			}), table, 0)
-			s.Now = storetest.Now
+			s := through(rt)
 			if err := tc.write(s, c); err != nil {
 				t.Fatalf("err = %v after %d conflicts", err, conflicts)
 			}
@@ -96,16 +109,9 @@ func TestReviewWritesRetryConflicts(t *testing.T) {
 func TestReviewWriteWithLostResponseIsStillAWin(t *testing.T) {
 	for _, tc := range reviewWrites {
 		t.Run(tc.name, func(t *testing.T) {
-			client := testenv.DynamoDB(t)
-			table := testenv.CreateTable(t, client)
-			plain := dynamo.New(client, table, 0)
-			plain.Now = storetest.Now
-			c := reviewed(t, plain)
+			plain, c, through := reviewedTable(t)
 			rt := &losing{op: tc.op, next: http.DefaultTransport}
-			s := dynamo.New(dynamodb.New(client.Options(), func(o *dynamodb.Options) {
-				o.HTTPClient = &http.Client{Transport: rt}
-			}), table, 0)
-			s.Now = storetest.Now
+			s := through(rt)
 			if err := tc.write(s, c); err != nil {
 				t.Fatalf("err = %v, want none: the write landed", err)
 			}
@@ -128,11 +134,7 @@ func TestReviewWriteWithLostResponseIsStillAWin(t *testing.T) {
 // read and its write: Reset must read again and reset the email from
 // the state the Revise left, moving the counters from there.
 func TestResetRaceWithReviseReadsAgain(t *testing.T) {
-	client := testenv.DynamoDB(t)
-	table := testenv.CreateTable(t, client)
-	plain := dynamo.New(client, table, 0)
-	plain.Now = storetest.Now
-	c := reviewed(t, plain)
+	plain, c, through := reviewedTable(t)
 	ctx := context.Background()
 	reject := campaign.ReviewRejected
 	rt := &beforeFirst{op: "TransactWriteItems", next: http.DefaultTransport, do: func() {
@@ -140,10 +142,7 @@ func TestResetRaceWithReviseReadsAgain(t *testing.T) {
 			t.Errorf("Revise: %v", err)
 		}
 	}}
-	s := dynamo.New(dynamodb.New(client.Options(), func(o *dynamodb.Options) {
-		o.HTTPClient = &http.Client{Transport: rt}
-	}), table, 0)
-	s.Now = storetest.Now
+	s := through(rt)
 	if err := s.Reset(ctx, c.ID, 1, []campaign.EmailStatus{campaign.EmailSucceeded}, 1, time.Now()); err != nil {
 		t.Fatalf("Reset: %v", err)
 	}

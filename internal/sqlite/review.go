@@ -24,18 +24,11 @@ func (s *Store) Revise(ctx context.Context, campaignID string, index, version in
 	if err := checkRevision(r); err != nil {
 		return fail(err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, cur, err := s.beginAt(ctx, campaignID, index, version)
 	if err != nil {
 		return fail(err)
 	}
 	defer tx.Rollback()
-	cur, err := s.current(ctx, tx, campaignID, index)
-	if err != nil {
-		return fail(err)
-	}
-	if cur.Status == campaign.EmailPending || cur.Version != version {
-		return fail(campaign.ErrVersionMismatch)
-	}
 
 	var d counts
 	d.review(cur.Review, -1)
@@ -126,18 +119,11 @@ func checkRevision(r campaign.Revision) error {
 // first, and only overwrites an expired hold or owner's own.
 func (s *Store) Hold(ctx context.Context, campaignID string, index, version int, owner string, now, until time.Time) error {
 	fail := func(err error) error { return fmt.Errorf("hold email %s/%d: %w", campaignID, index, err) }
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, _, err := s.beginAt(ctx, campaignID, index, version)
 	if err != nil {
 		return fail(err)
 	}
 	defer tx.Rollback()
-	cur, err := s.current(ctx, tx, campaignID, index)
-	if err != nil {
-		return fail(err)
-	}
-	if cur.Status == campaign.EmailPending || cur.Version != version {
-		return fail(campaign.ErrVersionMismatch)
-	}
 	wrote, err := execOne(ctx, tx, `INSERT INTO item_holds (campaign_id, idx, owner, until) VALUES (?, ?, ?, ?)
 		ON CONFLICT (campaign_id, idx) DO UPDATE SET owner = excluded.owner, until = excluded.until
 		WHERE item_holds.until <= ? OR item_holds.owner = excluded.owner`,
@@ -197,15 +183,11 @@ func (s *Store) Reopen(ctx context.Context, campaignID string, round int, now ti
 // it first.
 func (s *Store) Reset(ctx context.Context, campaignID string, index int, from []campaign.EmailStatus, round int, now time.Time) error {
 	fail := func(err error) error { return fmt.Errorf("reset email %s/%d: %w", campaignID, index, err) }
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, cur, err := s.begin(ctx, campaignID, index)
 	if err != nil {
 		return fail(err)
 	}
 	defer tx.Rollback()
-	cur, err := s.current(ctx, tx, campaignID, index)
-	if err != nil {
-		return fail(err)
-	}
 	if cur.Status == campaign.EmailPending || !slices.Contains(from, cur.Status) ||
 		cur.Review == campaign.ReviewApproved || cur.Round >= round {
 		return fail(campaign.ErrAlreadyDone)
@@ -267,6 +249,39 @@ func (s *Store) mustBeLive(ctx context.Context, q querier, campaignID string) er
 		return campaign.ErrNotFound
 	}
 	return nil
+}
+
+// begin starts the transaction of a change to one email and reads the
+// email in it: the transactions of a db from Open take the write lock at
+// BEGIN, so what it reads is what the change applies to. Revise, Hold and
+// Reset all decide from that read. On error the transaction is rolled
+// back; otherwise the caller rolls it back or commits it.
+func (s *Store) begin(ctx context.Context, campaignID string, index int) (*sql.Tx, *campaign.Email, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, err := s.current(ctx, tx, campaignID, index)
+	if err != nil {
+		tx.Rollback()
+		return nil, nil, err
+	}
+	return tx, cur, nil
+}
+
+// beginAt is begin for a reviewer's write (Revise, Hold), which applies
+// only to the finished email at the version the reviewer read: another is
+// ErrVersionMismatch.
+func (s *Store) beginAt(ctx context.Context, campaignID string, index, version int) (*sql.Tx, *campaign.Email, error) {
+	tx, cur, err := s.begin(ctx, campaignID, index)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cur.Status == campaign.EmailPending || cur.Version != version {
+		tx.Rollback()
+		return nil, nil, campaign.ErrVersionMismatch
+	}
+	return tx, cur, nil
 }
 
 // current reads an email of a campaign that has not expired, or returns
