@@ -47,8 +47,8 @@ type campaignResponse struct {
 func toCampaign(c *campaign.Campaign) campaignResponse {
 	r := campaignResponse{
 		CampaignID: c.ID, Name: c.Name, Status: string(c.Status), Total: c.Total,
-		Succeeded: c.Succeeded - c.NeedsReview, Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
-		Approved: c.Approved, Rejected: c.Rejected, Unreviewed: c.Succeeded - c.Approved - c.Rejected, Retries: c.Round,
+		Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
+		Approved: c.Approved, Rejected: c.Rejected, Unreviewed: c.Unreviewed(), Retries: c.Round,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Usage: c.Usage,
 	}
 	if !c.CompletedAt.IsZero() {

@@ -117,6 +117,15 @@ type Campaign struct {
 // Pending counts emails not yet worked.
 func (c *Campaign) Pending() int { return c.Total - c.Succeeded - c.Failed }
 
+// Clean counts the emails written without a finding that needs review:
+// Succeeded less NeedsReview, what the API and the webhook call
+// succeeded, where each prospect counts in one status.
+func (c *Campaign) Clean() int { return c.Succeeded - c.NeedsReview }
+
+// Unreviewed counts the drafts (succeeded and needs_review) nobody decided
+// on yet.
+func (c *Campaign) Unreviewed() int { return c.Succeeded - c.Approved - c.Rejected }
+
 // Done reports whether every email has an outcome.
 func (c *Campaign) Done() bool { return c.Succeeded+c.Failed >= c.Total }
 

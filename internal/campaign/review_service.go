@@ -251,7 +251,9 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 		}
 		return nil, fmt.Errorf("regenerate email %d: %w", index, err)
 	}
-	s.settle(ctx, tenant, id)
+	if e.Status == EmailFailed {
+		s.settle(ctx, tenant, id) // its failure may have been the campaign's last
+	}
 	return out, nil
 }
 

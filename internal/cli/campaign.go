@@ -211,8 +211,8 @@ func run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "download it with: %s\n", dl)
 		return code
 	}
-	fmt.Fprintf(env.Stderr, "wrote %s: %d with an email (%d need review), %d failed\n", *out, final.Succeeded+final.NeedsReview, final.NeedsReview, final.Failed)
-	if final.Failed > 0 || final.Succeeded+final.NeedsReview < final.Total {
+	fmt.Fprintf(env.Stderr, "wrote %s: %d with an email (%d need review), %d failed\n", *out, final.Drafts(), final.NeedsReview, final.Failed)
+	if final.Failed > 0 || final.Drafts() < final.Total {
 		return ExitSomeFailed
 	}
 	return ExitOK

@@ -180,7 +180,7 @@ func retryCmd(ctx context.Context, args []string, env Env) int {
 		}
 		return fail(env, err)
 	}
-	fmt.Fprintf(env.Stderr, "%d with an email (%d need review), %d failed\n", final.Succeeded+final.NeedsReview, final.NeedsReview, final.Failed)
+	fmt.Fprintf(env.Stderr, "%d with an email (%d need review), %d failed\n", final.Drafts(), final.NeedsReview, final.Failed)
 	if final.Failed > 0 {
 		return ExitSomeFailed
 	}

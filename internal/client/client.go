@@ -87,6 +87,9 @@ type Campaign struct {
 	} `json:"usage"`
 }
 
+// Drafts counts the prospects with an email: succeeded or needs_review.
+func (c *Campaign) Drafts() int { return c.Succeeded + c.NeedsReview }
+
 // Done counts the prospects worked: with an email or failed.
 func (c *Campaign) Done() int { return c.Total - c.Pending }
 

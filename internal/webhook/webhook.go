@@ -114,7 +114,7 @@ type Payload struct {
 func (n *Notifier) Notify(ctx context.Context, c *campaign.Campaign) error {
 	body, err := json.Marshal(Payload{
 		Event: "campaign.finished", CampaignID: c.ID, Name: c.Name, Status: string(c.Status),
-		Total: c.Total, Succeeded: c.Succeeded - c.NeedsReview, Failed: c.Failed, NeedsReview: c.NeedsReview,
+		Total: c.Total, Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview,
 		CompletedAt: c.CompletedAt, Usage: c.Usage,
 	})
 	if err != nil {
