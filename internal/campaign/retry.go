@@ -52,7 +52,7 @@ func (w *Worker) retry(ctx context.Context, m Delivery, msg message) error {
 		// Cancelled while reopened: nothing is to be worked.
 		return w.Store.EndRetry(ctx, c.ID, msg.Round, w.now())
 	}
-	reset, err := w.resetRound(ctx, c, msg, func(bodies [][]byte) error { return w.Queue.Send(ctx, bodies) })
+	reset, err := w.resetRound(ctx, c, msg)
 	if err != nil {
 		return err
 	}
@@ -63,11 +63,10 @@ func (w *Worker) retry(ctx context.Context, m Delivery, msg message) error {
 	return w.complete(ctx, c.Tenant, c.ID)
 }
 
-// resetRound resets msg's round's emails of c, page by page, and has
-// queue send each page's item messages; it returns how many messages it
-// had sent. An email this round reset already (an earlier delivery) and
+// resetRound resets msg's round's emails of c, page by page, and sends
+// each page's item messages; it returns how many messages it had sent. An email this round reset already (an earlier delivery) and
 // still pending is sent again.
-func (w *Worker) resetRound(ctx context.Context, c *Campaign, msg message, queue func([][]byte) error) (int, error) {
+func (w *Worker) resetRound(ctx context.Context, c *Campaign, msg message) (int, error) {
 	// Pending ones too: those an earlier delivery reset, and, since an
 	// email stays in the listing as it is reset, the cursor stays valid.
 	filter := EmailFilter{Statuses: append([]EmailStatus{EmailPending}, msg.Statuses...)}
@@ -106,7 +105,7 @@ func (w *Worker) resetRound(ctx context.Context, c *Campaign, msg message, queue
 			bodies[i] = b
 		}
 		if len(bodies) > 0 {
-			if err := queue(bodies); err != nil {
+			if err := w.Queue.Send(ctx, bodies); err != nil {
 				return sent, fmt.Errorf("queue the retried emails: %w", err)
 			}
 		}
@@ -160,7 +159,7 @@ func (w *Worker) deadRetry(ctx context.Context, msg message) error {
 	}
 	pending := msg
 	pending.Statuses = nil
-	queued, err := w.resetRound(ctx, c, pending, func(bodies [][]byte) error { return w.Queue.Send(ctx, bodies) })
+	queued, err := w.resetRound(ctx, c, pending)
 	if err != nil {
 		return err
 	}
