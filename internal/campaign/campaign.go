@@ -96,9 +96,15 @@ type Campaign struct {
 	// from a retry's Reopen until its worker made every email to retry
 	// pending again (Store.EndRetry): meanwhile the campaign is not
 	// finished even if its counters say every email is done.
-	Round      int
-	Retrying   bool
-	Usage      email.Usage
+	Round    int
+	Retrying bool
+	Usage    email.Usage
+	// Mode is how the emails are written; Create stores it as given (""
+	// as realtime), and a campaign stored before modes existed reads as
+	// realtime. Warnings are what the campaign's owner should know that
+	// happened while it ran (SwitchMode adds one).
+	Mode       Mode
+	Warnings   []string
 	WebhookURL string
 	// Columns is a CSV campaign's header as the file had it, in its order;
 	// nil for a JSON campaign. The CSV export with columns=input starts

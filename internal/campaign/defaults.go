@@ -1,6 +1,9 @@
 package campaign
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // The defaults of a campaign's limits and of the worker that writes it.
 // Each is declared here once; config, the stores and the queues refer to
@@ -26,4 +29,17 @@ const (
 	// MaxMessageSize is the largest queue message body a Queue must take
 	// (SQS's classic limit, 256 KiB).
 	MaxMessageSize = 256 << 10
+	// MaxSendDelay is the longest Queue.SendAfter delay (SQS's).
+	MaxSendDelay = 15 * time.Minute
 )
+
+// CheckDelay is what every Queue.SendAfter checks before it sends.
+func CheckDelay(body []byte, delay time.Duration) error {
+	if len(body) > MaxMessageSize {
+		return fmt.Errorf("send: body is %d bytes, more than %d", len(body), MaxMessageSize)
+	}
+	if delay < 0 || delay > MaxSendDelay {
+		return fmt.Errorf("send: delay %s is not within 0 to %s", delay, MaxSendDelay)
+	}
+	return nil
+}

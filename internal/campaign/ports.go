@@ -143,6 +143,34 @@ type Store interface {
 	// ErrNotFound without the campaign.
 	EndRetry(ctx context.Context, campaignID string, round int, now time.Time) error
 
+	// AddBatch stores a new batch of a batch-mode campaign: b.Version
+	// becomes 1 and CreatedAt and UpdatedAt now (b is updated in place).
+	// ErrConflict, storing nothing, when the campaign has a batch of that
+	// Key already (of several racing AddBatches of one key one succeeds);
+	// ErrNotFound without the campaign.
+	AddBatch(ctx context.Context, campaignID string, b *Batch, now time.Time) error
+
+	// Batch returns one of the campaign's batches, or ErrNotFound.
+	Batch(ctx context.Context, campaignID, key string) (*Batch, error)
+
+	// Batches returns all the campaign's batches, oldest first (by
+	// CreatedAt, then Key); none is an empty slice.
+	Batches(ctx context.Context, campaignID string) ([]Batch, error)
+
+	// UpdateBatch writes b over the stored batch of its Key if the stored
+	// Version is still b.Version: every field but Key, Attempt, Indexes and
+	// CreatedAt. Version gains 1 and UpdatedAt becomes now (b is updated in
+	// place). ErrConflict, changing nothing, when the Version is another
+	// (of several racing updates of one version one succeeds); ErrNotFound
+	// without the batch.
+	UpdateBatch(ctx context.Context, campaignID string, b *Batch, now time.Time) error
+
+	// SwitchMode moves the campaign from mode from to mode to, appends
+	// warning (when not "") to its Warnings, and sets UpdatedAt to now, in
+	// one write. ErrConflict when its mode is not from (of several racing
+	// switches one succeeds), ErrNotFound without the campaign.
+	SwitchMode(ctx context.Context, campaignID string, from, to Mode, warning string, now time.Time) error
+
 	// DeleteExpired deletes campaigns that expired by now, with their
 	// emails, leases and idempotency keys, removing at most limit records
 	// in one short write, and returns how many it removed: call it again
@@ -174,6 +202,11 @@ type Queue interface {
 	// allows. A body over 256 KiB is an error before anything is sent. On
 	// other errors some bodies may have been sent: work must be idempotent.
 	Send(ctx context.Context, bodies [][]byte) error
+
+	// SendAfter enqueues body to become visible after delay (at most 15
+	// minutes, SQS's longest; a longer delay is an error before anything
+	// is sent). Its body is as Send's.
+	SendAfter(ctx context.Context, body []byte, delay time.Duration) error
 
 	// Receive returns up to max (1..10, else an error) messages, waiting up
 	// to wait for the first one; it returns an empty slice, not an error,

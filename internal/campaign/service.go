@@ -90,6 +90,7 @@ func (s *Service) submit(ctx context.Context, tenant, idemKey string, body []byt
 		Status:         StatusQueued,
 		Total:          len(reqs),
 		WebhookURL:     sub.WebhookURL,
+		Mode:           Mode(or(string(sub.Mode), string(ModeRealtime))),
 		Columns:        sub.Columns,
 		IdempotencyKey: idemKey,
 		RequestHash:    hex.EncodeToString(sum[:]),
@@ -200,6 +201,15 @@ func (s *Service) Get(ctx context.Context, tenant, id string) (*Campaign, error)
 		return s.Store.Get(ctx, tenant, id)
 	}
 	return c, nil
+}
+
+// Batches returns the provider batches of the tenant's campaign, oldest
+// first: none for a realtime campaign. ErrNotFound as Get.
+func (s *Service) Batches(ctx context.Context, tenant, id string) ([]Batch, error) {
+	if _, err := s.Store.Get(ctx, tenant, id); err != nil {
+		return nil, err
+	}
+	return s.Store.Batches(ctx, id)
 }
 
 // List returns a page of the tenant's campaigns, newest first.

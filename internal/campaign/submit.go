@@ -16,6 +16,7 @@ type Submission struct {
 	Defaults   Defaults `json:"defaults" jsonschema:"What every prospect entry that does not set its own gets: sender, cta, options."`
 	Prospects  []Input  `json:"prospects" jsonschema:"One entry per prospect; each gets one email (or its variants or sequence)."`
 	WebhookURL string   `json:"webhook_url" jsonschema:"An http(s) URL called when the campaign ends."`
+	Mode       Mode     `json:"mode" jsonschema:"realtime (the default: emails in minutes) or batch (through the provider's Batch API: half the price, within 24 hours)."`
 	// Columns is a CSV file's header (Campaign.Columns); the file's rows
 	// are the prospects' Cells. A client cannot set it.
 	Columns []string `json:"-"`
@@ -88,6 +89,7 @@ type wireSubmission struct {
 	Defaults   Defaults          `json:"defaults"`
 	Prospects  []json.RawMessage `json:"prospects"`
 	WebhookURL string            `json:"webhook_url"`
+	Mode       *string           `json:"mode"`
 }
 
 // DecodeSubmission reads and validates a submission. Every problem in every
@@ -109,6 +111,7 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 			v.Add("webhook_url", "%v", err)
 		}
 	}
+	mode := CheckMode(v, "mode", wire.Mode)
 	email.CheckModel(v, "defaults.options.model", wire.Defaults.Options.Model, allowedModels)
 	switch n := len(wire.Prospects); {
 	case n == 0:
@@ -119,7 +122,7 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 	}
 	problems := rep.Merge(*v)
 	warnings := newWarnings(rep.Warnings)
-	sub := &Submission{Name: wire.Name, Defaults: wire.Defaults, WebhookURL: wire.WebhookURL, Prospects: make([]Input, len(wire.Prospects))}
+	sub := &Submission{Name: wire.Name, Defaults: wire.Defaults, WebhookURL: wire.WebhookURL, Mode: mode, Prospects: make([]Input, len(wire.Prospects))}
 	reqs := make([]email.Request, len(wire.Prospects))
 	for i, raw := range wire.Prospects {
 		e := &sub.Prospects[i]
@@ -139,6 +142,19 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 		return nil, nil, warnings.list(), problems.Err()
 	}
 	return sub, reqs, warnings.list(), nil
+}
+
+// CheckMode reads a campaign's mode as given in field (nil when left out:
+// realtime), recording in v what is wrong with it.
+func CheckMode(v *fault.Fields, field string, mode *string) Mode {
+	if mode == nil {
+		return ModeRealtime
+	}
+	if m := Mode(*mode); m.Valid() {
+		return m
+	}
+	v.Add(field, "must be %q or %q", ModeRealtime, ModeBatch)
+	return ModeRealtime
 }
 
 // maxWarningLines bounds the warnings of one submission.

@@ -34,15 +34,38 @@ type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// BatchPromptTokens and BatchCompletionTokens are the part of the
+	// counts above spent through a provider's Batch API, at its price
+	// (half of OpenAI's); 0 when none was.
+	BatchPromptTokens     int `json:"batch_prompt_tokens,omitempty"`
+	BatchCompletionTokens int `json:"batch_completion_tokens,omitempty"`
 }
 
 // Add returns u plus o.
 func (u Usage) Add(o Usage) Usage {
 	return Usage{
-		PromptTokens:     u.PromptTokens + o.PromptTokens,
-		CompletionTokens: u.CompletionTokens + o.CompletionTokens,
-		TotalTokens:      u.TotalTokens + o.TotalTokens,
+		PromptTokens:          u.PromptTokens + o.PromptTokens,
+		CompletionTokens:      u.CompletionTokens + o.CompletionTokens,
+		TotalTokens:           u.TotalTokens + o.TotalTokens,
+		BatchPromptTokens:     u.BatchPromptTokens + o.BatchPromptTokens,
+		BatchCompletionTokens: u.BatchCompletionTokens + o.BatchCompletionTokens,
 	}
+}
+
+// AsBatch returns u counted as spent through a Batch API.
+func (u Usage) AsBatch() Usage {
+	u.BatchPromptTokens, u.BatchCompletionTokens = u.PromptTokens, u.CompletionTokens
+	return u
+}
+
+// Completion is a model's answer to a Prompt's first call that was made
+// elsewhere: one line of a batch.
+type Completion struct {
+	Content string `json:"content"`
+	// Refusal is the model's refusal, "" when it answered.
+	Refusal string `json:"refusal,omitempty"`
+	Model   string `json:"model,omitempty"`
+	Usage   Usage  `json:"usage"`
 }
 
 // Role says who speaks a Turn.
@@ -88,6 +111,10 @@ type Prompt struct {
 	// from the data the messages were rendered from: the answer of a
 	// Writer that calls no model.
 	Offline func(step int) (Message, error)
+	// Answered, when not nil, is the answer to the first call, made
+	// already (a batch's line): the Writer takes it instead of calling,
+	// and makes its own repair round, if the answer needs one, as a call.
+	Answered *Completion
 }
 
 // Writer makes one model call: it sends a Prompt and parses the answer.

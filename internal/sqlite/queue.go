@@ -140,6 +140,22 @@ func (q *Queue) Send(ctx context.Context, bodies [][]byte) error {
 	return nil
 }
 
+// SendAfter enqueues body to become visible after delay.
+func (q *Queue) SendAfter(ctx context.Context, body []byte, delay time.Duration) error {
+	if err := campaign.CheckDelay(body, delay); err != nil {
+		return err
+	}
+	visible := time.Now().Add(delay).UTC().Format(goqiteTime)
+	err := q.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `insert into goqite (queue, body, timeout) values (?, ?, ?)`, q.name, body, visible)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("send a message delayed %s: %w", delay, err)
+	}
+	return nil
+}
+
 // Receive receives up to max messages in one transaction. goqite's
 // Receive does not wait, and its ReceiveAndWait takes one message and polls
 // at a fixed interval until ctx ends, so Receive polls itself, backing off

@@ -76,6 +76,21 @@ func New(client *sqs.Client, queueURL string) *Queue {
 	}
 }
 
+// SendAfter enqueues body with SendMessage and DelaySeconds: delay
+// rounded up to whole seconds.
+func (q *Queue) SendAfter(ctx context.Context, body []byte, delay time.Duration) error {
+	if err := campaign.CheckDelay(body, delay); err != nil {
+		return err
+	}
+	secs := int32((delay + time.Second - 1) / time.Second)
+	if _, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: &q.url, MessageBody: aws.String(string(body)), DelaySeconds: secs,
+	}); err != nil {
+		return fmt.Errorf("send a message delayed %ds: %w", secs, err)
+	}
+	return nil
+}
+
 // Send enqueues bodies with SendMessageBatch, up to 10 bodies (and 256 KiB)
 // a request, many requests at once. It checks every body's size before it
 // sends any. On error, it says how many bodies were not sent; the others

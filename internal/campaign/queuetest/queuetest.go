@@ -64,6 +64,8 @@ func Run(t *testing.T, newQueue NewQueue) {
 		{"SendEmptyIsNoOp", testSendEmpty},
 		{"MaxSizeBodyIsAccepted", testMaxSizeBody},
 		{"OversizedBodyIsAnError", testOversizedBody},
+		{"SendAfterHidesUntilTheDelay", testSendAfter},
+		{"SendAfterRefusesTooLongADelay", testSendAfterTooLong},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -485,4 +487,52 @@ func repeat(s string, n int) []string {
 		ss[i] = s
 	}
 	return ss
+}
+
+// testSendAfter: a delayed message is not received before its delay, and
+// is after it; one without delay is received at once.
+func testSendAfter(t *testing.T, newQueue NewQueue) {
+	q := newQueue(t, longVisibility)
+	if err := q.SendAfter(t.Context(), []byte("later"), 3*time.Second); err != nil {
+		t.Fatalf("SendAfter 3s: %v", err)
+	}
+	if err := q.SendAfter(t.Context(), []byte("now"), 0); err != nil {
+		t.Fatalf("SendAfter 0: %v", err)
+	}
+	got, err := q.Receive(t.Context(), 10, time.Second)
+	if err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	if len(got) != 1 || string(got[0].Body) != "now" {
+		t.Fatalf("first Receive got %d messages %q, want only %q", len(got), bodiesOf(got), "now")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		got, err = q.Receive(t.Context(), 10, time.Second)
+		if err != nil {
+			t.Fatalf("Receive: %v", err)
+		}
+		if len(got) > 0 {
+			if string(got[0].Body) != "later" {
+				t.Fatalf("got %q, want %q", got[0].Body, "later")
+			}
+			return
+		}
+	}
+	t.Fatal("the delayed message never came")
+}
+
+func testSendAfterTooLong(t *testing.T, newQueue NewQueue) {
+	q := newQueue(t, longVisibility)
+	if err := q.SendAfter(t.Context(), []byte("x"), campaign.MaxSendDelay+time.Second); err == nil {
+		t.Fatal("SendAfter past the longest delay: no error, want one")
+	}
+}
+
+func bodiesOf(ds []campaign.Delivery) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = string(d.Body)
+	}
+	return out
 }
