@@ -39,6 +39,8 @@ func (w *Worker) DeadLetter(ctx context.Context, m Delivery) error {
 		err = w.deadExpand(ctx, m, msg)
 	case msgRetry:
 		err = w.deadRetry(ctx, msg)
+	case msgBatch:
+		err = w.deadBatch(ctx, msg)
 	case msgNotify:
 		w.log().WarnContext(ctx, "webhook given up: its message was dead-lettered")
 	default:

@@ -235,7 +235,37 @@ func (s *Service) Cancel(ctx context.Context, tenant, id string) (*Campaign, err
 	if err != nil && !errors.Is(err, ErrConflict) {
 		return nil, err
 	}
-	return s.Store.Get(ctx, tenant, id)
+	c, err := s.Store.Get(ctx, tenant, id)
+	if err == nil && c.Status == StatusCancelled {
+		s.cancelBatches(ctx, c)
+	}
+	return c, err
+}
+
+// cancelBatches has the worker cancel the campaign's open provider
+// batches now rather than at their next check, which would do it too:
+// best effort.
+func (s *Service) cancelBatches(ctx context.Context, c *Campaign) {
+	if c.Mode != ModeBatch {
+		return
+	}
+	all, err := s.Store.Batches(ctx, c.ID)
+	if err != nil {
+		return
+	}
+	var bodies [][]byte
+	for _, b := range all {
+		if b.Collected {
+			continue
+		}
+		body, err := json.Marshal(message{Type: msgBatch, Tenant: c.Tenant, CampaignID: c.ID, Key: b.Key, Force: true})
+		if err == nil {
+			bodies = append(bodies, body)
+		}
+	}
+	if len(bodies) > 0 {
+		_ = s.Queue.Send(context.WithoutCancel(ctx), bodies)
+	}
 }
 
 func finalStatus(c *Campaign) Status {
@@ -263,6 +293,15 @@ type message struct {
 	// and the statuses of the emails it makes pending again.
 	Round    int           `json:"round,omitempty"`
 	Statuses []EmailStatus `json:"statuses,omitempty"`
+	// Answer is a batch's answer to an email's first call: the item
+	// message writes the email from it instead of calling the model.
+	Answer *email.Completion `json:"answer,omitempty"`
+	// Key and Check are a batch check's: the batch, and the chain of
+	// check messages it belongs to. Force marks a cancel's check, which
+	// acts at once and starts no chain.
+	Key   string `json:"key,omitempty"`
+	Check string `json:"check,omitempty"`
+	Force bool   `json:"force,omitempty"`
 }
 
 const (
@@ -270,4 +309,5 @@ const (
 	msgEmail  = "item"
 	msgNotify = "notify"
 	msgRetry  = "retry"
+	msgBatch  = "batch"
 )

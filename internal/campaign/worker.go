@@ -70,8 +70,19 @@ type Worker struct {
 	// invocation, the lease ends with the deadline: a worker that dies or
 	// times out frees its emails for the next delivery.
 	Lease time.Duration
-	Now   func() time.Time
-	Log   *slog.Logger
+	// Batches is the provider's Batch API for batch-mode campaigns; nil
+	// (offline mode) makes them fall back to realtime. The Composer must
+	// then be a BatchComposer too.
+	Batches Batches
+	// BatchPollInterval is how often a batch's status is checked
+	// (default 1 minute, at most 15).
+	BatchPollInterval time.Duration
+	// BatchMaxRequests and BatchMaxBytes bound one batch input file
+	// (defaults: OpenAI's 50,000 lines, and 190 MB of its 200).
+	BatchMaxRequests int
+	BatchMaxBytes    int
+	Now              func() time.Time
+	Log              *slog.Logger
 }
 
 func (w *Worker) now() time.Time {
@@ -236,6 +247,8 @@ func (w *Worker) Handle(ctx context.Context, m Delivery) error {
 		err = w.notify(ctx, m, msg)
 	case msgRetry:
 		err = w.retry(ctx, m, msg)
+	case msgBatch:
+		err = w.handleBatch(ctx, m, msg)
 	default:
 		w.log().ErrorContext(ctx, "unknown message type", slog.String("type", msg.Type))
 		return fmt.Errorf("unknown message type %q", msg.Type)
@@ -279,6 +292,8 @@ func (msg message) logContext(ctx context.Context, m Delivery) context.Context {
 		attrs = append(attrs, slog.Int("index", msg.Index))
 	case msgRetry:
 		attrs = append(attrs, slog.Int("round", msg.Round))
+	case msgBatch:
+		attrs = append(attrs, slog.String("batch", msg.Key))
 	}
 	return withLog(ctx, attrs...)
 }
@@ -296,6 +311,9 @@ func (w *Worker) expand(ctx context.Context, msg message) error {
 	}
 	if c.Status.Final() {
 		return nil
+	}
+	if c.Mode == ModeBatch {
+		return w.expandBatch(ctx, c)
 	}
 	bodies := make([][]byte, c.Total)
 	for i := range bodies {
@@ -405,7 +423,12 @@ func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err e
 		}
 	}()
 
-	res, err := w.Composer.Compose(ctx, &it.Request)
+	var res email.Result
+	if msg.Answer != nil {
+		res, err = w.composeAnswered(ctx, &it.Request, *msg.Answer)
+	} else {
+		res, err = w.Composer.Compose(ctx, &it.Request)
+	}
 	var (
 		status EmailStatus
 		result Outcome
@@ -476,6 +499,7 @@ func (w *Worker) finish(ctx context.Context, c *Campaign) error {
 	}
 	w.log().InfoContext(ctx, "campaign finished",
 		slog.String("status", string(to)), slog.Int("succeeded", c.Succeeded), slog.Int("failed", c.Failed))
+	w.cleanUp(ctx, c)
 	return nil
 }
 

@@ -74,6 +74,10 @@ type Config struct {
 	// (RETRY_DELAY; default 10s). The local program retries after 1 s,
 	// doubling.
 	RetryDelay time.Duration
+	// BatchPollInterval is how often a batch campaign's provider batches
+	// are checked (BATCH_POLL_INTERVAL; default 60s, at most 15m, SQS's
+	// longest delay).
+	BatchPollInterval time.Duration
 	// WebhookSecret signs webhook calls (WEBHOOK_SECRET). Never logged.
 	WebhookSecret string
 	// WebhookAllowPrivate lets webhooks go to loopback and private
@@ -133,6 +137,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxReceiveCount:      p.int("MAX_RECEIVE_COUNT", campaign.DefaultMaxReceive, 1, 1000),
 		CampaignTTL:          time.Duration(p.int("ITEM_TTL_DAYS", int(campaign.DefaultTTL/(24*time.Hour)), 1, 3650)) * 24 * time.Hour,
 		RetryDelay:           p.duration("RETRY_DELAY", campaign.DefaultRetryDelay),
+		BatchPollInterval:    p.duration("BATCH_POLL_INTERVAL", campaign.DefaultBatchPollInterval),
 		WebhookSecret:        getenv("WEBHOOK_SECRET"),
 		WebhookAllowPrivate:  p.bool("WEBHOOK_ALLOW_PRIVATE"),
 		TableName:            getenv("TABLE_NAME"),
@@ -146,6 +151,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			p.errs = append(p.errs, fmt.Errorf("API_KEYS: every key must be at least 16 characters"))
 			break
 		}
+	}
+	if c.BatchPollInterval > campaign.MaxSendDelay {
+		p.errs = append(p.errs, fmt.Errorf("BATCH_POLL_INTERVAL: %s is longer than %s, the longest delay SQS takes", c.BatchPollInterval, campaign.MaxSendDelay))
 	}
 	if c.TenantSecret != "" && len(c.TenantSecret) < 32 {
 		p.errs = append(p.errs, fmt.Errorf("TENANT_SECRET: must be at least 32 characters (openssl rand -hex 32 makes one)"))

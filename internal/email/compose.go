@@ -104,7 +104,29 @@ func decodeChecked(b []byte, v any, check func(*fault.Fields)) ([]string, error)
 
 // Compose writes the email(s) for req, which must be valid.
 func (c *Composer) Compose(ctx context.Context, req *Request) (Result, error) {
-	d, err := c.write(ctx, req, nil, nil)
+	return c.compose(ctx, req, nil)
+}
+
+// FirstPrompt renders the first call Compose would make for req: what a
+// batch sends on its behalf.
+func (c *Composer) FirstPrompt(req *Request) (Prompt, error) {
+	return c.Prompts.Prompt(req, nil, nil)
+}
+
+// ComposeAnswered is Compose for a request whose first call was made
+// already (a batch's line answered it): it checks that answer, and makes
+// the calls that follow it, a repair round, as Compose does.
+func (c *Composer) ComposeAnswered(ctx context.Context, req *Request, first Completion) (Result, error) {
+	return c.compose(ctx, req, &first)
+}
+
+func (c *Composer) compose(ctx context.Context, req *Request, first *Completion) (Result, error) {
+	p, err := c.Prompts.Prompt(req, nil, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	p.Answered = first
+	d, err := c.Writer.Write(ctx, p)
 	if err != nil {
 		return Result{}, err
 	}
