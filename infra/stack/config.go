@@ -55,6 +55,10 @@ type Config struct {
 	// tried again, doubled per try up to 5 minutes. Default unset: the
 	// worker's own, 10s.
 	RetryDelay time.Duration
+	// BatchPollInterval (batchPollInterval, a Go duration from 1s to 15m,
+	// SQS's longest delay) is how often the worker checks a batch
+	// campaign's provider batches. Default unset: the worker's own, 1m.
+	BatchPollInterval time.Duration
 
 	// APIZip (apiZip) is the api function's zip, relative to infra/. Default ../dist/api.zip.
 	APIZip string
@@ -225,6 +229,7 @@ func Load(src Source) (Config, error) {
 	l.duration(&c.OpenAITimeout, "openaiTimeout")
 	l.list(&c.AllowedModels, "allowedModels")
 	l.duration(&c.RetryDelay, "retryDelay")
+	l.duration(&c.BatchPollInterval, "batchPollInterval")
 	l.str(&c.APIZip, "apiZip")
 	l.str(&c.WorkerZip, "workerZip")
 	l.int(&c.APIMemoryMB, "apiMemoryMb")
@@ -293,6 +298,10 @@ func (c Config) Validate() []string {
 	}
 	for _, m := range c.AllowedModels {
 		check(m != "" && !strings.ContainsAny(m, ", \t\n"), "allowedModels: %q is not a model name (no spaces or commas)", m)
+	}
+	if c.BatchPollInterval != 0 {
+		check(c.BatchPollInterval >= time.Second && c.BatchPollInterval <= 15*time.Minute,
+			"batchPollInterval must be between 1s and 15m (SQS delays a message at most 15 minutes), got %v", c.BatchPollInterval)
 	}
 	if c.RetryDelay != 0 {
 		check(c.RetryDelay >= time.Second && c.RetryDelay <= 5*time.Minute,

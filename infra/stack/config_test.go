@@ -132,8 +132,9 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name: "ErrDurationsOutOfRange",
-			src:  withKey(map[string]string{"retryDelay": "10m", "openaiTimeout": "120s", "workerTimeoutSeconds": "120"}),
-			want: []string{"retryDelay must be between 1s and 5m", "openaiTimeout must be at least 1s and below workerTimeoutSeconds"},
+			src:  withKey(map[string]string{"retryDelay": "10m", "openaiTimeout": "120s", "workerTimeoutSeconds": "120", "batchPollInterval": "16m"}),
+			want: []string{"retryDelay must be between 1s and 5m", "openaiTimeout must be at least 1s and below workerTimeoutSeconds",
+				"batchPollInterval must be between 1s and 15m"},
 		},
 		{
 			name: "ErrAllowedModelNotAName",

@@ -61,6 +61,9 @@ func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulu
 	if cfg.OpenAITimeout > 0 {
 		env["OPENAI_TIMEOUT"] = pulumi.String(cfg.OpenAITimeout.String())
 	}
+	if cfg.BatchPollInterval > 0 {
+		env["BATCH_POLL_INTERVAL"] = pulumi.String(cfg.BatchPollInterval.String())
+	}
 	if cfg.RetryDelay > 0 {
 		env["RETRY_DELAY"] = pulumi.String(cfg.RetryDelay.String())
 	}
