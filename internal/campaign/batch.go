@@ -78,9 +78,9 @@ type Batch struct {
 	// Collected is true once the batch's results were handed on: every
 	// answered line to be written, every other one retried or failed.
 	Collected bool
-	// CheckedBy and CheckedAt name the check message that last polled the
-	// batch and when, so that of two message chains polling one batch
-	// (after a duplicate delivery) one goes on.
+	// CheckedBy and CheckedAt name the chain of check messages that polls
+	// the batch and when it took the batch on, so that of two chains (after
+	// a duplicate delivery) one goes on.
 	CheckedBy string
 	CheckedAt time.Time
 	// Version counts the batch's writes: Store.UpdateBatch is conditional

@@ -216,12 +216,14 @@ func (w *Worker) sendEmails(ctx context.Context, c *Campaign, indexes []int, ans
 // BatchPollInterval, which survives any restart: the message is the
 // schedule.
 //
-// Several chains of check messages can poll one batch (a redelivered
-// expand, or SQS delivering one message twice): the batch records which
-// chain checked it last and when, and a message of another chain that
-// comes within half an interval of that check ends its chain. A message
-// that comes back (its worker died, or a call failed) keeps its chain.
-// msg.Force is a cancel's message: it acts at once and starts no chain.
+// A batch has one chain of check messages: each message names its chain,
+// the first chain to check the batch records itself (CheckedBy), and a
+// message of another chain (a redelivered expand sends each batch's first
+// check again) ends there. A chain never ends before its batch is
+// collected: a check sends the next before its own message is deleted, a
+// failed one comes back, and a dead-lettered one is sent again in the
+// same chain (deadBatch). msg.Force is a cancel's message: it acts at once
+// and starts no chain.
 func (w *Worker) checkBatch(ctx context.Context, msg message) error {
 	c, err := w.Store.Get(ctx, msg.Tenant, msg.CampaignID)
 	if errors.Is(err, ErrNotFound) {
@@ -253,13 +255,13 @@ func (w *Worker) checkBatch(ctx context.Context, msg message) error {
 	}
 	now := w.now()
 	if b.CheckedBy != msg.Check {
-		if now.Sub(b.CheckedAt) < w.pollInterval()/2 {
-			return nil // another chain checked it just now
+		if b.CheckedBy != "" {
+			return nil // another chain polls this batch
 		}
 		b.CheckedBy, b.CheckedAt = msg.Check, now
 		if err := w.Store.UpdateBatch(ctx, c.ID, b, now); err != nil {
 			if errors.Is(err, ErrConflict) {
-				return nil // another chain took it over
+				return nil // another chain took it first
 			}
 			return err
 		}
@@ -364,23 +366,26 @@ func (w *Worker) submitBatch(ctx context.Context, batches Batches, bc BatchCompo
 	return w.recordCreated(ctx, batches, c, b, info)
 }
 
-// recordCreated stores the provider's id of b. If another write won, the
-// provider's batch is cancelled: its results would be nobody's.
+// recordCreated stores the provider's id of b. If another write won the
+// batch over, the provider's batch is cancelled: its results would be
+// nobody's. Any other failure leaves it to the message's next delivery,
+// which finds it by its input file.
 func (w *Worker) recordCreated(ctx context.Context, batches Batches, c *Campaign, b *Batch, info BatchInfo) error {
 	b.ProviderID = info.ID
 	b.sync(info)
 	err := w.Store.UpdateBatch(ctx, c.ID, b, w.now())
-	if err == nil {
+	switch {
+	case err == nil:
 		w.log().InfoContext(ctx, "batch created", slog.String("batch", b.Key), slog.String("provider_batch", info.ID), slog.Int("lines", len(b.Indexes)))
 		return nil
-	}
-	if cerr := batches.Cancel(context.WithoutCancel(ctx), info.ID); cerr != nil {
-		w.log().WarnContext(ctx, "could not cancel a batch that could not be recorded", slog.String("provider_batch", info.ID), slog.String("error", cerr.Error()))
-	}
-	if errors.Is(err, ErrConflict) {
+	case errors.Is(err, ErrConflict):
+		if cerr := batches.Cancel(context.WithoutCancel(ctx), info.ID); cerr != nil {
+			w.log().WarnContext(ctx, "could not cancel a batch that could not be recorded", slog.String("provider_batch", info.ID), slog.String("error", cerr.Error()))
+		}
 		return nil
+	default:
+		return fmt.Errorf("record batch %s: %w", b.Key, err)
 	}
-	return err
 }
 
 // renderBatch renders the lines of b's emails that are still pending.
