@@ -247,8 +247,8 @@ func (w *Worker) checkBatch(ctx context.Context, msg message) error {
 		// Another batch fell back to realtime: this one's emails follow.
 		return w.batchToRealtime(ctx, c, b)
 	}
-	if c.Status == StatusCancelled {
-		return w.cancelBatch(ctx, batches, c, b)
+	if c.Status == StatusCancelled && (msg.Force || b.CheckedBy == msg.Check || b.CheckedBy == "") {
+		return w.cancelBatch(ctx, batches, c, b, msg)
 	}
 	if msg.Force {
 		return nil // a cancel's message, for a campaign no longer cancelled
@@ -548,21 +548,44 @@ func (w *Worker) retryLines(ctx context.Context, c *Campaign, b *Batch, indexes 
 	return w.complete(ctx, c.Tenant, c.ID)
 }
 
-// cancelBatch cancels b at the provider when it is still running there,
-// deletes its files, and ends its chain.
-func (w *Worker) cancelBatch(ctx context.Context, batches Batches, c *Campaign, b *Batch) error {
-	if b.ProviderID != "" && !b.Status.Ended() {
-		if err := batches.Cancel(ctx, b.ProviderID); err != nil {
-			return fmt.Errorf("cancel batch %s: %w", b.ProviderID, err)
+// cancelBatch cancels b at the provider while it still runs there, and
+// once it ended (a cancelled batch may leave output and error files)
+// deletes its files and ends its chain. A cancel's own message (force)
+// starts no chain: the batch's chain sees it through.
+func (w *Worker) cancelBatch(ctx context.Context, batches Batches, c *Campaign, b *Batch, msg message) error {
+	if b.ProviderID != "" {
+		info, err := batches.Get(ctx, b.ProviderID)
+		if err != nil {
+			return fmt.Errorf("read batch %s: %w", b.ProviderID, err)
 		}
-		b.Status = BatchCancelling
+		if !info.Status.Ended() {
+			if info.Status != BatchCancelling {
+				if err := batches.Cancel(ctx, b.ProviderID); err != nil {
+					return fmt.Errorf("cancel batch %s: %w", b.ProviderID, err)
+				}
+				info.Status = BatchCancelling
+				w.log().InfoContext(ctx, "batch cancelled with its campaign", slog.String("batch", b.Key))
+			}
+			if b.sync(info) {
+				if err := w.Store.UpdateBatch(ctx, c.ID, b, w.now()); err != nil {
+					if errors.Is(err, ErrConflict) {
+						return nil
+					}
+					return err
+				}
+			}
+			if msg.Force {
+				return nil
+			}
+			return w.nextCheck(ctx, c, b, msg.Check)
+		}
+		b.sync(info)
 	}
 	w.deleteFiles(ctx, batches, b.InputFileID, b.OutputFileID, b.ErrorFileID)
 	b.Collected = true
 	if err := w.Store.UpdateBatch(ctx, c.ID, b, w.now()); err != nil && !errors.Is(err, ErrConflict) {
 		return err
 	}
-	w.log().InfoContext(ctx, "batch cancelled with its campaign", slog.String("batch", b.Key))
 	return nil
 }
 

@@ -114,6 +114,20 @@ type bulkRun struct {
 	firstCall, lastCall time.Duration
 	// others is what the rest of the machine used meanwhile.
 	others time.Duration
+	// batch is true for the batch-mode run; usage is the campaign's, as
+	// its view showed it at the end; batches what the upstream's Batch
+	// API saw.
+	batch   bool
+	usage   benchUsage
+	batches openaitest.BatchStats
+}
+
+// benchUsage is a campaign view's usage.
+type benchUsage struct {
+	PromptTokens          int `json:"prompt_tokens"`
+	CompletionTokens      int `json:"completion_tokens"`
+	BatchPromptTokens     int `json:"batch_prompt_tokens"`
+	BatchCompletionTokens int `json:"batch_completion_tokens"`
 }
 
 type submitRun struct {
@@ -142,6 +156,7 @@ type results struct {
 	rssWarn     int64
 	rssInfo     int64
 	bulk        []bulkRun
+	batch       bulkRun
 	subLocal    submitRun
 	subAWS      submitRun
 	coldAPI     []time.Duration
@@ -459,14 +474,29 @@ func (s *suite) bulk(t *testing.T) {
 		{"OPENAI_RPM=1200, upstream bucket full", strconv.Itoa(bulkRPM), false},
 	} {
 		t.Run(strings.NewReplacer(" ", "_", ",", "").Replace(c.name), func(t *testing.T) {
-			s.res.bulk = append(s.res.bulk, s.bulkOne(t, c.name, c.rpm, c.drain))
+			s.res.bulk = append(s.res.bulk, s.bulkOne(t, c.name, c.rpm, c.drain, false))
 		})
 	}
+	t.Run("batch_mode", func(t *testing.T) {
+		s.res.batch = s.bulkOne(t, batchRunName, strconv.Itoa(bulkRPM), true, true)
+	})
 }
 
-func (s *suite) bulkOne(t *testing.T, name, rpm string, drained bool) bulkRun {
-	h, upURL, _ := s.upstream(t, openaitest.Config{Latency: bulkLatency, Jitter: bulkJitter, RPM: bulkRPM})
-	out := bulkRun{name: name, rpm: rpm, ideal: time.Duration(float64(s.sc.campaign) / (bulkRPM / 60.0) * float64(time.Second))}
+// The batch-mode run: the same campaign with "mode": "batch", against the
+// same upstream whose Batch API takes batchStage per stage (validating,
+// in progress, finalizing), polled every second.
+const (
+	batchRunName = `"mode": "batch", OPENAI_RPM=1200, upstream bucket drained`
+	batchStage   = 5 * time.Second
+)
+
+func (s *suite) bulkOne(t *testing.T, name, rpm string, drained, batch bool) bulkRun {
+	cfg := openaitest.Config{Latency: bulkLatency, Jitter: bulkJitter, RPM: bulkRPM}
+	if batch {
+		cfg.Batch = openaitest.BatchConfig{StageTime: batchStage}
+	}
+	h, upURL, _ := s.upstream(t, cfg)
+	out := bulkRun{name: name, rpm: rpm, batch: batch, ideal: time.Duration(float64(s.sc.campaign) / (bulkRPM / 60.0) * float64(time.Second))}
 	if drained {
 		out.drained = drain(t, strings.TrimSuffix(upURL, "/v1")+"/v1/chat/completions")
 	}
@@ -476,9 +506,15 @@ func (s *suite) bulkOne(t *testing.T, name, rpm string, drained bool) bulkRun {
 	if rpm != "" {
 		env["OPENAI_RPM"] = rpm
 	}
-	p := s.program(t, s.bins["ingren"], "bulk-"+strings.NewReplacer(" ", "-", "=", "-", ",", "").Replace(name), upURL, env)
-	cpu0, m0, u0 := p.CPU(), bench.ReadMachineCPU(), bench.SelfCPU()
 	body := campaignBody(t, s.sc.campaign)
+	logName := "bulk-" + strings.NewReplacer(" ", "-", "=", "-", ",", "").Replace(name)
+	if batch {
+		env["BATCH_POLL_INTERVAL"] = "1s"
+		body = bytes.Replace(body, []byte(`{"name"`), []byte(`{"mode":"batch","name"`), 1)
+		logName = "bulk-batch"
+	}
+	p := s.program(t, s.bins["ingren"], logName, upURL, env)
+	cpu0, m0, u0 := p.CPU(), bench.ReadMachineCPU(), bench.SelfCPU()
 	start := time.Now()
 	st, b := s.call(t, "POST", p.URL+"/api/v1/campaigns", body)
 	if st != http.StatusAccepted {
@@ -501,11 +537,13 @@ func (s *suite) bulkOne(t *testing.T, name, rpm string, drained bool) bulkRun {
 			t.Fatalf("get campaign: %d %s", st, b)
 		}
 		v := testprog.MustDecode[struct {
-			Status    string `json:"status"`
-			Succeeded int    `json:"succeeded"`
-			Failed    int    `json:"failed"`
+			Status      string     `json:"status"`
+			Succeeded   int        `json:"succeeded"`
+			NeedsReview int        `json:"needs_review"`
+			Failed      int        `json:"failed"`
+			Usage       benchUsage `json:"usage"`
 		}](t, b)
-		out.status, out.succeeded, out.failed = v.Status, v.Succeeded, v.Failed
+		out.status, out.succeeded, out.failed, out.usage = v.Status, v.Succeeded+v.NeedsReview, v.Failed, v.Usage
 		if v.Status == "completed" || v.Status == "completed_with_errors" || v.Status == "cancelled" {
 			out.elapsed, out.finished = time.Since(start), true
 			break
@@ -527,6 +565,7 @@ func (s *suite) bulkOne(t *testing.T, name, rpm string, drained bool) bulkRun {
 		}
 	}
 	out.upstreamPeakInFlight = h.PeakInFlight()
+	out.batches = h.BatchStats()
 	out.peakRSS = p.PeakRSS()
 	out.progCPU = p.CPU() - cpu0
 	out.others = max(0, bench.ReadMachineCPU().Sub(m0).Busy-out.progCPU-(bench.SelfCPU()-u0))

@@ -151,7 +151,7 @@ func render(r *results, sc scale) string {
 		"(to the 100 ms poll); call rate is the calls over that span.\n\n",
 		bench.Thousands(float64(sc.campaign), 0), bulkLatency, bulkJitter, bench.Thousands(bulkRPM, 0), bulkRPM/60,
 		secs(time.Duration(float64(sc.campaign)/(bulkRPM/60.0)*float64(time.Second))))
-	bt := bench.Table{Header: []string{"Run", "submit → final", "% of ideal", "status", "succeeded / failed", "upstream calls", "429s sent", "other errors", "calls from → to", "call rate", "peak upstream in flight", "program CPU", "others' load", "peak RSS"}}
+	bt := bench.Table{Header: []string{"Run", "submit → final", "% of ideal", "status", "written / failed", "upstream calls", "429s sent", "other errors", "calls from → to", "call rate", "peak upstream in flight", "program CPU", "others' load", "peak RSS"}}
 	for _, c := range r.bulk {
 		rate := "—"
 		if span := c.lastCall - c.firstCall; span > 0 {
@@ -164,6 +164,7 @@ func render(r *results, sc scale) string {
 			strconvI(c.upstreamPeakInFlight), secs(c.progCPU), othersLoad(single{others: c.others, wall: c.elapsed}), bench.MiB(c.peakRSS))
 	}
 	b.WriteString(bt.Markdown() + "\n")
+	b.WriteString(renderModes(r, sc))
 
 	// Submit.
 	fmt.Fprintf(&b, "### Submit\n\nOne POST of %s prospects (%s of JSON), timed to its 202. The Lambda row calls "+
@@ -355,4 +356,58 @@ func or(s, def string) string {
 		return s
 	}
 	return def
+}
+
+// gpt-4o-mini's list prices, in dollars per million tokens, as
+// DEPLOYMENT.md's Costs table has them; OpenAI's Batch API charges half.
+const (
+	priceInput    = 0.15
+	priceOutput   = 0.60
+	batchDiscount = 0.5
+)
+
+// modelCost is what usage costs at those prices: the batch part at half.
+func modelCost(u benchUsage) float64 {
+	rtIn, rtOut := u.PromptTokens-u.BatchPromptTokens, u.CompletionTokens-u.BatchCompletionTokens
+	return (float64(rtIn)*priceInput+float64(rtOut)*priceOutput)/1e6 +
+		batchDiscount*(float64(u.BatchPromptTokens)*priceInput+float64(u.BatchCompletionTokens)*priceOutput)/1e6
+}
+
+// renderModes compares the batch-mode run with the realtime one of the
+// same upstream state (bucket drained, OPENAI_RPM=1200).
+func renderModes(r *results, sc scale) string {
+	var rt *bulkRun
+	for i := range r.bulk {
+		if r.bulk[i].name == "OPENAI_RPM=1200, upstream bucket drained" {
+			rt = &r.bulk[i]
+		}
+	}
+	if rt == nil || r.batch.name == "" {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Realtime or batch\n\nThe same %s-prospect campaign in each mode, against the same upstream: realtime "+
+		"as in the row above; batch with `\"mode\": \"batch\"`, the upstream's Batch API taking %v per stage "+
+		"(validating, in progress, finalizing; OpenAI's take minutes to hours) and BATCH_POLL_INTERVAL=1s. Model cost is the "+
+		"campaign's usage at gpt-4o-mini's list prices ($%.2f/M input, $%.2f/M output tokens), batch tokens at half; "+
+		"realtime calls in batch mode are repair rounds.\n\n",
+		bench.Thousands(float64(sc.campaign), 0), batchStage, priceInput, priceOutput)
+	t := bench.Table{Header: []string{"Mode", "submit → final", "written / failed", "realtime model calls", "batches", "prompt tokens (batch)", "completion tokens (batch)", "model cost", "per 1,000 emails", "vs realtime"}}
+	for _, c := range []*bulkRun{rt, &r.batch} {
+		mode, batches := "realtime", "—"
+		if c.batch {
+			mode, batches = "batch", strconvI(c.batches.BatchesCreated)
+		}
+		cost := modelCost(c.usage)
+		per := "—"
+		if c.succeeded > 0 {
+			per = fmt.Sprintf("$%.4f", cost/float64(c.succeeded)*1000)
+		}
+		t.Add(mode, secs(c.elapsed), fmt.Sprintf("%d / %d", c.succeeded, c.failed), bench.Thousands(float64(c.calls), 0), batches,
+			fmt.Sprintf("%s (%s)", bench.Thousands(float64(c.usage.PromptTokens), 0), bench.Thousands(float64(c.usage.BatchPromptTokens), 0)),
+			fmt.Sprintf("%s (%s)", bench.Thousands(float64(c.usage.CompletionTokens), 0), bench.Thousands(float64(c.usage.BatchCompletionTokens), 0)),
+			fmt.Sprintf("$%.4f", cost), per, fmt.Sprintf("%.2f×", ratio(cost, modelCost(rt.usage))))
+	}
+	b.WriteString(t.Markdown() + "\n")
+	return b.String()
 }
