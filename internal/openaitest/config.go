@@ -1,8 +1,8 @@
 // Package openaitest is an OpenAI-compatible chat completions server, with
 // the Files and Batches endpoints of the Batch API, for tests and load
-// benchmarks. It speaks the real wire protocol, so the code
-// under test drives its real client (go-openai) against it, and it can be
-// told to be slow, to rate-limit, to fail, to answer garbage or to hang.
+// benchmarks. It speaks the real wire protocol, so the code under test
+// drives its real client (go-openai) against it, and it can be told to be
+// slow, to rate-limit, to fail, to answer garbage or to hang.
 package openaitest
 
 import (
@@ -158,10 +158,10 @@ type BatchConfig struct {
 	// that is not the JSON email.
 	MalformedEvery int
 
-	// ExpireBatches is how many batches, the first created, expire: they
-	// answer their first ExpireAfter lines, then stop at the end of
-	// in_progress with status expired, the other lines in the error file
-	// as batch_expired.
+	// ExpireBatches is how many batches, the first created, expire (those
+	// that fail validation aside): they answer their first ExpireAfter
+	// lines, then stop at the end of in_progress with status expired, the
+	// other lines in the error file as batch_expired.
 	ExpireBatches int
 	ExpireAfter   int
 	// InvalidBatches is how many batches, the first created, fail
