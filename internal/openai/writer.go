@@ -41,8 +41,11 @@ func New(cfg Config) (*Writer, error) {
 
 // Write sends p and parses the answer. An answer that is not p.Answer's
 // JSON gets one repair round, with p.Repair's message; Draft.Usage counts
-// both calls. On failure the error is an *email.Error, and the Draft still
-// carries the usage spent, for cost accounting.
+// both calls. When p.Answered holds the first call's answer (a batch
+// line), Write takes it instead of calling, and calls only for the repair
+// round; Draft.Usage then counts that answer's usage as it came, batch
+// part included. On failure the error is an *email.Error, and the Draft
+// still carries the usage spent, for cost accounting.
 func (w *Writer) Write(ctx context.Context, p email.Prompt) (email.Draft, error) {
 	if len(p.Messages) == 0 || p.Repair == nil {
 		return email.Draft{}, errors.New("openai: the prompt has no messages or no repair message")
@@ -50,12 +53,21 @@ func (w *Writer) Write(ctx context.Context, p email.Prompt) (email.Draft, error)
 	req := w.request(p)
 	var b budget
 	var draft email.Draft
-	resp, err := w.complete(ctx, &b, &req)
-	if err != nil {
-		return draft, err
+	var content, refused string
+	if a := p.Answered; a != nil {
+		draft.Model, draft.Usage = a.Model, a.Usage
+		if draft.Model == "" {
+			draft.Model = req.Model
+		}
+		content, refused = a.Content, a.Refusal
+	} else {
+		resp, err := w.complete(ctx, &b, &req)
+		if err != nil {
+			return draft, err
+		}
+		draft.Model, draft.Usage = modelOf(resp, req.Model), usage(resp.Usage)
+		content, refused = answer(resp)
 	}
-	draft.Model, draft.Usage = modelOf(resp, req.Model), usage(resp.Usage)
-	content, refused := answer(resp)
 	if refused != "" {
 		return draft, &email.Error{Kind: email.KindBadOutput, Err: errors.New("the model refused")}
 	}
@@ -72,7 +84,7 @@ func (w *Writer) Write(ctx context.Context, p email.Prompt) (email.Draft, error)
 	}
 	req.Messages = append(req.Messages, assistant(content),
 		goopenai.ChatCompletionMessage{Role: goopenai.ChatMessageRoleUser, Content: fix})
-	resp, err = w.complete(ctx, &b, &req)
+	resp, err := w.complete(ctx, &b, &req)
 	if err != nil {
 		return draft, err
 	}

@@ -1,7 +1,8 @@
-// Package openaitest is an OpenAI-compatible chat completions server for
-// tests and load benchmarks. It speaks the real wire protocol, so the code
-// under test drives its real client (go-openai) against it, and it can be
-// told to be slow, to rate-limit, to fail, to answer garbage or to hang.
+// Package openaitest is an OpenAI-compatible chat completions server, with
+// the Files and Batches endpoints of the Batch API, for tests and load
+// benchmarks. It speaks the real wire protocol, so the code under test
+// drives its real client (go-openai) against it, and it can be told to be
+// slow, to rate-limit, to fail, to answer garbage or to hang.
 package openaitest
 
 import (
@@ -44,9 +45,13 @@ type Config struct {
 	// DiscardRequests keeps only the counts, not the requests, so that a
 	// long load test does not grow without bound.
 	DiscardRequests bool
-	// Now is the clock for created timestamps, the rate limit and
-	// Request.At; nil means time.Now.
+	// Now is the clock for created timestamps, the rate limit,
+	// Request.At and the batches' stages; nil means time.Now.
 	Now func() time.Time
+
+	// Batch says how the Files and Batches endpoints (the Batch API)
+	// behave.
+	Batch BatchConfig
 }
 
 // Reply is one canned answer.
@@ -126,3 +131,50 @@ func Stalled() Reply { return Reply{Stall: true} }
 // Status is a scripted answer with that status and the OpenAI error body
 // that goes with it.
 func Status(code int) Reply { return Reply{Status: code} }
+
+// BatchConfig says how the Files and Batches endpoints behave. The zero
+// value serves them, and a batch goes through validating, in_progress and
+// finalizing to completed as soon as someone looks at it again.
+type BatchConfig struct {
+	// Unsupported answers 404 on /v1/files and /v1/batches, as
+	// OpenAI-compatible servers without the Batch API do.
+	Unsupported bool
+	// StageTime is how long each of validating, in_progress, finalizing
+	// and cancelling lasts, on Config.Now's clock. A batch moves on when a
+	// request looks at it (GET, list, cancel), not on its own.
+	StageTime time.Duration
+
+	// FailLines are custom_ids whose request fails; so does every
+	// FailEvery-th line of a batch (1-based position in its input file).
+	// A failed line goes to the error file with FailStatus (0 means 500)
+	// and an OpenAI error body of FailCode and FailMessage ("" means the
+	// status's usual ones).
+	FailLines   []string
+	FailEvery   int
+	FailStatus  int
+	FailCode    string
+	FailMessage string
+	// MalformedEvery answers every MalformedEvery-th line 200 with content
+	// that is not the JSON email.
+	MalformedEvery int
+
+	// ExpireBatches is how many batches, the first created, expire (those
+	// that fail validation aside): they answer their first ExpireAfter
+	// lines, then stop at the end of in_progress with status expired, the
+	// other lines in the error file as batch_expired.
+	ExpireBatches int
+	ExpireAfter   int
+	// InvalidBatches is how many batches, the first created, fail
+	// validation with InvalidMessage ("" means a default), as a batch
+	// whose input file OpenAI refuses. Such a batch does not expire.
+	InvalidBatches int
+	InvalidMessage string
+
+	// Script is answered first by the Files and Batches endpoints, one
+	// reply per request in arrival order: a Status other than 200 is sent
+	// as that error instead of serving the request; Delay and Stall apply.
+	Script []Reply
+}
+
+// WithBatch sets how the Files and Batches endpoints behave.
+func WithBatch(b BatchConfig) Option { return func(c *Config) { c.Batch = b } }

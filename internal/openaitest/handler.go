@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,10 +47,23 @@ type Handler struct {
 	// The RPM token bucket.
 	tokens float64
 	filled time.Time
+
+	// bmu guards the Batch API's state; it is taken before mu, never
+	// after.
+	bmu       sync.Mutex
+	files     map[string]*file
+	batches   []*batch // in creation order
+	batchByID map[string]*batch
+	bscript   []Reply
+	stats     BatchStats
+	fileSeq   int
+	batchSeq  int
+	lineSeq   int
 }
 
-// NewHandler returns a handler for POST /v1/chat/completions and POST
-// /chat/completions, so a base URL works with or without /v1.
+// NewHandler returns a handler for POST /v1/chat/completions and the Files
+// and Batches endpoints under /v1/files and /v1/batches, each also without
+// the /v1, so a base URL works with or without it.
 func NewHandler(cfg Config) *Handler {
 	now := cfg.Now
 	if now == nil {
@@ -68,6 +82,10 @@ func NewHandler(cfg Config) *Handler {
 		statuses: make(map[int]int),
 		tokens:   float64(cfg.RPM),
 		filled:   now(),
+
+		files:     make(map[string]*file),
+		batchByID: make(map[string]*batch),
+		bscript:   append([]Reply(nil), cfg.Batch.Script...),
 	}
 }
 
@@ -130,6 +148,10 @@ type verdict struct {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := batchAPIPath(r.URL.Path); ok && !h.cfg.Batch.Unsupported {
+		h.serveBatchAPI(w, r, rest)
+		return
+	}
 	if r.URL.Path != "/v1/chat/completions" && r.URL.Path != "/chat/completions" {
 		h.writeError(w, http.StatusNotFound, "Invalid URL ("+r.Method+" "+r.URL.Path+")", "invalid_request_error", "")
 		return
@@ -202,6 +224,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.answer(w, buf, &body, v)
+}
+
+// batchAPIPath returns path without its /v1 when it is under files or
+// batches.
+func batchAPIPath(path string) (string, bool) {
+	rest := strings.TrimPrefix(path, "/v1")
+	for _, p := range []string{"/files", "/batches"} {
+		if rest == p || strings.HasPrefix(rest, p+"/") {
+			return rest, true
+		}
+	}
+	return "", false
 }
 
 // refused records a request the server refused before deciding anything.
