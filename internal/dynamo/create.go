@@ -50,6 +50,9 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	if err := campaign.CheckEmails(c, items); err != nil {
 		return nil, err
 	}
+	if c.Mode != "" && !c.Mode.Valid() {
+		return nil, fmt.Errorf("create campaign: mode %q is not %s or %s", c.Mode, campaign.ModeRealtime, campaign.ModeBatch)
+	}
 	out := s.stored(c)
 	if _, err := s.getCampaign(ctx, out.ID); err == nil {
 		return nil, fmt.Errorf("create campaign %s: %w", out.ID, campaign.ErrConflict)
@@ -322,6 +325,12 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 // ExpiresAt to the second and set.
 func (s *Store) stored(c *campaign.Campaign) *campaign.Campaign {
 	out := *c
+	if out.Mode == "" {
+		out.Mode = campaign.ModeRealtime
+	}
+	if len(out.Warnings) == 0 {
+		out.Warnings = nil
+	}
 	ms := func(t time.Time) time.Time {
 		if t.IsZero() {
 			return t

@@ -17,8 +17,8 @@ import (
 
 // TestEveryRecordExpires checks that DynamoDB's TTL can delete a
 // whole campaign: every kind of record it writes (campaign, input chunks,
-// results written by Create and by Finish, leases, the idempotency claim)
-// has expires_at, in Unix seconds, at most a day after the campaign's.
+// results written by Create and by Finish, leases, batches, the
+// idempotency claim) has expires_at, in Unix seconds, at most a day after the campaign's.
 func TestEveryRecordExpires(t *testing.T) {
 	const ttl = 48 * time.Hour
 	s, client, table := newStore(t, ttl)
@@ -34,6 +34,14 @@ func TestEveryRecordExpires(t *testing.T) {
 	}
 	if err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, campaign.Outcome{Subject: "s"}, now); err != nil {
 		t.Fatalf("Finish: %v", err)
+	}
+	b := &campaign.Batch{Key: "1-0", Attempt: 1, Indexes: []int{2}, Status: campaign.BatchPreparing}
+	if err := s.AddBatch(ctx, c.ID, b, now); err != nil {
+		t.Fatalf("AddBatch: %v", err)
+	}
+	b.Status = campaign.BatchInProgress
+	if err := s.UpdateBatch(ctx, c.ID, b, now.Add(time.Hour)); err != nil {
+		t.Fatalf("UpdateBatch: %v", err)
 	}
 	campaignExpiry := c.CreatedAt.Add(ttl).Unix()
 
@@ -68,11 +76,11 @@ func TestEveryRecordExpires(t *testing.T) {
 			t.Errorf("record %s: expires_at %s, want Unix seconds after now (%d) and at most a day after the campaign's %d",
 				sk, exp.Value, now.Unix(), campaignExpiry)
 		}
-		if (kind == "META" || kind == "INPUT" || kind == "IDEM") && n != campaignExpiry {
+		if (kind == "META" || kind == "INPUT" || kind == "IDEM" || kind == "BATCH") && n != campaignExpiry {
 			t.Errorf("record %s: expires_at %d, want the campaign's %d", sk, n, campaignExpiry)
 		}
 	}
-	want := map[string]int{"META": 1, "INPUT": 2, "ITEM": 2, "LEASE": 1, "IDEM": 1}
+	want := map[string]int{"META": 1, "INPUT": 2, "ITEM": 2, "LEASE": 1, "IDEM": 1, "BATCH": 1}
 	for kind, n := range want {
 		if kinds[kind] != n {
 			t.Errorf("%d %s records, want %d (records by kind: %v)", kinds[kind], kind, n, kinds)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/campaign/storetest"
+	"github.com/ingren/ingren/internal/email"
 )
 
 // countChunks counts the input chunks that the client's queries read.
@@ -181,6 +182,55 @@ func TestRecordsFromBeforeReview(t *testing.T) {
 	if got.Approved != 1 || got.Round != 1 || !got.Retrying || got.Failed != 0 || got.Succeeded != 2 {
 		t.Errorf("campaign = %d approved, round %d, retrying %v, %d failed, %d succeeded; want 1, 1, true, 0, 2",
 			got.Approved, got.Round, got.Retrying, got.Failed, got.Succeeded)
+	}
+}
+
+// TestRecordsFromBeforeBatchMode reads a campaign record written before
+// batch mode (no mode, warnings or batch token attributes): it is
+// realtime, without warnings or batch usage, and batch mode works on it.
+func TestRecordsFromBeforeBatchMode(t *testing.T) {
+	s, client, table := newStore(t, 0)
+	ctx := context.Background()
+	now := storetest.Now()
+	c := storetest.NewCampaign("tenant-a", 2)
+	c.Mode, c.Warnings = campaign.ModeBatch, []string{"removed"}
+	storetest.MustCreate(t, s, c, storetest.NewItems(c))
+	batched := campaign.Outcome{Subject: "s", Usage: email.Usage{PromptTokens: 9, CompletionTokens: 1, TotalTokens: 10}.AsBatch()}
+	if err := s.Finish(ctx, c.ID, 0, campaign.EmailSucceeded, batched, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &table, Key: key(campaignPK(c.ID), metaSK),
+		UpdateExpression: strPtr("REMOVE #m, #w, #bpt, #bct"),
+		ExpressionAttributeNames: map[string]string{
+			"#m": "mode", "#w": "warnings", "#bpt": "batch_prompt_tokens", "#bct": "batch_completion_tokens",
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *c
+	want.Mode, want.Warnings = campaign.ModeRealtime, nil
+	want.Succeeded, want.UpdatedAt = 1, now
+	want.Usage = email.Usage{PromptTokens: 9, CompletionTokens: 1, TotalTokens: 10}
+	storetest.EqualCampaign(t, got, &want)
+
+	if err := s.SwitchMode(ctx, c.ID, campaign.ModeRealtime, campaign.ModeBatch, "first", now); err != nil {
+		t.Fatalf("SwitchMode from realtime: %v", err)
+	}
+	if err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, batched, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Get(ctx, c.Tenant, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode != campaign.ModeBatch || len(got.Warnings) != 1 || got.Usage != want.Usage.Add(batched.Usage) {
+		t.Errorf("after SwitchMode and Finish: mode %s, warnings %q, usage %+v; want batch, [first], %+v",
+			got.Mode, got.Warnings, got.Usage, want.Usage.Add(batched.Usage))
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 //	input chunk  pk CAMPAIGN#<id>           sk INPUT#<first index, 6 digits>
 //	email result  pk CAMPAIGN#<id>           sk ITEM#<index, 6 digits>
 //	email lease   pk CAMPAIGN#<id>           sk LEASE#<index, 6 digits>
+//	batch        pk CAMPAIGN#<id>           sk BATCH#<key>
 //	idempotency  pk IDEM#<tenant>#<key>     sk IDEM
 //
 // A campaign's inputs are stored in chunks of up to chunkEntries prospects
@@ -46,6 +47,7 @@ const (
 	itemPrefix     = "ITEM#"
 	inputPrefix    = "INPUT#"
 	leasePrefix    = "LEASE#"
+	batchPrefix    = "BATCH#"
 	idemPrefix     = "IDEM#"
 	metaSK         = "META"
 	idemSK         = "IDEM"
@@ -71,12 +73,21 @@ type campaignRecord struct {
 	Rejected    int    `dynamodbav:"rejected"`
 	// Round and Retrying: see campaign.Campaign. A record written before
 	// retries existed has neither and reads as round 0, not retrying.
-	Round            int    `dynamodbav:"round"`
-	Retrying         bool   `dynamodbav:"retrying,omitempty"`
-	PromptTokens     int    `dynamodbav:"prompt_tokens"`
-	CompletionTokens int    `dynamodbav:"completion_tokens"`
-	TotalTokens      int    `dynamodbav:"total_tokens"`
-	WebhookURL       string `dynamodbav:"webhook_url,omitempty"`
+	Round            int  `dynamodbav:"round"`
+	Retrying         bool `dynamodbav:"retrying,omitempty"`
+	PromptTokens     int  `dynamodbav:"prompt_tokens"`
+	CompletionTokens int  `dynamodbav:"completion_tokens"`
+	TotalTokens      int  `dynamodbav:"total_tokens"`
+	// BatchPromptTokens and BatchCompletionTokens: see email.Usage. A
+	// record written before batch mode has neither and reads as 0.
+	BatchPromptTokens     int `dynamodbav:"batch_prompt_tokens,omitempty"`
+	BatchCompletionTokens int `dynamodbav:"batch_completion_tokens,omitempty"`
+	// Mode is written by Create, realtime for none; a record written
+	// before modes has none and reads as realtime. Warnings is a list,
+	// absent while empty (SwitchMode appends to it).
+	Mode       string   `dynamodbav:"mode,omitempty"`
+	Warnings   []string `dynamodbav:"warnings,omitempty"`
+	WebhookURL string   `dynamodbav:"webhook_url,omitempty"`
 	// Columns is a CSV campaign's header (at most
 	// campaign.MaxColumnsBytes, well inside the record's 400 KB).
 	Columns        []string `dynamodbav:"input_columns,omitempty"`
@@ -188,50 +199,57 @@ func parseTime(s string) (time.Time, error) {
 func toCampaignRecord(c *campaign.Campaign) campaignRecord {
 	created := formatTime(c.CreatedAt)
 	return campaignRecord{
-		PK:               campaignPK(c.ID),
-		SK:               metaSK,
-		GSI1PK:           tenantPrefix + c.Tenant,
-		GSI1SK:           gsi1SK(created, c.ID),
-		Tenant:           c.Tenant,
-		Name:             c.Name,
-		Status:           string(c.Status),
-		Total:            c.Total,
-		Succeeded:        c.Succeeded,
-		Failed:           c.Failed,
-		NeedsReview:      c.NeedsReview,
-		Approved:         c.Approved,
-		Rejected:         c.Rejected,
-		Round:            c.Round,
-		Retrying:         c.Retrying,
-		PromptTokens:     c.Usage.PromptTokens,
-		CompletionTokens: c.Usage.CompletionTokens,
-		TotalTokens:      c.Usage.TotalTokens,
-		WebhookURL:       c.WebhookURL,
-		Columns:          c.Columns,
-		IdempotencyKey:   c.IdempotencyKey,
-		RequestHash:      c.RequestHash,
-		CreatedAt:        created,
-		UpdatedAt:        formatTime(c.UpdatedAt),
-		CompletedAt:      formatTime(c.CompletedAt),
-		ExpiresAt:        c.ExpiresAt.Unix(),
+		PK:                    campaignPK(c.ID),
+		SK:                    metaSK,
+		GSI1PK:                tenantPrefix + c.Tenant,
+		GSI1SK:                gsi1SK(created, c.ID),
+		Tenant:                c.Tenant,
+		Name:                  c.Name,
+		Status:                string(c.Status),
+		Total:                 c.Total,
+		Succeeded:             c.Succeeded,
+		Failed:                c.Failed,
+		NeedsReview:           c.NeedsReview,
+		Approved:              c.Approved,
+		Rejected:              c.Rejected,
+		Round:                 c.Round,
+		Retrying:              c.Retrying,
+		PromptTokens:          c.Usage.PromptTokens,
+		CompletionTokens:      c.Usage.CompletionTokens,
+		TotalTokens:           c.Usage.TotalTokens,
+		BatchPromptTokens:     c.Usage.BatchPromptTokens,
+		BatchCompletionTokens: c.Usage.BatchCompletionTokens,
+		Mode:                  string(c.Mode),
+		Warnings:              c.Warnings,
+		WebhookURL:            c.WebhookURL,
+		Columns:               c.Columns,
+		IdempotencyKey:        c.IdempotencyKey,
+		RequestHash:           c.RequestHash,
+		CreatedAt:             created,
+		UpdatedAt:             formatTime(c.UpdatedAt),
+		CompletedAt:           formatTime(c.CompletedAt),
+		ExpiresAt:             c.ExpiresAt.Unix(),
 	}
 }
 
 func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
 	c := &campaign.Campaign{
-		ID:             strings.TrimPrefix(r.PK, campaignPrefix),
-		Tenant:         r.Tenant,
-		Name:           r.Name,
-		Status:         campaign.Status(r.Status),
-		Total:          r.Total,
-		Succeeded:      r.Succeeded,
-		Failed:         r.Failed,
-		NeedsReview:    r.NeedsReview,
-		Approved:       r.Approved,
-		Rejected:       r.Rejected,
-		Round:          r.Round,
-		Retrying:       r.Retrying,
-		Usage:          email.Usage{PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens},
+		ID:          strings.TrimPrefix(r.PK, campaignPrefix),
+		Tenant:      r.Tenant,
+		Name:        r.Name,
+		Status:      campaign.Status(r.Status),
+		Total:       r.Total,
+		Succeeded:   r.Succeeded,
+		Failed:      r.Failed,
+		NeedsReview: r.NeedsReview,
+		Approved:    r.Approved,
+		Rejected:    r.Rejected,
+		Round:       r.Round,
+		Retrying:    r.Retrying,
+		Usage: email.Usage{PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
+			BatchPromptTokens: r.BatchPromptTokens, BatchCompletionTokens: r.BatchCompletionTokens},
+		Mode:           campaign.Mode(r.Mode),
+		Warnings:       r.Warnings,
 		WebhookURL:     r.WebhookURL,
 		Columns:        r.Columns,
 		IdempotencyKey: r.IdempotencyKey,
@@ -250,6 +268,9 @@ func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
 	}
 	if r.ExpiresAt == 0 {
 		c.ExpiresAt = time.Time{}
+	}
+	if c.Mode == "" {
+		c.Mode = campaign.ModeRealtime
 	}
 	return c, nil
 }

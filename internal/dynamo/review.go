@@ -72,6 +72,7 @@ func (s *Store) metaUpdate(campaignID string, c counts, now time.Time) *types.Up
 		{"succeeded", c.Succeeded}, {"needs_review", c.NeedsReview}, {"failed", c.Failed},
 		{"approved", c.approved}, {"rejected", c.rejected},
 		{"prompt_tokens", c.usage.PromptTokens}, {"completion_tokens", c.usage.CompletionTokens}, {"total_tokens", c.usage.TotalTokens},
+		{"batch_prompt_tokens", c.usage.BatchPromptTokens}, {"batch_completion_tokens", c.usage.BatchCompletionTokens},
 	} {
 		if a.n != 0 {
 			e.addTo(a.attr, a.n)

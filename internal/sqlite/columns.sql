@@ -31,3 +31,11 @@ ALTER TABLE campaign_items ADD COLUMN review TEXT NOT NULL DEFAULT '';
 ALTER TABLE campaign_items ADD COLUMN note TEXT NOT NULL DEFAULT '';
 -- When review was last set, Unix milliseconds; NULL if never.
 ALTER TABLE campaign_items ADD COLUMN reviewed_at INTEGER;
+
+-- campaign.Campaign.Mode; a campaign stored before modes is realtime.
+ALTER TABLE campaigns ADD COLUMN mode TEXT NOT NULL DEFAULT 'realtime';
+-- campaign.Campaign.Warnings as a JSON array of strings, NULL if none.
+ALTER TABLE campaigns ADD COLUMN warnings TEXT;
+-- email.Usage's part spent through a Batch API.
+ALTER TABLE campaigns ADD COLUMN batch_prompt_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaigns ADD COLUMN batch_completion_tokens INTEGER NOT NULL DEFAULT 0;

@@ -325,10 +325,12 @@ func (c counts) apply(ctx context.Context, tx *sql.Tx, campaignID string, now ti
 			succeeded = succeeded + ?, needs_review = needs_review + ?, failed = failed + ?,
 			approved = approved + ?, rejected = rejected + ?,
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
+			batch_prompt_tokens = batch_prompt_tokens + ?, batch_completion_tokens = batch_completion_tokens + ?,
 			updated_at = ?
 		WHERE id = ?`,
 		c.succeeded, c.needsReview, c.failed, c.approved, c.rejected,
-		c.usage.PromptTokens, c.usage.CompletionTokens, c.usage.TotalTokens, now.UnixMilli(), campaignID)
+		c.usage.PromptTokens, c.usage.CompletionTokens, c.usage.TotalTokens,
+		c.usage.BatchPromptTokens, c.usage.BatchCompletionTokens, now.UnixMilli(), campaignID)
 	if err != nil {
 		return fmt.Errorf("count: %w", err)
 	}

@@ -38,7 +38,7 @@ var _ campaign.Store = (*Store)(nil)
 // NewStore returns a Store on db, creating its tables if missing. db should
 // come from Open: Create and Finish rely on its immediate transactions.
 func NewStore(db *sql.DB) (*Store, error) {
-	if _, err := db.Exec(storeSchema + tasksSchema); err != nil {
+	if _, err := db.Exec(storeSchema + tasksSchema + batchesSchema); err != nil {
 		return nil, fmt.Errorf("create campaign tables: %w", err)
 	}
 	if err := addColumns(context.Background(), db); err != nil {
@@ -57,7 +57,8 @@ func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
 
 const campaignColumns = `id, tenant, name, status, total, succeeded, failed, needs_review,
 	prompt_tokens, completion_tokens, total_tokens, webhook_url, idempotency_key, request_hash,
-	created_at, updated_at, completed_at, expires_at, approved, rejected, round, retrying`
+	created_at, updated_at, completed_at, expires_at, approved, rejected, round, retrying,
+	mode, warnings, batch_prompt_tokens, batch_completion_tokens`
 
 // campaignSelect are what scanCampaign reads: a campaigns row and its
 // input columns.
@@ -73,7 +74,14 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	if err := campaign.CheckEmails(c, items); err != nil {
 		return nil, err
 	}
+	if c.Mode != "" && !c.Mode.Valid() {
+		return nil, fmt.Errorf("create campaign: mode %q is not %s or %s", c.Mode, campaign.ModeRealtime, campaign.ModeBatch)
+	}
 	out := stored(c)
+	warnings, err := warningsJSON(out.Warnings)
+	if err != nil {
+		return nil, fmt.Errorf("create campaign: %w", err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("create campaign: %w", err)
@@ -99,12 +107,13 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	}
 
 	_, err = tx.ExecContext(ctx, `INSERT INTO campaigns (`+campaignColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		out.ID, out.Tenant, out.Name, string(out.Status), out.Total, out.Succeeded, out.Failed, out.NeedsReview,
 		out.Usage.PromptTokens, out.Usage.CompletionTokens, out.Usage.TotalTokens, out.WebhookURL,
 		nullString(out.IdempotencyKey), out.RequestHash,
 		out.CreatedAt.UnixMilli(), out.UpdatedAt.UnixMilli(), nullMillis(out.CompletedAt), nullMillis(out.ExpiresAt),
-		out.Approved, out.Rejected, out.Round, out.Retrying)
+		out.Approved, out.Rejected, out.Round, out.Retrying,
+		string(out.Mode), warnings, out.Usage.BatchPromptTokens, out.Usage.BatchCompletionTokens)
 	if isConstraint(err) {
 		// The id is taken, or (with a connection not from Open) another
 		// transaction took the idempotency key after the check above.
@@ -329,10 +338,11 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET
 			succeeded = succeeded + ?, needs_review = needs_review + ?, failed = failed + ?,
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
+			batch_prompt_tokens = batch_prompt_tokens + ?, batch_completion_tokens = batch_completion_tokens + ?,
 			updated_at = ?
 		WHERE id = ?`,
 		tally.Succeeded, tally.NeedsReview, tally.Failed, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
-		now.UnixMilli(), campaignID); err != nil {
+		r.Usage.BatchPromptTokens, r.Usage.BatchCompletionTokens, now.UnixMilli(), campaignID); err != nil {
 		return fmt.Errorf("count item %s/%d: %w", campaignID, index, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -414,7 +424,7 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 }
 
 // DeleteExpired deletes campaigns that expired by now, the longest expired
-// first: each one's leases and emails, then its row, which holds its
+// first: each one's leases, emails and batches, then its row, which holds its
 // idempotency key. One call is one transaction of at most limit rows, so
 // that the other writers wait for it no longer than for a Create; a
 // campaign with more emails than that is deleted over several calls, and
@@ -439,6 +449,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 				(SELECT idx FROM item_leases WHERE campaign_id = ? ORDER BY idx LIMIT ?)`,
 			`DELETE FROM campaign_items WHERE campaign_id = ? AND idx IN
 				(SELECT idx FROM campaign_items WHERE campaign_id = ? ORDER BY idx LIMIT ?)`,
+			`DELETE FROM campaign_batches WHERE campaign_id = ? AND batch_key IN
+				(SELECT batch_key FROM campaign_batches WHERE campaign_id = ? ORDER BY batch_key LIMIT ?)`,
 		} {
 			n, err := execCount(ctx, tx, q, id, id, limit-removed)
 			if err != nil {
@@ -571,6 +583,12 @@ func (s *Store) Transition(ctx context.Context, campaignID string, from []campai
 // stored returns c as Get will return it.
 func stored(c *campaign.Campaign) *campaign.Campaign {
 	out := *c
+	if out.Mode == "" {
+		out.Mode = campaign.ModeRealtime
+	}
+	if len(out.Warnings) == 0 {
+		out.Warnings = nil
+	}
 	out.CreatedAt = fromMillis(c.CreatedAt.UnixMilli())
 	out.UpdatedAt = fromMillis(c.UpdatedAt.UnixMilli())
 	if !c.CompletedAt.IsZero() {
@@ -608,10 +626,13 @@ func scanCampaign(row scanner) (*campaign.Campaign, error) {
 		created, updated   int64
 		completed, expires sql.NullInt64
 		columns            sql.NullString
+		mode               string
+		warnings           sql.NullString
 	)
 	err := row.Scan(&c.ID, &c.Tenant, &c.Name, &status, &c.Total, &c.Succeeded, &c.Failed, &c.NeedsReview,
 		&c.Usage.PromptTokens, &c.Usage.CompletionTokens, &c.Usage.TotalTokens, &c.WebhookURL, &idemKey, &c.RequestHash,
-		&created, &updated, &completed, &expires, &c.Approved, &c.Rejected, &c.Round, &c.Retrying, &columns)
+		&created, &updated, &completed, &expires, &c.Approved, &c.Rejected, &c.Round, &c.Retrying,
+		&mode, &warnings, &c.Usage.BatchPromptTokens, &c.Usage.BatchCompletionTokens, &columns)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, campaign.ErrNotFound
 	}
@@ -619,7 +640,13 @@ func scanCampaign(row scanner) (*campaign.Campaign, error) {
 		return nil, err
 	}
 	c.Status = campaign.Status(status)
+	c.Mode = campaign.Mode(mode)
 	c.IdempotencyKey = idemKey.String
+	if warnings.Valid {
+		if err := json.Unmarshal([]byte(warnings.String), &c.Warnings); err != nil {
+			return nil, fmt.Errorf("campaign %s warnings: %w", c.ID, err)
+		}
+	}
 	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
 	if completed.Valid {
 		c.CompletedAt = fromMillis(completed.Int64)
@@ -689,6 +716,19 @@ func nullMillis(t time.Time) any {
 		return nil
 	}
 	return t.UnixMilli()
+}
+
+// warningsJSON returns warnings as the warnings column keeps them: a JSON
+// array, or NULL for none.
+func warningsJSON(warnings []string) (any, error) {
+	if len(warnings) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(warnings)
+	if err != nil {
+		return nil, fmt.Errorf("warnings: %w", err)
+	}
+	return string(b), nil
 }
 
 func nullString(s string) any {

@@ -13,8 +13,8 @@ import (
 
 // TestDeleteExpiredRemovesEveryRow checks what the conformance suite cannot
 // see through reads: that DeleteExpired really deletes an expired
-// campaign's rows (campaign, emails, leases, holds, and so its idempotency
-// key), in calls of at most limit rows, and no row of a live campaign.
+// campaign's rows (campaign, emails, leases, holds, batches, and so its
+// idempotency key), in calls of at most limit rows, and no row of a live campaign.
 func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ingren.db")
 	s := MustStore(t, path)
@@ -50,8 +50,18 @@ func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 			t.Fatalf("hold: %v", err)
 		}
 	}
-	// 3 campaigns, 11 emails, 3 leases.
-	const rows, limit = 3 + 11 + 3, 4
+	// Batches, two a campaign, as AddBatch stored them before the
+	// campaigns expired.
+	for _, id := range append(expired, live.ID) {
+		for _, key := range []string{"a", "b"} {
+			if _, err := db.Exec(`INSERT INTO campaign_batches (campaign_id, batch_key, attempt, indexes, status, version, created_at, updated_at)
+				VALUES (?, ?, 1, '0', 'preparing', 1, 0, 0)`, id, key); err != nil {
+				t.Fatalf("batch: %v", err)
+			}
+		}
+	}
+	// 3 campaigns, 11 emails, 3 leases, 6 batches.
+	const rows, limit = 3 + 11 + 3 + 6, 4
 
 	removed, calls := 0, 0
 	for {
@@ -73,7 +83,7 @@ func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 	if removed != rows {
 		t.Errorf("DeleteExpired removed %d rows in all, want %d", removed, rows)
 	}
-	for _, table := range []string{"campaigns", "campaign_items", "item_leases", "item_holds"} {
+	for _, table := range []string{"campaigns", "campaign_items", "item_leases", "item_holds", "campaign_batches"} {
 		col := "campaign_id"
 		if table == "campaigns" {
 			col = "id"
@@ -88,7 +98,7 @@ func TestDeleteExpiredRemovesEveryRow(t *testing.T) {
 		if left != 0 {
 			t.Errorf("%s: %d rows of expired campaigns left", table, left)
 		}
-		if want := map[string]int{"campaigns": 1, "campaign_items": 4, "item_leases": 1, "item_holds": 1}[table]; kept != want {
+		if want := map[string]int{"campaigns": 1, "campaign_items": 4, "item_leases": 1, "item_holds": 1, "campaign_batches": 2}[table]; kept != want {
 			t.Errorf("%s: %d rows of the live campaign, want %d", table, kept, want)
 		}
 	}

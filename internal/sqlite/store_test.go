@@ -10,6 +10,7 @@ import (
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/campaign/storetest"
+	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/internal/testprog"
 )
@@ -154,5 +155,54 @@ func TestReleaseLeasesEndsLeasesAndHolds(t *testing.T) {
 	}
 	if err := s.Hold(ctx, c.ID, 1, 1, "request", now, now.Add(time.Minute)); err != nil {
 		t.Errorf("Hold after ReleaseLeases: %v", err)
+	}
+}
+
+// A database made before batch mode (no mode, warnings or batch token
+// columns, no campaign_batches) opens: its campaigns read as realtime,
+// without warnings or batch usage, and batch mode works on them.
+func TestStoreOpensDatabaseWithoutBatchColumns(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ingren.db")
+	s := MustStore(t, path)
+	old := storetest.NewCampaign("t", 2)
+	old.Mode, old.Warnings = campaign.ModeBatch, []string{"dropped with its column"}
+	storetest.MustCreate(t, s, old, storetest.NewItems(old))
+	r := campaign.Outcome{Subject: "s", Usage: email.Usage{PromptTokens: 9, CompletionTokens: 1, TotalTokens: 10}}
+	if err := s.Finish(ctx, old.ID, 0, campaign.EmailSucceeded, r, storetest.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db := testprog.MustOpen(t, path)
+	for _, stmt := range []string{
+		"ALTER TABLE campaigns DROP COLUMN mode", "ALTER TABLE campaigns DROP COLUMN warnings",
+		"ALTER TABLE campaigns DROP COLUMN batch_prompt_tokens", "ALTER TABLE campaigns DROP COLUMN batch_completion_tokens",
+		"DROP TABLE campaign_batches",
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+
+	s = MustStore(t, path)
+	got, err := s.Get(ctx, old.Tenant, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *old
+	want.Mode, want.Warnings = campaign.ModeRealtime, nil
+	want.Succeeded, want.Usage, want.UpdatedAt = 1, r.Usage, storetest.Now()
+	storetest.EqualCampaign(t, got, &want)
+	if err := s.SwitchMode(ctx, old.ID, campaign.ModeRealtime, campaign.ModeBatch, "", storetest.Now()); err != nil {
+		t.Fatalf("SwitchMode: %v", err)
+	}
+	if err := s.AddBatch(ctx, old.ID, &campaign.Batch{Key: "k", Attempt: 1, Indexes: []int{1}, Status: campaign.BatchPreparing}, storetest.Now()); err != nil {
+		t.Fatalf("AddBatch: %v", err)
+	}
+	batched := campaign.Outcome{Subject: "s", Usage: email.Usage{PromptTokens: 9, CompletionTokens: 1, TotalTokens: 10}.AsBatch()}
+	if err := s.Finish(ctx, old.ID, 1, campaign.EmailSucceeded, batched, storetest.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, old.Tenant, old.ID); err != nil || got.Usage != r.Usage.Add(batched.Usage) || got.Mode != campaign.ModeBatch {
+		t.Errorf("Get = %+v, %v; want batch mode and usage %+v", got, err, r.Usage.Add(batched.Usage))
 	}
 }

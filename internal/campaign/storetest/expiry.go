@@ -19,6 +19,7 @@ var expiryTests = []struct {
 	{"ExpiredIdempotencyKeyIsFree", testExpiredKeyIsFree},
 	{"DeleteExpiredKeepsLiveCampaigns", testDeleteExpired},
 	{"ExpiredCampaignRefusesReviewAndRetry", testExpiredReviewWrites},
+	{"ExpiredCampaignsBatchesReadAsGone", testExpiredBatches},
 }
 
 // expiring returns a campaign of total emails that expires at exp, a whole
@@ -154,6 +155,7 @@ func testDeleteExpired(t *testing.T, s campaign.Store, clock *Clock) {
 		if err := s.Claim(ctx, c.ID, 0, "a", base, base.Add(time.Minute)); err != nil {
 			t.Fatalf("Claim: %v", err)
 		}
+		mustAddBatch(t, s, c.ID, newBatch("k", 0, 1), base)
 		expired = append(expired, c)
 	}
 	live := expiring(tenant, 3, expiry.Add(time.Hour))
@@ -163,6 +165,8 @@ func testDeleteExpired(t *testing.T, s campaign.Store, clock *Clock) {
 	if err := s.Claim(ctx, live.ID, 1, "a", base, until); err != nil {
 		t.Fatalf("Claim: %v", err)
 	}
+	liveBatch := newBatch("k", 0, 2)
+	mustAddBatch(t, s, live.ID, liveBatch, base)
 
 	if n, err := s.DeleteExpired(ctx, expiry.Add(-time.Millisecond), 3); err != nil || n != 0 {
 		t.Fatalf("DeleteExpired before any expiry = %d, %v; want 0", n, err)
@@ -204,6 +208,7 @@ func testDeleteExpired(t *testing.T, s campaign.Store, clock *Clock) {
 		EqualEmail(t, &items[i], &liveItems[i])
 	}
 	mustBeClaimed(t, s.Claim(ctx, live.ID, 1, "b", now, now.Add(time.Minute)), until)
+	equalBatch(t, mustBatch(t, s, live.ID, liveBatch.Key), liveBatch)
 	// An expired campaign's idempotency key is free.
 	again := expiring(tenant, 1, expiry.Add(time.Hour))
 	again.IdempotencyKey = expired[0].IdempotencyKey
@@ -267,5 +272,55 @@ func testExpiredReviewWrites(t *testing.T, s campaign.Store, clock *Clock) {
 		if err != nil || e.Version != 1 || e.Status == campaign.EmailPending || e.Review != campaign.ReviewNone {
 			t.Errorf("email %d changed after expiry: %+v, %v", i, e, err)
 		}
+	}
+}
+
+// testExpiredBatches checks that an expired campaign's batches read as
+// gone, as its emails do, and that the batch writes see it as gone too
+// and change nothing.
+func testExpiredBatches(t *testing.T, s campaign.Store, clock *Clock) {
+	ctx := context.Background()
+	c := expiring("tenant-"+NewID(), 3, expiry)
+	c.Mode = campaign.ModeBatch
+	MustCreate(t, s, c, NewItems(c))
+	b := newBatch("k", 0, 1, 2)
+	mustAddBatch(t, s, c.ID, b, base)
+	clock.Set(expiry.Add(-time.Millisecond))
+	equalBatch(t, mustBatch(t, s, c.ID, b.Key), b)
+
+	clock.Set(expiry)
+	if _, err := s.Batch(ctx, c.ID, b.Key); !errors.Is(err, campaign.ErrNotFound) {
+		t.Errorf("Batch: %v, want ErrNotFound", err)
+	}
+	if list, err := s.Batches(ctx, c.ID); err != nil || list == nil || len(list) != 0 {
+		t.Errorf("Batches = %#v, %v; want an empty slice", list, err)
+	}
+	for name, op := range map[string]func() error{
+		"AddBatch": func() error { return s.AddBatch(ctx, c.ID, newBatch("other", 0), expiry) },
+		"UpdateBatch": func() error {
+			u := *b
+			u.Status = campaign.BatchFailed
+			return s.UpdateBatch(ctx, c.ID, &u, expiry)
+		},
+		"SwitchMode": func() error {
+			return s.SwitchMode(ctx, c.ID, campaign.ModeBatch, campaign.ModeRealtime, "w", expiry)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := op(); !errors.Is(err, campaign.ErrNotFound) {
+				t.Errorf("err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+	// Nothing changed: seen from before the expiry.
+	clock.Set(expiry.Add(-time.Millisecond))
+	list, err := s.Batches(ctx, c.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Batches before the expiry = %+v, %v; want the one batch", list, err)
+	}
+	equalBatch(t, &list[0], b)
+	got, err := s.Get(ctx, c.Tenant, c.ID)
+	if err != nil || got.Mode != campaign.ModeBatch || got.Warnings != nil {
+		t.Errorf("campaign changed after expiry: %+v, %v", got, err)
 	}
 }

@@ -32,9 +32,9 @@ func testFinish(t *testing.T, s campaign.Store) {
 		status campaign.EmailStatus
 		result campaign.Outcome
 	}{
-		{0, campaign.EmailSucceeded, campaign.Outcome{Subject: "Hi Ada", Body: "Hello", Model: "gpt-x", Usage: email.Usage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}}},
+		{0, campaign.EmailSucceeded, campaign.Outcome{Subject: "Hi Ada", Body: "Hello", Model: "gpt-x", Usage: email.Usage{PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120, BatchPromptTokens: 100, BatchCompletionTokens: 20}}},
 		{1, campaign.EmailNeedsReview, campaign.Outcome{Subject: "Hi Bob", Body: "Hello!!", Model: "gpt-x", Usage: email.Usage{PromptTokens: 90, CompletionTokens: 30, TotalTokens: 120}, Error: "lint: too long"}},
-		{3, campaign.EmailFailed, campaign.Outcome{Usage: email.Usage{PromptTokens: 5, TotalTokens: 5}, Error: "model refused"}},
+		{3, campaign.EmailFailed, campaign.Outcome{Usage: email.Usage{PromptTokens: 5, TotalTokens: 5, BatchPromptTokens: 5}, Error: "model refused"}},
 	}
 	var now time.Time
 	for i, o := range outcomes {
@@ -50,7 +50,7 @@ func testFinish(t *testing.T, s campaign.Store) {
 	}
 	want := *c
 	want.Succeeded, want.NeedsReview, want.Failed = 2, 1, 1
-	want.Usage = email.Usage{PromptTokens: 195, CompletionTokens: 50, TotalTokens: 245}
+	want.Usage = email.Usage{PromptTokens: 195, CompletionTokens: 50, TotalTokens: 245, BatchPromptTokens: 105, BatchCompletionTokens: 20}
 	want.UpdatedAt = now
 	EqualCampaign(t, got, &want)
 	if got.Pending() != 2 || got.Done() {

@@ -32,6 +32,7 @@ func NewCampaign(tenant string, total int) *campaign.Campaign {
 		Tenant:    tenant,
 		Name:      "campaign",
 		Status:    campaign.StatusQueued,
+		Mode:      campaign.ModeRealtime,
 		Total:     total,
 		CreatedAt: base,
 		UpdatedAt: base,

@@ -184,7 +184,10 @@ func testReset(t *testing.T, s campaign.Store) {
 	// 0 failed; 1 needs_review, edited, noted and held; 2 succeeded and
 	// rejected; 3 succeeded, stays.
 	mustFinish(t, s, c.ID, 0, campaign.EmailFailed, outcomeOf(campaign.EmailFailed, "a", 10), base)
-	mustFinish(t, s, c.ID, 1, campaign.EmailNeedsReview, outcomeOf(campaign.EmailNeedsReview, "b", 10), base)
+	// Written through a Batch API: its batch usage stays too.
+	batched := outcomeOf(campaign.EmailNeedsReview, "b", 10)
+	batched.Usage = batched.Usage.AsBatch()
+	mustFinish(t, s, c.ID, 1, campaign.EmailNeedsReview, batched, base)
 	mustFinish(t, s, c.ID, 2, campaign.EmailSucceeded, outcomeOf(campaign.EmailSucceeded, "c", 10), base)
 	mustFinish(t, s, c.ID, 3, campaign.EmailSucceeded, outcomeOf(campaign.EmailSucceeded, "d", 10), base)
 	mustRevise(t, s, c.ID, 1, 1, campaign.Revision{Edit: anEdit("mine", base), Note: stringPtr("n")}, base)
@@ -216,7 +219,7 @@ func testReset(t *testing.T, s campaign.Store) {
 	want := *c
 	want.Status, want.Round, want.Retrying = campaign.StatusRunning, 1, true
 	want.Succeeded = 1
-	want.Usage = email.Usage{PromptTokens: 36, CompletionTokens: 4, TotalTokens: 40}
+	want.Usage = email.Usage{PromptTokens: 36, CompletionTokens: 4, TotalTokens: 40, BatchPromptTokens: 9, BatchCompletionTokens: 1}
 	want.CreatedAt, want.UpdatedAt = c.CreatedAt, now
 	EqualCampaign(t, mustGet(t, s, c), &want)
 

@@ -151,7 +151,9 @@ func testReviseDraft(t *testing.T, s campaign.Store) {
 				// Email 1 stays as it is, counted.
 				bystander := outcomeOf(campaign.EmailSucceeded, "b", 3)
 				mustFinish(t, s, c.ID, 1, campaign.EmailSucceeded, bystander, base)
+				// Written through a Batch API; the draft partly.
 				first := outcomeOf(from, "first", 10)
+				first.Usage = first.Usage.AsBatch()
 				mustFinish(t, s, c.ID, 0, from, first, base)
 				version := 1
 				if from != campaign.EmailFailed {
@@ -167,6 +169,7 @@ func testReviseDraft(t *testing.T, s campaign.Store) {
 				}
 
 				draft := outcomeOf(to, "second", 100)
+				draft.Usage.BatchPromptTokens = 50
 				now := base.Add(time.Minute)
 				got := mustRevise(t, s, c.ID, 0, version, campaign.Revision{Draft: &draft, Status: to}, now)
 
