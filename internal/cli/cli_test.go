@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -543,10 +544,11 @@ func TestCampaignStatusBatch(t *testing.T) {
 	if p := spec.CheckSchema("Campaign", []byte(batchCampaign)); p != "" {
 		t.Fatalf("batchCampaign is not the API's: %s", p)
 	}
-	body := batchCampaign
+	var body atomic.Value // the answer; the test changes it between runs
+	body.Store(batchCampaign)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(body))
+		_, _ = w.Write([]byte(body.Load().(string)))
 	}))
 	t.Cleanup(srv.Close)
 	env := []string{"INGREN_URL=" + srv.URL, "INGREN_API_KEY=k"}
@@ -562,7 +564,7 @@ func TestCampaignStatusBatch(t *testing.T) {
 			t.Errorf("exit %d, no line %q in:\n%s", r.code, want, r.stdout)
 		}
 	}
-	body = strings.Replace(strings.Replace(batchCampaign, `"running"`, `"completed"`, 1), `"completed_at": null`, `"completed_at": "2026-12-02T16:43:04Z"`, 1)
+	body.Store(strings.Replace(strings.Replace(batchCampaign, `"running"`, `"completed"`, 1), `"completed_at": null`, `"completed_at": "2026-12-02T16:43:04Z"`, 1))
 	r = ingren(t, env, "campaign", "watch", "cmp_1")
 	if r.code != 0 || !strings.Contains(r.stderr, "; batch: 1/3 requests answered in 2 batch(es)") {
 		t.Fatalf("exit %d, stderr %q; want the batches' progress", r.code, r.stderr)
