@@ -42,6 +42,25 @@ type campaignResponse struct {
 	UpdatedAt   time.Time   `json:"updated_at"`
 	CompletedAt *time.Time  `json:"completed_at"`
 	Usage       email.Usage `json:"usage"`
+	Mode        string      `json:"mode"`
+	// Warnings are the campaign's own notices (a fallback to realtime),
+	// never null.
+	Warnings []string `json:"warnings"`
+	// Batches are a batch-mode campaign's provider batches, on the
+	// campaign's own answers (GET, DELETE) only: the listing would pay one
+	// more read per campaign for them. A pointer, so that a batch campaign
+	// the worker has not split yet shows [], and another none.
+	Batches *[]batchView `json:"batches,omitempty"`
+}
+
+// batchView is one provider batch of a batch-mode campaign: ID is the
+// provider's batch id, null until the provider created the batch.
+type batchView struct {
+	ID        *string `json:"id"`
+	Status    string  `json:"status"`
+	Total     int     `json:"total"`
+	Completed int     `json:"completed"`
+	Failed    int     `json:"failed"`
 }
 
 func toCampaign(c *campaign.Campaign) campaignResponse {
@@ -50,6 +69,7 @@ func toCampaign(c *campaign.Campaign) campaignResponse {
 		Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
 		Approved: c.Approved, Rejected: c.Rejected, Unreviewed: c.Unreviewed(), Retries: c.Round,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Usage: c.Usage,
+		Mode: string(modeOf(c)), Warnings: append([]string{}, c.Warnings...),
 	}
 	if !c.CompletedAt.IsZero() {
 		t := c.CompletedAt
@@ -58,10 +78,44 @@ func toCampaign(c *campaign.Campaign) campaignResponse {
 	return r
 }
 
+// modeOf is the campaign's mode; "" (a campaign stored before modes
+// existed) is realtime.
+func modeOf(c *campaign.Campaign) campaign.Mode {
+	if c.Mode == "" {
+		return campaign.ModeRealtime
+	}
+	return c.Mode
+}
+
+// campaignView is the campaign as its own answers show it: with its
+// batches when it is in batch mode ([] before the worker split it).
+func (s *Server) campaignView(r *http.Request, c *campaign.Campaign) (campaignResponse, error) {
+	v := toCampaign(c)
+	if modeOf(c) != campaign.ModeBatch {
+		return v, nil
+	}
+	bs, err := s.campaigns.Batches(r.Context(), tenantOf(r.Context()), c.ID)
+	if err != nil {
+		return v, err
+	}
+	views := make([]batchView, len(bs))
+	v.Batches = &views
+	for i, b := range bs {
+		bv := batchView{Status: string(b.Status), Total: len(b.Indexes), Completed: b.Completed, Failed: b.Failed}
+		if b.ProviderID != "" {
+			id := b.ProviderID
+			bv.ID = &id
+		}
+		views[i] = bv
+	}
+	return v, nil
+}
+
 type acceptedResponse struct {
 	CampaignID string   `json:"campaign_id"`
 	Status     string   `json:"status"`
 	Total      int      `json:"total"`
+	Mode       string   `json:"mode"`
 	Warnings   []string `json:"warnings"`
 	// Skipped lists a CSV campaign's rows left out by skip_invalid.
 	Skipped []skippedRow `json:"skipped,omitempty"`
@@ -128,7 +182,7 @@ func (s *Server) accepted(w http.ResponseWriter, r *http.Request, sub *campaign.
 	}
 	w.Header().Set("Location", "/api/v1/campaigns/"+c.ID)
 	writeJSON(w, http.StatusAccepted, acceptedResponse{
-		CampaignID: c.ID, Status: string(c.Status), Total: c.Total,
+		CampaignID: c.ID, Status: string(c.Status), Total: c.Total, Mode: string(modeOf(c)),
 		Warnings: append([]string{}, sub.Warnings...), Skipped: skipped,
 	})
 	return nil
@@ -139,7 +193,11 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toCampaign(c))
+	v, err := s.campaignView(r, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -148,7 +206,11 @@ func (s *Server) cancelCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toCampaign(c))
+	v, err := s.campaignView(r, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

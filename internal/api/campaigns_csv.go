@@ -33,10 +33,6 @@ type csvCampaign struct {
 	warnings []string
 }
 
-// modeRealtime is the one mode there is: each email is written as soon
-// as a worker takes it.
-const modeRealtime = "realtime"
-
 // skippedRow is a row that skip_invalid left out of a campaign.
 type skippedRow struct {
 	Row    int                `json:"row"`
@@ -72,15 +68,7 @@ func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body 
 		return err
 	}
 	v := &fault.Fields{}
-	if c.Mode != nil {
-		switch *c.Mode {
-		case modeRealtime:
-		case "batch":
-			v.Add("mode", "batch mode is not available yet; use realtime")
-		default:
-			v.Add("mode", "must be realtime (batch mode is not available yet)")
-		}
-	}
+	c.Submission.Mode = campaign.CheckMode(v, "mode", c.Mode)
 	skip := false
 	const mustBool = "must be true or false"
 	if q, ok, _ := typedQuery(r, "skip_invalid", mustBool); ok {

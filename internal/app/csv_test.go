@@ -195,11 +195,11 @@ func TestLocalCSVCampaignRejected(t *testing.T) {
 			t.Fatalf("fields %q, want %q", fields, want)
 		}
 	})
-	t.Run("ErrBatchMode", func(t *testing.T) {
-		status, body := postCSV(t, base, mustCSV(t, "salesnav.csv"), url.Values{"mode": {"batch"}})
+	t.Run("ErrUnknownMode", func(t *testing.T) {
+		status, body := postCSV(t, base, mustCSV(t, "salesnav.csv"), url.Values{"mode": {"bulk"}})
 		fields, v := MustFields(t, status, body)
-		if !slices.Equal(fields, []string{"mode"}) || !strings.Contains(v.Error.Fields[0].Message, "not available yet") {
-			t.Fatalf("422 %s: want mode, batch not available yet", body)
+		if !slices.Equal(fields, []string{"mode"}) || v.Error.Fields[0].Message != `must be "realtime" or "batch"` {
+			t.Fatalf("422 %s: want mode, realtime or batch", body)
 		}
 	})
 	t.Run("ErrQueryParams", func(t *testing.T) {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ingren/ingren/internal/api/contract"
 	"github.com/ingren/ingren/internal/cli"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/testprog"
@@ -499,13 +503,70 @@ func TestCampaignRunBadRows(t *testing.T) {
 	})
 }
 
-// --batch asks for batch mode, which the API refuses until it exists; the
-// CLI prints why.
-func TestCampaignRunBatch(t *testing.T) {
+// --batch submits a JSON or CSV campaign in batch mode, and says so; a
+// JSON file that asks for realtime itself is refused before anything is
+// sent.
+func TestCampaignSubmitBatch(t *testing.T) {
 	l := startLocal(t, "", nil)
-	file := filepath.Join(testprog.ModuleRoot(t), "testdata/csv/salesnav.csv")
-	r := ingren(t, l.env, "campaign", "run", file, "-o", filepath.Join(l.dir, "out.csv"), "--batch")
-	if r.code != 1 || !strings.Contains(r.stderr, "mode batch mode is not available yet") {
-		t.Fatalf("exit %d, stderr %q; want 1 and the API's reason", r.code, r.stderr)
+	csvFile := filepath.Join(testprog.ModuleRoot(t), "testdata/csv/salesnav.csv")
+	jsonFile := mustWrite(t, l.dir, "prospects.json", campaignOf(2))
+	for _, file := range []string{jsonFile, csvFile} {
+		r := ingren(t, l.env, "campaign", "submit", file, "--batch")
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "cmp_") || !strings.Contains(r.stderr, "batch mode: the emails come within 24 hours") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 0, the id and batch mode", filepath.Base(file), r.code, r.stdout, r.stderr)
+		}
+	}
+	realtime := mustWrite(t, l.dir, "realtime.json", map[string]any{"mode": "realtime", "prospects": testprog.Prospects(1)})
+	r := ingren(t, l.env, "campaign", "submit", realtime, "--batch")
+	if r.code != 1 || !strings.Contains(r.stderr, `--batch: the campaign sets "mode" to "realtime", not "batch"`) {
+		t.Fatalf("exit %d, stderr %q; want 1 and why", r.code, r.stderr)
+	}
+}
+
+// batchCampaign is a batch campaign as the API shows it: one batch the
+// provider is working, one it has not got yet, and a warning.
+const batchCampaign = `{"campaign_id": "cmp_1", "name": "Q4", "status": "running", "total": 3, "succeeded": 0, "failed": 0,
+	"needs_review": 0, "pending": 3, "approved": 0, "rejected": 0, "unreviewed": 0, "retries": 0,
+	"created_at": "2026-12-01T16:43:04.628Z", "updated_at": "2026-12-01T16:43:04.669Z", "completed_at": null,
+	"usage": {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60, "batch_prompt_tokens": 40, "batch_completion_tokens": 20},
+	"mode": "batch", "warnings": ["the first batch expired: its lines were retried"],
+	"batches": [{"id": "batch_abc", "status": "in_progress", "total": 2, "completed": 1, "failed": 1},
+		{"id": null, "status": "preparing", "total": 1, "completed": 0, "failed": 0}]}`
+
+// status and watch show a batch campaign's mode and its batches'
+// progress, read from an API that answers batchCampaign (checked against
+// the spec, so that it is the API's shape).
+func TestCampaignStatusBatch(t *testing.T) {
+	spec, err := contract.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := spec.CheckSchema("Campaign", []byte(batchCampaign)); p != "" {
+		t.Fatalf("batchCampaign is not the API's: %s", p)
+	}
+	var body atomic.Value // the answer; the test changes it between runs
+	body.Store(batchCampaign)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body.Load().(string)))
+	}))
+	t.Cleanup(srv.Close)
+	env := []string{"INGREN_URL=" + srv.URL, "INGREN_API_KEY=k"}
+	r := ingren(t, env, "campaign", "status", "cmp_1")
+	var lines []string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	for _, want := range []string{"mode batch", "batch_tokens 60",
+		"batch batch_abc in_progress: 1 of 2 completed, 1 failed", "batch (not created yet) preparing: 0 of 1 completed, 0 failed",
+		"warning the first batch expired: its lines were retried"} {
+		if r.code != 0 || !slices.Contains(lines, want) {
+			t.Errorf("exit %d, no line %q in:\n%s", r.code, want, r.stdout)
+		}
+	}
+	body.Store(strings.Replace(strings.Replace(batchCampaign, `"running"`, `"completed"`, 1), `"completed_at": null`, `"completed_at": "2026-12-02T16:43:04Z"`, 1))
+	r = ingren(t, env, "campaign", "watch", "cmp_1")
+	if r.code != 0 || !strings.Contains(r.stderr, "; batch: 1/3 requests answered in 2 batch(es)") {
+		t.Fatalf("exit %d, stderr %q; want the batches' progress", r.code, r.stderr)
 	}
 }

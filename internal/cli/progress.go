@@ -79,7 +79,7 @@ func barProgress(env Env) (show func(*client.Campaign), done func()) {
 			)
 		}
 		_ = bar.Set(c.Done())
-		bar.Describe(fmt.Sprintf("%s, %d failed", c.Status, c.Failed))
+		bar.Describe(fmt.Sprintf("%s, %d failed%s", c.Status, c.Failed, batchProgress(c)))
 	}
 	done = func() {
 		if bar != nil {
@@ -102,8 +102,10 @@ func plainProgress(env Env) (show func(*client.Campaign), done func()) {
 		}
 		last = now
 		n := c.Done()
-		line := fmt.Sprintf("%s: %d/%d done, %d failed, %d need review", c.Status, n, c.Total, c.Failed, c.NeedsReview)
-		if secs := now.Sub(start).Seconds(); n > 0 && secs >= 1 && !c.Final() {
+		line := fmt.Sprintf("%s: %d/%d done, %d failed, %d need review%s", c.Status, n, c.Total, c.Failed, c.NeedsReview, batchProgress(c))
+		// A batch campaign's emails come all at once when a batch ends:
+		// its rate says nothing of the time left.
+		if secs := now.Sub(start).Seconds(); n > 0 && secs >= 1 && !c.Final() && c.Mode != client.ModeBatch {
 			rate := float64(n) / secs
 			eta := time.Duration(float64(c.Total-n) / rate * float64(time.Second)).Round(time.Second)
 			line += fmt.Sprintf(", %.1f emails/s, about %v left", rate, eta)
@@ -111,4 +113,19 @@ func plainProgress(env Env) (show func(*client.Campaign), done func()) {
 		fmt.Fprintln(env.Stderr, line)
 	}
 	return show, func() {}
+}
+
+// batchProgress is a batch campaign's progress at the provider, to follow
+// a progress line: how many of its batches' requests were answered. ""
+// for a realtime campaign, and before the worker split the campaign.
+func batchProgress(c *client.Campaign) string {
+	if c.Mode != client.ModeBatch || len(c.Batches) == 0 {
+		return ""
+	}
+	answered, total := 0, 0
+	for _, b := range c.Batches {
+		answered += b.Completed
+		total += b.Total
+	}
+	return fmt.Sprintf("; batch: %d/%d requests answered in %d batch(es)", answered, total, len(c.Batches))
 }

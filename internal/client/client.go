@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,8 +85,42 @@ type Campaign struct {
 	CompletedAt *time.Time `json:"completed_at"`
 	Usage       struct {
 		TotalTokens int `json:"total_tokens"`
+		// BatchPromptTokens and BatchCompletionTokens are the part of the
+		// tokens spent through the provider's Batch API, at its price.
+		BatchPromptTokens     int `json:"batch_prompt_tokens,omitempty"`
+		BatchCompletionTokens int `json:"batch_completion_tokens,omitempty"`
 	} `json:"usage"`
+	// Mode is realtime or batch (ModeBatch).
+	Mode string `json:"mode"`
+	// Warnings are what happened to the campaign that its owner should
+	// know, such as a fall back from batch to realtime.
+	Warnings []string `json:"warnings,omitempty"`
+	// Batches are a batch campaign's provider batches, oldest first; the
+	// API shows them when the campaign is read alone (Campaign, Cancel),
+	// not in List.
+	Batches []Batch `json:"batches,omitempty"`
 }
+
+// Batch is one provider batch of a batch campaign: ID is the provider's
+// batch id, "" until the provider created it; Status is preparing until
+// then, the provider's status after (validating, in_progress, finalizing,
+// completed, failed, expired, cancelling, cancelled). Completed and
+// Failed count its requests as the provider last reported them.
+type Batch struct {
+	ID        string `json:"id"`
+	Status    string `json:"status"`
+	Total     int    `json:"total"`
+	Completed int    `json:"completed"`
+	Failed    int    `json:"failed"`
+}
+
+// ModeBatch is the mode of a campaign written through the provider's
+// Batch API: half the price, results within 24 hours. ModeRealtime, the
+// default, writes each email as a worker takes it.
+const (
+	ModeBatch    = "batch"
+	ModeRealtime = "realtime"
+)
 
 // Drafts counts the prospects with an email: succeeded or needs_review.
 func (c *Campaign) Drafts() int { return c.Succeeded + c.NeedsReview }
@@ -107,6 +142,7 @@ type Accepted struct {
 	CampaignID string   `json:"campaign_id"`
 	Status     string   `json:"status"`
 	Total      int      `json:"total"`
+	Mode       string   `json:"mode"`
 	Warnings   []string `json:"warnings"`
 	// Skipped are the rows of a CSV campaign that SkipInvalid left out.
 	Skipped []SkippedRow `json:"skipped"`
@@ -154,6 +190,35 @@ func (c *Client) SubmitJSONOnce(ctx context.Context, body []byte, idempotencyKey
 	var out Accepted
 	err := c.do(ctx, "POST", "/api/v1/campaigns", "application/json", bytes.NewReader(body), &out, idempotency(idempotencyKey)...)
 	return &out, err
+}
+
+// SetMode returns the JSON form's body with its top-level mode set to
+// mode, for SubmitJSON: the body as it was when it sets that mode itself,
+// else with "mode" added first and every other byte kept. A body that
+// sets another mode is an error, as is one that is not a JSON object.
+func SetMode(body []byte, mode string) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+		return nil, fmt.Errorf("the campaign is not a JSON object: %v", err)
+	}
+	for k, v := range top {
+		// The API reads a member whose name differs only in case as mode.
+		if !strings.EqualFold(k, "mode") {
+			continue
+		}
+		var has string
+		if json.Unmarshal(v, &has) != nil || has != mode {
+			return nil, fmt.Errorf("the campaign sets %q to %s, not %q", k, v, mode)
+		}
+		return body, nil
+	}
+	m, _ := json.Marshal(mode)
+	member := append([]byte(`"mode":`), m...)
+	if len(top) > 0 {
+		member = append(member, ',')
+	}
+	i := bytes.IndexByte(body, '{') + 1 // a JSON object: the first byte but space
+	return slices.Concat(body[:i], member, body[i:]), nil
 }
 
 // idempotency is the header pair that sends key, none for "".

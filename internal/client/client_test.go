@@ -197,3 +197,51 @@ func TestReviewSends(t *testing.T) {
 		})
 	}
 }
+
+// SetMode adds mode to a JSON campaign without touching the rest, keeps
+// one that already asks for it, and refuses one that asks for another.
+func TestSetMode(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, want, err string
+	}{
+		{"OK", ` {"name": "Q4", "prospects": []}`, ` {"mode":"batch","name": "Q4", "prospects": []}`, ""},
+		{"Empty", `{}`, `{"mode":"batch"}`, ""},
+		{"Already", `{"Mode": "batch", "prospects": []}`, `{"Mode": "batch", "prospects": []}`, ""},
+		{"ErrOtherMode", `{"mode": "realtime"}`, "", `the campaign sets "mode" to "realtime", not "batch"`},
+		{"ErrNotObject", `[{}]`, "", "the campaign is not a JSON object"},
+		{"ErrNull", `null`, "", "the campaign is not a JSON object"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := client.SetMode([]byte(tc.body), client.ModeBatch)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.want || !json.Valid(got) {
+				t.Fatalf("%s, %v; want %s", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// A batch campaign's view reads with its mode, warnings and batches; a
+// batch the provider has not created yet has no id.
+func TestCampaignBatches(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"campaign_id":"cmp_1","status":"running","total":3,"mode":"batch","warnings":["w"],
+			"usage":{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14,"batch_prompt_tokens":10,"batch_completion_tokens":4},
+			"batches":[{"id":"batch_1","status":"in_progress","total":2,"completed":1,"failed":0},{"id":null,"status":"preparing","total":1,"completed":0,"failed":0}]}`))
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, "k").Campaign(context.Background(), "cmp_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []client.Batch{{ID: "batch_1", Status: "in_progress", Total: 2, Completed: 1}, {Status: "preparing", Total: 1}}
+	if c.Mode != client.ModeBatch || len(c.Warnings) != 1 || fmt.Sprint(c.Batches) != fmt.Sprint(want) ||
+		c.Usage.BatchPromptTokens != 10 || c.Usage.BatchCompletionTokens != 4 {
+		t.Fatalf("campaign %+v", c)
+	}
+}

@@ -80,6 +80,7 @@ func (t *tools) addCampaigns(s *sdk.Server) {
 	requestSchema(entries, true)
 	entries.Required = []string{"prospect", "company"}
 	optionsSchema(create.Properties["defaults"].Properties["options"])
+	create.Properties["mode"].Enum = []any{string(campaign.ModeRealtime), string(campaign.ModeBatch)}
 	sdk.AddTool(s, &sdk.Tool{
 		Name: "create_campaign", Title: "Start a campaign", Description: createAbout, InputSchema: create,
 		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false), OpenWorldHint: ptr(true)},
@@ -126,9 +127,13 @@ func (t *tools) create(ctx context.Context, _ *sdk.CallToolRequest, in campaignI
 		return nil, nil, errors.New("give the prospects: prospects (a list of JSON entries) or csv_path (the absolute path of a CSV file); neither was given")
 	default:
 		// The JSON form's body is the Submission the input holds;
-		// prospect and company keep their extra members (Extra).
+		// prospect and company keep their extra members (Extra). A mode
+		// left out stays out: the API refuses "".
 		var body []byte
-		if body, err = json.Marshal(in.Submission); err != nil {
+		if body, err = json.Marshal(struct {
+			campaign.Submission
+			Mode campaign.Mode `json:"mode,omitempty"`
+		}{in.Submission, in.Mode}); err != nil {
 			return nil, nil, err
 		}
 		acc, err = t.api.SubmitJSONOnce(ctx, body, in.IdempotencyKey)
@@ -138,6 +143,9 @@ func (t *tools) create(ctx context.Context, _ *sdk.CallToolRequest, in campaignI
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Campaign %s %s: %d prospects. Poll get_campaign with this campaign_id until its status is final.\n", acc.CampaignID, acc.Status, acc.Total)
+	if acc.Mode == client.ModeBatch {
+		b.WriteString("Batch mode: the emails come within 24 hours, at half the price; poll every few minutes, not seconds.\n")
+	}
 	warningsText(&b, acc.Warnings)
 	for _, sk := range acc.Skipped {
 		for _, f := range sk.Errors {
@@ -164,7 +172,7 @@ func (t *tools) createCSV(ctx context.Context, in *campaignInput) (*client.Accep
 	}
 	return t.api.SubmitCSV(ctx, in.CSVPath, bytes.NewReader(file), client.CSVOptions{
 		Name: name, WebhookURL: in.WebhookURL, Defaults: defaults, ColumnMap: in.ColumnMap,
-		SkipInvalid: in.SkipInvalid, IdempotencyKey: in.IdempotencyKey,
+		SkipInvalid: in.SkipInvalid, IdempotencyKey: in.IdempotencyKey, Mode: string(in.Mode),
 	})
 }
 

@@ -106,6 +106,10 @@ type Payload struct {
 	NeedsReview int         `json:"needs_review"`
 	CompletedAt time.Time   `json:"completed_at"`
 	Usage       email.Usage `json:"usage"`
+	// Mode and Warnings are the campaign's, as its API view shows them: a
+	// batch campaign that fell back to realtime says so here too.
+	Mode     string   `json:"mode"`
+	Warnings []string `json:"warnings"`
 }
 
 // Notify implements campaign.Notifier: one call. Its error wraps
@@ -115,7 +119,7 @@ func (n *Notifier) Notify(ctx context.Context, c *campaign.Campaign) error {
 	body, err := json.Marshal(Payload{
 		Event: "campaign.finished", CampaignID: c.ID, Name: c.Name, Status: string(c.Status),
 		Total: c.Total, Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview,
-		CompletedAt: c.CompletedAt, Usage: c.Usage,
+		CompletedAt: c.CompletedAt, Usage: c.Usage, Mode: string(c.Mode), Warnings: append([]string{}, c.Warnings...),
 	})
 	if err != nil {
 		return err

@@ -24,7 +24,12 @@ const generated = `{"id": "em_1", "subject": "Idea for TechNova", "body": "Hi Sa
 
 const campaignJSON = `{"campaign_id": "cmp_1", "name": "", "status": "completed", "total": 1, "succeeded": 1, "failed": 0,
 	"needs_review": 0, "pending": 0, "approved": 0, "rejected": 0, "unreviewed": 1, "retries": 0, "created_at": "2026-12-01T16:43:04.628Z", "updated_at": "2026-12-01T16:43:04.669Z",
-	"completed_at": null, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}`
+	"completed_at": null, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, "mode": "realtime", "warnings": []}`
+
+// batchCampaignJSON is a batch campaign with one batch the provider has and
+// one it does not yet.
+var batchCampaignJSON = strings.Replace(strings.Replace(campaignJSON, `"realtime"`, `"batch"`, 1), `"warnings": []`,
+	`"warnings": [], "batches": [{"id": "batch_1", "status": "in_progress", "total": 500, "completed": 20, "failed": 1}, {"id": null, "status": "preparing", "total": 3, "completed": 0, "failed": 0}]`, 1)
 
 const emailJSON = `{"index": 0, "ref": "crm-1", "to": {"first_name": "Sarah", "last_name": "", "job_title": "", "company_name": "TechNova"}, "status": "succeeded", "subject": "Hi", "body": "Hi Sarah,", "error": "",
 	"version": 2, "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}, "quality": {"score": 100, "findings": []},
@@ -97,7 +102,7 @@ func TestCheck(t *testing.T) {
 	gen, emails := "/api/v1/generate-email", "/api/v1/campaigns/cmp_1/emails"
 	noProspect := `{"company": {"company_name": "TechNova"}}`
 	okForm, okType := multipartBody(t, `{"name": "Q4", "column_map": {"Company": "company_name"}}`)
-	batchForm, batchType := multipartBody(t, `{"mode": "batch"}`)
+	bulkForm, bulkType := multipartBody(t, `{"mode": "bulk"}`)
 	csvType := []string{"Content-Type", "text/csv; charset=utf-8"}
 	for name, tc := range map[string]struct {
 		exchange
@@ -120,15 +125,17 @@ func TestCheck(t *testing.T) {
 		"ErrQueryRefusedTaken":        {exchange{method: "GET", target: "/api/v1/campaigns?limit=1000", status: 200, resBody: `{"campaigns": [], "next_cursor": ""}`}, "the spec refuses this request"},
 		"ErrStatableQueryRefused":     {exchange{method: "GET", target: "/api/v1/campaigns?limit=50", status: 422, resBody: errorBody("validation_failed", "limit", "must be a whole number from 1 to 20")}, "limit"},
 		"NullCompletedAt":             {exchange{method: "GET", target: "/api/v1/campaigns/cmp_1", status: 200, resBody: campaignJSON}, ""},
+		"BatchCampaign":               {exchange{method: "GET", target: "/api/v1/campaigns/cmp_1", status: 200, resBody: batchCampaignJSON}, ""},
+		"ErrBatchWithoutTotal":        {exchange{method: "GET", target: "/api/v1/campaigns/cmp_1", status: 200, resBody: strings.Replace(batchCampaignJSON, `"total": 500, `, ``, 1)}, "total"},
 		"ErrBadDateTime":              {exchange{method: "GET", target: "/api/v1/campaigns/cmp_1", status: 200, resBody: strings.Replace(campaignJSON, `"2026-12-01T16:43:04.628Z"`, `"yesterday"`, 1)}, "date-time"},
 		"ErrRetryAfterMissing":        {exchange{method: "POST", target: gen, body: sarah(t), status: 503, resBody: errorBody("overloaded")}, "Retry-After"},
 		"RetryAfter":                  {exchange{method: "POST", target: gen, body: sarah(t), status: 503, resHeader: []string{"Retry-After", "1"}, resBody: errorBody("overloaded")}, ""},
 		"ErrUndeclaredHeader":         {exchange{method: "GET", target: "/api/v1/campaigns/cmp_1", status: 200, resHeader: []string{"X-Cursor", "1"}, resBody: campaignJSON}, "X-Cursor"},
 		"CSV":                         {exchange{method: "GET", target: emails + "?format=csv", status: 200, resHeader: csvType, resBody: "ref,subject\ncrm-1,\"Hi,\nthere\"\n"}, ""},
 		"ErrCSVBroken":                {exchange{method: "GET", target: emails + "?format=csv", status: 200, resHeader: csvType, resBody: "ref,subject\ncrm-1,\"Hi\n"}, "decode"},
-		"MultipartForm":               {exchange{method: "POST", target: "/api/v1/campaigns", body: okForm, header: []string{"Content-Type", okType}, status: 202, resHeader: []string{"Location", "/api/v1/campaigns/cmp_1"}, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "warnings": []}`}, ""},
-		"ErrMultipartRefusedTaken":    {exchange{method: "POST", target: "/api/v1/campaigns", body: batchForm, header: []string{"Content-Type", batchType}, status: 202, resHeader: []string{"Location", "/api/v1/campaigns/cmp_1"}, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "warnings": []}`}, "the spec refuses this request"},
-		"ErrLocationMissing":          {exchange{method: "POST", target: "/api/v1/campaigns", body: okForm, header: []string{"Content-Type", okType}, status: 202, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "warnings": []}`}, "Location"},
+		"MultipartForm":               {exchange{method: "POST", target: "/api/v1/campaigns", body: okForm, header: []string{"Content-Type", okType}, status: 202, resHeader: []string{"Location", "/api/v1/campaigns/cmp_1"}, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "mode": "realtime", "warnings": []}`}, ""},
+		"ErrMultipartRefusedTaken":    {exchange{method: "POST", target: "/api/v1/campaigns", body: bulkForm, header: []string{"Content-Type", bulkType}, status: 202, resHeader: []string{"Location", "/api/v1/campaigns/cmp_1"}, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "mode": "realtime", "warnings": []}`}, "the spec refuses this request"},
+		"ErrLocationMissing":          {exchange{method: "POST", target: "/api/v1/campaigns", body: okForm, header: []string{"Content-Type", okType}, status: 202, resBody: `{"campaign_id": "cmp_1", "status": "queued", "total": 1, "mode": "realtime", "warnings": []}`}, "Location"},
 		"TheSpecItself":               {exchange{method: "GET", target: "/openapi.json", status: 200, resHeader: []string{"Content-Type", "application/json"}, resBody: string(api.Spec())}, ""},
 		"ErrNotTheSpec":               {exchange{method: "GET", target: "/openapi.json", status: 200, resHeader: []string{"Content-Type", "application/json"}, resBody: `{"openapi": "3.1.0", "info": {}, "paths": {}}`}, "other than the spec"},
 		"UnknownPath":                 {exchange{method: "GET", target: "/api/v2/nothing", status: 404, resBody: errorBody("not_found")}, ""},

@@ -359,7 +359,8 @@ func TestWebhookIsTheSpec(t *testing.T) {
 	t.Cleanup(hook.Close)
 	c := &campaign.Campaign{ID: "cmp_1", Name: "Q4 outbound", Status: campaign.StatusCompletedWithErrors, Total: 3,
 		Succeeded: 2, Failed: 1, NeedsReview: 1, WebhookURL: hook.URL, CompletedAt: time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC),
-		Usage: email.Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15}}
+		Usage: email.Usage{PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15, BatchPromptTokens: 10, BatchCompletionTokens: 5},
+		Mode:  campaign.ModeBatch, Warnings: []string{"a warning"}}
 	if err := webhook.New(webhook.Options{AllowPrivate: true}).Notify(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
