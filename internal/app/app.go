@@ -52,6 +52,15 @@ func Composer(cfg config.Config, log *slog.Logger) (*email.Composer, error) {
 	return &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models()}, nil
 }
 
+// BatchesOf returns the Batch API of the composer's model provider, or nil
+// in offline mode, where a batch campaign falls back to realtime.
+func BatchesOf(c *email.Composer) campaign.Batches {
+	if w, ok := c.Writer.(*openai.Writer); ok {
+		return w.Batches()
+	}
+	return nil
+}
+
 // Writer returns the model writer cfg asks for: an OpenAI-compatible
 // server, or the offline template writer when none is configured. It logs
 // which, once, at start-up (the local program's start, a Lambda's cold

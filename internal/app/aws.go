@@ -151,6 +151,7 @@ func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(cont
 		Store: p.store, Queue: p.queue, Composer: p.composer,
 		Notifier:    webhook.New(webhook.Options{Secret: p.cfg.WebhookSecret, AllowPrivate: p.cfg.WebhookAllowPrivate}),
 		Concurrency: p.cfg.WorkerConcurrency, MaxReceive: p.cfg.MaxReceiveCount, RetryDelay: p.cfg.RetryDelay, Log: p.log,
+		Batches: BatchesOf(p.composer), BatchPollInterval: p.cfg.BatchPollInterval,
 	}
 	return sqsevent.Handler(w, p.cfg.DeadLetterQueueARN), nil
 }

@@ -78,7 +78,7 @@ func TestAWSBatchCampaign1000(t *testing.T) {
 // Cancelling a batch campaign through the API Lambda cancels its batch at
 // the provider.
 func TestAWSBatchCancel(t *testing.T) {
-	up := openaitest.New(t, openaitest.WithAPIKey(ssmOpenAIKey), openaitest.WithBatch(openaitest.BatchConfig{StageTime: time.Hour}))
+	up := openaitest.New(t, openaitest.WithAPIKey(ssmOpenAIKey), openaitest.WithBatch(openaitest.BatchConfig{StageTime: 3 * time.Second}))
 	w := newAWSWorld(t, up.URL, map[string]string{"BATCH_POLL_INTERVAL": "1s"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -89,6 +89,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 		Store: store, Queue: queue, Composer: composer, Notices: notices,
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
 		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Lease: LocalQueueVisibility, Log: log,
+		Batches: BatchesOf(composer), BatchPollInterval: cfg.BatchPollInterval,
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout},
 		api.KeyAuth{Keys: keySet}, composer, svc, log)

@@ -267,7 +267,7 @@ func TestBatchFallsBackToRealtimeWithoutABatchAPI(t *testing.T) {
 
 // Cancelling a batch campaign cancels its provider batch.
 func TestBatchCancel(t *testing.T) {
-	env := newBatchEnv(t, batchOpts{cfg: openaitest.BatchConfig{StageTime: time.Hour}})
+	env := newBatchEnv(t, batchOpts{cfg: openaitest.BatchConfig{StageTime: 3 * time.Second}})
 	id := env.submit(t, 5)
 	waitFor(t, "the provider's batch", func() bool {
 		bs := env.batches(t, id)

@@ -79,8 +79,9 @@ func newCheck() string {
 	return hex.EncodeToString(b[:])
 }
 
-// expandBatch plans a batch campaign's batches: every email, in order, cut
-// where a batch would pass BatchMaxRequests lines or BatchMaxBytes. The
+// expandBatch plans a batch campaign's batches: every email, in order, one
+// model's emails together, cut where a batch would pass BatchMaxRequests
+// lines or BatchMaxBytes. The
 // plan depends on the emails alone, so a redelivered expand adds the
 // batches the first one did not (AddBatch refuses a key twice) and sends
 // each its first check message again (the chains of one batch settle on
@@ -102,27 +103,46 @@ func (w *Worker) expandBatch(ctx context.Context, c *Campaign) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultBatchMaxBytes
 	}
+	// A batch holds one model's lines (OpenAI requires it): emails whose
+	// options.model differ go to batches of their own.
+	type open struct {
+		indexes []int
+		bytes   int
+	}
 	var (
-		plan  [][]int
-		cur   []int
-		bytes int
+		plan   [][]int
+		models = map[string]*open{}
+		order  []string
 	)
 	err := w.eachEmail(ctx, c.ID, func(e *Email) error {
-		line, err := renderLine(batches, bc, e)
+		p, err := bc.FirstPrompt(&e.Request)
+		if err != nil {
+			return fmt.Errorf("render email %d: %w", e.Index, err)
+		}
+		line, err := batches.Line(customID(e.CampaignID, e.Index), p)
 		if err != nil {
 			return err
 		}
-		if len(cur) > 0 && (len(cur) == maxLines || bytes+len(line)+1 > maxBytes) {
-			plan, cur, bytes = append(plan, cur), nil, 0
+		cur := models[p.Model]
+		if cur == nil {
+			cur = &open{}
+			models[p.Model] = cur
+			order = append(order, p.Model)
 		}
-		cur, bytes = append(cur, e.Index), bytes+len(line)+1
+		if len(cur.indexes) > 0 && (len(cur.indexes) == maxLines || cur.bytes+len(line)+1 > maxBytes) {
+			plan = append(plan, cur.indexes)
+			*cur = open{}
+		}
+		cur.indexes, cur.bytes = append(cur.indexes, e.Index), cur.bytes+len(line)+1
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("plan the batches of campaign %s: %w", c.ID, err)
 	}
-	if len(cur) > 0 {
-		plan = append(plan, cur)
+	for _, m := range order {
+		if cur := models[m]; len(cur.indexes) > 0 {
+			plan = append(plan, cur.indexes)
+		}
 	}
 	bodies := make([][]byte, 0, len(plan))
 	for n, indexes := range plan {
