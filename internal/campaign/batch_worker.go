@@ -11,7 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ingren/ingren/internal/email"
 )
@@ -442,8 +445,16 @@ func (w *Worker) batchFallBack(ctx context.Context, c *Campaign, b *Batch) error
 	return w.batchToRealtime(ctx, c, b)
 }
 
-// batchToRealtime sends b's emails the realtime way and ends its chain.
+// batchToRealtime sends b's emails the realtime way and ends its chain. A
+// batch the provider has already (another of the campaign's batches fell
+// back after this one was created) is cancelled first, so that no line is
+// paid twice.
 func (w *Worker) batchToRealtime(ctx context.Context, c *Campaign, b *Batch) error {
+	if batches, _, ok := w.batching(); ok && b.ProviderID != "" && !b.Status.Ended() {
+		if err := batches.Cancel(ctx, b.ProviderID); err != nil {
+			return fmt.Errorf("cancel batch %s before writing its emails in realtime: %w", b.ProviderID, err)
+		}
+	}
 	if err := w.sendEmails(ctx, c, b.Indexes); err != nil {
 		return err
 	}
@@ -538,7 +549,8 @@ func unanswered(b *Batch, info BatchInfo) string {
 	return "the batch ended without an answer for this line"
 }
 
-// retryLines puts the lines of b that got no answer into a new batch, or,
+// retryLines puts the lines of b that got no answer into a new batch, sent
+// one poll interval later, or,
 // after MaxReceive attempts, fails their emails with the provider's
 // reason.
 func (w *Worker) retryLines(ctx context.Context, c *Campaign, b *Batch, indexes []int, reasons map[int]string) error {
@@ -551,20 +563,29 @@ func (w *Worker) retryLines(ctx context.Context, c *Campaign, b *Batch, indexes 
 		if err != nil {
 			return err
 		}
-		return w.Queue.Send(ctx, [][]byte{body})
+		// After a poll interval: a batch that failed on the provider's
+		// limits (its queue of enqueued tokens full) needs a while.
+		return w.Queue.SendAfter(ctx, body, w.pollInterval())
 	}
 	owner := "batch " + c.ID + "/" + b.Key + "#" + newCheck()
-	failed := 0
+	var (
+		failed atomic.Int64
+		g      errgroup.Group
+	)
+	g.SetLimit(w.concurrency())
 	for _, i := range indexes {
-		ok, err := w.failEmail(ctx, owner, c.ID, i, fmt.Sprintf("no answer after %d batches: %s", b.Attempt, reasons[i]))
-		if err != nil {
+		g.Go(func() error {
+			ok, err := w.failEmail(ctx, owner, c.ID, i, fmt.Sprintf("no answer after %d batches: %s", b.Attempt, reasons[i]))
+			if ok {
+				failed.Add(1)
+			}
 			return err
-		}
-		if ok {
-			failed++
-		}
+		})
 	}
-	w.log().WarnContext(ctx, "batch lines failed for good", slog.String("batch", b.Key), slog.Int("emails", failed))
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	w.log().WarnContext(ctx, "batch lines failed for good", slog.String("batch", b.Key), slog.Int64("emails", failed.Load()))
 	return w.complete(ctx, c.Tenant, c.ID)
 }
 
