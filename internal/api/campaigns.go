@@ -94,7 +94,7 @@ func (s *Server) campaignView(r *http.Request, c *campaign.Campaign) (campaignRe
 	if modeOf(c) != campaign.ModeBatch {
 		return v, nil
 	}
-	bs, err := s.campaigns.Batches(r.Context(), tenantOf(r.Context()), c.ID)
+	bs, err := s.campaigns.Batches(r.Context(), c)
 	if err != nil {
 		return v, err
 	}

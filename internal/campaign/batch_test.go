@@ -129,7 +129,11 @@ func (env *batchEnv) emails(t *testing.T, id string) []campaign.Email {
 
 func (env *batchEnv) batches(t *testing.T, id string) []campaign.Batch {
 	t.Helper()
-	bs, err := env.svc.Batches(context.Background(), "t", id)
+	c, err := env.svc.Get(context.Background(), "t", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := env.svc.Batches(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,13 +203,10 @@ func (s *Service) Get(ctx context.Context, tenant, id string) (*Campaign, error)
 	return c, nil
 }
 
-// Batches returns the provider batches of the tenant's campaign, oldest
-// first: none for a realtime campaign. ErrNotFound as Get.
-func (s *Service) Batches(ctx context.Context, tenant, id string) ([]Batch, error) {
-	if _, err := s.Store.Get(ctx, tenant, id); err != nil {
-		return nil, err
-	}
-	return s.Store.Batches(ctx, id)
+// Batches returns the provider batches of c, a campaign Get returned to
+// its tenant, oldest first: none for a realtime campaign.
+func (s *Service) Batches(ctx context.Context, c *Campaign) ([]Batch, error) {
+	return s.Store.Batches(ctx, c.ID)
 }
 
 // List returns a page of the tenant's campaigns, newest first.
