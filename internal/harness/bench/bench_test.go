@@ -510,7 +510,7 @@ func (s *suite) bulkOne(t *testing.T, name, rpm string, drained, batch bool) bul
 	logName := "bulk-" + strings.NewReplacer(" ", "-", "=", "-", ",", "").Replace(name)
 	if batch {
 		env["BATCH_POLL_INTERVAL"] = "1s"
-		body = bytes.Replace(body, []byte(`{"name"`), []byte(`{"mode":"batch","name"`), 1)
+		body = append([]byte(`{"mode":"batch",`), body[1:]...)
 		logName = "bulk-batch"
 	}
 	p := s.program(t, s.bins["ingren"], logName, upURL, env)
