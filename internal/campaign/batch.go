@@ -90,6 +90,43 @@ type Batch struct {
 	UpdatedAt time.Time
 }
 
+// CheckNew refuses a batch that Store.AddBatch cannot store as the port
+// says, and returns its indexes as FormatIndexes writes them, which is how
+// the stores keep them.
+func (b *Batch) CheckNew() (string, error) {
+	if b.Key == "" {
+		return "", errors.New("the batch has no key")
+	}
+	if b.Attempt < 1 {
+		return "", fmt.Errorf("attempt %d is not 1 or more", b.Attempt)
+	}
+	if len(b.Indexes) == 0 {
+		return "", errors.New("the batch has no indexes")
+	}
+	indexes := FormatIndexes(b.Indexes)
+	// ParseIndexes refuses what FormatIndexes writes of indexes that are
+	// negative, repeated or out of order.
+	if _, err := ParseIndexes(indexes); err != nil {
+		return "", fmt.Errorf("indexes must be ascending and not negative: %w", err)
+	}
+	return indexes, b.CheckState()
+}
+
+// CheckState refuses the fields Store.UpdateBatch writes when they cannot
+// be a batch's.
+func (b *Batch) CheckState() error {
+	if b.Key == "" {
+		return errors.New("the batch has no key")
+	}
+	if b.Status == "" {
+		return errors.New("the batch has no status")
+	}
+	if b.Completed < 0 || b.Failed < 0 {
+		return fmt.Errorf("request counts %d completed, %d failed are negative", b.Completed, b.Failed)
+	}
+	return nil
+}
+
 // BatchInfo is a provider batch as the provider reports it.
 type BatchInfo struct {
 	ID           string

@@ -189,7 +189,7 @@ func (s *Store) Batches(ctx context.Context, campaignID string) ([]campaign.Batc
 // version. When the condition fails, the record as it was says why.
 func (s *Store) UpdateBatch(ctx context.Context, campaignID string, b *campaign.Batch, now time.Time) error {
 	fail := func(err error) error { return fmt.Errorf("update batch %q of campaign %s: %w", b.Key, campaignID, err) }
-	if err := checkBatchState(b); err != nil {
+	if err := b.CheckState(); err != nil {
 		return fail(err)
 	}
 	var next batchRecord
@@ -322,38 +322,9 @@ func (r *batchRecord) batch() (*campaign.Batch, error) {
 // checkBatch refuses a batch that AddBatch cannot store as the port says,
 // and returns its indexes as the record keeps them.
 func checkBatch(b *campaign.Batch) (string, error) {
-	if b.Key == "" {
-		return "", errors.New("the batch has no key")
-	}
-	if b.Attempt < 1 {
-		return "", fmt.Errorf("attempt %d is not 1 or more", b.Attempt)
-	}
-	if len(b.Indexes) == 0 {
-		return "", errors.New("the batch has no indexes")
-	}
-	indexes := campaign.FormatIndexes(b.Indexes)
-	// ParseIndexes refuses what FormatIndexes writes of indexes that are
-	// negative, repeated or out of order.
-	if _, err := campaign.ParseIndexes(indexes); err != nil {
-		return "", fmt.Errorf("indexes must be ascending and not negative: %w", err)
-	}
-	if len(indexes) > maxIndexesBytes {
+	indexes, err := b.CheckNew()
+	if err == nil && len(indexes) > maxIndexesBytes {
 		return "", fmt.Errorf("%d indexes take %d bytes, more than the %d a record holds", len(b.Indexes), len(indexes), maxIndexesBytes)
 	}
-	return indexes, checkBatchState(b)
-}
-
-// checkBatchState refuses the fields UpdateBatch writes when they cannot
-// be a batch's.
-func checkBatchState(b *campaign.Batch) error {
-	if b.Key == "" {
-		return errors.New("the batch has no key")
-	}
-	if b.Status == "" {
-		return errors.New("the batch has no status")
-	}
-	if b.Completed < 0 || b.Failed < 0 {
-		return fmt.Errorf("request counts %d completed, %d failed are negative", b.Completed, b.Failed)
-	}
-	return nil
+	return indexes, err
 }
