@@ -523,6 +523,26 @@ func TestCampaignSubmitBatch(t *testing.T) {
 	}
 }
 
+// campaign run --batch against a provider with a Batch API: the CLI waits
+// for the batch, and the CSV it writes holds every email, written from the
+// batch's answers.
+func TestCampaignRunBatch(t *testing.T) {
+	up := openaitest.New(t, openaitest.WithBatch(openaitest.BatchConfig{StageTime: 200 * time.Millisecond}))
+	l := startLocal(t, up.URL, map[string]string{"BATCH_POLL_INTERVAL": "1s"})
+	file := mustWrite(t, l.dir, "prospects.json", campaignOf(4))
+	r := ingren(t, l.env, "campaign", "run", file, "--batch")
+	if r.code != 0 || !strings.Contains(r.stderr, "completed: 4/4 done, 0 failed") {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	rows := mustCSV(t, filepath.Join(l.dir, "prospects.emails.csv"))
+	if len(rows) != 5 {
+		t.Fatalf("%d rows, want the header and 4 emails", len(rows))
+	}
+	if st := up.BatchStats(); st.BatchesCreated != 1 || st.LinesAnswered != 4 || up.Count() != 0 {
+		t.Fatalf("server: %+v, %d realtime calls; want one batch of 4 lines and none", st, up.Count())
+	}
+}
+
 // batchCampaign is a batch campaign as the API shows it: one batch the
 // provider is working, one it has not got yet, and a warning.
 const batchCampaign = `{"campaign_id": "cmp_1", "name": "Q4", "status": "running", "total": 3, "succeeded": 0, "failed": 0,
