@@ -340,3 +340,22 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// The provider's Files and Batches endpoints fail every other request at
+// first (500, 503, 429): each step is tried again, the campaign completes,
+// and the provider gets one batch.
+func TestBatchSurvivesProviderErrors(t *testing.T) {
+	var script []openaitest.Reply
+	for _, code := range []int{500, 503, 429, 500, 503, 429} {
+		script = append(script, openaitest.Status(200), openaitest.Status(code))
+	}
+	env := newBatchEnv(t, batchOpts{cfg: openaitest.BatchConfig{Script: script}})
+	id := env.submit(t, 5)
+	c := env.wait(t, id)
+	if c.Status != campaign.StatusCompleted || c.Succeeded != 5 {
+		t.Fatalf("campaign %s, %d succeeded; want completed, 5", c.Status, c.Succeeded)
+	}
+	if st := env.up.BatchStats(); st.BatchesCreated != 1 || st.LinesAnswered != 5 {
+		t.Fatalf("server: %d batches created, %d lines answered; want 1, 5", st.BatchesCreated, st.LinesAnswered)
+	}
+}
