@@ -359,3 +359,50 @@ func TestBatchSurvivesProviderErrors(t *testing.T) {
 		t.Fatalf("server: %d batches created, %d lines answered; want 1, 5", st.BatchesCreated, st.LinesAnswered)
 	}
 }
+
+// A check message the queue gave up on is sent again, after the poll
+// interval and in the same chain, while its campaign lives: a batch is
+// never left unpolled. A finished campaign's is dropped.
+func TestBatchDeadLetteredCheckIsSentAgain(t *testing.T) {
+	store, queue := testprog.LocalParts(t, 30*time.Second)
+	svc := &campaign.Service{Store: store, Queue: queue}
+	w := &campaign.Worker{Store: store, Queue: queue, BatchPollInterval: time.Second}
+	ctx := context.Background()
+	sub, err := svc.Submit(ctx, "t", "", []byte(`{"mode": "batch", "prospects": [{"prospect": {"first_name": "A"}, "company": {"company_name": "X"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop, err := queue.Receive(ctx, 10, time.Second) // the expand message
+	if err != nil || len(drop) != 1 {
+		t.Fatalf("expand: %d messages, %v", len(drop), err)
+	}
+	_ = queue.Delete(ctx, []string{drop[0].Handle})
+	dead := campaign.Delivery{ID: "m1", Body: []byte(`{"type": "batch", "tenant": "t", "campaign_id": "` + sub.Campaign.ID + `", "key": "1", "check": "chain-a"}`)}
+	if err := w.DeadLetter(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := queue.Receive(ctx, 10, 0); len(got) != 0 {
+		t.Fatalf("the check came back at once: %s", got[0].Body)
+	}
+	var got []campaign.Delivery
+	waitFor(t, "the check sent again", func() bool {
+		got, err = queue.Receive(ctx, 10, 200*time.Millisecond)
+		return err == nil && len(got) > 0
+	})
+	var msg struct{ Type, Key, Check string }
+	if err := json.Unmarshal(got[0].Body, &msg); err != nil || msg.Type != "batch" || msg.Key != "1" || msg.Check != "chain-a" {
+		t.Fatalf("sent again: %s (%v); want batch 1 of chain-a", got[0].Body, err)
+	}
+	_ = queue.Delete(ctx, []string{got[0].Handle})
+
+	if _, err := svc.Cancel(ctx, "t", sub.Campaign.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DeadLetter(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the poll interval
+	if got, _ := queue.Receive(ctx, 10, 0); len(got) != 0 {
+		t.Fatalf("a cancelled campaign's check was sent again: %s", got[0].Body)
+	}
+}
