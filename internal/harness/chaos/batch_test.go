@@ -3,9 +3,7 @@ package chaos_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -28,22 +26,8 @@ func TestBatchCampaignThroughKillNine(t *testing.T) {
 	up := openaitest.New(t, openaitest.WithBatch(openaitest.BatchConfig{
 		StageTime: 1500 * time.Millisecond, FailEvery: 50, ExpireBatches: 1, ExpireAfter: 400,
 	}))
-	dir := t.TempDir()
-	dataDir, logPath := filepath.Join(dir, "data"), filepath.Join(dir, "ingren.log")
-	port := freePort(t)
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	env := []string{
-		"DATA_DIR=" + dataDir, "API_KEYS=" + testKey, "PORT=" + strconv.Itoa(port),
-		"OPENAI_BASE_URL=" + up.URL, "OPENAI_API_KEY=sk-chaos-test", "WORKER_CONCURRENCY=8",
-		"BATCH_POLL_INTERVAL=1s", "LOG_LEVEL=info", "TZ=UTC", "GORACE=halt_on_error=1",
-	}
+	dataDir, logPath, base, env := killableEnv(t, up.URL, "BATCH_POLL_INTERVAL=1s")
 	call := testprog.HTTP(base, testKey)
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("program output (last 8 KiB):\n%s", b[max(0, len(b)-8<<10):])
-		}
-	})
 	start := time.Now()
 	p := startProgram(t, bin, env, logPath)
 	waitHealthy(t, base, 30*time.Second, p.exited)

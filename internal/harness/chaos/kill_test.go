@@ -19,6 +19,30 @@ import (
 	"github.com/ingren/ingren/internal/testprog"
 )
 
+// killableEnv lays out one local program that a test kills and restarts:
+// its DATA_DIR and log file, its base URL on a port of its own, and its
+// whole environment (more appended), against upstream. The log's end is
+// shown when the test fails.
+func killableEnv(t *testing.T, upstream string, more ...string) (dataDir, logPath, base string, env []string) {
+	t.Helper()
+	dir := t.TempDir()
+	dataDir, logPath = filepath.Join(dir, "data"), filepath.Join(dir, "ingren.log")
+	port := freePort(t)
+	base = "http://127.0.0.1:" + strconv.Itoa(port)
+	env = append([]string{
+		"DATA_DIR=" + dataDir, "API_KEYS=" + testKey, "PORT=" + strconv.Itoa(port),
+		"OPENAI_BASE_URL=" + upstream, "OPENAI_API_KEY=sk-chaos-test", "WORKER_CONCURRENCY=8",
+		"LOG_LEVEL=info", "TZ=UTC", "GORACE=halt_on_error=1",
+	}, more...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("program output (last 8 KiB):\n%s", b[max(0, len(b)-8<<10):])
+		}
+	})
+	return dataDir, logPath, base, env
+}
+
 // program is one run of the local program's binary.
 type program struct {
 	cmd    *exec.Cmd
@@ -74,22 +98,8 @@ func TestKillNineMidCampaign(t *testing.T) {
 	up := openaitest.New(t, openaitest.WithConfig(openaitest.Config{
 		Latency: 100 * time.Millisecond, Jitter: 50 * time.Millisecond,
 	}))
-	dir := t.TempDir()
-	dataDir, logPath := filepath.Join(dir, "data"), filepath.Join(dir, "ingren.log")
-	port := freePort(t)
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	env := []string{
-		"DATA_DIR=" + dataDir, "API_KEYS=" + testKey, "PORT=" + strconv.Itoa(port),
-		"OPENAI_BASE_URL=" + up.URL, "OPENAI_API_KEY=sk-chaos-test", "WORKER_CONCURRENCY=8",
-		"LOG_LEVEL=info", "TZ=UTC", "GORACE=halt_on_error=1",
-	}
+	dataDir, logPath, base, env := killableEnv(t, up.URL)
 	call := testprog.HTTP(base, testKey)
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("program output (last 8 KiB):\n%s", b[max(0, len(b)-8<<10):])
-		}
-	})
 
 	start := time.Now()
 	p := startProgram(t, bin, env, logPath)
