@@ -39,6 +39,9 @@ type Usage struct {
 	// (half of OpenAI's); 0 when none was.
 	BatchPromptTokens     int `json:"batch_prompt_tokens,omitempty"`
 	BatchCompletionTokens int `json:"batch_completion_tokens,omitempty"`
+	// CachedPromptTokens are the prompt tokens the provider served from
+	// its prompt cache, at the cached price; 0 when none (or unknown).
+	CachedPromptTokens int `json:"cached_prompt_tokens,omitempty"`
 }
 
 // Add returns u plus o.
@@ -49,6 +52,7 @@ func (u Usage) Add(o Usage) Usage {
 		TotalTokens:           u.TotalTokens + o.TotalTokens,
 		BatchPromptTokens:     u.BatchPromptTokens + o.BatchPromptTokens,
 		BatchCompletionTokens: u.BatchCompletionTokens + o.BatchCompletionTokens,
+		CachedPromptTokens:    u.CachedPromptTokens + o.CachedPromptTokens,
 	}
 }
 
