@@ -240,6 +240,7 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 		return nil, fmt.Errorf("regenerate email %d: %w", index, err)
 	}
 	status, draft := outcomeOf(res, e.Request.Options.Kind())
+	draft.Usage = priced(s.Prices, draft.Model, draft.Usage)
 	// The call is paid for: record it even if the client left meanwhile.
 	out, err := s.Store.Revise(context.WithoutCancel(ctx), id, index, e.Version, Revision{Draft: &draft, Status: status}, s.now())
 	if err != nil {

@@ -22,6 +22,9 @@ type Service struct {
 	// *email.Composer is both. Without them Regenerate and an edit fail.
 	Composer Composer
 	Checker  Checker
+	// Prices counts what a regenerated email cost (nil: no model has a
+	// price).
+	Prices Prices
 	// RegenerateTimeout bounds one Regenerate's model work, repair round
 	// included, when the caller's context ends later (default
 	// DefaultRegenerateTimeout).

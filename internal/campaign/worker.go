@@ -41,6 +41,8 @@ type Worker struct {
 	Store    Store
 	Queue    Queue
 	Composer Composer
+	// Prices counts what each email cost (nil: no model has a price).
+	Prices Prices
 	// Notifier is told when a campaign finishes; nil for none. It is
 	// called apart from the model work: completing a campaign enqueues a
 	// notify message, which Process and the Poller work outside the
@@ -447,6 +449,7 @@ func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err e
 	if status == EmailFailed {
 		log.WarnContext(ctx, "email failed", slog.String("error", err.Error()))
 	}
+	result.Usage = priced(w.Prices, result.Model, result.Usage)
 	err = w.Store.Finish(ctx, c.ID, it.Index, status, result, w.now())
 	if errors.Is(err, ErrAlreadyDone) {
 		// Another delivery won the race; it counted, and may have died

@@ -52,12 +52,13 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 		{Update: &types.Update{
 			TableName:           aws.String(s.table),
 			Key:                 key(pk, metaSK),
-			UpdateExpression:    aws.String("SET #ua = :now ADD #ok :ok, #nr :nr, #fail :fail, #pt :pt, #ct :ct, #tt :tt, #bpt :bpt, #bct :bct"),
+			UpdateExpression:    aws.String("SET #ua = :now ADD #ok :ok, #nr :nr, #fail :fail, #pt :pt, #ct :ct, #tt :tt, #bpt :bpt, #bct :bct, #cost :cost, #unp :unp"),
 			ConditionExpression: aws.String("attribute_exists(#pk) AND #total > :idx"),
 			ExpressionAttributeNames: map[string]string{
 				"#pk": attrPK, "#ua": "updated_at", "#ok": "succeeded", "#nr": "needs_review", "#fail": "failed",
 				"#pt": "prompt_tokens", "#ct": "completion_tokens", "#tt": "total_tokens", "#total": "total",
 				"#bpt": "batch_prompt_tokens", "#bct": "batch_completion_tokens",
+				"#cost": "cost_micro_usd", "#unp": "unpriced",
 			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":idx":  number(int64(index)),
@@ -70,6 +71,8 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 				":tt":   number(int64(r.Usage.TotalTokens)),
 				":bpt":  number(int64(r.Usage.BatchPromptTokens)),
 				":bct":  number(int64(r.Usage.BatchCompletionTokens)),
+				":cost": number(r.Usage.CostMicroUSD),
+				":unp":  number(int64(r.Usage.Unpriced)),
 			},
 		}},
 	}}

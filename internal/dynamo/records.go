@@ -82,6 +82,10 @@ type campaignRecord struct {
 	// record written before batch mode has neither and reads as 0.
 	BatchPromptTokens     int `dynamodbav:"batch_prompt_tokens,omitempty"`
 	BatchCompletionTokens int `dynamodbav:"batch_completion_tokens,omitempty"`
+	// CostMicroUSD and Unpriced: email.Usage's cost counter. A record
+	// written before costs has neither and reads as 0 and priced.
+	CostMicroUSD int64 `dynamodbav:"cost_micro_usd,omitempty"`
+	Unpriced     int   `dynamodbav:"unpriced,omitempty"`
 	// Mode is written by Create, realtime for none; a record written
 	// before modes has none and reads as realtime. Warnings is a list,
 	// absent while empty (SwitchMode appends to it).
@@ -219,6 +223,8 @@ func toCampaignRecord(c *campaign.Campaign) campaignRecord {
 		TotalTokens:           c.Usage.TotalTokens,
 		BatchPromptTokens:     c.Usage.BatchPromptTokens,
 		BatchCompletionTokens: c.Usage.BatchCompletionTokens,
+		CostMicroUSD:          c.Usage.CostMicroUSD,
+		Unpriced:              c.Usage.Unpriced,
 		Mode:                  string(c.Mode),
 		Warnings:              c.Warnings,
 		WebhookURL:            c.WebhookURL,
@@ -247,7 +253,8 @@ func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
 		Round:       r.Round,
 		Retrying:    r.Retrying,
 		Usage: email.Usage{PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
-			BatchPromptTokens: r.BatchPromptTokens, BatchCompletionTokens: r.BatchCompletionTokens},
+			BatchPromptTokens: r.BatchPromptTokens, BatchCompletionTokens: r.BatchCompletionTokens,
+			CostMicroUSD: r.CostMicroUSD, Unpriced: r.Unpriced},
 		Mode:           campaign.Mode(r.Mode),
 		Warnings:       r.Warnings,
 		WebhookURL:     r.WebhookURL,

@@ -73,6 +73,7 @@ func (s *Store) metaUpdate(campaignID string, c counts, now time.Time) *types.Up
 		{"approved", c.approved}, {"rejected", c.rejected},
 		{"prompt_tokens", c.usage.PromptTokens}, {"completion_tokens", c.usage.CompletionTokens}, {"total_tokens", c.usage.TotalTokens},
 		{"batch_prompt_tokens", c.usage.BatchPromptTokens}, {"batch_completion_tokens", c.usage.BatchCompletionTokens},
+		{"cost_micro_usd", int(c.usage.CostMicroUSD)}, {"unpriced", c.usage.Unpriced},
 	} {
 		if a.n != 0 {
 			e.addTo(a.attr, a.n)
@@ -149,6 +150,7 @@ func (s *Store) Revise(ctx context.Context, campaignID string, index, version in
 		if cur.Outcome != nil {
 			o.Usage = cur.Outcome.Usage.Add(r.Draft.Usage)
 		}
+		o.Usage = o.Usage.Tokens()
 		outcome, edit = &o, nil
 		next.Status, next.Review, next.Note, next.ReviewedAt = string(r.Status), "", "", ""
 		out, err := json.Marshal(outcome)

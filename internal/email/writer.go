@@ -42,6 +42,14 @@ type Usage struct {
 	// CachedPromptTokens are the prompt tokens the provider served from
 	// its prompt cache, at the cached price; 0 when none (or unknown).
 	CachedPromptTokens int `json:"cached_prompt_tokens,omitempty"`
+	// CostMicroUSD and Unpriced are the stores' cost counter, carried
+	// with the tokens so that Add, Finish and Revise count them alike:
+	// what the usage cost in millionths of a US dollar, and how many
+	// model outcomes in it had no price (their cost is not in
+	// CostMicroUSD). Readers report cost_usd from them, never stored in
+	// an email's JSON: an email's cost is priced from its model when read.
+	CostMicroUSD int64 `json:"-"`
+	Unpriced     int   `json:"-"`
 }
 
 // Add returns u plus o.
@@ -53,7 +61,16 @@ func (u Usage) Add(o Usage) Usage {
 		BatchPromptTokens:     u.BatchPromptTokens + o.BatchPromptTokens,
 		BatchCompletionTokens: u.BatchCompletionTokens + o.BatchCompletionTokens,
 		CachedPromptTokens:    u.CachedPromptTokens + o.CachedPromptTokens,
+		CostMicroUSD:          u.CostMicroUSD + o.CostMicroUSD,
+		Unpriced:              u.Unpriced + o.Unpriced,
 	}
+}
+
+// Tokens returns u without its cost counter: what an email keeps, its
+// cost priced again whenever it is read.
+func (u Usage) Tokens() Usage {
+	u.CostMicroUSD, u.Unpriced = 0, 0
+	return u
 }
 
 // AsBatch returns u counted as spent through a Batch API.

@@ -39,3 +39,8 @@ ALTER TABLE campaigns ADD COLUMN warnings TEXT;
 -- email.Usage's part spent through a Batch API.
 ALTER TABLE campaigns ADD COLUMN batch_prompt_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE campaigns ADD COLUMN batch_completion_tokens INTEGER NOT NULL DEFAULT 0;
+-- email.Usage's cost counter: what the campaign's model outcomes cost in
+-- millionths of a US dollar, and how many had no price. A campaign stored
+-- before costs counts as 0 and priced.
+ALTER TABLE campaigns ADD COLUMN cost_micro_usd INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaigns ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;

@@ -37,6 +37,7 @@ func (s *Store) Revise(ctx context.Context, campaignID string, index, version in
 		if cur.Outcome != nil {
 			stored.Usage = cur.Outcome.Usage.Add(r.Draft.Usage)
 		}
+		stored.Usage = stored.Usage.Tokens()
 		result, err := json.Marshal(stored)
 		if err != nil {
 			return fail(err)
@@ -326,11 +327,12 @@ func (c counts) apply(ctx context.Context, tx *sql.Tx, campaignID string, now ti
 			approved = approved + ?, rejected = rejected + ?,
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
 			batch_prompt_tokens = batch_prompt_tokens + ?, batch_completion_tokens = batch_completion_tokens + ?,
+			cost_micro_usd = cost_micro_usd + ?, unpriced = unpriced + ?,
 			updated_at = ?
 		WHERE id = ?`,
 		c.succeeded, c.needsReview, c.failed, c.approved, c.rejected,
 		c.usage.PromptTokens, c.usage.CompletionTokens, c.usage.TotalTokens,
-		c.usage.BatchPromptTokens, c.usage.BatchCompletionTokens, now.UnixMilli(), campaignID)
+		c.usage.BatchPromptTokens, c.usage.BatchCompletionTokens, c.usage.CostMicroUSD, c.usage.Unpriced, now.UnixMilli(), campaignID)
 	if err != nil {
 		return fmt.Errorf("count: %w", err)
 	}

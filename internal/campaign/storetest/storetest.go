@@ -19,7 +19,7 @@ import (
 // clock is now (it decides which campaigns have expired); it stops what it
 // starts with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) campaign.Store) {
-	for _, tests := range [][]storeTest{createTests, readTests, finishTests, claimTests, transitionTests, taskTests,
+	for _, tests := range [][]storeTest{createTests, readTests, finishTests, costTests, claimTests, transitionTests, taskTests,
 		reviseTests, holdTests, retryTests, filterTests, batchTests} {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
