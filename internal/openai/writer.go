@@ -181,7 +181,11 @@ func answer(resp goopenai.ChatCompletionResponse) (content, refusal string) {
 }
 
 func usage(u goopenai.Usage) email.Usage {
-	return email.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	out := email.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	if u.PromptTokensDetails != nil {
+		out.CachedPromptTokens = u.PromptTokensDetails.CachedTokens
+	}
+	return out
 }
 
 func modelOf(resp goopenai.ChatCompletionResponse, requested string) string {

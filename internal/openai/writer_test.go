@@ -33,6 +33,12 @@ func (r result) kind() email.Kind {
 	return 0
 }
 
+// jsonString is s as a JSON string.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
 func header(kv ...string) http.Header {
 	h := http.Header{}
 	for i := 0; i < len(kv); i += 2 {
@@ -152,6 +158,18 @@ func TestWrite(t *testing.T) {
 			check: func(t *testing.T, r result) {
 				if s := r.clock.Slept(); len(s) != 1 || s[0] >= backoffBase {
 					t.Errorf("slept %v, want one backoff under %v", s, backoffBase)
+				}
+			},
+		},
+		{
+			name: "OKCachedPromptTokens", wantReqs: 1,
+			script: []openaitest.Reply{{Body: `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18",` +
+				`"choices":[{"index":0,"message":{"role":"assistant","content":` + jsonString(okJSON) + `},"finish_reason":"stop"}],` +
+				`"usage":{"prompt_tokens":2000,"completion_tokens":50,"total_tokens":2050,"prompt_tokens_details":{"cached_tokens":1536}}}`}},
+			check: func(t *testing.T, r result) {
+				want := email.Usage{PromptTokens: 2000, CompletionTokens: 50, TotalTokens: 2050, CachedPromptTokens: 1536}
+				if r.draft.Usage != want {
+					t.Errorf("usage = %+v, want %+v", r.draft.Usage, want)
 				}
 			},
 		},
