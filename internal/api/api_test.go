@@ -18,6 +18,7 @@ import (
 	"github.com/ingren/ingren/internal/fault"
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/price"
 	"github.com/ingren/ingren/internal/prompt"
 	"github.com/ingren/ingren/prompts"
 )
@@ -36,7 +37,7 @@ func newAPI(t *testing.T, up *openaitest.Server, cors ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := api.NewServer(api.Config{CORSAllowOrigins: cors}, api.KeyAuth{Keys: apikey.New([]string{key})},
+	h := api.NewServer(api.Config{CORSAllowOrigins: cors, Prices: price.Default()}, api.KeyAuth{Keys: apikey.New([]string{key})},
 		&email.Composer{Writer: w, Prompts: set}, nil, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(contract.Handler(t, h))
 	t.Cleanup(srv.Close)

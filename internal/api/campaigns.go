@@ -34,15 +34,17 @@ type campaignResponse struct {
 	Pending     int `json:"pending"`
 	// Approved, Rejected and Unreviewed count the drafts (succeeded and
 	// needs_review) by review decision.
-	Approved    int         `json:"approved"`
-	Rejected    int         `json:"rejected"`
-	Unreviewed  int         `json:"unreviewed"`
-	Retries     int         `json:"retries"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
-	CompletedAt *time.Time  `json:"completed_at"`
-	Usage       email.Usage `json:"usage"`
-	Mode        string      `json:"mode"`
+	Approved    int        `json:"approved"`
+	Rejected    int        `json:"rejected"`
+	Unreviewed  int        `json:"unreviewed"`
+	Retries     int        `json:"retries"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CompletedAt *time.Time `json:"completed_at"`
+	// Usage's cost_usd is null when some email's model had no price, and
+	// Warnings then say so.
+	Usage usageView `json:"usage"`
+	Mode  string    `json:"mode"`
 	// Warnings are the campaign's own notices (a fallback to realtime),
 	// never null.
 	Warnings []string `json:"warnings"`
@@ -68,8 +70,11 @@ func toCampaign(c *campaign.Campaign) campaignResponse {
 		CampaignID: c.ID, Name: c.Name, Status: string(c.Status), Total: c.Total,
 		Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
 		Approved: c.Approved, Rejected: c.Rejected, Unreviewed: c.Unreviewed(), Retries: c.Round,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Usage: c.Usage,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Usage: usageView{Usage: c.Usage, CostUSD: costUSD(c.Cost())},
 		Mode: string(modeOf(c)), Warnings: append([]string{}, c.Warnings...),
+	}
+	if w := c.CostWarning(); w != "" {
+		r.Warnings = append(r.Warnings, w)
 	}
 	if !c.CompletedAt.IsZero() {
 		t := c.CompletedAt
@@ -246,8 +251,10 @@ type emailView struct {
 	Model   string        `json:"model,omitempty"`
 	Error   string        `json:"error"`
 	// Version is what the ETag says: the email's version.
-	Version  int             `json:"version"`
-	Usage    *email.Usage    `json:"usage"`
+	Version int `json:"version"`
+	// Usage is null while pending; its cost_usd is priced from the
+	// email's model when read.
+	Usage    *usageView      `json:"usage"`
 	Quality  *lint.Report    `json:"quality,omitempty"`
 	Variants []email.Checked `json:"variants,omitempty"`
 	Sequence []email.Checked `json:"sequence,omitempty"`
@@ -306,7 +313,7 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		body, err := marshalJSON(emailsPage(emails, next))
+		body, err := marshalJSON(emailsPage(emails, next, s.cfg.Prices))
 		if err != nil {
 			return err
 		}
@@ -323,24 +330,23 @@ func (s *Server) listEmails(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-func emailsPage(emails []campaign.Email, next string) emailsResponse {
+func emailsPage(emails []campaign.Email, next string, prices campaign.Prices) emailsResponse {
 	out := emailsResponse{Emails: make([]emailView, len(emails)), NextCursor: next}
 	for i := range emails {
-		out.Emails[i] = toEmailView(&emails[i])
+		out.Emails[i] = toEmailView(&emails[i], prices)
 	}
 	return out
 }
 
 // toEmailView is the email as a reader sees it: an edit in place of the
 // model's draft, which moves to Draft.
-func toEmailView(it *campaign.Email) emailView {
+func toEmailView(it *campaign.Email, prices campaign.Prices) emailView {
 	p := &it.Request.Prospect
 	e := emailView{Index: it.Index, Ref: it.Ref, Status: string(it.Status), Version: it.Version, Note: it.Note,
 		To: recipientView{FirstName: p.FirstName, LastName: p.LastName, JobTitle: p.JobTitle, CompanyName: it.Request.Company.CompanyName}}
 	if res := it.Outcome; res != nil {
 		e.Subject, e.Body, e.Model, e.Error = res.Subject, res.Body, res.Model, res.Error
-		u := res.Usage
-		e.Usage = &u
+		e.Usage = &usageView{Usage: res.Usage, CostUSD: costUSD(it.Cost(prices))}
 		if len(res.Emails) > 0 {
 			q := res.Emails[0].Quality
 			e.Quality = &q
@@ -409,7 +415,10 @@ var CSVHeader = append([]string{"ref", "first_name", "last_name", "company_name"
 // CSVEmailColumns are the email's columns, which end every row of a CSV
 // export: after the prospect's in the standard one, after the file's own
 // with columns=input.
-var CSVEmailColumns = []string{"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings", "review"}
+// cost_usd is the prospect's cost in US dollars, on its first row only
+// (summing the column gives the campaign's cost), empty while pending or
+// when its model has no price.
+var CSVEmailColumns = []string{"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings", "review", "cost_usd"}
 
 // columnsInput is the columns parameter that starts each row of a CSV
 // export with the prospect's row as the campaign's file had it.
@@ -489,7 +498,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) error {
 export:
 	for {
 		for i := range emails {
-			for _, row := range csvRows(&emails[i], columns) {
+			for _, row := range csvRows(&emails[i], columns, s.cfg.Prices) {
 				_ = cw.Write(csvSafeRow(row))
 			}
 		}
@@ -546,8 +555,9 @@ export:
 // or failed email). With columns (the campaign's own header) a row starts
 // with the email's cells, one per column, else with the prospect's
 // identity; then come CSVEmailColumns. A reviewer's edit takes the first
-// email's place; review is empty for an email without a draft.
-func csvRows(it *campaign.Email, columns []string) [][]string {
+// email's place; review is empty for an email without a draft; cost_usd
+// is on the first row only.
+func csvRows(it *campaign.Email, columns []string, prices campaign.Prices) [][]string {
 	var lead []string
 	if columns != nil {
 		lead = make([]string, len(columns))
@@ -564,11 +574,16 @@ func csvRows(it *campaign.Email, columns []string) [][]string {
 			review = string(it.Review)
 		}
 	}
-	base := append(lead, string(it.Status), "", "", "", "1", "", "", "", review)
+	base := append(lead, string(it.Status), "", "", "", "1", "", "", "", review, "")
 	res := it.Outcome
 	if res == nil {
 		return [][]string{base}
 	}
+	cost := ""
+	if usd := costUSD(it.Cost(prices)); usd != nil {
+		cost = strconv.FormatFloat(*usd, 'f', -1, 64)
+	}
+	base[n+9] = cost
 	base[n+3] = res.Error
 	emails := res.Emails
 	if it.Edit != nil {
@@ -594,6 +609,9 @@ func csvRows(it *campaign.Email, columns []string) [][]string {
 			codes[j] = f.Code
 		}
 		row[n+7] = strings.Join(codes, ";")
+		if i > 0 {
+			row[n+9] = ""
+		}
 		rows[i] = row
 	}
 	return rows

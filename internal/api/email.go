@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/lint"
 )
@@ -15,7 +16,7 @@ type emailResponse struct {
 	Subject string      `json:"subject"`
 	Body    string      `json:"body"`
 	Model   string      `json:"model"`
-	Usage   email.Usage `json:"usage"`
+	Usage   usageView   `json:"usage"`
 	Quality lint.Report `json:"quality"`
 	// NeedsReview: an error-level finding survived the repair round.
 	NeedsReview bool     `json:"needs_review"`
@@ -57,10 +58,13 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 		Subject:     first.Subject,
 		Body:        first.Body,
 		Model:       res.Model,
-		Usage:       res.Usage,
+		Usage:       usageView{Usage: res.Usage},
 		Quality:     first.Quality,
 		NeedsReview: res.NeedsReview,
 		Warnings:    append(append([]string{}, warnings...), res.Warnings...),
+	}
+	if out.Usage.CostUSD = costUSD(campaign.CostOf(s.cfg.Prices, res.Model, res.Usage)); out.Usage.CostUSD == nil {
+		out.Warnings = append(out.Warnings, unpricedWarning(res.Model))
 	}
 	switch req.Options.Kind() {
 	case email.RequestVariants:

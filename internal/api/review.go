@@ -30,7 +30,7 @@ func (s *Server) getEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return emailError(err, index)
 	}
-	return writeEmail(w, http.StatusOK, e)
+	return s.writeEmail(w, http.StatusOK, e)
 }
 
 // changeRequest is a PATCH body: nil members are left as they are.
@@ -60,7 +60,7 @@ func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) error {
 		return emailError(err, index)
 	}
 	addLog(r.Context(), slog.Int("index", index), slog.Int("version", e.Version))
-	return writeEmail(w, http.StatusOK, e)
+	return s.writeEmail(w, http.StatusOK, e)
 }
 
 // regenerateRequest is a regenerate body, which may be left out.
@@ -87,7 +87,7 @@ func (s *Server) regenerateEmail(w http.ResponseWriter, r *http.Request) error {
 		return emailError(err, index)
 	}
 	addLog(r.Context(), slog.Int("index", index), slog.Int("version", e.Version), slog.String("status", string(e.Status)))
-	return writeEmail(w, http.StatusOK, e)
+	return s.writeEmail(w, http.StatusOK, e)
 }
 
 type retryResponse struct {
@@ -142,9 +142,9 @@ func (s *Server) readReviewRequest(w http.ResponseWriter, r *http.Request, v any
 }
 
 // writeEmail answers with the email's view and its ETag.
-func writeEmail(w http.ResponseWriter, status int, e *campaign.Email) error {
+func (s *Server) writeEmail(w http.ResponseWriter, status int, e *campaign.Email) error {
 	w.Header().Set("ETag", etag(e.Version))
-	writeJSON(w, status, toEmailView(e))
+	writeJSON(w, status, toEmailView(e, s.cfg.Prices))
 	return nil
 }
 

@@ -152,7 +152,7 @@ func sequenceEmail(edit bool) *campaign.Email {
 
 func TestEmailView(t *testing.T) {
 	t.Run("OKDraft", func(t *testing.T) {
-		v := toEmailView(sequenceEmail(false))
+		v := toEmailView(sequenceEmail(false), nil)
 		if v.Review == nil || *v.Review != "unreviewed" || v.Edited || v.Draft != nil || v.ReviewedAt != nil || v.Version != 3 {
 			t.Fatalf("%+v", v)
 		}
@@ -162,7 +162,7 @@ func TestEmailView(t *testing.T) {
 	})
 	t.Run("OKEdited", func(t *testing.T) {
 		e := sequenceEmail(true)
-		v := toEmailView(e)
+		v := toEmailView(e, nil)
 		if !v.Edited || v.Subject != "Edited" || v.Body != "Hi Sam, edited" || v.Quality.Score != 100 {
 			t.Fatalf("the view does not show the edit: %+v", v)
 		}
@@ -184,7 +184,7 @@ func TestEmailView(t *testing.T) {
 			{Status: campaign.EmailPending},
 			{Status: campaign.EmailFailed, Outcome: &campaign.Outcome{Error: "model failed"}},
 		} {
-			if v := toEmailView(e); v.Review != nil {
+			if v := toEmailView(e, nil); v.Review != nil {
 				t.Errorf("%s email: review %q, want null", e.Status, *v.Review)
 			}
 		}
@@ -203,10 +203,10 @@ func TestCSVRowsShowTheEditAndReview(t *testing.T) {
 		t.Fatalf("no column %s in %v", name, CSVHeader)
 		return -1
 	}
-	if CSVHeader[len(CSVHeader)-1] != "review" {
-		t.Fatalf("header %v: review is not the last column", CSVHeader)
+	if got := CSVHeader[len(CSVHeader)-2:]; got[0] != "review" || got[1] != "cost_usd" {
+		t.Fatalf("header %v: review and cost_usd are not the last columns", CSVHeader)
 	}
-	rows := csvRows(sequenceEmail(true), nil)
+	rows := csvRows(sequenceEmail(true), nil, nil)
 	if len(rows) != 2 {
 		t.Fatalf("%d rows", len(rows))
 	}
@@ -221,16 +221,16 @@ func TestCSVRowsShowTheEditAndReview(t *testing.T) {
 	if rows[1][col("subject")] != "Re: Draft" {
 		t.Errorf("second row %q, want the follow-up", rows[1])
 	}
-	if row := csvRows(sequenceEmail(false), nil)[0]; row[col("review")] != "unreviewed" || row[col("subject")] != "Draft" {
+	if row := csvRows(sequenceEmail(false), nil, nil)[0]; row[col("review")] != "unreviewed" || row[col("subject")] != "Draft" {
 		t.Errorf("draft row %q", row)
 	}
-	if row := csvRows(&campaign.Email{Status: campaign.EmailPending}, nil)[0]; row[col("review")] != "" {
+	if row := csvRows(&campaign.Email{Status: campaign.EmailPending}, nil, nil)[0]; row[col("review")] != "" {
 		t.Errorf("pending row %q, want no review", row)
 	}
 	// One email without Emails (an old outcome): the edit still shows.
 	old := &campaign.Email{Status: campaign.EmailSucceeded, Outcome: &campaign.Outcome{Subject: "Draft", Body: "b"},
 		Edit: &campaign.Edit{Subject: "Edited", Body: "e"}}
-	if row := csvRows(old, nil)[0]; row[col("subject")] != "Edited" || !strings.HasPrefix(row[col("body")], "e") {
+	if row := csvRows(old, nil, nil)[0]; row[col("subject")] != "Edited" || !strings.HasPrefix(row[col("body")], "e") {
 		t.Errorf("row %q, want the edit", row)
 	}
 }

@@ -49,6 +49,9 @@ type Config struct {
 	// X-Next-Cursor header and a Link rel="next". The API Lambda sets it
 	// under Lambda's 6 MB response limit.
 	MaxListBytes int
+	// Prices turn usage into cost_usd (the programs pass MODEL_PRICES's
+	// table); nil prices no model.
+	Prices campaign.Prices
 }
 
 // DefaultMaxCampaignBody is the default bound of a campaign body: Lambda's

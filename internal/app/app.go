@@ -15,6 +15,7 @@ import (
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/offline"
 	"github.com/ingren/ingren/internal/openai"
+	"github.com/ingren/ingren/internal/price"
 	"github.com/ingren/ingren/internal/prompt"
 	"github.com/ingren/ingren/prompts"
 )
@@ -50,6 +51,20 @@ func Composer(cfg config.Config, log *slog.Logger) (*email.Composer, error) {
 		return nil, err
 	}
 	return &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models()}, nil
+}
+
+// Prices returns the price table cfg asks for: MODEL_PRICES's file, or
+// the embedded one. A file that cannot be read or is not a valid table
+// stops the start, its problems named.
+func Prices(cfg config.Config) (*price.Table, error) {
+	if cfg.ModelPrices == "" {
+		return price.Default(), nil
+	}
+	t, err := price.Load(cfg.ModelPrices)
+	if err != nil {
+		return nil, fmt.Errorf("MODEL_PRICES: %w", err)
+	}
+	return t, nil
 }
 
 // BatchesOf returns the Batch API of the composer's model provider, or nil

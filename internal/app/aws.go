@@ -24,6 +24,7 @@ import (
 	"github.com/ingren/ingren/internal/config"
 	"github.com/ingren/ingren/internal/dynamo"
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/price"
 	"github.com/ingren/ingren/internal/sqsevent"
 	"github.com/ingren/ingren/internal/sqsqueue"
 	"github.com/ingren/ingren/internal/webhook"
@@ -61,6 +62,7 @@ type lambdaParts struct {
 	store    *dynamo.Store
 	queue    *sqsqueue.Queue
 	composer *email.Composer
+	prices   *price.Table
 }
 
 func newLambdaParts(ctx context.Context, lambda string, getenv func(string) string) (*lambdaParts, error) {
@@ -98,12 +100,17 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 	if err != nil {
 		return nil, err
 	}
+	prices, err := Prices(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &lambdaParts{
 		cfg:      cfg,
 		log:      log,
 		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.CampaignTTL),
 		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
 		composer: composer,
+		prices:   prices,
 	}, nil
 }
 
@@ -132,9 +139,9 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 	if err != nil {
 		return nil, err
 	}
-	svc := &campaign.Service{Store: p.store, Queue: p.queue, Composer: p.composer, Checker: p.composer,
+	svc := &campaign.Service{Store: p.store, Queue: p.queue, Composer: p.composer, Checker: p.composer, Prices: p.prices,
 		MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.CampaignTTL, AllowedModels: p.cfg.Models()}
-	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes}, apigw.Auth{}, p.composer, svc, p.log)
+	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes, Prices: p.prices}, apigw.Auth{}, p.composer, svc, p.log)
 	return apigw.Handler(h), nil
 }
 
@@ -148,7 +155,7 @@ func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(cont
 		return nil, err
 	}
 	w := &campaign.Worker{
-		Store: p.store, Queue: p.queue, Composer: p.composer,
+		Store: p.store, Queue: p.queue, Composer: p.composer, Prices: p.prices,
 		Notifier:    webhook.New(webhook.Options{Secret: p.cfg.WebhookSecret, AllowPrivate: p.cfg.WebhookAllowPrivate}),
 		Concurrency: p.cfg.WorkerConcurrency, MaxReceive: p.cfg.MaxReceiveCount, RetryDelay: p.cfg.RetryDelay, Log: p.log,
 		Batches: BatchesOf(p.composer), BatchPollInterval: p.cfg.BatchPollInterval,

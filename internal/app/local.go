@@ -49,6 +49,10 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 	if err != nil {
 		return nil, err
 	}
+	prices, err := Prices(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := openDataDir(cfg.DataDir, log); err != nil {
 		return nil, err
 	}
@@ -83,15 +87,15 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 	if err != nil {
 		return nil, err
 	}
-	svc := &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer,
+	svc := &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer, Prices: prices,
 		MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models()}
 	worker := &campaign.Worker{
-		Store: store, Queue: queue, Composer: composer, Notices: notices,
+		Store: store, Queue: queue, Composer: composer, Notices: notices, Prices: prices,
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
 		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Lease: LocalQueueVisibility, Log: log,
 		Batches: BatchesOf(composer), BatchPollInterval: cfg.BatchPollInterval,
 	}
-	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout},
+	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout, Prices: prices},
 		api.KeyAuth{Keys: keySet}, composer, svc, log)
 	return &Local{
 		Handler: h,

@@ -17,19 +17,29 @@ type Prices interface {
 // cost in and cost_usd is rounded to.
 func MicroUSD(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
 
-// priced returns u with its cost counter set for an outcome of model:
-// CostMicroUSD what it cost, or Unpriced 1 when prices (nil: none) have
-// no price for model. A usage of no tokens costs nothing, priced or not.
-func priced(prices Prices, model string, u email.Usage) email.Usage {
-	u.CostMicroUSD, u.Unpriced = 0, 0
+// CostOf is what u cost on model in US dollars, rounded to the
+// micro-dollar; ok is false when prices (nil: none) have no price for
+// model. A usage of no tokens (an offline draft's) costs nothing, priced
+// or not.
+func CostOf(prices Prices, model string, u email.Usage) (usd float64, ok bool) {
 	if u.PromptTokens+u.CompletionTokens == 0 {
-		return u
+		return 0, true
 	}
 	if prices == nil {
-		u.Unpriced = 1
-		return u
+		return 0, false
 	}
-	usd, ok := prices.Cost(model, u)
+	if usd, ok = prices.Cost(model, u); !ok {
+		return 0, false
+	}
+	return float64(MicroUSD(usd)) / 1e6, true
+}
+
+// priced returns u with its cost counter set for an outcome of model:
+// CostMicroUSD what it cost, or Unpriced 1 when prices have no price for
+// it (see CostOf).
+func priced(prices Prices, model string, u email.Usage) email.Usage {
+	u.CostMicroUSD, u.Unpriced = 0, 0
+	usd, ok := CostOf(prices, model, u)
 	if !ok {
 		u.Unpriced = 1
 		return u
@@ -45,11 +55,7 @@ func (e *Email) Cost(prices Prices) (usd float64, ok bool) {
 	if e.Outcome == nil {
 		return 0, false
 	}
-	u := priced(prices, e.Outcome.Model, e.Outcome.Usage)
-	if u.Unpriced > 0 {
-		return 0, false
-	}
-	return float64(u.CostMicroUSD) / 1e6, true
+	return CostOf(prices, e.Outcome.Model, e.Outcome.Usage)
 }
 
 // Cost is what the campaign's emails cost so far, in US dollars, from

@@ -31,6 +31,10 @@ type Config struct {
 	// comma-separated; default none). Any other name is refused, so that a
 	// key holder cannot bill the operator for a dearer model. See Models.
 	AllowedModels []string
+	// ModelPrices is a JSON price table's path (MODEL_PRICES; default
+	// none: the table embedded in internal/price). It replaces the
+	// embedded table whole; app.Prices reads it at start.
+	ModelPrices string
 	// OpenAITimeout bounds one model call (OPENAI_TIMEOUT; default 30s).
 	OpenAITimeout time.Duration
 	// OpenAIRPM and OpenAITPM state the account's rate limits up front
@@ -122,6 +126,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		OpenAIBaseURL:        strings.TrimSpace(getenv("OPENAI_BASE_URL")),
 		OpenAIModel:          p.str("OPENAI_MODEL", openai.DefaultModel),
 		AllowedModels:        list(getenv("ALLOWED_MODELS")),
+		ModelPrices:          strings.TrimSpace(getenv("MODEL_PRICES")),
 		OpenAITimeout:        p.duration("OPENAI_TIMEOUT", openai.DefaultTimeout),
 		OpenAIRPM:            p.int("OPENAI_RPM", 0, 0, 1_000_000),
 		OpenAITPM:            p.int("OPENAI_TPM", 0, 0, 1_000_000_000),

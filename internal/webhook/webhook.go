@@ -96,31 +96,45 @@ func blocked(a netip.Addr) bool {
 // each prospect once, succeeded without needs_review (the campaign's
 // stored Succeeded counts both).
 type Payload struct {
-	Event       string      `json:"event"`
-	CampaignID  string      `json:"campaign_id"`
-	Name        string      `json:"name"`
-	Status      string      `json:"status"`
-	Total       int         `json:"total"`
-	Succeeded   int         `json:"succeeded"`
-	Failed      int         `json:"failed"`
-	NeedsReview int         `json:"needs_review"`
-	CompletedAt time.Time   `json:"completed_at"`
-	Usage       email.Usage `json:"usage"`
+	Event       string    `json:"event"`
+	CampaignID  string    `json:"campaign_id"`
+	Name        string    `json:"name"`
+	Status      string    `json:"status"`
+	Total       int       `json:"total"`
+	Succeeded   int       `json:"succeeded"`
+	Failed      int       `json:"failed"`
+	NeedsReview int       `json:"needs_review"`
+	CompletedAt time.Time `json:"completed_at"`
+	Usage       Usage     `json:"usage"`
 	// Mode and Warnings are the campaign's, as its API view shows them: a
 	// batch campaign that fell back to realtime says so here too.
 	Mode     string   `json:"mode"`
 	Warnings []string `json:"warnings"`
 }
 
+// Usage is the campaign's usage as its API view shows it: the tokens and
+// cost_usd, null when some model had no price (Warnings then say so).
+type Usage struct {
+	email.Usage
+	CostUSD *float64 `json:"cost_usd"`
+}
+
 // Notify implements campaign.Notifier: one call. Its error wraps
 // campaign.ErrUndeliverable when another call cannot succeed: the address is
 // blocked, or the receiver answered other than 2xx, 429 or 5xx.
 func (n *Notifier) Notify(ctx context.Context, c *campaign.Campaign) error {
-	body, err := json.Marshal(Payload{
+	p := Payload{
 		Event: "campaign.finished", CampaignID: c.ID, Name: c.Name, Status: string(c.Status),
 		Total: c.Total, Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview,
-		CompletedAt: c.CompletedAt, Usage: c.Usage, Mode: string(c.Mode), Warnings: append([]string{}, c.Warnings...),
-	})
+		CompletedAt: c.CompletedAt, Usage: Usage{Usage: c.Usage}, Mode: string(c.Mode), Warnings: append([]string{}, c.Warnings...),
+	}
+	if usd, ok := c.Cost(); ok {
+		p.Usage.CostUSD = &usd
+	}
+	if w := c.CostWarning(); w != "" {
+		p.Warnings = append(p.Warnings, w)
+	}
+	body, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}

@@ -19,12 +19,12 @@ import (
 )
 
 const generated = `{"id": "em_1", "subject": "Idea for TechNova", "body": "Hi Sarah,\n\nBest,", "model": "offline",
-	"usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+	"usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_usd": 0},
 	"quality": {"score": 100, "findings": []}, "needs_review": false, "warnings": []}`
 
 const campaignJSON = `{"campaign_id": "cmp_1", "name": "", "status": "completed", "total": 1, "succeeded": 1, "failed": 0,
 	"needs_review": 0, "pending": 0, "approved": 0, "rejected": 0, "unreviewed": 1, "retries": 0, "created_at": "2026-12-01T16:43:04.628Z", "updated_at": "2026-12-01T16:43:04.669Z",
-	"completed_at": null, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, "mode": "realtime", "warnings": []}`
+	"completed_at": null, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_usd": 0}, "mode": "realtime", "warnings": []}`
 
 // batchCampaignJSON is a batch campaign with one batch the provider has and
 // one it does not yet.
@@ -32,7 +32,7 @@ var batchCampaignJSON = strings.Replace(strings.Replace(campaignJSON, `"realtime
 	`"warnings": [], "batches": [{"id": "batch_1", "status": "in_progress", "total": 500, "completed": 20, "failed": 1}, {"id": null, "status": "preparing", "total": 3, "completed": 0, "failed": 0}]`, 1)
 
 const emailJSON = `{"index": 0, "ref": "crm-1", "to": {"first_name": "Sarah", "last_name": "", "job_title": "", "company_name": "TechNova"}, "status": "succeeded", "subject": "Hi", "body": "Hi Sarah,", "error": "",
-	"version": 2, "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}, "quality": {"score": 100, "findings": []},
+	"version": 2, "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2, "cost_usd": null}, "quality": {"score": 100, "findings": []},
 	"review": "approved", "note": "", "reviewed_at": "2026-12-01T16:43:04.669Z", "edited": false}`
 
 func errorBody(code string, fields ...string) string {
