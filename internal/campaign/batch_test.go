@@ -14,6 +14,7 @@ import (
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/openaitest"
+	"github.com/ingren/ingren/internal/price"
 	"github.com/ingren/ingren/internal/prompt"
 	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/internal/testprog"
@@ -58,7 +59,7 @@ func newBatchEnv(t *testing.T, o batchOpts) *batchEnv {
 	if o.store != nil {
 		ws = o.store(store)
 	}
-	worker := &campaign.Worker{Store: ws, Queue: queue, Composer: composer, Batches: w.Batches(),
+	worker := &campaign.Worker{Store: ws, Queue: queue, Composer: composer, Batches: w.Batches(), Prices: price.Default(),
 		BatchPollInterval: time.Second, BatchMaxRequests: o.maxLines, MaxReceive: o.maxReceive, RetryDelay: 100 * time.Millisecond}
 	if o.noBatches {
 		worker.Batches = nil
@@ -190,6 +191,45 @@ func TestBatchCampaignWritesEveryEmailFromItsBatch(t *testing.T) {
 		t.Fatalf("%d realtime calls", n)
 	}
 	waitFor(t, "every file deleted", func() bool { return env.up.BatchStats().FilesStored == 0 })
+}
+
+// A batch campaign costs half: each email written from its batch line
+// alone costs half its tokens' realtime price, and the campaign's cost is
+// its emails' sum.
+func TestBatchCampaignCostsHalf(t *testing.T) {
+	env := newBatchEnv(t, batchOpts{})
+	id := env.submit(t, 6)
+	c := env.wait(t, id)
+	total, ok := c.Cost()
+	if !ok || total == 0 {
+		t.Fatalf("campaign cost %v, %v; want a cost", total, ok)
+	}
+	var sum int64
+	halves := 0
+	for _, e := range env.emails(t, id) {
+		usd, ok := e.Cost(price.Default())
+		if !ok {
+			t.Fatalf("email %d (model %q): no cost", e.Index, e.Outcome.Model)
+		}
+		sum += campaign.MicroUSD(usd)
+		u := e.Outcome.Usage
+		if u.BatchPromptTokens != u.PromptTokens || u.BatchCompletionTokens != u.CompletionTokens {
+			continue // repaired in realtime
+		}
+		halves++
+		realtime := u
+		realtime.BatchPromptTokens, realtime.BatchCompletionTokens = 0, 0
+		full, _ := price.Default().Cost(e.Outcome.Model, realtime)
+		if got, want := campaign.MicroUSD(usd), campaign.MicroUSD(full/2); got != want {
+			t.Errorf("email %d costs %d µ$, want half of %v: %d µ$", e.Index, got, full, want)
+		}
+	}
+	if halves == 0 {
+		t.Fatal("no email written from its batch line alone")
+	}
+	if campaign.MicroUSD(total) != sum {
+		t.Fatalf("campaign cost %v, want its emails' sum %d µ$", total, sum)
+	}
 }
 
 // Lines the provider fails go into a new batch, which answers them.
