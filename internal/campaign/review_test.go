@@ -336,8 +336,34 @@ func hasFinding(r lint.Report, code string) bool {
 	return false
 }
 
+// perToken prices the scripted model at 1 µ$ a token; other models have
+// no price.
+type perToken struct{}
+
+func (perToken) Cost(model string, u email.Usage) (float64, bool) {
+	return float64(u.PromptTokens+u.CompletionTokens) / 1e6, model == "scripted"
+}
+
 func TestRegenerate(t *testing.T) {
 	ctx := context.Background()
+	t.Run("OKCostAdded", func(t *testing.T) {
+		env := newReviewEnv(t)
+		env.svc.Prices, env.worker.Prices = perToken{}, perToken{}
+		id := env.submit(t, "Ann", "Bob")
+		if c := env.campaign(t, id); c.Usage.CostMicroUSD != 20 || c.Usage.Unpriced != 0 {
+			t.Fatalf("campaign usage %+v: want 20 µ$ for two calls of 10 tokens", c.Usage)
+		}
+		e, err := env.svc.Regenerate(ctx, "t", id, 0, campaign.AnyVersion, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if usd, ok := e.Cost(perToken{}); !ok || campaign.MicroUSD(usd) != 20 {
+			t.Errorf("email cost %v, %v; want both calls' 20 µ$", usd, ok)
+		}
+		if c := env.campaign(t, id); c.Usage.CostMicroUSD != 30 {
+			t.Errorf("campaign cost %d µ$, want 30: the regenerate's call added", c.Usage.CostMicroUSD)
+		}
+	})
 	t.Run("OKNewDraftUsageOnceInstructionsReachTheModel", func(t *testing.T) {
 		env := newReviewEnv(t)
 		id := env.submit(t, "Flag", "Bob")
