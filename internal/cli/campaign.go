@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -266,6 +267,11 @@ func printCampaign(env Env, c *client.Campaign) {
 	fmt.Fprintf(tw, "total_tokens\t%d\n", c.Usage.TotalTokens)
 	if u := c.Usage; u.BatchPromptTokens+u.BatchCompletionTokens > 0 {
 		fmt.Fprintf(tw, "batch_tokens\t%d\n", u.BatchPromptTokens+u.BatchCompletionTokens)
+	}
+	if c.Usage.CostUSD != nil {
+		fmt.Fprintf(tw, "cost_usd\t%s\n", strconv.FormatFloat(*c.Usage.CostUSD, 'f', -1, 64))
+	} else {
+		fmt.Fprintf(tw, "cost_usd\tunknown (see the warning)\n")
 	}
 	// One line per batch, so that one stuck or failed stands out.
 	for _, b := range c.Batches {

@@ -548,7 +548,7 @@ func TestCampaignRunBatch(t *testing.T) {
 const batchCampaign = `{"campaign_id": "cmp_1", "name": "Q4", "status": "running", "total": 3, "succeeded": 0, "failed": 0,
 	"needs_review": 0, "pending": 3, "approved": 0, "rejected": 0, "unreviewed": 0, "retries": 0,
 	"created_at": "2026-12-01T16:43:04.628Z", "updated_at": "2026-12-01T16:43:04.669Z", "completed_at": null,
-	"usage": {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60, "batch_prompt_tokens": 40, "batch_completion_tokens": 20},
+	"usage": {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60, "batch_prompt_tokens": 40, "batch_completion_tokens": 20, "cost_usd": 0.000009},
 	"mode": "batch", "warnings": ["the first batch expired: its lines were retried"],
 	"batches": [{"id": "batch_abc", "status": "in_progress", "total": 2, "completed": 1, "failed": 1},
 		{"id": null, "status": "preparing", "total": 1, "completed": 0, "failed": 0}]}`
@@ -577,7 +577,7 @@ func TestCampaignStatusBatch(t *testing.T) {
 	for _, l := range strings.Split(r.stdout, "\n") {
 		lines = append(lines, strings.Join(strings.Fields(l), " "))
 	}
-	for _, want := range []string{"mode batch", "batch_tokens 60",
+	for _, want := range []string{"mode batch", "batch_tokens 60", "cost_usd 0.000009",
 		"batch batch_abc in_progress: 1 of 2 completed, 1 failed", "batch (not created yet) preparing: 0 of 1 completed, 0 failed",
 		"warning the first batch expired: its lines were retried"} {
 		if r.code != 0 || !slices.Contains(lines, want) {

@@ -83,13 +83,7 @@ type Campaign struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	CompletedAt *time.Time `json:"completed_at"`
-	Usage       struct {
-		TotalTokens int `json:"total_tokens"`
-		// BatchPromptTokens and BatchCompletionTokens are the part of the
-		// tokens spent through the provider's Batch API, at its price.
-		BatchPromptTokens     int `json:"batch_prompt_tokens,omitempty"`
-		BatchCompletionTokens int `json:"batch_completion_tokens,omitempty"`
-	} `json:"usage"`
+	Usage       Usage      `json:"usage"`
 	// Mode is realtime or batch (ModeBatch).
 	Mode string `json:"mode"`
 	// Warnings are what happened to the campaign that its owner should
@@ -99,6 +93,18 @@ type Campaign struct {
 	// API shows them when the campaign is read alone (Campaign, Cancel),
 	// not in List.
 	Batches []Batch `json:"batches,omitempty"`
+}
+
+// Usage is what a campaign's model calls spent.
+type Usage struct {
+	TotalTokens int `json:"total_tokens"`
+	// BatchPromptTokens and BatchCompletionTokens are the part of the
+	// tokens spent through the provider's Batch API, at its price.
+	BatchPromptTokens     int `json:"batch_prompt_tokens,omitempty"`
+	BatchCompletionTokens int `json:"batch_completion_tokens,omitempty"`
+	// CostUSD is what the tokens cost in US dollars; nil when a model had
+	// no price in the deployment's table (a warning then says so).
+	CostUSD *float64 `json:"cost_usd"`
 }
 
 // Batch is one provider batch of a batch campaign: ID is the provider's
