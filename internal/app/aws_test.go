@@ -457,7 +457,7 @@ func TestAWSCSVInputExportInChunks(t *testing.T) {
 		t.Fatalf("campaign %+v", c)
 	}
 
-	header := "Record ID,First Name,Company,\"'=Notes\n(free text)\",status,subject,body,error,step,send_day,quality_score,findings,review"
+	header := "Record ID,First Name,Company,\"'=Notes\n(free text)\",status,subject,body,error,step,send_day,quality_score,findings,review,cost_usd"
 	var all strings.Builder
 	chunks := w.csvChunks(t, "/api/v1/campaigns/"+id+"/emails?format=csv&columns=input", bound)
 	for i, c := range chunks {
@@ -476,11 +476,26 @@ func TestAWSCSVInputExportInChunks(t *testing.T) {
 	if err != nil || len(rows) != n+1 {
 		t.Fatalf("the concatenated chunks: %v, %d rows", err, len(rows))
 	}
+	var sum int64 // the cost_usd column's, in µ$
 	for i, row := range rows[1:] {
 		want := []string{testprog.Ref(i), fmt.Sprintf("Pat%d", i), fmt.Sprintf("Co%d Inc", i), fmt.Sprintf("'=1+%d", i), "succeeded"}
 		if !slices.Equal(row[:5], want) || row[5] == "" {
 			t.Fatalf("row %d: %q, want %q then an email", i+2, row, want)
 		}
+		usd, err := strconv.ParseFloat(row[len(row)-1], 64)
+		if err != nil {
+			t.Fatalf("row %d: cost_usd %q: %v", i+2, row[len(row)-1], err)
+		}
+		sum += micro(usd)
+	}
+	// The API Lambda prices with the embedded table: the campaign costs
+	// what its rows add up to.
+	_, body := w.call(t, "GET", "/api/v1/campaigns/"+id, "key-a", nil)
+	c := testprog.MustDecode[struct {
+		Usage costUsage `json:"usage"`
+	}](t, []byte(body))
+	if c.Usage.CostUSD == nil || micro(*c.Usage.CostUSD) != sum || sum == 0 {
+		t.Fatalf("campaign cost_usd %v, want the CSV column's sum %d µ$", c.Usage.CostUSD, sum)
 	}
 
 	jsonID := w.submit(t, "key-a", 1)
