@@ -391,7 +391,7 @@ func TestRegenerate(t *testing.T) {
 			t.Errorf("version %d usage %+v, want %d and one more call's", e.Version, e.Outcome.Usage, before.Version+1)
 		}
 		c := env.campaign(t, id)
-		if c.Usage != cBefore.Usage.Add(callUsage) || c.NeedsReview != 0 || c.Succeeded != 2 || c.Rejected != 0 {
+		if c.Usage.Tokens() != cBefore.Usage.Tokens().Add(callUsage) || c.NeedsReview != 0 || c.Succeeded != 2 || c.Rejected != 0 {
 			t.Errorf("campaign %+v: want one more call's usage, the flag and the rejection gone", c)
 		}
 	})
@@ -472,7 +472,7 @@ func TestRegenerate(t *testing.T) {
 		if n := env.model.calls() - calls; n != 1 {
 			t.Errorf("%d model calls, want 1", n)
 		}
-		if c := env.campaign(t, id); c.Usage != callUsage.Add(callUsage) {
+		if c := env.campaign(t, id); c.Usage.Tokens() != callUsage.Add(callUsage) {
 			t.Errorf("campaign usage %+v, want two calls' (the first write and one regenerate)", c.Usage)
 		}
 	})
@@ -499,7 +499,7 @@ func TestRegenerate(t *testing.T) {
 		if err := <-first; err != nil {
 			t.Fatalf("the regenerate: %v", err)
 		}
-		if c := env.campaign(t, id); c.Usage != callUsage.Add(callUsage) || c.Approved != 0 {
+		if c := env.campaign(t, id); c.Usage.Tokens() != callUsage.Add(callUsage) || c.Approved != 0 {
 			t.Errorf("campaign %+v: want two calls' usage and nothing approved", c)
 		}
 		if _, err := env.svc.Change(ctx, "t", id, 0, campaign.AnyVersion, campaign.Change{Review: ptr(campaign.ReviewApproved)}); err != nil {

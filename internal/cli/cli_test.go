@@ -397,7 +397,7 @@ func TestCampaignRunCSV(t *testing.T) {
 		t.Fatalf("%d rows, want the header and 2 emails: %v", len(rows), rows)
 	}
 	want := []string{"First Name", "Last Name", "Title", "Company Name", "Industry",
-		"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings", "review"}
+		"status", "subject", "body", "error", "step", "send_day", "quality_score", "findings", "review", "cost_usd"}
 	if !slices.Equal(rows[0], want) {
 		t.Fatalf("header %q, want the input columns then the email's: %q", rows[0], want)
 	}
