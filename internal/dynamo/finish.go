@@ -52,13 +52,13 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 		{Update: &types.Update{
 			TableName:           aws.String(s.table),
 			Key:                 key(pk, metaSK),
-			UpdateExpression:    aws.String("SET #ua = :now ADD #ok :ok, #nr :nr, #fail :fail, #pt :pt, #ct :ct, #tt :tt, #bpt :bpt, #bct :bct, #cost :cost, #unp :unp"),
+			UpdateExpression:    aws.String("SET #ua = :now ADD #ok :ok, #nr :nr, #fail :fail, #pt :pt, #ct :ct, #tt :tt, #bpt :bpt, #bct :bct, #cost :cost, #unp :unp, #cpt :cpt"),
 			ConditionExpression: aws.String("attribute_exists(#pk) AND #total > :idx"),
 			ExpressionAttributeNames: map[string]string{
 				"#pk": attrPK, "#ua": "updated_at", "#ok": "succeeded", "#nr": "needs_review", "#fail": "failed",
 				"#pt": "prompt_tokens", "#ct": "completion_tokens", "#tt": "total_tokens", "#total": "total",
 				"#bpt": "batch_prompt_tokens", "#bct": "batch_completion_tokens",
-				"#cost": "cost_micro_usd", "#unp": "unpriced",
+				"#cost": "cost_micro_usd", "#unp": "unpriced", "#cpt": "cached_prompt_tokens",
 			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":idx":  number(int64(index)),
@@ -73,6 +73,7 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 				":bct":  number(int64(r.Usage.BatchCompletionTokens)),
 				":cost": number(r.Usage.CostMicroUSD),
 				":unp":  number(int64(r.Usage.Unpriced)),
+				":cpt":  number(int64(r.Usage.CachedPromptTokens)),
 			},
 		}},
 	}}

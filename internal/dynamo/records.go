@@ -86,6 +86,9 @@ type campaignRecord struct {
 	// written before costs has neither and reads as 0 and priced.
 	CostMicroUSD int64 `dynamodbav:"cost_micro_usd,omitempty"`
 	Unpriced     int   `dynamodbav:"unpriced,omitempty"`
+	// CachedPromptTokens: see email.Usage; a record written before has
+	// none and reads as 0.
+	CachedPromptTokens int `dynamodbav:"cached_prompt_tokens,omitempty"`
 	// Mode is written by Create, realtime for none; a record written
 	// before modes has none and reads as realtime. Warnings is a list,
 	// absent while empty (SwitchMode appends to it).
@@ -225,6 +228,7 @@ func toCampaignRecord(c *campaign.Campaign) campaignRecord {
 		BatchCompletionTokens: c.Usage.BatchCompletionTokens,
 		CostMicroUSD:          c.Usage.CostMicroUSD,
 		Unpriced:              c.Usage.Unpriced,
+		CachedPromptTokens:    c.Usage.CachedPromptTokens,
 		Mode:                  string(c.Mode),
 		Warnings:              c.Warnings,
 		WebhookURL:            c.WebhookURL,
@@ -254,7 +258,7 @@ func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
 		Retrying:    r.Retrying,
 		Usage: email.Usage{PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
 			BatchPromptTokens: r.BatchPromptTokens, BatchCompletionTokens: r.BatchCompletionTokens,
-			CostMicroUSD: r.CostMicroUSD, Unpriced: r.Unpriced},
+			CostMicroUSD: r.CostMicroUSD, Unpriced: r.Unpriced, CachedPromptTokens: r.CachedPromptTokens},
 		Mode:           campaign.Mode(r.Mode),
 		Warnings:       r.Warnings,
 		WebhookURL:     r.WebhookURL,

@@ -74,6 +74,7 @@ func (s *Store) metaUpdate(campaignID string, c counts, now time.Time) *types.Up
 		{"prompt_tokens", c.usage.PromptTokens}, {"completion_tokens", c.usage.CompletionTokens}, {"total_tokens", c.usage.TotalTokens},
 		{"batch_prompt_tokens", c.usage.BatchPromptTokens}, {"batch_completion_tokens", c.usage.BatchCompletionTokens},
 		{"cost_micro_usd", int(c.usage.CostMicroUSD)}, {"unpriced", c.usage.Unpriced},
+		{"cached_prompt_tokens", c.usage.CachedPromptTokens},
 	} {
 		if a.n != 0 {
 			e.addTo(a.attr, a.n)

@@ -44,3 +44,5 @@ ALTER TABLE campaigns ADD COLUMN batch_completion_tokens INTEGER NOT NULL DEFAUL
 -- before costs counts as 0 and priced.
 ALTER TABLE campaigns ADD COLUMN cost_micro_usd INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE campaigns ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;
+-- email.Usage's prompt tokens served from the provider's cache.
+ALTER TABLE campaigns ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;

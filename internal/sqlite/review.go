@@ -327,12 +327,12 @@ func (c counts) apply(ctx context.Context, tx *sql.Tx, campaignID string, now ti
 			approved = approved + ?, rejected = rejected + ?,
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
 			batch_prompt_tokens = batch_prompt_tokens + ?, batch_completion_tokens = batch_completion_tokens + ?,
-			cost_micro_usd = cost_micro_usd + ?, unpriced = unpriced + ?,
+			cost_micro_usd = cost_micro_usd + ?, unpriced = unpriced + ?, cached_prompt_tokens = cached_prompt_tokens + ?,
 			updated_at = ?
 		WHERE id = ?`,
 		c.succeeded, c.needsReview, c.failed, c.approved, c.rejected,
 		c.usage.PromptTokens, c.usage.CompletionTokens, c.usage.TotalTokens,
-		c.usage.BatchPromptTokens, c.usage.BatchCompletionTokens, c.usage.CostMicroUSD, c.usage.Unpriced, now.UnixMilli(), campaignID)
+		c.usage.BatchPromptTokens, c.usage.BatchCompletionTokens, c.usage.CostMicroUSD, c.usage.Unpriced, c.usage.CachedPromptTokens, now.UnixMilli(), campaignID)
 	if err != nil {
 		return fmt.Errorf("count: %w", err)
 	}

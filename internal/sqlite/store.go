@@ -58,7 +58,7 @@ func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
 const campaignColumns = `id, tenant, name, status, total, succeeded, failed, needs_review,
 	prompt_tokens, completion_tokens, total_tokens, webhook_url, idempotency_key, request_hash,
 	created_at, updated_at, completed_at, expires_at, approved, rejected, round, retrying,
-	mode, warnings, batch_prompt_tokens, batch_completion_tokens, cost_micro_usd, unpriced`
+	mode, warnings, batch_prompt_tokens, batch_completion_tokens, cost_micro_usd, unpriced, cached_prompt_tokens`
 
 // campaignSelect are what scanCampaign reads: a campaigns row and its
 // input columns.
@@ -107,14 +107,14 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	}
 
 	_, err = tx.ExecContext(ctx, `INSERT INTO campaigns (`+campaignColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		out.ID, out.Tenant, out.Name, string(out.Status), out.Total, out.Succeeded, out.Failed, out.NeedsReview,
 		out.Usage.PromptTokens, out.Usage.CompletionTokens, out.Usage.TotalTokens, out.WebhookURL,
 		nullString(out.IdempotencyKey), out.RequestHash,
 		out.CreatedAt.UnixMilli(), out.UpdatedAt.UnixMilli(), nullMillis(out.CompletedAt), nullMillis(out.ExpiresAt),
 		out.Approved, out.Rejected, out.Round, out.Retrying,
 		string(out.Mode), warnings, out.Usage.BatchPromptTokens, out.Usage.BatchCompletionTokens,
-		out.Usage.CostMicroUSD, out.Usage.Unpriced)
+		out.Usage.CostMicroUSD, out.Usage.Unpriced, out.Usage.CachedPromptTokens)
 	if isConstraint(err) {
 		// The id is taken, or (with a connection not from Open) another
 		// transaction took the idempotency key after the check above.
@@ -340,11 +340,11 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 			succeeded = succeeded + ?, needs_review = needs_review + ?, failed = failed + ?,
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
 			batch_prompt_tokens = batch_prompt_tokens + ?, batch_completion_tokens = batch_completion_tokens + ?,
-			cost_micro_usd = cost_micro_usd + ?, unpriced = unpriced + ?,
+			cost_micro_usd = cost_micro_usd + ?, unpriced = unpriced + ?, cached_prompt_tokens = cached_prompt_tokens + ?,
 			updated_at = ?
 		WHERE id = ?`,
 		tally.Succeeded, tally.NeedsReview, tally.Failed, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
-		r.Usage.BatchPromptTokens, r.Usage.BatchCompletionTokens, r.Usage.CostMicroUSD, r.Usage.Unpriced, now.UnixMilli(), campaignID); err != nil {
+		r.Usage.BatchPromptTokens, r.Usage.BatchCompletionTokens, r.Usage.CostMicroUSD, r.Usage.Unpriced, r.Usage.CachedPromptTokens, now.UnixMilli(), campaignID); err != nil {
 		return fmt.Errorf("count item %s/%d: %w", campaignID, index, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -635,7 +635,7 @@ func scanCampaign(row scanner) (*campaign.Campaign, error) {
 		&c.Usage.PromptTokens, &c.Usage.CompletionTokens, &c.Usage.TotalTokens, &c.WebhookURL, &idemKey, &c.RequestHash,
 		&created, &updated, &completed, &expires, &c.Approved, &c.Rejected, &c.Round, &c.Retrying,
 		&mode, &warnings, &c.Usage.BatchPromptTokens, &c.Usage.BatchCompletionTokens,
-		&c.Usage.CostMicroUSD, &c.Usage.Unpriced, &columns)
+		&c.Usage.CostMicroUSD, &c.Usage.Unpriced, &c.Usage.CachedPromptTokens, &columns)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, campaign.ErrNotFound
 	}

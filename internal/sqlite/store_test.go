@@ -177,6 +177,7 @@ func TestStoreOpensDatabaseWithoutBatchColumns(t *testing.T) {
 		"ALTER TABLE campaigns DROP COLUMN mode", "ALTER TABLE campaigns DROP COLUMN warnings",
 		"ALTER TABLE campaigns DROP COLUMN batch_prompt_tokens", "ALTER TABLE campaigns DROP COLUMN batch_completion_tokens",
 		"ALTER TABLE campaigns DROP COLUMN cost_micro_usd", "ALTER TABLE campaigns DROP COLUMN unpriced",
+		"ALTER TABLE campaigns DROP COLUMN cached_prompt_tokens",
 		"DROP TABLE campaign_batches",
 	} {
 		if _, err := db.Exec(stmt); err != nil {

@@ -9,14 +9,15 @@ import (
 )
 
 // costTests are the cases of the campaign's cost counter
-// (email.Usage.CostMicroUSD and Unpriced).
+// (email.Usage.CostMicroUSD and Unpriced) and its cached prompt tokens.
 var costTests = []storeTest{
 	{"CostCounterAddsFinishAndReviseAndSurvivesReset", testCostCounter},
 }
 
-// priced returns o with the cost counter a worker gives it.
+// priced returns o with the cost counter a worker gives it, and 2 of its
+// prompt tokens served from the provider's cache.
 func priced(o campaign.Outcome, micro int64, unpriced int) campaign.Outcome {
-	o.Usage.CostMicroUSD, o.Usage.Unpriced = micro, unpriced
+	o.Usage.CostMicroUSD, o.Usage.Unpriced, o.Usage.CachedPromptTokens = micro, unpriced, 2
 	return o
 }
 
@@ -37,8 +38,8 @@ func testCostCounter(t *testing.T, s campaign.Store) {
 	if u := got.Outcome.Usage; u.CostMicroUSD != 0 || u.Unpriced != 0 {
 		t.Errorf("a revised email keeps a cost counter (%d µ$, %d unpriced): an email's cost is priced when read", u.CostMicroUSD, u.Unpriced)
 	}
-	if u := mustGet(t, s, c).Usage; u.CostMicroUSD != 2220 || u.Unpriced != 1 {
-		t.Fatalf("cost counter = %d µ$, %d unpriced; want 2220, 1", u.CostMicroUSD, u.Unpriced)
+	if u := mustGet(t, s, c).Usage; u.CostMicroUSD != 2220 || u.Unpriced != 1 || u.CachedPromptTokens != 8 {
+		t.Fatalf("cost counter = %d µ$, %d unpriced, %d cached tokens; want 2220, 1, 8", u.CostMicroUSD, u.Unpriced, u.CachedPromptTokens)
 	}
 	// A retried email's cost stays: it was paid for.
 	if err := s.Reopen(ctx, c.ID, 0, base.Add(3*time.Second)); err != nil {
