@@ -22,7 +22,7 @@ import (
 
 // estimateService is a Service that renders the real prompts, over stores
 // a test can look into.
-func estimateService(t *testing.T) (*campaign.Service, *prompt.Set) {
+func estimateService(t testing.TB) (*campaign.Service, *prompt.Set) {
 	t.Helper()
 	set, err := prompt.Load(prompts.FS)
 	if err != nil {
