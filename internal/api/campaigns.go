@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -138,11 +139,19 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be at most 200 characters"}
 	}
 	mt, params, csv := isCSVCampaign(r)
-	if err := checkCampaignQuery(r, mt, csv); err != nil {
+	dryRun, err := checkCampaignQuery(r, mt, csv)
+	if err != nil {
 		return err
 	}
 	if csv {
-		return s.createCSVCampaign(w, r, body, mt, params, key)
+		return s.createCSVCampaign(w, r, body, mt, params, key, dryRun)
+	}
+	if dryRun {
+		est, err := s.campaigns.Estimate(r.Context(), body)
+		if err != nil {
+			return err
+		}
+		return estimated(w, est, nil)
 	}
 	sub, err := s.campaigns.Submit(r.Context(), tenantOf(r.Context()), key, body)
 	if err != nil {
@@ -158,9 +167,16 @@ var csvQuery = []string{"name", "ask", "calendar_link", "sender_name", "webhook_
 // checkCampaignQuery refuses a campaign setting given in the query where
 // the body's form reads it from the body: ignored, it would leave the
 // client believing it set it (a mode, a webhook).
-func checkCampaignQuery(r *http.Request, mediaType string, csv bool) error {
+// It also reads dry_run, for every form of the body.
+func checkCampaignQuery(r *http.Request, mediaType string, csv bool) (dryRun bool, err error) {
 	q := r.URL.Query()
 	v := &fault.Fields{}
+	const mustBool = "must be true or false"
+	if d, ok, _ := typedQuery(r, "dry_run", mustBool); ok {
+		if dryRun, err = strconv.ParseBool(d); err != nil { // "" too
+			v.Add("dry_run", mustBool)
+		}
+	}
 	for _, name := range csvQuery {
 		if !q.Has(name) {
 			continue
@@ -174,7 +190,50 @@ func checkCampaignQuery(r *http.Request, mediaType string, csv bool) error {
 			v.Add(name, "is read from the query only with a text/csv body; a JSON campaign sets it in the body")
 		}
 	}
-	return v.Err()
+	return dryRun, v.Err()
+}
+
+// estimateResponse answers a dry run: what the campaign would cost.
+type estimateResponse struct {
+	Total    int          `json:"total"`
+	Estimate estimateView `json:"estimate"`
+	Warnings []string     `json:"warnings"`
+	// Skipped lists a CSV campaign's rows skip_invalid would leave out.
+	Skipped []skippedRow `json:"skipped,omitempty"`
+}
+
+type estimateView struct {
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          costUSD `json:"cost_usd"`
+}
+
+// costUSD is a price in either mode; null for a model without a price.
+type costUSD struct {
+	Realtime *float64 `json:"realtime"`
+	Batch    *float64 `json:"batch"`
+}
+
+// estimated answers a dry run with est; skipped are the rows of a CSV
+// campaign that skip_invalid would leave out.
+func estimated(w http.ResponseWriter, est *campaign.Estimate, skipped []skippedRow) error {
+	writeJSON(w, http.StatusOK, estimateResponse{
+		Total: est.Total,
+		Estimate: estimateView{PromptTokens: est.PromptTokens, CompletionTokens: est.CompletionTokens,
+			CostUSD: costUSD{Realtime: microDollars(est.RealtimeUSD), Batch: microDollars(est.BatchUSD)}},
+		Warnings: append([]string{}, est.Warnings...), Skipped: skipped,
+	})
+	return nil
+}
+
+// microDollars rounds a price to a millionth of a dollar: the float sum's
+// last digits are noise.
+func microDollars(usd *float64) *float64 {
+	if usd == nil {
+		return nil
+	}
+	v := math.Round(*usd*1e6) / 1e6
+	return &v
 }
 
 // accepted answers a submit; skipped are the rows of a CSV campaign that

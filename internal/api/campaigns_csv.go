@@ -54,7 +54,9 @@ func isCSVCampaign(r *http.Request) (string, map[string]string, bool) {
 
 // createCSVCampaign submits a campaign whose prospects are a CSV file's
 // rows, by campaign.Service.SubmitInputs.
-func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body []byte, mediaType string, params map[string]string, key string) error {
+// With dryRun it answers the campaign's estimate instead, by
+// EstimateInputs: the same checks, nothing stored.
+func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body []byte, mediaType string, params map[string]string, key string, dryRun bool) error {
 	var (
 		c   *csvCampaign
 		err error
@@ -87,15 +89,25 @@ func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body 
 		return err
 	}
 	c.Submission.Columns = tab.Header
+	rows := func(sk []campaign.Skipped) []skippedRow {
+		out := make([]skippedRow, len(sk))
+		for i, sk := range sk {
+			out[i] = skippedRow{Row: tab.Rows[sk.Index].Number, Errors: sk.Problems}
+		}
+		return out
+	}
+	if dryRun {
+		est, err := s.campaigns.EstimateInputs(r.Context(), c.Submission, tab.Inputs(), skip, tab.Field, append(c.warnings, tab.Warnings...))
+		if err != nil {
+			return err
+		}
+		return estimated(w, est, rows(est.Skipped))
+	}
 	sub, err := s.campaigns.SubmitInputs(r.Context(), tenantOf(r.Context()), key, c.Submission, tab.Inputs(), skip, tab.Field, append(c.warnings, tab.Warnings...))
 	if err != nil {
 		return err
 	}
-	skipped := make([]skippedRow, len(sub.Skipped))
-	for i, sk := range sub.Skipped {
-		skipped[i] = skippedRow{Row: tab.Rows[sk.Index].Number, Errors: sk.Problems}
-	}
-	return s.accepted(w, r, sub, skipped)
+	return s.accepted(w, r, sub, rows(sub.Skipped))
 }
 
 // queryCampaign reads the text/csv form: the body is the file, the query

@@ -36,6 +36,35 @@ type FieldNamer func(i int, path string) string
 // submitted (head and the inputs kept), not of the request's bytes, so
 // that a multipart retry with a new boundary is the same campaign.
 func (s *Service) SubmitInputs(ctx context.Context, tenant, idemKey string, head Submission, inputs []ParsedInput, skipInvalid bool, name FieldNamer, warnings []string) (*Submitted, error) {
+	sub, reqs, skipped, err := s.checkInputs(head, inputs, skipInvalid, name)
+	if err != nil {
+		return nil, err
+	}
+	cells := make([][]string, len(sub.Prospects))
+	for i := range sub.Prospects {
+		cells[i] = sub.Prospects[i].Cells
+	}
+	body, err := json.Marshal(struct {
+		Submission
+		Columns []string   `json:"columns"`
+		Cells   [][]string `json:"cells"`
+		Skipped []Skipped  `json:"skipped"`
+	}{sub, sub.Columns, cells, skipped})
+	if err != nil {
+		return nil, fmt.Errorf("hash campaign: %w", err)
+	}
+	out, err := s.submit(ctx, tenant, idemKey, body, &sub, reqs, warnings)
+	if err != nil {
+		return nil, err
+	}
+	out.Skipped = skipped
+	return out, nil
+}
+
+// checkInputs validates a campaign read from a file as SubmitInputs
+// describes, and returns it with the inputs kept, their requests and the
+// inputs left out.
+func (s *Service) checkInputs(head Submission, inputs []ParsedInput, skipInvalid bool, name FieldNamer) (Submission, []email.Request, []Skipped, error) {
 	v := &fault.Fields{}
 	email.CheckText(v, "name", head.Name, email.MaxShortLen)
 	if head.WebhookURL != "" {
@@ -49,7 +78,7 @@ func (s *Service) SubmitInputs(ctx context.Context, tenant, idemKey string, head
 	}
 	if n, max := len(inputs), s.maxProspects(); n > max {
 		v.Add("rows", "has %d prospects; a campaign holds at most %d (split it into several campaigns)", n, max)
-		return nil, v.Err()
+		return Submission{}, nil, nil, v.Err()
 	}
 	var (
 		problems = *v
@@ -81,33 +110,15 @@ func (s *Service) SubmitInputs(ctx context.Context, tenant, idemKey string, head
 		reqs = append(reqs, req)
 	}
 	if len(*v) > 0 || (len(skipped) > 0 && !skipInvalid) {
-		return nil, problems.Err()
+		return Submission{}, nil, nil, problems.Err()
 	}
 	if len(reqs) == 0 {
 		if len(problems) == 0 {
 			problems.Add("rows", "must hold at least one prospect")
 		}
-		return nil, problems.Err()
+		return Submission{}, nil, nil, problems.Err()
 	}
-	cells := make([][]string, len(sub.Prospects))
-	for i := range sub.Prospects {
-		cells[i] = sub.Prospects[i].Cells
-	}
-	body, err := json.Marshal(struct {
-		Submission
-		Columns []string   `json:"columns"`
-		Cells   [][]string `json:"cells"`
-		Skipped []Skipped  `json:"skipped"`
-	}{sub, sub.Columns, cells, skipped})
-	if err != nil {
-		return nil, fmt.Errorf("hash campaign: %w", err)
-	}
-	out, err := s.submit(ctx, tenant, idemKey, body, &sub, reqs, warnings)
-	if err != nil {
-		return nil, err
-	}
-	out.Skipped = skipped
-	return out, nil
+	return sub, reqs, skipped, nil
 }
 
 // textBytes is the length of cells together.

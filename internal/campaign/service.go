@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/price"
 )
 
 // Service submits, reads, cancels and retries campaigns, and has their
@@ -34,6 +35,12 @@ type Service struct {
 	// AllowedModels are the names options.model may take (see
 	// email.Composer).
 	AllowedModels []string
+	// Model is the model a request that names none is written with, for
+	// Estimate (default: the first of AllowedModels, the Writer's own).
+	Model string
+	// Prices turns an estimate's tokens into dollars (default
+	// price.Default()).
+	Prices *price.Table
 	// TTL is how long a campaign is kept (default 30 days).
 	TTL time.Duration
 	// Now is the clock (default time.Now).

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -75,6 +76,10 @@ func campaignMain(ctx context.Context, args []string, env Env) int {
 type submitFlags struct {
 	opts  client.CSVOptions
 	batch bool
+	// yes submits whatever the estimate; confirmAbove is the estimate in
+	// US dollars above which the user is asked.
+	yes          bool
+	confirmAbove float64
 }
 
 func (s *submitFlags) register(fs *flag.FlagSet) {
@@ -96,11 +101,14 @@ func (s *submitFlags) register(fs *flag.FlagSet) {
 	})
 	fs.BoolVar(&s.opts.SkipInvalid, "skip-invalid", false, "submit the valid rows and print each row left out, rather than refusing the file (CSV)")
 	fs.BoolVar(&s.batch, "batch", false, "write the emails through the model provider's Batch API: half the price, within 24 hours (JSON and CSV)")
+	fs.Float64Var(&s.confirmAbove, "confirm-above", DefaultConfirmAbove, "ask before submitting a campaign estimated above this many US dollars")
+	fs.BoolVar(&s.yes, "yes", false, "submit without asking, whatever the estimate")
 }
 
 // submit posts file: a .json file as the JSON form, a .csv file as
-// text/csv (or multipart/form-data with a column map).
-func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string) (*client.Accepted, error) {
+// text/csv (or multipart/form-data with a column map). It asks for the
+// campaign's estimate first, prints it, and submits once confirm agrees.
+func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string, env Env) (*client.Accepted, error) {
 	switch strings.ToLower(filepath.Ext(file)) {
 	case ".json":
 		o := s.opts
@@ -118,13 +126,20 @@ func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string)
 				return nil, fmt.Errorf("%s: --batch: %w", file, err)
 			}
 		}
-		return c.SubmitJSON(ctx, b)
-	case ".csv":
-		f, err := os.Open(file)
+		est, err := c.EstimateJSON(ctx, b)
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
+		printEstimate(env, est)
+		if err := confirm(env, est, batchMode(b), s.confirmAbove, s.yes); err != nil {
+			return nil, err
+		}
+		return c.SubmitJSON(ctx, b)
+	case ".csv":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
 		opts := s.opts
 		if s.batch {
 			opts.Mode = client.ModeBatch
@@ -132,7 +147,15 @@ func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string)
 		if opts.Name == "" {
 			opts.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 		}
-		return c.SubmitCSV(ctx, file, f, opts)
+		est, err := c.EstimateCSV(ctx, file, bytes.NewReader(b), opts)
+		if err != nil {
+			return nil, err
+		}
+		printEstimate(env, est)
+		if err := confirm(env, est, s.batch, s.confirmAbove, s.yes); err != nil {
+			return nil, err
+		}
+		return c.SubmitCSV(ctx, file, bytes.NewReader(b), opts)
 	}
 	return nil, fmt.Errorf("%s: want a .json or .csv file", file)
 }
@@ -165,7 +188,7 @@ func submitCmd(ctx context.Context, args []string, env Env) int {
 	if code >= 0 {
 		return code
 	}
-	acc, err := sf.submit(ctx, c, pos[0])
+	acc, err := sf.submit(ctx, c, pos[0], env)
 	if err != nil {
 		return fail(env, err)
 	}
@@ -190,7 +213,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	if *out == "" {
 		*out = defaultOut(file)
 	}
-	acc, err := sf.submit(ctx, c, file)
+	acc, err := sf.submit(ctx, c, file, env)
 	if err != nil {
 		return fail(env, err)
 	}

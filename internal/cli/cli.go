@@ -53,6 +53,9 @@ type Env struct {
 	// Terminal says whether Stderr is a terminal (a progress bar) or not
 	// (plain periodic lines).
 	Terminal bool
+	// Interactive says whether Stdin and Stderr are a terminal, so that a
+	// question (submit a costly campaign?) can be asked and answered.
+	Interactive bool
 }
 
 const usage = `ingren writes personalized sales emails with LLMs.

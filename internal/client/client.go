@@ -235,15 +235,57 @@ func idempotency(key string) []string {
 	return []string{IdempotencyHeader, key}
 }
 
+// Estimate is what a campaign would cost (POST /api/v1/campaigns?dry_run=true).
+type Estimate struct {
+	Total    int `json:"total"`
+	Estimate struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+		// CostUSD's prices are nil for a model without a price.
+		CostUSD struct {
+			Realtime *float64 `json:"realtime"`
+			Batch    *float64 `json:"batch"`
+		} `json:"cost_usd"`
+	} `json:"estimate"`
+	Warnings []string `json:"warnings"`
+	// Skipped are the rows of a CSV campaign SkipInvalid would leave out.
+	Skipped []SkippedRow `json:"skipped"`
+}
+
+// EstimateJSON asks what the campaign in its JSON form would cost: it is
+// validated as SubmitJSON's, and nothing is stored.
+func (c *Client) EstimateJSON(ctx context.Context, body []byte) (*Estimate, error) {
+	var out Estimate
+	err := c.do(ctx, "POST", "/api/v1/campaigns?dry_run=true", "application/json", bytes.NewReader(body), &out)
+	return &out, err
+}
+
+// EstimateCSV asks what SubmitCSV of the same file and opts would cost;
+// nothing is stored.
+func (c *Client) EstimateCSV(ctx context.Context, name string, r io.Reader, opts CSVOptions) (*Estimate, error) {
+	var out Estimate
+	opts.IdempotencyKey = ""
+	return &out, c.postCSV(ctx, name, r, opts, true, &out)
+}
+
 // SubmitCSV submits the CSV file named name, read from r: as text/csv with
 // opts in the query, or as multipart/form-data when opts has a column map.
 func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts CSVOptions) (*Accepted, error) {
 	var out Accepted
+	return &out, c.postCSV(ctx, name, r, opts, false, &out)
+}
+
+// postCSV posts a CSV campaign, a dry run when dryRun, and decodes the
+// answer into out.
+func (c *Client) postCSV(ctx context.Context, name string, r io.Reader, opts CSVOptions, dryRun bool, out any) error {
 	hdr := idempotency(opts.IdempotencyKey)
-	// skip_invalid is a query parameter in both forms.
+	// skip_invalid and dry_run are query parameters in both forms.
 	q := url.Values{}
 	if opts.SkipInvalid {
 		q.Set("skip_invalid", "true")
+	}
+	if dryRun {
+		q.Set("dry_run", "true")
 	}
 	if len(opts.ColumnMap) == 0 && opts.Defaults == nil {
 		for k, v := range map[string]string{"name": opts.Name, "ask": opts.Ask, "calendar_link": opts.CalendarLink,
@@ -256,7 +298,7 @@ func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts C
 		if len(q) > 0 {
 			path += "?" + q.Encode()
 		}
-		return &out, c.do(ctx, "POST", path, "text/csv", r, &out, hdr...)
+		return c.do(ctx, "POST", path, "text/csv", r, out, hdr...)
 	}
 	meta := map[string]any{}
 	if len(opts.ColumnMap) > 0 {
@@ -279,7 +321,7 @@ func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts C
 	}
 	switch {
 	case opts.Defaults != nil && len(defaults) > 0:
-		return nil, fmt.Errorf("CSVOptions: Defaults replace Ask, CalendarLink and SenderName; set one or the others")
+		return fmt.Errorf("CSVOptions: Defaults replace Ask, CalendarLink and SenderName; set one or the others")
 	case opts.Defaults != nil:
 		meta["defaults"] = opts.Defaults
 	case len(defaults) > 0:
@@ -292,23 +334,23 @@ func (c *Client) SubmitCSV(ctx context.Context, name string, r io.Reader, opts C
 		_, err = io.Copy(part, r)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
 	js, err := json.Marshal(meta)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := mw.WriteField("campaign", string(js)); err != nil {
-		return nil, err
+		return err
 	}
 	if err := mw.Close(); err != nil {
-		return nil, err
+		return err
 	}
 	path := "/api/v1/campaigns"
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	return &out, c.do(ctx, "POST", path, mw.FormDataContentType(), &body, &out, hdr...)
+	return c.do(ctx, "POST", path, mw.FormDataContentType(), &body, out, hdr...)
 }
 
 // Campaign reads the campaign id.

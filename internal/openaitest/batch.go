@@ -560,7 +560,7 @@ func (h *Handler) complete(raw json.RawMessage, malformed bool) (int, []byte) {
 		content = appendEmail(nil, &req)
 	}
 	h.lineSeq++
-	return http.StatusOK, appendCompletion(nil, h.lineSeq, h.now().Unix(), &req, content)
+	return http.StatusOK, appendCompletion(nil, h.lineSeq, h.now().Unix(), &req, content, h.cfg.CountTokens)
 }
 
 // appendLine appends one output or error file line: a response with its

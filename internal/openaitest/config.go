@@ -45,6 +45,12 @@ type Config struct {
 	// DiscardRequests keeps only the counts, not the requests, so that a
 	// long load test does not grow without bound.
 	DiscardRequests bool
+	// CountTokens reports usage as OpenAI counts it, with the model's
+	// tokenizer (internal/tokens): the messages with their chat overhead
+	// and the response format's schema, and the answer's content. Off, a
+	// token is a quarter of the bytes: the tokenizer costs more per request
+	// than the rest of the server, and load benchmarks measure the client.
+	CountTokens bool
 	// Now is the clock for created timestamps, the rate limit,
 	// Request.At and the batches' stages; nil means time.Now.
 	Now func() time.Time
@@ -109,6 +115,9 @@ func WithScript(replies ...Reply) Option {
 
 // WithAPIKey requires the key as a bearer token.
 func WithAPIKey(key string) Option { return func(c *Config) { c.APIKey = key } }
+
+// WithCountTokens counts usage with the model's tokenizer (CountTokens).
+func WithCountTokens() Option { return func(c *Config) { c.CountTokens = true } }
 
 // WithNow sets the clock.
 func WithNow(now func() time.Time) Option { return func(c *Config) { c.Now = now } }

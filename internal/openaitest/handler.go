@@ -365,7 +365,7 @@ func (h *Handler) answer(w http.ResponseWriter, buf *buffers, req *wireRequest, 
 	} else {
 		contentBytes = append(buf.content[:0], content...)
 	}
-	buf.out = appendCompletion(buf.out[:0], n, h.now().Unix(), req, contentBytes)
+	buf.out = appendCompletion(buf.out[:0], n, h.now().Unix(), req, contentBytes, h.cfg.CountTokens)
 	writeBody(w, status, buf.out)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/prompt"
+	"github.com/ingren/ingren/internal/tokens"
 	"github.com/ingren/ingren/prompts"
 )
 
@@ -420,5 +421,31 @@ func BenchmarkHandler(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
 		}
+	}
+}
+
+// With CountTokens the usage is OpenAI's count: the messages with the
+// chat overhead and the schema, in the model's encoding, and the answer.
+func TestServerCountTokens(t *testing.T) {
+	for _, model := range []string{"gpt-4o-mini", "gpt-4"} {
+		t.Run(model, func(t *testing.T) {
+			s := openaitest.New(t, openaitest.WithCountTokens())
+			req := mustRequest(t, "Jürgen", "Ölwerke Köln GmbH")
+			req.Model = model
+			resp, err := client(s.URL).CreateChatCompletion(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := tokens.For(model)
+			wantPrompt := c.Chat([]tokens.Message{
+				{Role: "system", Content: req.Messages[0].Content},
+				{Role: "user", Content: req.Messages[1].Content},
+			}, "email", []byte(strictSchema))
+			wantCompletion := c.Text(resp.Choices[0].Message.Content)
+			if resp.Usage.PromptTokens != wantPrompt || resp.Usage.CompletionTokens != wantCompletion ||
+				resp.Usage.TotalTokens != wantPrompt+wantCompletion {
+				t.Errorf("usage = %+v, want prompt %d, completion %d", resp.Usage, wantPrompt, wantCompletion)
+			}
+		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/ingren/ingren/internal/tokens"
 )
 
 // malformedContent is what a model sends when it ignores the format: prose
@@ -69,13 +71,11 @@ func decodeRequest(raw []byte) (wireRequest, *openai.ChatCompletionRequest, erro
 }
 
 // appendCompletion appends a chat.completion object, built by hand so that
-// a load test measures the client, not this server's encoder.
-func appendCompletion(b []byte, n int, created int64, req *wireRequest, content []byte) []byte {
-	prompt := 0
-	for i := range req.Messages {
-		prompt += len(req.Messages[i].Content)
-	}
-	promptTokens, completionTokens := prompt/4, len(content)/4
+// a load test measures the client, not this server's encoder. Its usage is
+// counted with the model's tokenizer when count is set (Config.CountTokens),
+// and is a quarter of the bytes otherwise.
+func appendCompletion(b []byte, n int, created int64, req *wireRequest, content []byte, count bool) []byte {
+	promptTokens, completionTokens := usage(req, content, count)
 	b = append(b, `{"id":"chatcmpl-openaitest-`...)
 	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, `","object":"chat.completion","created":`...)
@@ -92,6 +92,30 @@ func appendCompletion(b []byte, n int, created int64, req *wireRequest, content 
 	b = strconv.AppendInt(b, int64(promptTokens+completionTokens), 10)
 	b = append(b, `},"system_fingerprint":"fp_openaitest"}`...)
 	return b
+}
+
+// usage is what a request and its answer's content cost in tokens: as
+// OpenAI counts them with the model's tokenizer when count is set (the
+// messages with their chat overhead, and the response format's schema),
+// else a quarter of the bytes, which costs a load test nothing.
+func usage(req *wireRequest, content []byte, count bool) (prompt, completion int) {
+	if !count {
+		for i := range req.Messages {
+			prompt += len(req.Messages[i].Content)
+		}
+		return prompt / 4, len(content) / 4
+	}
+	c := tokens.For(req.Model)
+	msgs := make([]tokens.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = tokens.Message{Role: m.Role, Content: m.Content}
+	}
+	var name string
+	var schema []byte
+	if rf := req.ResponseFormat; rf != nil && rf.JSONSchema != nil {
+		name, schema = rf.JSONSchema.Name, rf.JSONSchema.Schema
+	}
+	return c.Chat(msgs, name, schema), c.Text(string(content))
 }
 
 // appendError appends an OpenAI error object.

@@ -1,0 +1,189 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/price"
+	"github.com/ingren/ingren/internal/tokens"
+)
+
+// Estimate is what a campaign would cost, worked out before anything is
+// stored: a dry run of Submit.
+type Estimate struct {
+	// Total is the number of prospects the campaign would write for.
+	Total int
+	// PromptTokens are the tokens of every prospect's first call, counted
+	// as the provider bills them (internal/tokens); a repair round, when
+	// one is needed, comes on top.
+	PromptTokens int
+	// CompletionTokens are the expected tokens of the answers, from each
+	// prospect's options.max_words and the number of emails it asks for
+	// (see CompletionTokens).
+	CompletionTokens int
+	// RealtimeUSD and BatchUSD are the tokens' price in either mode; nil
+	// when the price table does not know a model the campaign uses
+	// (Warnings says which): never a guess.
+	RealtimeUSD, BatchUSD *float64
+	Warnings              []string
+	// Skipped lists the inputs EstimateInputs left out, in order.
+	Skipped []Skipped
+}
+
+// The expected answer of one email, in tokens, for CompletionTokens.
+const (
+	// expectedFill is the share of max_words a model's body is expected to
+	// fill: the prompt asks for a short email within the limit, and models
+	// writing to a word limit land well under it (the test server's
+	// canned email, written as a typical answer, is 62 body words for the
+	// default 125).
+	expectedFill = 0.5
+	// tokensPerWord is measured with o200k_base on cold emails: 1.28 for
+	// English prose, 1.38 for German; cl100k_base is within a few percent.
+	tokensPerWord = 1.3
+	// answerOverhead is the subject (2 to 5 words) and the JSON around an
+	// email ({"subject": "...", "body": "..."}, the escaped line breaks):
+	// 16 tokens in the test server's answer.
+	answerOverhead = 15
+)
+
+// CompletionTokens is the expected size of an answer of emails emails of
+// at most maxWords words each: an expectation, not the cap a call sets
+// (email.Answer.MaxTokens is about three times as much).
+func CompletionTokens(emails, maxWords int) int {
+	return emails * (int(math.Round(expectedFill*float64(maxWords)*tokensPerWord)) + answerOverhead)
+}
+
+// firstPrompter renders a request's first call; *email.Composer is one.
+type firstPrompter interface {
+	FirstPrompt(req *email.Request) (email.Prompt, error)
+}
+
+// Estimate validates body exactly as Submit does (the same errors) and
+// returns what the campaign would cost, storing and enqueueing nothing.
+func (s *Service) Estimate(ctx context.Context, body []byte) (*Estimate, error) {
+	_, reqs, warnings, err := DecodeSubmission(body, s.maxProspects(), s.AllowedModels)
+	if err != nil {
+		return nil, err
+	}
+	return s.estimate(ctx, reqs, warnings)
+}
+
+// EstimateInputs validates a campaign read from a file exactly as
+// SubmitInputs does and returns what it would cost, storing and
+// enqueueing nothing. The inputs skipInvalid leaves out are in
+// Estimate.Skipped and cost nothing.
+func (s *Service) EstimateInputs(ctx context.Context, head Submission, inputs []ParsedInput, skipInvalid bool, name FieldNamer, warnings []string) (*Estimate, error) {
+	_, reqs, skipped, err := s.checkInputs(head, inputs, skipInvalid, name)
+	if err != nil {
+		return nil, err
+	}
+	est, err := s.estimate(ctx, reqs, warnings)
+	if err != nil {
+		return nil, err
+	}
+	est.Skipped = skipped
+	return est, nil
+}
+
+// model is the model a prompt that names none is written with: the
+// Writer's own, which the app puts first in AllowedModels.
+func (s *Service) model() string {
+	if s.Model != "" {
+		return s.Model
+	}
+	if len(s.AllowedModels) > 0 {
+		return s.AllowedModels[0]
+	}
+	return ""
+}
+
+func (s *Service) prices() *price.Table {
+	if s.Prices != nil {
+		return s.Prices
+	}
+	return price.Default()
+}
+
+// estimate renders every request's first call as the worker would and
+// counts it; the campaign's mode does not change the tokens, and both
+// modes' prices are given.
+func (s *Service) estimate(ctx context.Context, reqs []email.Request, warnings []string) (*Estimate, error) {
+	fp, ok := s.Composer.(firstPrompter)
+	if !ok {
+		return nil, fmt.Errorf("estimate: the composer cannot render prompts")
+	}
+	type spend struct{ prompt, completion int }
+	var (
+		est     = &Estimate{Total: len(reqs), Warnings: append([]string(nil), warnings...)}
+		byModel = map[string]*spend{}
+		// seen counts a message text once per encoding: the system prompt
+		// is the same for most prospects, and counting is the slow part.
+		seen = map[[2]string]int{}
+	)
+	for i := range reqs {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		p, err := fp.FirstPrompt(&reqs[i])
+		if err != nil {
+			return nil, fmt.Errorf("estimate: render prospect %d: %w", i, err)
+		}
+		model := p.Model
+		if model == "" {
+			model = s.model()
+		}
+		c := tokens.For(model)
+		n := tokens.ReplyPriming
+		for _, m := range p.Messages {
+			key := [2]string{c.Encoding(), m.Content}
+			t, ok := seen[key]
+			if !ok {
+				t = c.Text(m.Content)
+				seen[key] = t
+			}
+			n += tokens.PerMessage + c.Text(string(m.Role)) + t
+		}
+		name, schema := p.Answer.Schema()
+		n += c.Schema(name, schema)
+		sp := byModel[model]
+		if sp == nil {
+			sp = &spend{}
+			byModel[model] = sp
+		}
+		sp.prompt += n
+		sp.completion += CompletionTokens(p.Answer.Emails, reqs[i].Options.WithDefaults().MaxWords)
+	}
+	models := make([]string, 0, len(byModel))
+	for m := range byModel {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	var realtime, batch float64
+	priced := true
+	table := s.prices()
+	for _, m := range models {
+		sp := byModel[m]
+		est.PromptTokens += sp.prompt
+		est.CompletionTokens += sp.completion
+		rt, ok := table.Cost(m, email.Usage{PromptTokens: sp.prompt, CompletionTokens: sp.completion})
+		if !ok {
+			priced = false
+			est.Warnings = append(est.Warnings, fmt.Sprintf("no price is known for model %q: cost_usd is null (MODEL_PRICES can add it)", m))
+			continue
+		}
+		b, _ := table.Cost(m, email.Usage{PromptTokens: sp.prompt, CompletionTokens: sp.completion,
+			BatchPromptTokens: sp.prompt, BatchCompletionTokens: sp.completion})
+		realtime += rt
+		batch += b
+	}
+	if priced {
+		est.RealtimeUSD, est.BatchUSD = &realtime, &batch
+	}
+	return est, nil
+}
