@@ -205,11 +205,11 @@ type estimateResponse struct {
 type estimateView struct {
 	PromptTokens     int     `json:"prompt_tokens"`
 	CompletionTokens int     `json:"completion_tokens"`
-	CostUSD          costUSD `json:"cost_usd"`
+	CostUSD          modePrices `json:"cost_usd"`
 }
 
-// costUSD is a price in either mode; null for a model without a price.
-type costUSD struct {
+// modePrices is a price in either mode; null for a model without a price.
+type modePrices struct {
 	Realtime *float64 `json:"realtime"`
 	Batch    *float64 `json:"batch"`
 }
@@ -220,7 +220,7 @@ func estimated(w http.ResponseWriter, est *campaign.Estimate, skipped []skippedR
 	writeJSON(w, http.StatusOK, estimateResponse{
 		Total: est.Total,
 		Estimate: estimateView{PromptTokens: est.PromptTokens, CompletionTokens: est.CompletionTokens,
-			CostUSD: costUSD{Realtime: microDollars(est.RealtimeUSD), Batch: microDollars(est.BatchUSD)}},
+			CostUSD: modePrices{Realtime: microDollars(est.RealtimeUSD), Batch: microDollars(est.BatchUSD)}},
 		Warnings: append([]string{}, est.Warnings...), Skipped: skipped,
 	})
 	return nil

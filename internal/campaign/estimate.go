@@ -101,7 +101,7 @@ func (s *Service) model() string {
 	return ""
 }
 
-func (s *Service) prices() *price.Table {
+func (s *Service) prices() Prices {
 	if s.Prices != nil {
 		return s.Prices
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/email"
-	"github.com/ingren/ingren/internal/price"
 )
 
 // Service submits, reads, cancels and retries campaigns, and has their
@@ -24,7 +23,8 @@ type Service struct {
 	Composer Composer
 	Checker  Checker
 	// Prices counts what a regenerated email cost (nil: no model has a
-	// price).
+	// price), and turns an estimate's tokens into dollars (nil: the
+	// embedded table, price.Default()).
 	Prices Prices
 	// RegenerateTimeout bounds one Regenerate's model work, repair round
 	// included, when the caller's context ends later (default
@@ -38,9 +38,6 @@ type Service struct {
 	// Model is the model a request that names none is written with, for
 	// Estimate (default: the first of AllowedModels, the Writer's own).
 	Model string
-	// Prices turns an estimate's tokens into dollars (default
-	// price.Default()).
-	Prices *price.Table
 	// TTL is how long a campaign is kept (default 30 days).
 	TTL time.Duration
 	// Now is the clock (default time.Now).
