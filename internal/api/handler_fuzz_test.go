@@ -48,8 +48,8 @@ func fuzzServer(f *testing.F) http.Handler {
 	if err != nil {
 		f.Fatal(err)
 	}
-	svc := &campaign.Service{Store: store, Queue: queue, MaxProspects: 20}
 	composer := &email.Composer{Writer: offline.New(), Prompts: set}
+	svc := &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer, MaxProspects: 20}
 	return api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{fuzzKey})}, composer, svc,
 		slog.New(slog.DiscardHandler))
 }
@@ -178,6 +178,9 @@ func FuzzCreateCSVCampaignHandler(f *testing.F) {
 		{"\xFF\xFEF\x00i\x00r\x00s\x00t\x00", "mode=batch"},
 		{"Name,Org\n\"a\nb\",c\n", "webhook_url=ftp://x"},
 		{"First Name\nAda\n", "skip_invalid&mode="},
+		{"First Name,Company\nAda,Acme\n", "dry_run=true&mode=batch"},
+		{"First Name,Company\nAda,\n", "dry_run=1&skip_invalid=true"},
+		{"First Name\nAda\n", "dry_run="},
 		{"", ""},
 	} {
 		f.Add([]byte(s.body), s.query)
