@@ -203,8 +203,8 @@ type estimateResponse struct {
 }
 
 type estimateView struct {
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
+	PromptTokens     int        `json:"prompt_tokens"`
+	CompletionTokens int        `json:"completion_tokens"`
 	CostUSD          modePrices `json:"cost_usd"`
 }
 
