@@ -31,27 +31,35 @@ const fuzzKey = "fuzz-key-0123456789abcdef"
 // worker runs: a submitted campaign stays queued.
 func fuzzServer(f *testing.F) http.Handler {
 	f.Helper()
+	svc, composer := offlineService(f)
+	return api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{fuzzKey})}, composer, svc,
+		slog.New(slog.DiscardHandler))
+}
+
+// offlineService is the campaign service as the local program assembles
+// it, with the offline writer (no network), on SQLite in a temporary
+// directory, and the composer it renders and lints with.
+func offlineService(tb testing.TB) (*campaign.Service, *email.Composer) {
+	tb.Helper()
 	set, err := prompt.Load(prompts.FS)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	db, err := sqlite.Open(filepath.Join(f.TempDir(), "ingren.db"))
+	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "ingren.db"))
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	f.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { db.Close() })
 	store, err := sqlite.NewStore(db)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	composer := &email.Composer{Writer: offline.New(), Prompts: set}
-	svc := &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer, MaxProspects: 20}
-	return api.NewServer(api.Config{}, api.KeyAuth{Keys: apikey.New([]string{fuzzKey})}, composer, svc,
-		slog.New(slog.DiscardHandler))
+	return &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer, MaxProspects: 20}, composer
 }
 
 // serve sends one request straight to the handler, so a panic fails the

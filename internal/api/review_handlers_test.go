@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +17,6 @@ import (
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/lint"
-	"github.com/ingren/ingren/internal/offline"
-	"github.com/ingren/ingren/internal/prompt"
-	"github.com/ingren/ingren/internal/sqlite"
-	"github.com/ingren/ingren/prompts"
 )
 
 // reviewServer is the API as the local program assembles it (with cfg),
@@ -29,25 +24,8 @@ import (
 // written, 2 failed. It returns the handler and the campaign's id.
 func reviewServer(f testing.TB, cfg api.Config) (http.Handler, string) {
 	f.Helper()
-	set, err := prompt.Load(prompts.FS)
-	if err != nil {
-		f.Fatal(err)
-	}
-	db, err := sqlite.Open(filepath.Join(f.TempDir(), "ingren.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
-	store, err := sqlite.NewStore(db)
-	if err != nil {
-		f.Fatal(err)
-	}
-	queue, err := sqlite.NewQueue(db, "work", time.Minute, 5)
-	if err != nil {
-		f.Fatal(err)
-	}
-	composer := &email.Composer{Writer: offline.New(), Prompts: set}
-	svc := &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer, MaxProspects: 20}
+	svc, composer := offlineService(f)
+	store := svc.Store
 	ctx := context.Background()
 	body := `{"prospects": [` +
 		`{"prospect": {"first_name": "Pat"}, "company": {"company_name": "Acme"}},` +

@@ -11,26 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingren/ingren/internal/client"
 	"github.com/ingren/ingren/internal/openaitest"
 	"github.com/ingren/ingren/internal/testprog"
 )
-
-// estimateAnswer is the 200 of a dry run.
-type estimateAnswer struct {
-	Total    int `json:"total"`
-	Estimate struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-		CostUSD          struct {
-			Realtime *float64 `json:"realtime"`
-			Batch    *float64 `json:"batch"`
-		} `json:"cost_usd"`
-	} `json:"estimate"`
-	Warnings []string `json:"warnings"`
-	Skipped  []struct {
-		Row int `json:"row"`
-	} `json:"skipped"`
-}
 
 // campaignCount is how many campaigns the key has.
 func campaignCount(t *testing.T, base string) int {
@@ -62,7 +46,7 @@ func TestLocalCampaignDryRun(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("JSON dry run: %d %s", status, b)
 	}
-	est := testprog.MustDecode[estimateAnswer](t, b)
+	est := testprog.MustDecode[client.Estimate](t, b)
 	e := est.Estimate
 	if est.Total != 3 || e.PromptTokens < 3*500 || e.CompletionTokens == 0 || e.CostUSD.Realtime == nil || e.CostUSD.Batch == nil ||
 		*e.CostUSD.Realtime <= 0 || math.Abs(*e.CostUSD.Batch-*e.CostUSD.Realtime/2) > 2e-6 {
@@ -72,13 +56,13 @@ func TestLocalCampaignDryRun(t *testing.T) {
 	t.Run("CSV", func(t *testing.T) {
 		file := []byte("First Name,Company Name\nAda,Acme\n,Beta\nCy,Cee\n")
 		status, b := postCSV(t, base, file, url.Values{"dry_run": {"true"}, "skip_invalid": {"true"}, "sender_name": {"Alex"}})
-		got := testprog.MustDecode[estimateAnswer](t, b)
+		got := testprog.MustDecode[client.Estimate](t, b)
 		if status != http.StatusOK || got.Total != 2 || len(got.Skipped) != 1 || got.Skipped[0].Row != 3 || got.Estimate.PromptTokens == 0 {
 			t.Fatalf("CSV dry run: %d %s", status, b)
 		}
 		mp, ctype := multipartBody(t, file, `{"defaults": {"sender": {"name": "Alex"}}}`)
 		status, _, b = testprog.Do(t, "POST", dry+"&skip_invalid=true", testKey, mp, "Content-Type", ctype)
-		if status != http.StatusOK || !reflect.DeepEqual(testprog.MustDecode[estimateAnswer](t, b), got) {
+		if status != http.StatusOK || !reflect.DeepEqual(testprog.MustDecode[client.Estimate](t, b), got) {
 			t.Fatalf("multipart dry run: %d %s; want the text/csv one", status, b)
 		}
 	})
@@ -142,7 +126,7 @@ func TestEstimateWithinTenPercent(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("dry run: %d %s", status, b)
 	}
-	est := testprog.MustDecode[estimateAnswer](t, b).Estimate
+	est := testprog.MustDecode[client.Estimate](t, b).Estimate
 
 	id := testprog.HTTP(base, testKey).Submit(t, body)
 	testprog.HTTP(base, testKey).WaitFor(t, id, 60*time.Second, testprog.Campaign.Final)
