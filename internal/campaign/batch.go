@@ -28,6 +28,18 @@ const (
 // Valid reports whether m is one of the modes above.
 func (m Mode) Valid() bool { return m == ModeRealtime || m == ModeBatch }
 
+// CheckModes is what the stores check of the modes they are given
+// (Create's, "" meaning realtime, and SwitchMode's two): each must be one
+// of the modes above.
+func CheckModes(modes ...Mode) error {
+	for _, m := range modes {
+		if !m.Valid() {
+			return fmt.Errorf("mode %q is not %s or %s", m, ModeRealtime, ModeBatch)
+		}
+	}
+	return nil
+}
+
 // BatchStatus is a provider batch's state as the worker last saw it: the
 // provider's own status, or BatchPreparing before the batch exists.
 type BatchStatus string

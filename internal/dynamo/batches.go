@@ -244,8 +244,8 @@ func (s *Store) SwitchMode(ctx context.Context, campaignID string, from, to camp
 	fail := func(err error) error {
 		return fmt.Errorf("switch campaign %s from %s to %s: %w", campaignID, from, to, err)
 	}
-	if !from.Valid() || !to.Valid() {
-		return fail(fmt.Errorf("modes must be %s or %s", campaign.ModeRealtime, campaign.ModeBatch))
+	if err := campaign.CheckModes(from, to); err != nil {
+		return fail(err)
 	}
 	token := randomToken()
 	e := newExpr()

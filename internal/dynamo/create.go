@@ -50,8 +50,10 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	if err := campaign.CheckEmails(c, items); err != nil {
 		return nil, err
 	}
-	if c.Mode != "" && !c.Mode.Valid() {
-		return nil, fmt.Errorf("create campaign: mode %q is not %s or %s", c.Mode, campaign.ModeRealtime, campaign.ModeBatch)
+	if c.Mode != "" {
+		if err := campaign.CheckModes(c.Mode); err != nil {
+			return nil, fmt.Errorf("create campaign: %w", err)
+		}
 	}
 	out := s.stored(c)
 	if _, err := s.getCampaign(ctx, out.ID); err == nil {

@@ -74,8 +74,10 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	if err := campaign.CheckEmails(c, items); err != nil {
 		return nil, err
 	}
-	if c.Mode != "" && !c.Mode.Valid() {
-		return nil, fmt.Errorf("create campaign: mode %q is not %s or %s", c.Mode, campaign.ModeRealtime, campaign.ModeBatch)
+	if c.Mode != "" {
+		if err := campaign.CheckModes(c.Mode); err != nil {
+			return nil, fmt.Errorf("create campaign: %w", err)
+		}
 	}
 	out := stored(c)
 	warnings, err := warningsJSON(out.Warnings)
