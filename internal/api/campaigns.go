@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"io"
 	"log/slog"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -72,7 +71,7 @@ func toCampaign(c *campaign.Campaign) campaignResponse {
 		Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
 		Approved: c.Approved, Rejected: c.Rejected, Unreviewed: c.Unreviewed(), Retries: c.Round,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Usage: usageView{Usage: c.Usage, CostUSD: costUSD(c.Cost())},
-		Mode: string(modeOf(c)), Warnings: append([]string{}, c.Warnings...),
+		Mode: string(c.Mode), Warnings: append([]string{}, c.Warnings...),
 	}
 	if w := c.CostWarning(); w != "" {
 		r.Warnings = append(r.Warnings, w)
@@ -84,20 +83,11 @@ func toCampaign(c *campaign.Campaign) campaignResponse {
 	return r
 }
 
-// modeOf is the campaign's mode; "" (a campaign stored before modes
-// existed) is realtime.
-func modeOf(c *campaign.Campaign) campaign.Mode {
-	if c.Mode == "" {
-		return campaign.ModeRealtime
-	}
-	return c.Mode
-}
-
 // campaignView is the campaign as its own answers show it: with its
 // batches when it is in batch mode ([] before the worker split it).
 func (s *Server) campaignView(r *http.Request, c *campaign.Campaign) (campaignResponse, error) {
 	v := toCampaign(c)
-	if modeOf(c) != campaign.ModeBatch {
+	if c.Mode != campaign.ModeBatch {
 		return v, nil
 	}
 	bs, err := s.campaigns.Batches(r.Context(), c)
@@ -214,26 +204,26 @@ type modePrices struct {
 	Batch    *float64 `json:"batch"`
 }
 
+// roundUSD rounds a price to the micro-dollar, as every cost_usd is
+// (campaign.RoundUSD); nil stays nil.
+func roundUSD(usd *float64) *float64 {
+	if usd == nil {
+		return nil
+	}
+	v := campaign.RoundUSD(*usd)
+	return &v
+}
+
 // estimated answers a dry run with est; skipped are the rows of a CSV
 // campaign that skip_invalid would leave out.
 func estimated(w http.ResponseWriter, est *campaign.Estimate, skipped []skippedRow) error {
 	writeJSON(w, http.StatusOK, estimateResponse{
 		Total: est.Total,
 		Estimate: estimateView{PromptTokens: est.PromptTokens, CompletionTokens: est.CompletionTokens,
-			CostUSD: modePrices{Realtime: microDollars(est.RealtimeUSD), Batch: microDollars(est.BatchUSD)}},
+			CostUSD: modePrices{Realtime: roundUSD(est.RealtimeUSD), Batch: roundUSD(est.BatchUSD)}},
 		Warnings: append([]string{}, est.Warnings...), Skipped: skipped,
 	})
 	return nil
-}
-
-// microDollars rounds a price to a millionth of a dollar: the float sum's
-// last digits are noise.
-func microDollars(usd *float64) *float64 {
-	if usd == nil {
-		return nil
-	}
-	v := math.Round(*usd*1e6) / 1e6
-	return &v
 }
 
 // accepted answers a submit; skipped are the rows of a CSV campaign that
@@ -246,7 +236,7 @@ func (s *Server) accepted(w http.ResponseWriter, r *http.Request, sub *campaign.
 	}
 	w.Header().Set("Location", "/api/v1/campaigns/"+c.ID)
 	writeJSON(w, http.StatusAccepted, acceptedResponse{
-		CampaignID: c.ID, Status: string(c.Status), Total: c.Total, Mode: string(modeOf(c)),
+		CampaignID: c.ID, Status: string(c.Status), Total: c.Total, Mode: string(c.Mode),
 		Warnings: append([]string{}, sub.Warnings...), Skipped: skipped,
 	})
 	return nil

@@ -17,6 +17,10 @@ type Prices interface {
 // cost in and cost_usd is rounded to.
 func MicroUSD(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
 
+// RoundUSD rounds usd to the micro-dollar, as every cost_usd is: a float
+// sum's last digits are noise.
+func RoundUSD(usd float64) float64 { return float64(MicroUSD(usd)) / 1e6 }
+
 // CostOf is what u cost on model in US dollars, rounded to the
 // micro-dollar; ok is false when prices (nil: none) have no price for
 // model. A usage of no tokens (an offline draft's) costs nothing, priced
@@ -31,7 +35,7 @@ func CostOf(prices Prices, model string, u email.Usage) (usd float64, ok bool) {
 	if usd, ok = prices.Cost(model, u); !ok {
 		return 0, false
 	}
-	return float64(MicroUSD(usd)) / 1e6, true
+	return RoundUSD(usd), true
 }
 
 // priced returns u with its cost counter set for an outcome of model:
