@@ -166,6 +166,19 @@ func typeOf(t *testing.T, m campaign.Delivery) string {
 	return v.Type
 }
 
+// retried submits a campaign of two failing prospects and one that
+// succeeds, heals the model, starts a retry and returns the campaign's id
+// and the retry's message, not yet worked.
+func (env *reviewEnv) retried(t *testing.T) (string, campaign.Delivery) {
+	t.Helper()
+	id := env.submit(t, "Fail", "Fail", "Ann")
+	env.model.heal.Store(true)
+	if _, _, err := env.svc.Retry(context.Background(), "t", id, false); err != nil {
+		t.Fatal(err)
+	}
+	return id, env.retryMessage(t)
+}
+
 // retryMessage receives the one message queued, which must be a retry's:
 // the tests that deliver it themselves (twice, to a dying worker) start
 // from it.
@@ -623,12 +636,7 @@ func TestRetry(t *testing.T) {
 	})
 	t.Run("OKDuplicateDeliveryQueuesNothingTwice", func(t *testing.T) {
 		env := newReviewEnv(t)
-		id := env.submit(t, "Fail", "Fail", "Ann")
-		env.model.heal.Store(true)
-		if _, _, err := env.svc.Retry(ctx, "t", id, false); err != nil {
-			t.Fatal(err)
-		}
-		msg := env.retryMessage(t)
+		id, msg := env.retried(t)
 		for range 2 { // the same message delivered twice
 			if err := env.worker.Handle(ctx, msg); err != nil {
 				t.Fatal(err)
@@ -739,12 +747,7 @@ func TestRetry(t *testing.T) {
 	})
 	t.Run("OKDeadLetterEndsTheRound", func(t *testing.T) {
 		env := newReviewEnv(t)
-		id := env.submit(t, "Fail", "Fail", "Ann")
-		env.model.heal.Store(true)
-		if _, _, err := env.svc.Retry(ctx, "t", id, false); err != nil {
-			t.Fatal(err)
-		}
-		msg := env.retryMessage(t)
+		id, msg := env.retried(t)
 		// Every delivery resets the emails and fails to queue them.
 		broken := &campaign.Worker{Store: env.store, Queue: noEmailSends{env.queue}, Composer: env.model, Notifier: env.hooks}
 		if err := broken.Handle(ctx, msg); err == nil {
