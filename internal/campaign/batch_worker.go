@@ -194,33 +194,42 @@ func renderLine(batches Batches, bc BatchComposer, e *Email) ([]byte, error) {
 	return batches.Line(customID(e.CampaignID, e.Index), p)
 }
 
-// fallBack moves a batch campaign to realtime, saying why in its warnings,
-// and sends its emails the realtime way: every email when it is expanding
-// (batch nil), else the batch's. Of several batches' messages falling back
-// at once one switches; each sends its own emails.
-func (w *Worker) fallBack(ctx context.Context, c *Campaign, why string) error {
+// toRealtime moves a batch campaign to realtime, saying why in its
+// warnings. Of several messages of one campaign falling back at once one
+// switches; each then sends its own emails.
+func (w *Worker) toRealtime(ctx context.Context, c *Campaign, why string) error {
 	if err := w.Store.SwitchMode(ctx, c.ID, ModeBatch, ModeRealtime, why, w.now()); err != nil && !errors.Is(err, ErrConflict) {
 		return err
 	}
 	w.log().WarnContext(ctx, "batch campaign falls back to realtime", slog.String("reason", why))
-	return w.sendEmails(ctx, c, nil)
+	return nil
 }
 
-// sendEmails sends one item message per index (every email when indexes
-// is nil), each with its answer when answers has one.
-func (w *Worker) sendEmails(ctx context.Context, c *Campaign, indexes []int, answers ...map[int]*email.Completion) error {
-	if indexes == nil {
-		indexes = make([]int, c.Total)
-		for i := range indexes {
-			indexes[i] = i
-		}
+// fallBack is a batch campaign expanded by a worker without a Batch API:
+// it goes realtime, every email with it.
+func (w *Worker) fallBack(ctx context.Context, c *Campaign, why string) error {
+	if err := w.toRealtime(ctx, c, why); err != nil {
+		return err
 	}
+	return w.sendEmails(ctx, c, everyEmail(c), nil)
+}
+
+// everyEmail lists the indexes of all of c's emails.
+func everyEmail(c *Campaign) []int {
+	indexes := make([]int, c.Total)
+	for i := range indexes {
+		indexes[i] = i
+	}
+	return indexes
+}
+
+// sendEmails sends one item message per index, each with its answer when
+// answers has one.
+func (w *Worker) sendEmails(ctx context.Context, c *Campaign, indexes []int, answers map[int]*email.Completion) error {
 	bodies := make([][]byte, len(indexes))
 	for k, i := range indexes {
 		msg := message{Type: msgEmail, Tenant: c.Tenant, CampaignID: c.ID, Index: i}
-		if len(answers) > 0 {
-			msg.Answer = answers[0][i]
-		}
+		msg.Answer = answers[i] // nil without one (a nil map reads as empty)
 		b, err := json.Marshal(msg)
 		if err != nil {
 			return err
@@ -435,13 +444,12 @@ func (w *Worker) renderBatch(ctx context.Context, batches Batches, bc BatchCompo
 	return lines, nil
 }
 
-// batchFallBack is fallBack for a provider found without the Batch API
-// while b was submitted.
+// batchFallBack is a provider found without the Batch API while b was
+// submitted: the campaign goes realtime, b's emails with it.
 func (w *Worker) batchFallBack(ctx context.Context, c *Campaign, b *Batch) error {
-	if err := w.Store.SwitchMode(ctx, c.ID, ModeBatch, ModeRealtime, warnNoBatchAPI, w.now()); err != nil && !errors.Is(err, ErrConflict) {
+	if err := w.toRealtime(ctx, c, warnNoBatchAPI); err != nil {
 		return err
 	}
-	w.log().WarnContext(ctx, "batch campaign falls back to realtime", slog.String("reason", warnNoBatchAPI))
 	return w.batchToRealtime(ctx, c, b)
 }
 
@@ -455,7 +463,7 @@ func (w *Worker) batchToRealtime(ctx context.Context, c *Campaign, b *Batch) err
 			return fmt.Errorf("cancel batch %s before writing its emails in realtime: %w", b.ProviderID, err)
 		}
 	}
-	if err := w.sendEmails(ctx, c, b.Indexes); err != nil {
+	if err := w.sendEmails(ctx, c, b.Indexes, nil); err != nil {
 		return err
 	}
 	b.Collected = true

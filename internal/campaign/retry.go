@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,20 +95,12 @@ func (w *Worker) resetRound(ctx context.Context, c *Campaign, msg message) (int,
 		if err := g.Wait(); err != nil {
 			return sent, err
 		}
-		bodies := make([][]byte, len(indexes))
-		for i, index := range indexes {
-			b, err := json.Marshal(message{Type: msgEmail, Tenant: c.Tenant, CampaignID: c.ID, Index: index})
-			if err != nil {
-				return sent, err
-			}
-			bodies[i] = b
-		}
-		if len(bodies) > 0 {
-			if err := w.Queue.Send(ctx, bodies); err != nil {
+		if len(indexes) > 0 {
+			if err := w.sendEmails(ctx, c, indexes, nil); err != nil {
 				return sent, fmt.Errorf("queue the retried emails: %w", err)
 			}
 		}
-		sent += len(bodies)
+		sent += len(indexes)
 		if cursor = next; cursor == "" {
 			return sent, nil
 		}

@@ -317,16 +317,8 @@ func (w *Worker) expand(ctx context.Context, msg message) error {
 	if c.Mode == ModeBatch {
 		return w.expandBatch(ctx, c)
 	}
-	bodies := make([][]byte, c.Total)
-	for i := range bodies {
-		b, err := json.Marshal(message{Type: msgEmail, Tenant: c.Tenant, CampaignID: c.ID, Index: i})
-		if err != nil {
-			return err
-		}
-		bodies[i] = b
-	}
-	if err := w.Queue.Send(ctx, bodies); err != nil {
-		return fmt.Errorf("expand campaign %s: %w", c.ID, err)
+	if err := w.sendEmails(ctx, c, everyEmail(c), nil); err != nil {
+		return fmt.Errorf("expand: %w", err)
 	}
 	w.log().InfoContext(ctx, "campaign expanded", slog.Int("total", c.Total))
 	return nil
