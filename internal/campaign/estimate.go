@@ -120,9 +120,9 @@ func (s *Service) estimate(ctx context.Context, reqs []email.Request, warnings [
 	var (
 		est     = &Estimate{Total: len(reqs), Warnings: append([]string(nil), warnings...)}
 		byModel = map[string]*spend{}
-		// seen counts a message text once per encoding: the system prompt
-		// is the same for most prospects, and counting is the slow part.
-		seen = map[[2]string]int{}
+		// memo counts each message text once per encoding: the system
+		// prompt is the same for most prospects.
+		memo tokens.Memo
 	)
 	for i := range reqs {
 		if i%256 == 0 {
@@ -138,19 +138,12 @@ func (s *Service) estimate(ctx context.Context, reqs []email.Request, warnings [
 		if model == "" {
 			model = s.model()
 		}
-		c := tokens.For(model)
-		n := tokens.ReplyPriming
-		for _, m := range p.Messages {
-			key := [2]string{c.Encoding(), m.Content}
-			t, ok := seen[key]
-			if !ok {
-				t = c.Text(m.Content)
-				seen[key] = t
-			}
-			n += tokens.PerMessage + c.Text(string(m.Role)) + t
+		msgs := make([]tokens.Message, len(p.Messages))
+		for j, m := range p.Messages {
+			msgs[j] = tokens.Message{Role: string(m.Role), Content: m.Content}
 		}
 		name, schema := p.Answer.Schema()
-		n += c.Schema(name, schema)
+		n := memo.Chat(tokens.For(model), msgs, name, schema)
 		sp := byModel[model]
 		if sp == nil {
 			sp = &spend{}

@@ -95,11 +95,38 @@ type Message struct {
 // empty), as the API reports them: PerMessage for each message plus its
 // role and content, ReplyPriming once, and the schema.
 func (c Counter) Chat(msgs []Message, schemaName string, schema []byte) int {
+	return c.chat(msgs, schemaName, schema, c.Text)
+}
+
+// chat is Chat counting each text with text.
+func (c Counter) chat(msgs []Message, schemaName string, schema []byte, text func(string) int) int {
 	n := ReplyPriming
 	for _, m := range msgs {
-		n += PerMessage + c.Text(m.Role) + c.Text(m.Content)
+		n += PerMessage + text(m.Role) + text(m.Content)
 	}
 	return n + c.Schema(schemaName, schema)
+}
+
+// Memo is Chat for many requests that repeat texts (every prospect's
+// system prompt is the same): it counts each text once per encoding,
+// counting being the slow part. The zero Memo is ready; it is not safe for
+// concurrent use.
+type Memo struct{ seen map[[2]string]int }
+
+// Chat is c.Chat, with the texts counted before remembered.
+func (m *Memo) Chat(c Counter, msgs []Message, schemaName string, schema []byte) int {
+	if m.seen == nil {
+		m.seen = map[[2]string]int{}
+	}
+	return c.chat(msgs, schemaName, schema, func(s string) int {
+		key := [2]string{c.Encoding(), s}
+		n, ok := m.seen[key]
+		if !ok {
+			n = c.Text(s)
+			m.seen[key] = n
+		}
+		return n
+	})
 }
 
 // Schema is what a structured-output JSON schema adds to a request's
