@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/harness/bench"
+	"github.com/ingren/ingren/internal/price"
 )
 
 // Goals the benchmark checks.
@@ -358,24 +360,24 @@ func or(s, def string) string {
 	return def
 }
 
-// gpt-4o-mini's list prices, in dollars per million tokens, as
-// DEPLOYMENT.md's Costs table has them; OpenAI's Batch API charges half.
-const (
-	priceInput    = 0.15
-	priceOutput   = 0.60
-	batchDiscount = 0.5
-)
+// benchModel is the model the bench's campaigns are written with (the
+// program's default), and its prices the embedded table's.
+const benchModel = "gpt-4o-mini"
 
-// modelCost is what usage costs at those prices: the batch part at half.
+// modelCost is what usage costs at benchModel's prices, the batch part at
+// the Batch API's.
 func modelCost(u benchUsage) float64 {
-	rtIn, rtOut := u.PromptTokens-u.BatchPromptTokens, u.CompletionTokens-u.BatchCompletionTokens
-	return (float64(rtIn)*priceInput+float64(rtOut)*priceOutput)/1e6 +
-		batchDiscount*(float64(u.BatchPromptTokens)*priceInput+float64(u.BatchCompletionTokens)*priceOutput)/1e6
+	usd, _ := price.Default().Cost(benchModel, email.Usage{
+		PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		BatchPromptTokens: u.BatchPromptTokens, BatchCompletionTokens: u.BatchCompletionTokens,
+	})
+	return usd
 }
 
 // renderModes compares the batch-mode run with the realtime one of the
 // same upstream state (bucket drained, OPENAI_RPM=1200).
 func renderModes(r *results, sc scale) string {
+	benchPrice, _ := price.Default().Lookup(benchModel)
 	var rt *bulkRun
 	for i := range r.bulk {
 		if r.bulk[i].name == "OPENAI_RPM=1200, upstream bucket drained" {
@@ -391,7 +393,7 @@ func renderModes(r *results, sc scale) string {
 		"(validating, in progress, finalizing; OpenAI's take minutes to hours) and BATCH_POLL_INTERVAL=1s. Model cost is the "+
 		"campaign's usage at gpt-4o-mini's list prices ($%.2f/M input, $%.2f/M output tokens), batch tokens at half; "+
 		"realtime calls in batch mode are repair rounds.\n\n",
-		bench.Thousands(float64(sc.campaign), 0), batchStage, priceInput, priceOutput)
+		bench.Thousands(float64(sc.campaign), 0), batchStage, benchPrice.Input, benchPrice.Output)
 	t := bench.Table{Header: []string{"Mode", "submit → final", "written / failed", "realtime model calls", "batches", "prompt tokens (batch)", "completion tokens (batch)", "model cost", "per 1,000 emails", "vs realtime"}}
 	for _, c := range []*bulkRun{rt, &r.batch} {
 		mode, batches := "realtime", "—"
