@@ -107,7 +107,7 @@ func FuzzGenerateEmailHandler(f *testing.F) {
 	for _, s := range []string{
 		`{"prospect": {"first_name": "A"}, "company": {"company_name": "B"}, "options": {"variants": 3}}`,
 		// An explicit 0 is the default, as leaving the option out is.
-		`{"prospect": {"first_name": "A"}, "company": {"company_name": "B"}, "options": {"variants": 0, "max_words": 0}}`,
+		`{"prospect": {"first_name": "A", "email": ""}, "company": {"company_name": "B"}, "options": {"variants": 0, "max_words": 0, "model": ""}}`,
 		`{"prospect": {"first_name": "A"}, "company": {"company_name": "B"}, "options": {"sequence": {"follow_ups": 4}}}`,
 		`{"prospect": {"first_name": "A"}, "company": {"company_name": "B"}, "options": {"sequence": {"follow_ups": 2, "days": [5, 1]}}}`,
 		`{"prospect": {"first_name": " ", "tenure_months": -1}, "company": {"company_name": "B", "employee_count": 1e20}}`,
