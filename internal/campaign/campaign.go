@@ -35,10 +35,15 @@ const (
 	EmailSucceeded   EmailStatus = "succeeded"
 	EmailNeedsReview EmailStatus = "needs_review"
 	EmailFailed      EmailStatus = "failed"
+	// EmailSkipped: a budget left no room for the prospect's model call
+	// (Outcome.Error says which); it counts as failed, as NeedsReview
+	// counts as succeeded.
+	EmailSkipped EmailStatus = "skipped"
 )
 
 // Tally is what one finished email adds to its campaign's counters.
-type Tally struct{ Succeeded, NeedsReview, Failed int }
+// Skipped is part of Failed, as NeedsReview is of Succeeded.
+type Tally struct{ Succeeded, NeedsReview, Failed, Skipped int }
 
 // Finishing returns what Store.Finish records for an email that ends with
 // status and outcome r: the tally it adds to its campaign, and r as the JSON
@@ -53,6 +58,8 @@ func Finishing(status EmailStatus, r Outcome) (Tally, []byte, error) {
 		t.Succeeded, t.NeedsReview = 1, 1
 	case EmailFailed:
 		t.Failed = 1
+	case EmailSkipped:
+		t.Failed, t.Skipped = 1, 1
 	default:
 		return Tally{}, nil, fmt.Errorf("%q is not an outcome", status)
 	}
@@ -89,6 +96,8 @@ type Campaign struct {
 	Succeeded   int
 	Failed      int
 	NeedsReview int
+	// Skipped counts the emails a budget skipped: part of Failed.
+	Skipped int
 	// Approved and Rejected count the emails with that review decision.
 	Approved int
 	Rejected int
@@ -99,6 +108,13 @@ type Campaign struct {
 	Round    int
 	Retrying bool
 	Usage    email.Usage
+	// MaxCostMicroUSD caps what the campaign's model calls may cost, in
+	// millionths of a dollar (0: no cap); Create stores it and nothing
+	// changes it. ReservedMicroUSD is what the emails being written hold of
+	// it (Store.Reserve) until Finish settles their real cost into
+	// Usage.CostMicroUSD: a new hold must fit under the cap with both.
+	MaxCostMicroUSD int64
+	ReservedMicroUSD    int64
 	// Mode is how the emails are written; Create stores it as given (""
 	// as realtime), and a campaign stored before modes existed reads as
 	// realtime. Warnings are what the campaign's owner should know that
@@ -119,6 +135,11 @@ type Campaign struct {
 	CompletedAt    time.Time // zero until final
 	ExpiresAt      time.Time // the store may delete the campaign after this
 }
+
+// Unskipped counts the emails that failed other than by a budget: what
+// the API and the webhook call failed, where each prospect counts in one
+// status.
+func (c *Campaign) Unskipped() int { return c.Failed - c.Skipped }
 
 // Pending counts emails not yet worked.
 func (c *Campaign) Pending() int { return c.Total - c.Succeeded - c.Failed }
@@ -161,6 +182,9 @@ type Email struct {
 	Review     Review
 	Note       string
 	ReviewedAt time.Time
+	// Reserved is the budget a pending email holds while its model call runs
+	// (Store.Reserve); zero when none. Finish releases it.
+	Reserved Reservation
 }
 
 // CheckEmails enforces Store.Create's numbering: emails[i] is email i of

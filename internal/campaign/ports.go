@@ -21,6 +21,8 @@ import (
 // its idempotency key no longer binds, even while its records are still
 // stored (DynamoDB's TTL deletes up to days late).
 type Store interface {
+	Ledger
+
 	// Create stores c and its emails. c.ID is new. When c.IdempotencyKey is
 	// set and the tenant already used it, Create stores nothing and returns
 	// the existing campaign with ErrConflict; the caller compares
@@ -50,9 +52,10 @@ type Store interface {
 	Email(ctx context.Context, campaignID string, index int) (*Email, error)
 
 	// Finish records a pending email's outcome (status EmailSucceeded,
-	// EmailNeedsReview or EmailFailed) and adds it to the campaign's counters
-	// and usage in one atomic write, and sets the campaign's UpdatedAt to
-	// now. It returns ErrAlreadyDone, changing nothing, when the email is no
+	// EmailNeedsReview, EmailFailed or EmailSkipped) and adds it to the
+	// campaign's counters and usage in one atomic write, and sets the
+	// campaign's UpdatedAt to now. The same write releases the email's
+	// Held and books the outcome in the Ledger. It returns ErrAlreadyDone, changing nothing, when the email is no
 	// longer pending, and ErrNotFound when there is no such email.
 	Finish(ctx context.Context, campaignID string, index int, status EmailStatus, r Outcome, now time.Time) error
 
@@ -97,7 +100,8 @@ type Store interface {
 	// of several racing callers succeeds.
 	Transition(ctx context.Context, campaignID string, from []Status, to Status, now time.Time) error
 
-	// Revise changes a finished email (succeeded, needs_review or failed)
+	// Revise changes a finished email (succeeded, needs_review, failed or
+	// skipped)
 	// whose Version is still version, and moves the campaign's counters
 	// (succeeded, failed, needs_review, approved, rejected, usage) with it,
 	// in one atomic write: see Revision. It adds 1 to the Version, sets the

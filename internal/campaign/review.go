@@ -80,6 +80,10 @@ type Revision struct {
 	// Status must be empty.
 	Draft  *Outcome
 	Status EmailStatus
+	// Reserved is what the Draft's calls held of the key's budget
+	// (Ledger.ReserveKey): the write releases it and books the Draft's
+	// usage.
+	Reserved Reservation
 	// Edit replaces the reviewer's edit.
 	Edit *Edit
 	// Review sets the decision (ReviewNone clears it), moving the

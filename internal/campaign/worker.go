@@ -49,6 +49,10 @@ type Worker struct {
 	// Concurrency slots, NotifyConcurrency at a time, one attempt per
 	// delivery, each bounded by NotifyTimeout.
 	Notifier Notifier
+	// Observer is told of every email finished; nil for none.
+	Observer Observer
+	// KeyBudgets gives each tenant's monthly budget; nil for none.
+	KeyBudgets KeyBudgets
 	// Notices is the queue notify messages go to; nil means Queue. The
 	// local program gives them a queue of their own (Poller.Notices).
 	Notices Queue
@@ -450,6 +454,9 @@ func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err e
 	}
 	if err != nil {
 		return fmt.Errorf("finish email %d: %w", it.Index, err)
+	}
+	if w.Observer != nil {
+		w.Observer.EmailFinished(status, result.Model, result.Usage)
 	}
 	return w.complete(ctx, msg.Tenant, c.ID)
 }

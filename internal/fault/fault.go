@@ -41,6 +41,10 @@ const (
 	// is still running, reviewing an email that has no draft, regenerating
 	// one that another request is regenerating.
 	WrongState Code = "wrong_state"
+	// BudgetExceeded is a call a budget does not leave room for: the API
+	// key's monthly budget (402 to the client), or a campaign's
+	// max_cost_usd (its prospects end skipped).
+	BudgetExceeded Code = "budget_exceeded"
 )
 
 // Error is a failure the domain names.
