@@ -49,6 +49,7 @@ var routes = []route{
 	{Path: "/api/v1/campaigns/{id}/emails/{index}", Methods: []string{"GET", "PATCH"}},
 	{Path: "/api/v1/campaigns/{id}/emails/{index}/regenerate", Methods: []string{"POST"}},
 	{Path: "/api/v1/campaigns/{id}/retry", Methods: []string{"POST"}},
+	{Path: "/api/v1/usage", Methods: []string{"GET"}},
 	{Path: "/openapi.json", Methods: []string{"GET"}, Public: true},
 }
 

@@ -31,7 +31,12 @@ type campaignResponse struct {
 	Succeeded   int `json:"succeeded"`
 	Failed      int `json:"failed"`
 	NeedsReview int `json:"needs_review"`
-	Pending     int `json:"pending"`
+	// Skipped are the prospects a budget left no room for (not in
+	// Failed).
+	Skipped int `json:"skipped"`
+	Pending int `json:"pending"`
+	// MaxCostUSD is the campaign's cap, null for none.
+	MaxCostUSD *float64 `json:"max_cost_usd"`
 	// Approved, Rejected and Unreviewed count the drafts (succeeded and
 	// needs_review) by review decision.
 	Approved    int        `json:"approved"`
@@ -68,13 +73,17 @@ type batchView struct {
 func toCampaign(c *campaign.Campaign) campaignResponse {
 	r := campaignResponse{
 		CampaignID: c.ID, Name: c.Name, Status: string(c.Status), Total: c.Total,
-		Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview, Pending: c.Pending(),
+		Succeeded: c.Clean(), Failed: c.Unskipped(), NeedsReview: c.NeedsReview, Skipped: c.Skipped, Pending: c.Pending(),
 		Approved: c.Approved, Rejected: c.Rejected, Unreviewed: c.Unreviewed(), Retries: c.Round,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Usage: usageView{Usage: c.Usage, CostUSD: costUSD(c.Cost())},
 		Mode: string(c.Mode), Warnings: append([]string{}, c.Warnings...),
 	}
 	if w := c.CostWarning(); w != "" {
 		r.Warnings = append(r.Warnings, w)
+	}
+	if c.MaxCostMicroUSD > 0 {
+		usd := float64(c.MaxCostMicroUSD) / 1e6
+		r.MaxCostUSD = &usd
 	}
 	if !c.CompletedAt.IsZero() {
 		t := c.CompletedAt
@@ -137,7 +146,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		return s.createCSVCampaign(w, r, body, mt, params, key, dryRun)
 	}
 	if dryRun {
-		est, err := s.campaigns.Estimate(r.Context(), body)
+		est, err := s.campaigns.Estimate(r.Context(), tenantOf(r.Context()), body)
 		if err != nil {
 			return err
 		}
@@ -152,7 +161,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 
 // csvQuery are the query parameters that set up a text/csv campaign,
 // whose body is the file alone; skip_invalid applies to both CSV forms.
-var csvQuery = []string{"name", "ask", "calendar_link", "sender_name", "webhook_url", "mode", "skip_invalid"}
+var csvQuery = []string{"name", "ask", "calendar_link", "sender_name", "webhook_url", "mode", "max_cost_usd", "skip_invalid"}
 
 // checkCampaignQuery refuses a campaign setting given in the query where
 // the body's form reads it from the body: ignored, it would leave the

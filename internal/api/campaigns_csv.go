@@ -26,6 +26,12 @@ type csvCampaign struct {
 	ColumnMap map[string]string `json:"column_map"`
 	// Mode is nil when left out; "" is refused like any other unknown mode.
 	Mode *string `json:"mode"`
+	// MaxCostUSD is nil when left out; the query's text is read into
+	// maxCostText.
+	MaxCostUSD *float64 `json:"max_cost_usd"`
+	// maxCostText is the text/csv form's query parameter; nil when left
+	// out.
+	maxCostText *string
 	// Prospects come from the file: the member is refused, not ignored.
 	Prospects json.RawMessage `json:"prospects"`
 	file      []byte
@@ -71,6 +77,11 @@ func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body 
 	}
 	v := &fault.Fields{}
 	c.Submission.Mode = campaign.CheckMode(v, "mode", c.Mode)
+	if c.maxCostText != nil {
+		c.Submission.MaxCostUSD = campaign.ParseMaxCost(v, "max_cost_usd", *c.maxCostText)
+	} else {
+		c.Submission.MaxCostUSD = campaign.CheckMaxCost(v, "max_cost_usd", c.MaxCostUSD)
+	}
 	skip := false
 	const mustBool = "must be true or false"
 	if q, ok, _ := typedQuery(r, "skip_invalid", mustBool); ok {
@@ -97,7 +108,7 @@ func (s *Server) createCSVCampaign(w http.ResponseWriter, r *http.Request, body 
 		return out
 	}
 	if dryRun {
-		est, err := s.campaigns.EstimateInputs(r.Context(), c.Submission, tab.Inputs(), skip, tab.Field, append(c.warnings, tab.Warnings...))
+		est, err := s.campaigns.EstimateInputs(r.Context(), tenantOf(r.Context()), c.Submission, tab.Inputs(), skip, tab.Field, append(c.warnings, tab.Warnings...))
 		if err != nil {
 			return err
 		}
@@ -118,6 +129,10 @@ func queryCampaign(r *http.Request, body []byte) *csvCampaign {
 	if q.Has("mode") {
 		mode := q.Get("mode")
 		c.Mode = &mode
+	}
+	if q.Has("max_cost_usd") {
+		text := q.Get("max_cost_usd")
+		c.maxCostText = &text
 	}
 	c.Name = q.Get("name")
 	c.WebhookURL = q.Get("webhook_url")

@@ -46,7 +46,13 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer done()
-	res, err := s.composer.Compose(ctx, &req)
+	id := newID("em_")
+	var res email.Result
+	if s.cfg.Meter != nil {
+		res, err = s.cfg.Meter.Compose(ctx, tenantOf(r.Context()), id, &req)
+	} else {
+		res, err = s.composer.Compose(ctx, &req)
+	}
 	if err != nil {
 		return err
 	}
@@ -54,7 +60,7 @@ func (s *Server) generateEmail(w http.ResponseWriter, r *http.Request) error {
 	addLog(r.Context(), slog.String("model", res.Model), slog.Int("total_tokens", res.Usage.TotalTokens),
 		slog.Int("quality_score", first.Quality.Score), slog.Bool("needs_review", res.NeedsReview))
 	out := emailResponse{
-		ID:          newID("em_"),
+		ID:          id,
 		Subject:     first.Subject,
 		Body:        first.Body,
 		Model:       res.Model,

@@ -105,6 +105,8 @@ func faultError(e *fault.Error) *Error {
 		return &Error{Status: http.StatusPreconditionFailed, Code: "precondition_failed", Message: e.Message}
 	case fault.WrongState:
 		return &Error{Status: http.StatusConflict, Code: "wrong_state", Message: e.Message}
+	case fault.BudgetExceeded:
+		return &Error{Status: http.StatusPaymentRequired, Code: "budget_exceeded", Message: e.Message}
 	case fault.IdempotencyConflict:
 		return &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Message: e.Message}
 	case fault.IdempotencyInProgress:

@@ -248,7 +248,7 @@ func decodeStrict(body []byte, v any, optional bool) error {
 // export: a comma-separated list of generation statuses and review
 // decisions (repeating the parameter adds to the list).
 func filterParam(r *http.Request) (campaign.EmailFilter, error) {
-	const must = "must be a comma-separated list of succeeded, needs_review, failed, pending, approved, rejected, unreviewed"
+	const must = "must be a comma-separated list of succeeded, needs_review, failed, skipped, pending, approved, rejected, unreviewed"
 	var f campaign.EmailFilter
 	q := r.URL.Query()
 	if !q.Has("status") {
@@ -257,7 +257,7 @@ func filterParam(r *http.Request) (campaign.EmailFilter, error) {
 	for _, v := range q["status"] {
 		for _, name := range strings.Split(v, ",") {
 			switch name = strings.TrimSpace(name); name {
-			case string(campaign.EmailSucceeded), string(campaign.EmailNeedsReview), string(campaign.EmailFailed), string(campaign.EmailPending):
+			case string(campaign.EmailSucceeded), string(campaign.EmailNeedsReview), string(campaign.EmailFailed), string(campaign.EmailSkipped), string(campaign.EmailPending):
 				f.Statuses = append(f.Statuses, campaign.EmailStatus(name))
 			default:
 				rv, ok := reviewOf(name)

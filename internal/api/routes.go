@@ -64,6 +64,7 @@ func (s *Server) table() []route {
 		campaigns("PATCH", "/api/v1/campaigns/{id}/emails/{index}", s.changeEmail),
 		campaigns("POST", "/api/v1/campaigns/{id}/emails/{index}/regenerate", s.regenerateEmail),
 		campaigns("POST", "/api/v1/campaigns/{id}/retry", s.retryCampaign),
+		campaigns("GET", "/api/v1/usage", s.getUsage),
 	}
 }
 

@@ -52,6 +52,10 @@ type Config struct {
 	// Prices turn usage into cost_usd (the programs pass MODEL_PRICES's
 	// table); nil prices no model.
 	Prices campaign.Prices
+	// Meter keeps the API keys' monthly budgets for generate-email and
+	// books its calls for GET /api/v1/usage; nil calls the composer
+	// without either.
+	Meter *campaign.Meter
 }
 
 // DefaultMaxCampaignBody is the default bound of a campaign body: Lambda's

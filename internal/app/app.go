@@ -120,3 +120,18 @@ func safeURL(u string) string {
 	p.User, p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = nil, "", false, "", ""
 	return p.String()
 }
+
+// keyBudgets is cfg's API_KEY_BUDGETS, or nil for none: a nil interface,
+// not a nil map in one.
+func keyBudgets(cfg config.Config) campaign.KeyBudgets {
+	if len(cfg.KeyBudgets) == 0 {
+		return nil
+	}
+	return cfg.KeyBudgets
+}
+
+// newMeter is the generate-email calls' budget keeper and bookkeeper.
+func newMeter(cfg config.Config, ledger campaign.Ledger, composer *email.Composer, prices campaign.Prices, log *slog.Logger) *campaign.Meter {
+	return &campaign.Meter{Ledger: ledger, Composer: composer, KeyBudgets: keyBudgets(cfg), Prices: prices,
+		Model: cfg.OpenAIModel, Log: log}
+}

@@ -140,8 +140,10 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 		return nil, err
 	}
 	svc := &campaign.Service{Store: p.store, Queue: p.queue, Composer: p.composer, Checker: p.composer, Prices: p.prices,
-		MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.CampaignTTL, AllowedModels: p.cfg.Models()}
-	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes, Prices: p.prices}, apigw.Auth{}, p.composer, svc, p.log)
+		MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.CampaignTTL, AllowedModels: p.cfg.Models(),
+		KeyBudgets: keyBudgets(p.cfg)}
+	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes, Prices: p.prices,
+		Meter: newMeter(p.cfg, p.store, p.composer, p.prices, p.log)}, apigw.Auth{}, p.composer, svc, p.log)
 	return apigw.Handler(h), nil
 }
 
@@ -156,6 +158,7 @@ func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(cont
 	}
 	w := &campaign.Worker{
 		Store: p.store, Queue: p.queue, Composer: p.composer, Prices: p.prices,
+		KeyBudgets: keyBudgets(p.cfg), Model: p.cfg.OpenAIModel,
 		Notifier:    webhook.New(webhook.Options{Secret: p.cfg.WebhookSecret, AllowPrivate: p.cfg.WebhookAllowPrivate}),
 		Concurrency: p.cfg.WorkerConcurrency, MaxReceive: p.cfg.MaxReceiveCount, RetryDelay: p.cfg.RetryDelay, Log: p.log,
 		Batches: BatchesOf(p.composer), BatchPollInterval: p.cfg.BatchPollInterval,

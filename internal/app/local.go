@@ -88,14 +88,17 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 		return nil, err
 	}
 	svc := &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer, Prices: prices,
-		MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models()}
+		MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models(),
+		KeyBudgets: keyBudgets(cfg)}
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer, Notices: notices, Prices: prices,
+		KeyBudgets: keyBudgets(cfg), Model: cfg.OpenAIModel,
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
 		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Lease: LocalQueueVisibility, Log: log,
 		Batches: BatchesOf(composer), BatchPollInterval: cfg.BatchPollInterval,
 	}
-	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout, Prices: prices},
+	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout, Prices: prices,
+		Meter: newMeter(cfg, store, composer, prices, log)},
 		api.KeyAuth{Keys: keySet}, composer, svc, log)
 	return &Local{
 		Handler: h,

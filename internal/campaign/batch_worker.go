@@ -364,6 +364,15 @@ func (w *Worker) submitBatch(ctx context.Context, batches Batches, bc BatchCompo
 		if err != nil {
 			return err
 		}
+		if len(lines) == 0 {
+			// A budget skipped every email: nothing to send, and the
+			// batch reads as done with none of its lines answered.
+			b.Collected, b.Status = true, BatchCompleted
+			if err := w.Store.UpdateBatch(ctx, c.ID, b, w.now()); err != nil && !errors.Is(err, ErrConflict) {
+				return err
+			}
+			return w.complete(ctx, c.Tenant, c.ID)
+		}
 		id, err := batches.Upload(ctx, fmt.Sprintf("ingren-%s-%s.jsonl", c.ID, b.Key), lines)
 		if errors.Is(err, ErrBatchUnsupported) {
 			return w.batchFallBack(ctx, c, b)
@@ -421,27 +430,83 @@ func (w *Worker) recordCreated(ctx context.Context, batches Batches, c *Campaign
 }
 
 // renderBatch renders the lines of b's emails that are still pending.
+// When a budget applies, each email first holds its expected cost at the
+// batch price, as a realtime email does before its call: one that finds
+// no room ends skipped and gets no line.
 func (w *Worker) renderBatch(ctx context.Context, batches Batches, bc BatchComposer, c *Campaign, b *Batch) ([][]byte, error) {
 	want := make(map[int]bool, len(b.Indexes))
 	for _, i := range b.Indexes {
 		want[i] = true
 	}
-	lines := make([][]byte, 0, len(b.Indexes))
+	var pending []Email
 	err := w.eachEmail(ctx, c.ID, func(e *Email) error {
-		if !want[e.Index] || e.Status != EmailPending {
-			return nil
+		if want[e.Index] && e.Status == EmailPending {
+			pending = append(pending, *e)
 		}
-		line, err := renderLine(batches, bc, e)
-		if err != nil {
-			return err
-		}
-		lines = append(lines, line)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("render batch %s: %w", b.Key, err)
 	}
+	if pending, err = w.reserveBatch(ctx, c, pending); err != nil {
+		return nil, fmt.Errorf("render batch %s: %w", b.Key, err)
+	}
+	lines := make([][]byte, 0, len(pending))
+	for i := range pending {
+		line, err := renderLine(batches, bc, &pending[i])
+		if err != nil {
+			return nil, fmt.Errorf("render batch %s: %w", b.Key, err)
+		}
+		lines = append(lines, line)
+	}
 	return lines, nil
+}
+
+// reserveBatch holds the budget of a batch's pending emails, Concurrency
+// at a time, and returns those that may go in the batch; the others end
+// skipped.
+func (w *Worker) reserveBatch(ctx context.Context, c *Campaign, pending []Email) ([]Email, error) {
+	if _, ok := w.budgeted(c); !ok {
+		return pending, nil
+	}
+	keep := make([]bool, len(pending))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(w.concurrency())
+	for i := range pending {
+		g.Go(func() error {
+			skip, err := w.reserve(gctx, c, &pending[i], true)
+			switch {
+			case errors.Is(err, ErrAlreadyDone):
+				return nil // written since it was read
+			case err != nil:
+				return err
+			case skip == "":
+				keep[i] = true
+				return nil
+			}
+			err = w.Store.Finish(gctx, c.ID, pending[i].Index, EmailSkipped, Outcome{Error: skip}, w.now())
+			if err != nil && !errors.Is(err, ErrAlreadyDone) {
+				return fmt.Errorf("skip email %d: %w", pending[i].Index, err)
+			}
+			if err == nil && w.Observer != nil {
+				w.Observer.EmailFinished(EmailSkipped, "", email.Usage{})
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	kept := pending[:0]
+	for i := range pending {
+		if keep[i] {
+			kept = append(kept, pending[i])
+		}
+	}
+	if skipped := len(pending) - len(kept); skipped > 0 {
+		w.log().InfoContext(ctx, "emails skipped: a budget leaves no room", slog.Int("skipped", skipped))
+	}
+	return kept, nil
 }
 
 // batchFallBack is a provider found without the Batch API while b was

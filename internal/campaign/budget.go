@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ingren/ingren/internal/email"
@@ -133,4 +134,67 @@ type Ledger interface {
 	// Month returns the tenant's spend in month; a month without any is
 	// the zero MonthSpend with Month set.
 	Month(ctx context.Context, tenant, month string) (MonthSpend, error)
+}
+
+// checkBudgets refuses a campaign that no budget would let write an
+// email: one whose max_cost_usd cannot be kept because a model it uses
+// has no price (422 naming max_cost_usd), and one whose key's month is
+// spent already (ErrKeyBudget, 402). A budget with room left is kept
+// email by email as the campaign runs.
+func (s *Service) checkBudgets(ctx context.Context, tenant string, sub *Submission, reqs []email.Request, now time.Time) error {
+	var limit int64
+	if s.KeyBudgets != nil {
+		limit = s.KeyBudgets.Limit(tenant)
+	}
+	if sub.MaxCostUSD > 0 || limit > 0 {
+		if err := s.checkPriced(reqs, sub.MaxCostUSD > 0); err != nil {
+			return err
+		}
+	}
+	if limit == 0 {
+		return nil
+	}
+	m, err := s.Store.Month(ctx, tenant, MonthOf(now))
+	if err != nil {
+		return fmt.Errorf("read the key's spend: %w", err)
+	}
+	if m.SpentMicroUSD+m.ReservedMicroUSD >= limit {
+		return keyBudgetSpent(limit, m)
+	}
+	return nil
+}
+
+// checkPriced refuses requests of a model without a price when a budget
+// applies: no budget could be kept for them. The error names
+// max_cost_usd when the campaign set one, and options.model otherwise.
+func (s *Service) checkPriced(reqs []email.Request, campaignCap bool) error {
+	table := s.prices()
+	seen := map[string]bool{}
+	v := &fault.Fields{}
+	for i := range reqs {
+		model := reqs[i].Options.Model
+		if model == "" {
+			model = s.model()
+		}
+		if seen[model] {
+			continue
+		}
+		seen[model] = true
+		if _, ok := table.Cost(model, email.Usage{PromptTokens: 1, CompletionTokens: 1}); ok {
+			continue
+		}
+		if campaignCap {
+			v.Add("max_cost_usd", "cannot be kept: model %q has no price (set MODEL_PRICES, or leave max_cost_usd out)", model)
+		} else {
+			v.Add("options.model", "%q has no price, and this API key has a monthly budget that needs one (set MODEL_PRICES)", model)
+		}
+	}
+	return v.Err()
+}
+
+// keyBudgetSpent is ErrKeyBudget saying how much of which month is gone.
+func keyBudgetSpent(limit int64, m MonthSpend) error {
+	return &fault.Error{Code: fault.BudgetExceeded, Message: fmt.Sprintf(
+		"this API key's monthly budget of $%s for %s is spent ($%s spent, $%s held by calls in flight)",
+		formatUSD(limit), m.Month, formatUSD(m.SpentMicroUSD), formatUSD(m.ReservedMicroUSD))}
 }

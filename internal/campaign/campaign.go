@@ -113,8 +113,8 @@ type Campaign struct {
 	// changes it. ReservedMicroUSD is what the emails being written hold of
 	// it (Store.Reserve) until Finish settles their real cost into
 	// Usage.CostMicroUSD: a new hold must fit under the cap with both.
-	MaxCostMicroUSD int64
-	ReservedMicroUSD    int64
+	MaxCostMicroUSD  int64
+	ReservedMicroUSD int64
 	// Mode is how the emails are written; Create stores it as given (""
 	// as realtime), and a campaign stored before modes existed reads as
 	// realtime. Warnings are what the campaign's owner should know that

@@ -64,28 +64,70 @@ type firstPrompter interface {
 
 // Estimate validates body exactly as Submit does (the same errors) and
 // returns what the campaign would cost, storing and enqueueing nothing.
-func (s *Service) Estimate(ctx context.Context, body []byte) (*Estimate, error) {
-	_, reqs, warnings, err := DecodeSubmission(body, s.maxProspects(), s.AllowedModels)
+func (s *Service) Estimate(ctx context.Context, tenant string, body []byte) (*Estimate, error) {
+	sub, reqs, warnings, err := DecodeSubmission(body, s.maxProspects(), s.AllowedModels)
 	if err != nil {
 		return nil, err
 	}
-	return s.estimate(ctx, reqs, warnings)
+	return s.estimateBudgeted(ctx, tenant, sub, reqs, warnings)
 }
 
 // EstimateInputs validates a campaign read from a file exactly as
 // SubmitInputs does and returns what it would cost, storing and
 // enqueueing nothing. The inputs skipInvalid leaves out are in
 // Estimate.Skipped and cost nothing.
-func (s *Service) EstimateInputs(ctx context.Context, head Submission, inputs []ParsedInput, skipInvalid bool, name FieldNamer, warnings []string) (*Estimate, error) {
-	_, reqs, skipped, err := s.checkInputs(head, inputs, skipInvalid, name)
+func (s *Service) EstimateInputs(ctx context.Context, tenant string, head Submission, inputs []ParsedInput, skipInvalid bool, name FieldNamer, warnings []string) (*Estimate, error) {
+	sub, reqs, skipped, err := s.checkInputs(head, inputs, skipInvalid, name)
 	if err != nil {
+		return nil, err
+	}
+	est, err := s.estimateBudgeted(ctx, tenant, &sub, reqs, warnings)
+	if err != nil {
+		return nil, err
+	}
+	est.Skipped = skipped
+	return est, nil
+}
+
+// estimateBudgeted is estimate for a submission that Submit would take:
+// its budgets checked as Submit checks them, and a warning when one of
+// them would skip prospects.
+func (s *Service) estimateBudgeted(ctx context.Context, tenant string, sub *Submission, reqs []email.Request, warnings []string) (*Estimate, error) {
+	now := s.now()
+	if err := s.checkBudgets(ctx, tenant, sub, reqs, now); err != nil {
 		return nil, err
 	}
 	est, err := s.estimate(ctx, reqs, warnings)
 	if err != nil {
 		return nil, err
 	}
-	est.Skipped = skipped
+	cost := est.RealtimeUSD
+	if sub.Mode == ModeBatch {
+		cost = est.BatchUSD
+	}
+	if cost == nil || *cost <= 0 {
+		return est, nil
+	}
+	fits := func(room float64) int { return min(est.Total, int(room/(*cost/float64(est.Total)))) }
+	if sub.MaxCostUSD > 0 && *cost > sub.MaxCostUSD {
+		est.Warnings = append(est.Warnings, fmt.Sprintf(
+			"the estimate ($%.2f) is above max_cost_usd ($%s): about %d of the %d prospects fit, and the rest will end skipped",
+			*cost, formatUSD(MicroUSD(sub.MaxCostUSD)), fits(sub.MaxCostUSD), est.Total))
+	}
+	if s.KeyBudgets != nil {
+		if limit := s.KeyBudgets.Limit(tenant); limit > 0 {
+			m, err := s.Store.Month(ctx, tenant, MonthOf(now))
+			if err != nil {
+				return nil, fmt.Errorf("read the key's spend: %w", err)
+			}
+			room := float64(limit-m.SpentMicroUSD-m.ReservedMicroUSD) / 1e6
+			if *cost > room {
+				est.Warnings = append(est.Warnings, fmt.Sprintf(
+					"the estimate ($%.2f) is above what this API key's monthly budget has left for %s ($%.2f): about %d of the %d prospects fit, and the rest will end skipped",
+					*cost, m.Month, room, fits(room), est.Total))
+			}
+		}
+	}
 	return est, nil
 }
 
@@ -106,6 +148,27 @@ func (s *Service) prices() Prices {
 		return s.Prices
 	}
 	return price.Default()
+}
+
+// callTokens renders req's first call as the worker would and returns
+// its model (def when the request names none) and the tokens it is
+// expected to use.
+func callTokens(fp firstPrompter, memo *tokens.Memo, req *email.Request, def string) (model string, prompt, completion int, err error) {
+	p, err := fp.FirstPrompt(req)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	model = p.Model
+	if model == "" {
+		model = def
+	}
+	msgs := make([]tokens.Message, len(p.Messages))
+	for j, m := range p.Messages {
+		msgs[j] = tokens.Message{Role: string(m.Role), Content: m.Content}
+	}
+	name, schema := p.Answer.Schema()
+	prompt = memo.Chat(tokens.For(model), msgs, name, schema)
+	return model, prompt, CompletionTokens(p.Answer.Emails, req.Options.WithDefaults().MaxWords), nil
 }
 
 // estimate renders every request's first call as the worker would and
@@ -130,27 +193,17 @@ func (s *Service) estimate(ctx context.Context, reqs []email.Request, warnings [
 				return nil, err
 			}
 		}
-		p, err := fp.FirstPrompt(&reqs[i])
+		model, prompt, completion, err := callTokens(fp, &memo, &reqs[i], s.model())
 		if err != nil {
 			return nil, fmt.Errorf("estimate: render prospect %d: %w", i, err)
 		}
-		model := p.Model
-		if model == "" {
-			model = s.model()
-		}
-		msgs := make([]tokens.Message, len(p.Messages))
-		for j, m := range p.Messages {
-			msgs[j] = tokens.Message{Role: string(m.Role), Content: m.Content}
-		}
-		name, schema := p.Answer.Schema()
-		n := memo.Chat(tokens.For(model), msgs, name, schema)
 		sp := byModel[model]
 		if sp == nil {
 			sp = &spend{}
 			byModel[model] = sp
 		}
-		sp.prompt += n
-		sp.completion += CompletionTokens(p.Answer.Emails, reqs[i].Options.WithDefaults().MaxWords)
+		sp.prompt += prompt
+		sp.completion += completion
 	}
 	models := make([]string, 0, len(byModel))
 	for m := range byModel {

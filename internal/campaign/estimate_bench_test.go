@@ -22,7 +22,7 @@ func BenchmarkEstimate(b *testing.B) {
 	body, _ := json.Marshal(map[string]any{"defaults": map[string]any{"sender": map[string]any{"name": "Alex"}}, "prospects": prospects})
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := svc.Estimate(context.Background(), body); err != nil {
+		if _, err := svc.Estimate(context.Background(), "t", body); err != nil {
 			b.Fatal(err)
 		}
 	}

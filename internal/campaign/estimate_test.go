@@ -69,7 +69,7 @@ func TestEstimate(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		svc, set := estimateService(t)
-		est, err := svc.Estimate(ctx, []byte(body))
+		est, err := svc.Estimate(ctx, "t", []byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestEstimate(t *testing.T) {
 	t.Run("OKModelPerProspect", func(t *testing.T) {
 		svc, set := estimateService(t)
 		b := strings.Replace(body, `"max_words":60`, `"max_words":60,"model":"gpt-4.1"`, 1)
-		est, err := svc.Estimate(ctx, []byte(b))
+		est, err := svc.Estimate(ctx, "t", []byte(b))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestEstimate(t *testing.T) {
 	t.Run("OKUnknownModelHasNoPrice", func(t *testing.T) {
 		svc, _ := estimateService(t)
 		b := strings.Replace(body, `"max_words":60`, `"max_words":60,"model":"my-local-model"`, 1)
-		est, err := svc.Estimate(ctx, []byte(b))
+		est, err := svc.Estimate(ctx, "t", []byte(b))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestEstimate(t *testing.T) {
 	t.Run("ErrSameAsSubmit", func(t *testing.T) {
 		svc, _ := estimateService(t)
 		bad := `{"prospects":[{"prospect":{"first_name":""}},{"prospect":{"first_name":"Jo"},"company":{"company_name":"B"},"options":{"model":"gpt-9"}}],"mode":"slow"}`
-		_, estErr := svc.Estimate(ctx, []byte(bad))
+		_, estErr := svc.Estimate(ctx, "t", []byte(bad))
 		_, subErr := svc.Submit(ctx, "t", "", []byte(bad))
 		var fe *fault.Error
 		if !errors.As(estErr, &fe) || fe.Code != fault.Invalid || !reflect.DeepEqual(estErr, subErr) {
@@ -135,12 +135,12 @@ func TestEstimateInputs(t *testing.T) {
 	svc, set := estimateService(t)
 	head := campaign.Submission{Defaults: campaign.Defaults{Sender: email.Sender{Name: "Bo"}}}
 	mixed := []campaign.ParsedInput{entry("Ada", "Acme"), entry("", "Beta"), entry("Cy", "Cee")}
-	_, err := svc.EstimateInputs(ctx, head, mixed, false, rowName, nil)
+	_, err := svc.EstimateInputs(ctx, "t", head, mixed, false, rowName, nil)
 	var fe *fault.Error
 	if !errors.As(err, &fe) || len(fe.Fields) != 1 || fe.Fields[0].Field != "rows[3].prospect.first_name" {
 		t.Fatalf("err = %v, want rows[3].prospect.first_name", err)
 	}
-	est, err := svc.EstimateInputs(ctx, head, mixed, true, rowName, []string{"a warning"})
+	est, err := svc.EstimateInputs(ctx, "t", head, mixed, true, rowName, []string{"a warning"})
 	if err != nil {
 		t.Fatal(err)
 	}

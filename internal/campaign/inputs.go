@@ -73,6 +73,7 @@ func (s *Service) checkInputs(head Submission, inputs []ParsedInput, skipInvalid
 		}
 	}
 	email.CheckModel(v, "defaults.options.model", head.Defaults.Options.Model, s.AllowedModels)
+	CheckMaxCost(v, "max_cost_usd", nonZero(head.MaxCostUSD))
 	if n := textBytes(head.Columns); n > MaxColumnsBytes {
 		v.Add("columns", "the header holds %d bytes; a campaign keeps at most %d", n, MaxColumnsBytes)
 	}
@@ -119,6 +120,14 @@ func (s *Service) checkInputs(head Submission, inputs []ParsedInput, skipInvalid
 		return Submission{}, nil, nil, problems.Err()
 	}
 	return sub, reqs, skipped, nil
+}
+
+// nonZero is &f, or nil for 0 (left out).
+func nonZero(f float64) *float64 {
+	if f == 0 {
+		return nil
+	}
+	return &f
 }
 
 // textBytes is the length of cells together.

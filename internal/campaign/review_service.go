@@ -232,27 +232,39 @@ func (s *Service) Regenerate(ctx context.Context, tenant, id string, index, ifMa
 	if subject != "" || body != "" || instructions != "" {
 		req.Rewrite = &email.Rewrite{Subject: subject, Body: body, Instructions: instructions}
 	}
+	meter := s.meter()
+	reserved, err := meter.Reserve(ctx, tenant, &req)
+	if err != nil {
+		giveUp()
+		return nil, err
+	}
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	res, err := s.Composer.Compose(cctx, &req)
 	cancel()
 	if err != nil {
+		meter.Release(ctx, tenant, reserved)
 		giveUp()
 		return nil, fmt.Errorf("regenerate email %d: %w", index, err)
 	}
 	status, draft := outcomeOf(res, e.Request.Options.Kind())
 	draft.Usage = priced(s.Prices, draft.Model, draft.Usage)
 	// The call is paid for: record it even if the client left meanwhile.
-	out, err := s.Store.Revise(context.WithoutCancel(ctx), id, index, e.Version, Revision{Draft: &draft, Status: status}, s.now())
+	out, err := s.Store.Revise(context.WithoutCancel(ctx), id, index, e.Version,
+		Revision{Draft: &draft, Status: status, Reserved: reserved}, s.now())
 	if err != nil {
 		// A reviewer's change during the call wins (ErrVersionMismatch);
 		// the hold is given up either way.
+		meter.Release(ctx, tenant, reserved)
 		giveUp()
 		if errors.Is(err, ErrVersionMismatch) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("regenerate email %d: %w", index, err)
 	}
-	if e.Status == EmailFailed {
+	if s.Observer != nil {
+		s.Observer.EmailFinished(status, draft.Model, draft.Usage)
+	}
+	if e.Status == EmailFailed || e.Status == EmailSkipped {
 		s.settle(ctx, tenant, id) // its failure may have been the campaign's last
 	}
 	return out, nil
@@ -269,6 +281,11 @@ func (s *Service) settle(ctx context.Context, tenant, id string) {
 		return
 	}
 	_ = s.Store.Transition(ctx, id, []Status{StatusCompletedWithErrors}, StatusCompleted, s.now())
+}
+
+// meter is the Meter of the Service's regenerates.
+func (s *Service) meter() *Meter {
+	return &Meter{Ledger: s.Store, Composer: s.Composer, KeyBudgets: s.KeyBudgets, Prices: s.Prices, Model: s.model(), Now: s.Now}
 }
 
 func (s *Service) regenerateTimeout() time.Duration {
@@ -359,7 +376,9 @@ func (s *Service) Retry(ctx context.Context, tenant, id string, includeNeedsRevi
 	if c.Status != StatusCompleted && c.Status != StatusCompletedWithErrors {
 		return nil, 0, notFinished(c.Status)
 	}
-	statuses, n := []EmailStatus{EmailFailed}, c.Failed
+	// Skipped emails count as failed: a retry gives them another go
+	// (within the budget that is left, which a new month may have).
+	statuses, n := []EmailStatus{EmailFailed, EmailSkipped}, c.Failed
 	if includeNeedsReview {
 		statuses = append(statuses, EmailNeedsReview)
 		flagged, err := s.countFlagged(ctx, c)

@@ -26,6 +26,11 @@ type Service struct {
 	// price), and turns an estimate's tokens into dollars (nil: the
 	// embedded table, price.Default()).
 	Prices Prices
+	// KeyBudgets gives each tenant's monthly budget (nil: none): a
+	// submit or a regenerate of a key whose month is spent is refused.
+	KeyBudgets KeyBudgets
+	// Observer is told of each regenerated draft; nil for none.
+	Observer Observer
 	// RegenerateTimeout bounds one Regenerate's model work, repair round
 	// included, when the caller's context ends later (default
 	// DefaultRegenerateTimeout).
@@ -85,25 +90,29 @@ func (s *Service) maxProspects() int {
 // body, hashed, tells a replay of an idempotency key from another request.
 func (s *Service) submit(ctx context.Context, tenant, idemKey string, body []byte, sub *Submission, reqs []email.Request, warnings []string) (*Submitted, error) {
 	now := s.now()
+	if err := s.checkBudgets(ctx, tenant, sub, reqs, now); err != nil {
+		return nil, err
+	}
 	ttl := s.TTL
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
 	sum := sha256.Sum256(body)
 	c := &Campaign{
-		ID:             NewID(now),
-		Tenant:         tenant,
-		Name:           sub.Name,
-		Status:         StatusQueued,
-		Total:          len(reqs),
-		WebhookURL:     sub.WebhookURL,
-		Mode:           Mode(or(string(sub.Mode), string(ModeRealtime))),
-		Columns:        sub.Columns,
-		IdempotencyKey: idemKey,
-		RequestHash:    hex.EncodeToString(sum[:]),
-		CreatedAt:      now,
-		UpdatedAt:      now,
-		ExpiresAt:      now.Add(ttl),
+		ID:              NewID(now),
+		Tenant:          tenant,
+		Name:            sub.Name,
+		Status:          StatusQueued,
+		Total:           len(reqs),
+		WebhookURL:      sub.WebhookURL,
+		MaxCostMicroUSD: MicroUSD(sub.MaxCostUSD),
+		Mode:            Mode(or(string(sub.Mode), string(ModeRealtime))),
+		Columns:         sub.Columns,
+		IdempotencyKey:  idemKey,
+		RequestHash:     hex.EncodeToString(sum[:]),
+		CreatedAt:       now,
+		UpdatedAt:       now,
+		ExpiresAt:       now.Add(ttl),
 	}
 	emails := make([]Email, len(reqs))
 	for i := range reqs {
@@ -242,8 +251,41 @@ func (s *Service) Cancel(ctx context.Context, tenant, id string) (*Campaign, err
 	c, err := s.Store.Get(ctx, tenant, id)
 	if err == nil && c.Status == StatusCancelled {
 		s.cancelBatches(ctx, c)
+		if err := s.releaseReservations(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	return c, err
+}
+
+// releaseReservations gives back what a cancelled campaign's pending
+// emails hold of its budgets: emails of cancelled batches, and emails
+// whose delivery died holding, are never finished. A call still running
+// settles its real cost when it finishes. A failure leaves the rest for
+// the cancel's retry (cancelling twice is allowed).
+func (s *Service) releaseReservations(ctx context.Context, c *Campaign) error {
+	if c.ReservedMicroUSD <= 0 {
+		return nil
+	}
+	p := Page{Limit: 100, Filter: EmailFilter{Statuses: []EmailStatus{EmailPending}}}
+	for {
+		emails, next, err := s.Store.Emails(ctx, c.ID, p)
+		if err != nil {
+			return fmt.Errorf("release the budget campaign %s holds: %w", c.ID, err)
+		}
+		for _, e := range emails {
+			if e.Reserved.Amount == 0 {
+				continue
+			}
+			if err := s.Store.Unreserve(ctx, c.ID, e.Index, c.Tenant); err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("release the budget email %d of campaign %s holds: %w", e.Index, c.ID, err)
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		p.Cursor = next
+	}
 }
 
 // cancelBatches has the worker cancel the campaign's open provider

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/ingren/ingren/internal/email"
@@ -17,6 +18,9 @@ type Submission struct {
 	Prospects  []Input  `json:"prospects" jsonschema:"One entry per prospect; each gets one email (or its variants or sequence)."`
 	WebhookURL string   `json:"webhook_url" jsonschema:"An http(s) URL called when the campaign ends."`
 	Mode       Mode     `json:"mode" jsonschema:"realtime (the default: emails in minutes) or batch (through the provider's Batch API: half the price, within 24 hours)."`
+	// MaxCostUSD caps what the campaign's model calls may cost; 0 for
+	// no cap.
+	MaxCostUSD float64 `json:"max_cost_usd,omitempty" jsonschema:"The most the campaign's model calls may cost, in US dollars; the prospects it leaves no room for end skipped. Leave it out for no cap."`
 	// Columns is a CSV file's header (Campaign.Columns); the file's rows
 	// are the prospects' Cells. A client cannot set it.
 	Columns []string `json:"-"`
@@ -90,6 +94,7 @@ type wireSubmission struct {
 	Prospects  []json.RawMessage `json:"prospects"`
 	WebhookURL string            `json:"webhook_url"`
 	Mode       *string           `json:"mode"`
+	MaxCostUSD *float64          `json:"max_cost_usd"`
 }
 
 // DecodeSubmission reads and validates a submission. Every problem in every
@@ -112,6 +117,7 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 		}
 	}
 	mode := CheckMode(v, "mode", wire.Mode)
+	maxCost := CheckMaxCost(v, "max_cost_usd", wire.MaxCostUSD)
 	email.CheckModel(v, "defaults.options.model", wire.Defaults.Options.Model, allowedModels)
 	switch n := len(wire.Prospects); {
 	case n == 0:
@@ -122,7 +128,7 @@ func DecodeSubmission(body []byte, maxProspects int, allowedModels []string) (*S
 	}
 	problems := rep.Merge(*v)
 	warnings := newWarnings(rep.Warnings)
-	sub := &Submission{Name: wire.Name, Defaults: wire.Defaults, WebhookURL: wire.WebhookURL, Mode: mode, Prospects: make([]Input, len(wire.Prospects))}
+	sub := &Submission{Name: wire.Name, Defaults: wire.Defaults, WebhookURL: wire.WebhookURL, Mode: mode, MaxCostUSD: maxCost, Prospects: make([]Input, len(wire.Prospects))}
 	reqs := make([]email.Request, len(wire.Prospects))
 	for i, raw := range wire.Prospects {
 		e := &sub.Prospects[i]
@@ -155,6 +161,36 @@ func CheckMode(v *fault.Fields, field string, mode *string) Mode {
 	}
 	v.Add(field, "must be %q or %q", ModeRealtime, ModeBatch)
 	return ModeRealtime
+}
+
+// MaxCostLimitUSD bounds a campaign's max_cost_usd: a few digits too many
+// should be an error, not a cap that never binds.
+const MaxCostLimitUSD = 1_000_000
+
+// CheckMaxCost reads a campaign's max_cost_usd as given in field (nil
+// when left out: no cap), recording in v what is wrong with it. It is
+// kept to the micro-dollar.
+func CheckMaxCost(v *fault.Fields, field string, usd *float64) float64 {
+	switch {
+	case usd == nil:
+		return 0
+	case *usd != *usd || *usd < 0.000001 || *usd > MaxCostLimitUSD:
+		v.Add(field, "must be a number of US dollars from 0.000001 to %d (leave it out for no cap)", MaxCostLimitUSD)
+		return 0
+	}
+	return RoundUSD(*usd)
+}
+
+// ParseMaxCost is CheckMaxCost for a max_cost_usd given as text (a query
+// parameter): given, it must be a number ("" is an error: a client that
+// meant a cap must not get none).
+func ParseMaxCost(v *fault.Fields, field, text string) float64 {
+	usd, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+	if err != nil {
+		v.Add(field, "must be a number of US dollars, such as 25 or 12.50 (leave it out for no cap)")
+		return 0
+	}
+	return CheckMaxCost(v, field, &usd)
 }
 
 // maxWarningLines bounds the warnings of one submission.

@@ -53,6 +53,9 @@ type Worker struct {
 	Observer Observer
 	// KeyBudgets gives each tenant's monthly budget; nil for none.
 	KeyBudgets KeyBudgets
+	// Model is the model a request that names none is written with (the
+	// Writer's), for the expected cost a budget holds.
+	Model string
 	// Notices is the queue notify messages go to; nil means Queue. The
 	// local program gives them a queue of their own (Poller.Notices).
 	Notices Queue
@@ -89,6 +92,8 @@ type Worker struct {
 	BatchMaxBytes    int
 	Now              func() time.Time
 	Log              *slog.Logger
+
+	holds holdMemo
 }
 
 func (w *Worker) now() time.Time {
@@ -421,6 +426,20 @@ func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err e
 		}
 	}()
 
+	if msg.Answer == nil {
+		// A batch's answer was paid for when its batch was sent, and held
+		// for then (renderBatch).
+		skip, err := w.reserve(ctx, c, it, false)
+		if errors.Is(err, ErrAlreadyDone) {
+			return w.completeRedelivered(ctx, msg.Tenant, c.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if skip != "" {
+			return w.skipEmail(ctx, c, it.Index, skip)
+		}
+	}
 	var res email.Result
 	if msg.Answer != nil {
 		res, err = w.composeAnswered(ctx, &it.Request, *msg.Answer)

@@ -48,6 +48,11 @@ type Config struct {
 	// comma-separated; when empty the local program accepts one it makes on
 	// its first start and keeps in DataDir).
 	APIKeys []string
+	// KeyBudgets are the API keys' monthly budgets (API_KEY_BUDGETS:
+	// comma-separated tenant=usd, where tenant is a key's tenant id as
+	// GET /api/v1/usage shows it, or * for every key without its own;
+	// default none). A month is a UTC calendar month.
+	KeyBudgets KeyBudgets
 	// DataDir holds local state, made owner-only (0700) at start-up
 	// (DATA_DIR; default ./data).
 	DataDir string
@@ -132,6 +137,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		OpenAITPM:            p.int("OPENAI_TPM", 0, 0, 1_000_000_000),
 		Port:                 p.int("PORT", 8080, 0, 65535),
 		APIKeys:              list(getenv("API_KEYS")),
+		KeyBudgets:           p.keyBudgets("API_KEY_BUDGETS"),
 		DataDir:              DataDir(getenv),
 		TenantSecret:         strings.TrimSpace(getenv("TENANT_SECRET")),
 		PromptsDir:           getenv("PROMPTS_DIR"),
@@ -164,6 +170,54 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		p.errs = append(p.errs, fmt.Errorf("TENANT_SECRET: must be at least 32 characters (openssl rand -hex 32 makes one)"))
 	}
 	return c, errors.Join(p.errs...)
+}
+
+// KeyBudgets maps a tenant id, or "*" for every other tenant, to its
+// monthly budget in micro-dollars. It is a campaign.KeyBudgets.
+type KeyBudgets map[string]int64
+
+// Limit is tenant's monthly budget in micro-dollars, 0 for none.
+func (b KeyBudgets) Limit(tenant string) int64 {
+	if n, ok := b[tenant]; ok {
+		return n
+	}
+	return b["*"]
+}
+
+// maxKeyBudgetUSD bounds one key's monthly budget: a typo of a few more
+// digits should fail at start, not disable the cap.
+const maxKeyBudgetUSD = 1_000_000
+
+// keyBudgets reads tenant=usd pairs.
+func (p *parser) keyBudgets(name string) KeyBudgets {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return nil
+	}
+	out := KeyBudgets{}
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		tenant, amount, ok := strings.Cut(pair, "=")
+		tenant, amount = strings.TrimSpace(tenant), strings.TrimSpace(amount)
+		usd, err := strconv.ParseFloat(amount, 64)
+		switch {
+		case !ok || tenant == "":
+			p.errs = append(p.errs, fmt.Errorf("%s: %q is not tenant=usd (a key's tenant id, or * for every key)", name, pair))
+			continue
+		case err != nil || usd <= 0 || usd > maxKeyBudgetUSD || usd != usd:
+			p.errs = append(p.errs, fmt.Errorf("%s: the budget of %s, %q, is not a number of US dollars above 0 and at most %d", name, tenant, amount, maxKeyBudgetUSD))
+			continue
+		}
+		if _, dup := out[tenant]; dup {
+			p.errs = append(p.errs, fmt.Errorf("%s: %s has two budgets", name, tenant))
+			continue
+		}
+		out[tenant] = campaign.MicroUSD(usd)
+	}
+	return out
 }
 
 type parser struct {

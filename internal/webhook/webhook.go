@@ -96,14 +96,17 @@ func blocked(a netip.Addr) bool {
 // each prospect once, succeeded without needs_review (the campaign's
 // stored Succeeded counts both).
 type Payload struct {
-	Event       string    `json:"event"`
-	CampaignID  string    `json:"campaign_id"`
-	Name        string    `json:"name"`
-	Status      string    `json:"status"`
-	Total       int       `json:"total"`
-	Succeeded   int       `json:"succeeded"`
-	Failed      int       `json:"failed"`
-	NeedsReview int       `json:"needs_review"`
+	Event       string `json:"event"`
+	CampaignID  string `json:"campaign_id"`
+	Name        string `json:"name"`
+	Status      string `json:"status"`
+	Total       int    `json:"total"`
+	Succeeded   int    `json:"succeeded"`
+	Failed      int    `json:"failed"`
+	NeedsReview int    `json:"needs_review"`
+	// Skipped are the prospects a budget left no room for (not in
+	// Failed).
+	Skipped     int       `json:"skipped"`
 	CompletedAt time.Time `json:"completed_at"`
 	Usage       Usage     `json:"usage"`
 	// Mode and Warnings are the campaign's, as its API view shows them: a
@@ -125,7 +128,7 @@ type Usage struct {
 func (n *Notifier) Notify(ctx context.Context, c *campaign.Campaign) error {
 	p := Payload{
 		Event: "campaign.finished", CampaignID: c.ID, Name: c.Name, Status: string(c.Status),
-		Total: c.Total, Succeeded: c.Clean(), Failed: c.Failed, NeedsReview: c.NeedsReview,
+		Total: c.Total, Succeeded: c.Clean(), Failed: c.Unskipped(), NeedsReview: c.NeedsReview, Skipped: c.Skipped,
 		CompletedAt: c.CompletedAt, Usage: Usage{Usage: c.Usage}, Mode: string(c.Mode), Warnings: append([]string{}, c.Warnings...),
 	}
 	if usd, ok := c.Cost(); ok {

@@ -1,0 +1,122 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/tokens"
+)
+
+// holdMemo counts prompt tokens for budget holds, shared by a Worker's
+// goroutines: tokens.Memo is not safe for concurrent use on its own.
+type holdMemo struct {
+	mu   sync.Mutex
+	memo tokens.Memo
+}
+
+// budgeted reports whether c's emails hold budget before their calls,
+// and the tenant's monthly limit: when the campaign has a max_cost_usd or
+// its key a monthly budget.
+func (w *Worker) budgeted(c *Campaign) (keyLimit int64, ok bool) {
+	if w.KeyBudgets != nil {
+		keyLimit = w.KeyBudgets.Limit(c.Tenant)
+	}
+	return keyLimit, keyLimit > 0 || c.MaxCostMicroUSD > 0
+}
+
+// holdAmount is the expected cost of req's call in micro-dollars, at the
+// batch price when batch: the same count as the campaign's estimate
+// (Service.Estimate). ok is false when the model has no price.
+func (w *Worker) holdAmount(req *email.Request, batch bool) (amount int64, model string, ok bool, err error) {
+	fp, isFP := w.Composer.(firstPrompter)
+	if !isFP {
+		return 0, "", false, errors.New("the composer cannot render prompts to hold a budget with")
+	}
+	w.holds.mu.Lock()
+	model, prompt, completion, err := callTokens(fp, &w.holds.memo, req, w.Model)
+	w.holds.mu.Unlock()
+	if err != nil {
+		return 0, "", false, err
+	}
+	if w.Prices == nil {
+		return 0, model, false, nil
+	}
+	u := email.Usage{PromptTokens: prompt, CompletionTokens: completion}
+	if batch {
+		u.BatchPromptTokens, u.BatchCompletionTokens = prompt, completion
+	}
+	usd, ok := w.Prices.Cost(model, u)
+	if !ok {
+		return 0, model, false, nil
+	}
+	// A hold of nothing would let every call through a spent budget.
+	return max(MicroUSD(usd), 1), model, true, nil
+}
+
+// reserve holds the expected cost of email it's model call against the
+// campaign's and the key's budgets, when either has one. skip is the
+// reason the email is to end skipped when a budget leaves no room (or
+// when its model has no price, so that no budget could be kept); ""
+// when the call may go ahead. An email holding a reservation already
+// (its earlier delivery took it and died) keeps it.
+func (w *Worker) reserve(ctx context.Context, c *Campaign, it *Email, batch bool) (skip string, err error) {
+	keyLimit, ok := w.budgeted(c)
+	if !ok || it.Reserved.Amount > 0 {
+		return "", nil
+	}
+	amount, model, priced, err := w.holdAmount(&it.Request, batch)
+	if err != nil {
+		return "", fmt.Errorf("hold the budget of email %d: %w", it.Index, err)
+	}
+	if !priced {
+		return fmt.Sprintf("model %q has no price, so no budget can be kept: set MODEL_PRICES", model), nil
+	}
+	now := w.now()
+	r := Reservation{Amount: amount, Month: MonthOf(now), KeyLimit: keyLimit}
+	_, err = w.Store.Reserve(ctx, c.ID, it.Index, c.Tenant, r, now)
+	switch {
+	case errors.Is(err, ErrCampaignBudget):
+		return fmt.Sprintf("the campaign's max_cost_usd of $%s leaves no room for this email (about $%s)",
+			formatUSD(c.MaxCostMicroUSD), formatUSD(amount)), nil
+	case errors.Is(err, ErrKeyBudget):
+		return fmt.Sprintf("the API key's monthly budget of $%s for %s leaves no room for this email (about $%s)",
+			formatUSD(keyLimit), r.Month, formatUSD(amount)), nil
+	case err != nil:
+		return "", err
+	}
+	return "", nil
+}
+
+// skipEmail ends email index skipped for reason, and completes the
+// campaign when it was the last.
+func (w *Worker) skipEmail(ctx context.Context, c *Campaign, index int, reason string) error {
+	w.log().InfoContext(ctx, "email skipped: a budget leaves no room", slog.String("reason", reason))
+	err := w.Store.Finish(ctx, c.ID, index, EmailSkipped, Outcome{Error: reason}, w.now())
+	if errors.Is(err, ErrAlreadyDone) {
+		return w.completeRedelivered(ctx, c.Tenant, c.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("skip email %d: %w", index, err)
+	}
+	if w.Observer != nil {
+		w.Observer.EmailFinished(EmailSkipped, "", email.Usage{})
+	}
+	return w.complete(ctx, c.Tenant, c.ID)
+}
+
+// formatUSD writes micro-dollars as dollars: cents, or the micro-dollar
+// digits a small amount needs.
+func formatUSD(micro int64) string {
+	if micro%10_000 == 0 {
+		return fmt.Sprintf("%.2f", float64(micro)/1e6)
+	}
+	s := fmt.Sprintf("%.6f", float64(micro)/1e6)
+	for s[len(s)-1] == '0' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
