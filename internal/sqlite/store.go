@@ -475,7 +475,9 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 
 // DeleteExpired deletes campaigns that expired by now, the longest expired
 // first: each one's leases, emails and batches, then its row, which holds its
-// idempotency key. One call is one transaction of at most limit rows, so
+// idempotency key. What a deleted email held of its tenant's month is
+// released with it, as no Finish will now settle it; the ledger's records
+// stay. One call is one transaction of at most limit rows, so
 // that the other writers wait for it no longer than for a Create; a
 // campaign with more emails than that is deleted over several calls, and
 // reads as gone meanwhile.
@@ -497,11 +499,15 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		for _, q := range []string{
 			`DELETE FROM item_leases WHERE campaign_id = ? AND idx IN
 				(SELECT idx FROM item_leases WHERE campaign_id = ? ORDER BY idx LIMIT ?)`,
-			`DELETE FROM campaign_items WHERE campaign_id = ? AND idx IN
-				(SELECT idx FROM campaign_items WHERE campaign_id = ? ORDER BY idx LIMIT ?)`,
+			deleteItems,
 			`DELETE FROM campaign_batches WHERE campaign_id = ? AND batch_key IN
 				(SELECT batch_key FROM campaign_batches WHERE campaign_id = ? ORDER BY batch_key LIMIT ?)`,
 		} {
+			if q == deleteItems {
+				if _, err := tx.ExecContext(ctx, releaseItems, id, limit-removed, id); err != nil {
+					return 0, fmt.Errorf("release holds of expired campaign %s: %w", id, err)
+				}
+			}
 			n, err := execCount(ctx, tx, q, id, id, limit-removed)
 			if err != nil {
 				return 0, fmt.Errorf("delete expired campaign %s: %w", id, err)
@@ -524,6 +530,20 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	}
 	return removed, nil
 }
+
+// deleteItems deletes the first of a campaign's emails; its parameters
+// are the campaign id twice and how many.
+const deleteItems = `DELETE FROM campaign_items WHERE campaign_id = ? AND idx IN
+	(SELECT idx FROM campaign_items WHERE campaign_id = ? ORDER BY idx LIMIT ?)`
+
+// releaseItems releases, from the months of the campaign's tenant, what
+// the emails that deleteItems deletes hold; its parameters are the
+// campaign id, how many, and the campaign id.
+const releaseItems = `UPDATE ledger_months SET reserved_micro_usd = max(reserved_micro_usd - held.amount, 0)
+	FROM (SELECT reserved_month AS month, sum(reserved_amount) AS amount
+		FROM (SELECT reserved_month, reserved_amount FROM campaign_items WHERE campaign_id = ? ORDER BY idx LIMIT ?)
+		WHERE reserved_month <> '' GROUP BY reserved_month) AS held
+	WHERE ledger_months.tenant = (SELECT tenant FROM campaigns WHERE id = ?) AND ledger_months.month = held.month`
 
 func expiredIDs(ctx context.Context, tx *sql.Tx, now time.Time, limit int) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM campaigns WHERE expires_at <= ?
