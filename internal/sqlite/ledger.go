@@ -80,7 +80,7 @@ func (s *Store) Reserve(ctx context.Context, campaignID string, index int, tenan
 			h.Amount, campaignID); err != nil {
 			return fail(err)
 		}
-		if err := hold(ctx, tx, tenant, h); err != nil {
+		if err := holdMonth(ctx, tx, tenant, h); err != nil {
 			return fail(err)
 		}
 	}
@@ -162,7 +162,7 @@ func (s *Store) ReserveKey(ctx context.Context, tenant string, h campaign.Reserv
 			return fail(campaign.ErrKeyBudget)
 		}
 	}
-	if err := hold(ctx, tx, tenant, h); err != nil {
+	if err := holdMonth(ctx, tx, tenant, h); err != nil {
 		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -322,8 +322,8 @@ func month(ctx context.Context, q querier, tenant, m string) (campaign.MonthSpen
 	return out, nil
 }
 
-// hold adds h.Amount to what the tenant's month holds.
-func hold(ctx context.Context, tx execer, tenant string, h campaign.Reservation) error {
+// holdMonth adds h.Amount to what the tenant's month holds.
+func holdMonth(ctx context.Context, tx execer, tenant string, h campaign.Reservation) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO ledger_months (tenant, month, reserved_micro_usd) VALUES (?, ?, ?)
 		ON CONFLICT (tenant, month) DO UPDATE SET reserved_micro_usd = reserved_micro_usd + excluded.reserved_micro_usd`,
 		tenant, h.Month, h.Amount)
