@@ -46,3 +46,16 @@ ALTER TABLE campaigns ADD COLUMN cost_micro_usd INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE campaigns ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;
 -- email.Usage's prompt tokens served from the provider's cache.
 ALTER TABLE campaigns ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;
+
+-- Budgets (campaign.Ledger). campaign.Campaign.Skipped: emails a budget
+-- skipped, part of failed; none before budgets.
+ALTER TABLE campaigns ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+-- campaign.Campaign.MaxCostMicroUSD, 0 for no cap (every campaign stored
+-- before budgets), and ReservedMicroUSD: what its emails hold of it.
+ALTER TABLE campaigns ADD COLUMN max_cost_micro_usd INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaigns ADD COLUMN reserved_micro_usd INTEGER NOT NULL DEFAULT 0;
+-- campaign.Email.Reserved: the hold a pending email's model call takes
+-- (Store.Reserve) until Finish or Unreserve releases it; reserved_month
+-- is '' while the email holds none.
+ALTER TABLE campaign_items ADD COLUMN reserved_amount INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaign_items ADD COLUMN reserved_month TEXT NOT NULL DEFAULT '';

@@ -16,7 +16,9 @@ import (
 
 // Revise changes a finished email and its campaign's counters in one
 // transaction, which reads the email first: the transactions of a db from
-// Open take the write lock at BEGIN, so nothing changes it in between.
+// Open take the write lock at BEGIN, so nothing changes it in between. A
+// Draft's hold is released and its usage booked in the tenant's ledger in
+// the same transaction.
 func (s *Store) Revise(ctx context.Context, campaignID string, index, version int, r campaign.Revision, now time.Time) (*campaign.Email, error) {
 	fail := func(err error) (*campaign.Email, error) {
 		return nil, fmt.Errorf("revise email %s/%d: %w", campaignID, index, err)
@@ -52,6 +54,9 @@ func (s *Store) Revise(ctx context.Context, campaignID string, index, version in
 		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET status = ?, result = ?, version = version + 1,
 				edit = NULL, review = '', note = '', reviewed_at = NULL
 			WHERE campaign_id = ? AND idx = ?`, string(r.Status), string(result), campaignID, index); err != nil {
+			return fail(err)
+		}
+		if err := s.bookDraft(ctx, tx, campaignID, r, now); err != nil {
 			return fail(err)
 		}
 	} else {
@@ -94,6 +99,26 @@ func (s *Store) Revise(ctx context.Context, campaignID string, index, version in
 	return e, nil
 }
 
+// bookDraft releases the hold of r's Draft and books its usage in the
+// ledger of the campaign's tenant: in its hold's month (the month of now
+// without one), and in the campaign's record of now's day, as one email
+// written when it has a draft.
+func (s *Store) bookDraft(ctx context.Context, tx *sql.Tx, campaignID string, r campaign.Revision, now time.Time) error {
+	var tenant string
+	if err := tx.QueryRowContext(ctx, `SELECT tenant FROM campaigns WHERE id = ?`, campaignID).Scan(&tenant); err != nil {
+		return fmt.Errorf("tenant of the campaign: %w", err)
+	}
+	h := r.Reserved
+	if h.Month == "" {
+		h.Month = campaign.MonthOf(now)
+	}
+	t, _, err := campaign.Finishing(r.Status, campaign.Outcome{})
+	if err != nil {
+		return err
+	}
+	return book(ctx, tx, tenant, h, campaign.DayOf(now), campaignID, t.Succeeded, r.Draft.Usage)
+}
+
 // checkRevision refuses a Revision that Revise cannot apply as a whole.
 func checkRevision(r campaign.Revision) error {
 	if r.Draft != nil {
@@ -103,8 +128,21 @@ func checkRevision(r campaign.Revision) error {
 		if _, _, err := campaign.Finishing(r.Status, campaign.Outcome{}); err != nil {
 			return fmt.Errorf("status of the draft: %w", err)
 		}
+		if err := checkSpend(0, r.Draft.Usage); err != nil {
+			return fmt.Errorf("draft: %w", err)
+		}
+		if r.Reserved != (campaign.Reservation{}) {
+			if r.Reserved.Amount < 0 {
+				return fmt.Errorf("draft's hold amount %d µ$ is negative", r.Reserved.Amount)
+			}
+			if r.Reserved.Month != "" && !isForm(r.Reserved.Month, monthForm) {
+				return fmt.Errorf("draft's hold month %q is not of the form YYYY-MM", r.Reserved.Month)
+			}
+		}
 	} else if r.Status != "" {
 		return fmt.Errorf("status %q without a draft", r.Status)
+	} else if r.Reserved != (campaign.Reservation{}) {
+		return errors.New("a hold without a draft: ReleaseKey releases it")
 	}
 	if r.Review != nil {
 		switch *r.Review {
@@ -294,8 +332,8 @@ func (s *Store) current(ctx context.Context, q querier, campaignID string, index
 
 // counts is a change to a campaign's counters.
 type counts struct {
-	succeeded, needsReview, failed, approved, rejected int
-	usage                                              email.Usage
+	succeeded, needsReview, failed, skipped, approved, rejected int
+	usage                                                       email.Usage
 }
 
 // status counts an email of status (an outcome) sign times.
@@ -307,6 +345,7 @@ func (c *counts) status(status campaign.EmailStatus, sign int) error {
 	c.succeeded += sign * t.Succeeded
 	c.needsReview += sign * t.NeedsReview
 	c.failed += sign * t.Failed
+	c.skipped += sign * t.Skipped
 	return nil
 }
 
@@ -323,14 +362,14 @@ func (c *counts) review(r campaign.Review, sign int) {
 // apply adds c to the campaign's counters and sets its updated_at to now.
 func (c counts) apply(ctx context.Context, tx *sql.Tx, campaignID string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE campaigns SET
-			succeeded = succeeded + ?, needs_review = needs_review + ?, failed = failed + ?,
+			succeeded = succeeded + ?, needs_review = needs_review + ?, failed = failed + ?, skipped = skipped + ?,
 			approved = approved + ?, rejected = rejected + ?,
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
 			batch_prompt_tokens = batch_prompt_tokens + ?, batch_completion_tokens = batch_completion_tokens + ?,
 			cost_micro_usd = cost_micro_usd + ?, unpriced = unpriced + ?, cached_prompt_tokens = cached_prompt_tokens + ?,
 			updated_at = ?
 		WHERE id = ?`,
-		c.succeeded, c.needsReview, c.failed, c.approved, c.rejected,
+		c.succeeded, c.needsReview, c.failed, c.skipped, c.approved, c.rejected,
 		c.usage.PromptTokens, c.usage.CompletionTokens, c.usage.TotalTokens,
 		c.usage.BatchPromptTokens, c.usage.BatchCompletionTokens, c.usage.CostMicroUSD, c.usage.Unpriced, c.usage.CachedPromptTokens, now.UnixMilli(), campaignID)
 	if err != nil {

@@ -38,7 +38,7 @@ var _ campaign.Store = (*Store)(nil)
 // NewStore returns a Store on db, creating its tables if missing. db should
 // come from Open: Create and Finish rely on its immediate transactions.
 func NewStore(db *sql.DB) (*Store, error) {
-	if _, err := db.Exec(storeSchema + tasksSchema + batchesSchema); err != nil {
+	if _, err := db.Exec(storeSchema + tasksSchema + batchesSchema + ledgerSchema); err != nil {
 		return nil, fmt.Errorf("create campaign tables: %w", err)
 	}
 	if err := addColumns(context.Background(), db); err != nil {
@@ -58,7 +58,8 @@ func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
 const campaignColumns = `id, tenant, name, status, total, succeeded, failed, needs_review,
 	prompt_tokens, completion_tokens, total_tokens, webhook_url, idempotency_key, request_hash,
 	created_at, updated_at, completed_at, expires_at, approved, rejected, round, retrying,
-	mode, warnings, batch_prompt_tokens, batch_completion_tokens, cost_micro_usd, unpriced, cached_prompt_tokens`
+	mode, warnings, batch_prompt_tokens, batch_completion_tokens, cost_micro_usd, unpriced, cached_prompt_tokens,
+	skipped, max_cost_micro_usd, reserved_micro_usd`
 
 // campaignSelect are what scanCampaign reads: a campaigns row and its
 // input columns.
@@ -67,6 +68,7 @@ const campaignSelect = campaignColumns + `,
 
 // itemColumns are what scanEmail reads of a campaign_items row.
 const itemColumns = `idx, ref, request, status, result, version, round, edit, review, note, reviewed_at,
+	reserved_amount, reserved_month,
 	(SELECT cells FROM item_cells WHERE item_cells.campaign_id = campaign_items.campaign_id AND item_cells.idx = campaign_items.idx)`
 
 // Create stores c and its emails in one transaction.
@@ -78,6 +80,9 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 		if err := campaign.CheckModes(c.Mode); err != nil {
 			return nil, fmt.Errorf("create campaign: %w", err)
 		}
+	}
+	if err := checkBudget(c, items); err != nil {
+		return nil, fmt.Errorf("create campaign: %w", err)
 	}
 	out := stored(c)
 	warnings, err := warningsJSON(out.Warnings)
@@ -109,14 +114,15 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	}
 
 	_, err = tx.ExecContext(ctx, `INSERT INTO campaigns (`+campaignColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		out.ID, out.Tenant, out.Name, string(out.Status), out.Total, out.Succeeded, out.Failed, out.NeedsReview,
 		out.Usage.PromptTokens, out.Usage.CompletionTokens, out.Usage.TotalTokens, out.WebhookURL,
 		nullString(out.IdempotencyKey), out.RequestHash,
 		out.CreatedAt.UnixMilli(), out.UpdatedAt.UnixMilli(), nullMillis(out.CompletedAt), nullMillis(out.ExpiresAt),
 		out.Approved, out.Rejected, out.Round, out.Retrying,
 		string(out.Mode), warnings, out.Usage.BatchPromptTokens, out.Usage.BatchCompletionTokens,
-		out.Usage.CostMicroUSD, out.Usage.Unpriced, out.Usage.CachedPromptTokens)
+		out.Usage.CostMicroUSD, out.Usage.Unpriced, out.Usage.CachedPromptTokens,
+		out.Skipped, out.MaxCostMicroUSD, out.ReservedMicroUSD)
 	if isConstraint(err) {
 		// The id is taken, or (with a connection not from Open) another
 		// transaction took the idempotency key after the check above.
@@ -193,6 +199,23 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 		return nil, fmt.Errorf("create campaign: %w", err)
 	}
 	return out, nil
+}
+
+// checkBudget refuses a new campaign whose cap is negative or that claims
+// to hold budget already: only Reserve takes a hold, against the ledger.
+func checkBudget(c *campaign.Campaign, items []campaign.Email) error {
+	if c.MaxCostMicroUSD < 0 {
+		return fmt.Errorf("max cost %d µ$ is negative", c.MaxCostMicroUSD)
+	}
+	if c.ReservedMicroUSD != 0 {
+		return fmt.Errorf("a new campaign holds no budget, not %d µ$", c.ReservedMicroUSD)
+	}
+	for i := range items {
+		if items[i].Reserved != (campaign.Reservation{}) {
+			return fmt.Errorf("email %d: a new email holds no budget", i)
+		}
+	}
+	return nil
 }
 
 func (s *Store) byIdempotencyKey(ctx context.Context, tenant, key string) (*campaign.Campaign, error) {
@@ -309,48 +332,71 @@ func (s *Store) Email(ctx context.Context, campaignID string, index int) (*campa
 	return it, nil
 }
 
-// Finish records a pending email's outcome and counts it, in one transaction.
+// Finish records a pending email's outcome, counts it, releases its hold
+// and books it in the tenant's ledger, in one transaction that reads the
+// email first: the transactions of a db from Open take the write lock at
+// BEGIN, so nothing changes it in between.
 func (s *Store) Finish(ctx context.Context, campaignID string, index int, status campaign.EmailStatus, r campaign.Outcome, now time.Time) error {
+	fail := func(err error) error { return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err) }
 	tally, result, err := campaign.Finishing(status, r)
 	if err != nil {
-		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+		return fail(err)
+	}
+	if err := checkSpend(0, r.Usage); err != nil {
+		return fail(err)
 	}
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+		return fail(err)
 	}
 	defer tx.Rollback()
-	wrote, err := execOne(ctx, tx, `UPDATE campaign_items SET status = ?, result = ?, version = version + 1
-		WHERE campaign_id = ? AND idx = ? AND status = ?`,
-		string(status), string(result), campaignID, index, string(campaign.EmailPending))
-	if err != nil {
-		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+	var (
+		cur    string
+		held   campaign.Reservation
+		tenant string
+	)
+	err = tx.QueryRowContext(ctx, `SELECT i.status, i.reserved_amount, i.reserved_month, c.tenant
+		FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+		WHERE i.campaign_id = ? AND i.idx = ?`, campaignID, index).Scan(&cur, &held.Amount, &held.Month, &tenant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fail(campaign.ErrNotFound)
 	}
-	if !wrote {
-		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM campaign_items WHERE campaign_id = ? AND idx = ?)`,
-			campaignID, index).Scan(&exists); err != nil {
-			return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
-		}
-		if !exists {
-			return fmt.Errorf("finish item %s/%d: %w", campaignID, index, campaign.ErrNotFound)
-		}
-		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, campaign.ErrAlreadyDone)
+	if err != nil {
+		return fail(err)
+	}
+	if cur != string(campaign.EmailPending) {
+		return fail(campaign.ErrAlreadyDone)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET status = ?, result = ?, version = version + 1,
+			reserved_amount = 0, reserved_month = ''
+		WHERE campaign_id = ? AND idx = ?`,
+		string(status), string(result), campaignID, index); err != nil {
+		return fail(err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET
-			succeeded = succeeded + ?, needs_review = needs_review + ?, failed = failed + ?,
+			succeeded = succeeded + ?, needs_review = needs_review + ?, failed = failed + ?, skipped = skipped + ?,
 			prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
 			batch_prompt_tokens = batch_prompt_tokens + ?, batch_completion_tokens = batch_completion_tokens + ?,
 			cost_micro_usd = cost_micro_usd + ?, unpriced = unpriced + ?, cached_prompt_tokens = cached_prompt_tokens + ?,
-			updated_at = ?
+			reserved_micro_usd = max(reserved_micro_usd - ?, 0), updated_at = ?
 		WHERE id = ?`,
-		tally.Succeeded, tally.NeedsReview, tally.Failed, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
-		r.Usage.BatchPromptTokens, r.Usage.BatchCompletionTokens, r.Usage.CostMicroUSD, r.Usage.Unpriced, r.Usage.CachedPromptTokens, now.UnixMilli(), campaignID); err != nil {
+		tally.Succeeded, tally.NeedsReview, tally.Failed, tally.Skipped,
+		r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
+		r.Usage.BatchPromptTokens, r.Usage.BatchCompletionTokens, r.Usage.CostMicroUSD, r.Usage.Unpriced, r.Usage.CachedPromptTokens,
+		held.Amount, now.UnixMilli(), campaignID); err != nil {
 		return fmt.Errorf("count item %s/%d: %w", campaignID, index, err)
 	}
+	// The outcome is booked in the month of its hold, so that a call that
+	// ran over midnight settles where it held.
+	if held.Month == "" {
+		held.Month = campaign.MonthOf(now)
+	}
+	if err := book(ctx, tx, tenant, held, campaign.DayOf(now), campaignID, tally.Succeeded, r.Usage); err != nil {
+		return fail(err)
+	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("finish item %s/%d: %w", campaignID, index, err)
+		return fail(err)
 	}
 	return nil
 }
@@ -429,7 +475,9 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
 
 // DeleteExpired deletes campaigns that expired by now, the longest expired
 // first: each one's leases, emails and batches, then its row, which holds its
-// idempotency key. One call is one transaction of at most limit rows, so
+// idempotency key. What a deleted email held of its tenant's month is
+// released with it, as no Finish will now settle it; the ledger's records
+// stay. One call is one transaction of at most limit rows, so
 // that the other writers wait for it no longer than for a Create; a
 // campaign with more emails than that is deleted over several calls, and
 // reads as gone meanwhile.
@@ -451,11 +499,15 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		for _, q := range []string{
 			`DELETE FROM item_leases WHERE campaign_id = ? AND idx IN
 				(SELECT idx FROM item_leases WHERE campaign_id = ? ORDER BY idx LIMIT ?)`,
-			`DELETE FROM campaign_items WHERE campaign_id = ? AND idx IN
-				(SELECT idx FROM campaign_items WHERE campaign_id = ? ORDER BY idx LIMIT ?)`,
+			deleteItems,
 			`DELETE FROM campaign_batches WHERE campaign_id = ? AND batch_key IN
 				(SELECT batch_key FROM campaign_batches WHERE campaign_id = ? ORDER BY batch_key LIMIT ?)`,
 		} {
+			if q == deleteItems {
+				if _, err := tx.ExecContext(ctx, releaseItems, id, limit-removed, id); err != nil {
+					return 0, fmt.Errorf("release holds of expired campaign %s: %w", id, err)
+				}
+			}
 			n, err := execCount(ctx, tx, q, id, id, limit-removed)
 			if err != nil {
 				return 0, fmt.Errorf("delete expired campaign %s: %w", id, err)
@@ -478,6 +530,20 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	}
 	return removed, nil
 }
+
+// deleteItems deletes the first of a campaign's emails; its parameters
+// are the campaign id twice and how many.
+const deleteItems = `DELETE FROM campaign_items WHERE campaign_id = ? AND idx IN
+	(SELECT idx FROM campaign_items WHERE campaign_id = ? ORDER BY idx LIMIT ?)`
+
+// releaseItems releases, from the months of the campaign's tenant, what
+// the emails that deleteItems deletes hold; its parameters are the
+// campaign id, how many, and the campaign id.
+const releaseItems = `UPDATE ledger_months SET reserved_micro_usd = max(reserved_micro_usd - held.amount, 0)
+	FROM (SELECT reserved_month AS month, sum(reserved_amount) AS amount
+		FROM (SELECT reserved_month, reserved_amount FROM campaign_items WHERE campaign_id = ? ORDER BY idx LIMIT ?)
+		WHERE reserved_month <> '' GROUP BY reserved_month) AS held
+	WHERE ledger_months.tenant = (SELECT tenant FROM campaigns WHERE id = ?) AND ledger_months.month = held.month`
 
 func expiredIDs(ctx context.Context, tx *sql.Tx, now time.Time, limit int) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM campaigns WHERE expires_at <= ?
@@ -637,7 +703,8 @@ func scanCampaign(row scanner) (*campaign.Campaign, error) {
 		&c.Usage.PromptTokens, &c.Usage.CompletionTokens, &c.Usage.TotalTokens, &c.WebhookURL, &idemKey, &c.RequestHash,
 		&created, &updated, &completed, &expires, &c.Approved, &c.Rejected, &c.Round, &c.Retrying,
 		&mode, &warnings, &c.Usage.BatchPromptTokens, &c.Usage.BatchCompletionTokens,
-		&c.Usage.CostMicroUSD, &c.Usage.Unpriced, &c.Usage.CachedPromptTokens, &columns)
+		&c.Usage.CostMicroUSD, &c.Usage.Unpriced, &c.Usage.CachedPromptTokens,
+		&c.Skipped, &c.MaxCostMicroUSD, &c.ReservedMicroUSD, &columns)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, campaign.ErrNotFound
 	}
@@ -678,7 +745,8 @@ func scanEmail(row scanner, campaignID string) (*campaign.Email, error) {
 		at      sql.NullInt64
 		cells   sql.NullString
 		scanErr = row.Scan(&it.Index, &it.Ref, &req, &status, &result,
-			&it.Version, &it.Round, &edit, &review, &it.Note, &at, &cells)
+			&it.Version, &it.Round, &edit, &review, &it.Note, &at,
+			&it.Reserved.Amount, &it.Reserved.Month, &cells)
 	)
 	if errors.Is(scanErr, sql.ErrNoRows) {
 		return nil, campaign.ErrNotFound

@@ -21,6 +21,34 @@ var createTests = []storeTest{
 	{"CreateWithWrongEmailsIsRejected", testCreateWrongItems},
 	{"CreateTenThousandEmails", testCreateTenThousand},
 	{"CreateKeepsCSVInput", testCreateCSVInput},
+	{"CreateKeepsMaxCostAndStartsWithNoSkippedOrHeld", testCreateMaxCost},
+}
+
+// testCreateMaxCost round-trips a campaign's cost cap through Create, Get
+// and List, and checks that a new campaign has skipped nothing and holds
+// nothing, with a cap or without.
+func testCreateMaxCost(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	tenant := "tenant-" + NewID()
+	capped := NewCampaign(tenant, 2)
+	capped.MaxCostMicroUSD = 12_345_678
+	uncapped := NewCampaign(tenant, 1)
+	uncapped.CreatedAt = capped.CreatedAt.Add(time.Second) // lists first
+	for _, c := range []*campaign.Campaign{capped, uncapped} {
+		EqualCampaign(t, MustCreate(t, s, c, NewItems(c)), c)
+		got := mustGet(t, s, c)
+		EqualCampaign(t, got, c)
+		if got.MaxCostMicroUSD != c.MaxCostMicroUSD || got.Skipped != 0 || got.ReservedMicroUSD != 0 {
+			t.Errorf("new campaign: MaxCostMicroUSD %d, Skipped %d, ReservedMicroUSD %d; want %d, 0, 0",
+				got.MaxCostMicroUSD, got.Skipped, got.ReservedMicroUSD, c.MaxCostMicroUSD)
+		}
+	}
+	list, _, err := s.List(ctx, tenant, campaign.Page{Limit: 10})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List = %d campaigns, %v; want 2", len(list), err)
+	}
+	EqualCampaign(t, &list[0], uncapped)
+	EqualCampaign(t, &list[1], capped)
 }
 
 // testCreateCSVInput round-trips a CSV campaign's header and rows as the

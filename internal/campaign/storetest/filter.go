@@ -15,6 +15,42 @@ var filterTests = []storeTest{
 	{"EmailsFilterMatchesEmailFilterMatch", testFilter},
 	{"EmailsFilterFillsPagesOfSparseMatches", testFilterSparse},
 	{"EmailsFilterBadCursorIsErrBadCursor", testFilterBadCursor},
+	{"EmailsFilterSkipped", testFilterSkipped},
+}
+
+// testFilterSkipped filters on status skipped, which is a status of its
+// own: failed does not match it, nor any review.
+func testFilterSkipped(t *testing.T, s campaign.Store) {
+	c := mustCreateNew(t, s, 7)
+	// 0 and 6 pending; 1, 3 and 5 skipped; 2 failed; 4 succeeded.
+	for i, status := range map[int]campaign.EmailStatus{
+		1: campaign.EmailSkipped, 2: campaign.EmailFailed, 3: campaign.EmailSkipped,
+		4: campaign.EmailSucceeded, 5: campaign.EmailSkipped,
+	} {
+		mustFinish(t, s, c.ID, i, status, outcomeOf(status, fmt.Sprint(i), 10), base)
+	}
+	all, _ := AllItems(t, s, c.ID, 100)
+	skipped, failed := campaign.EmailSkipped, campaign.EmailFailed
+	for _, tc := range []struct {
+		name   string
+		filter campaign.EmailFilter
+		want   []int
+	}{
+		{"Skipped", campaign.EmailFilter{Statuses: []campaign.EmailStatus{skipped}}, []int{1, 3, 5}},
+		{"Failed", campaign.EmailFilter{Statuses: []campaign.EmailStatus{failed}}, []int{2}},
+		{"FailedOrSkipped", campaign.EmailFilter{Statuses: []campaign.EmailStatus{failed, skipped}}, []int{1, 2, 3, 5}},
+		{"SkippedUnreviewed", campaign.EmailFilter{Statuses: []campaign.EmailStatus{skipped}, Reviews: []campaign.Review{campaign.ReviewNone}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, limit := range []int{1, 2, 100} {
+				checkFiltered(t, s, c.ID, all, tc.filter, limit)
+			}
+			got, _ := filtered(t, s, c.ID, tc.filter, 100)
+			if fmt.Sprint(indexes(got)) != fmt.Sprint(append([]int{}, tc.want...)) {
+				t.Errorf("emails = %v, want %v", indexes(got), tc.want)
+			}
+		})
+	}
 }
 
 // reviewedCampaign creates a campaign of total emails where email i is,

@@ -21,6 +21,51 @@ var finishTests = []storeTest{
 	{"FinishWithPendingStatusIsRejected", testFinishPendingStatus},
 	{"FinishSameEmailConcurrentlyCountsOnce", testFinishSameEmailConcurrently},
 	{"FinishAllEmailsConcurrentlyCountsEach", testFinishAllConcurrently},
+	{"FinishSkippedCountsAsFailedAndSkipped", testFinishSkipped},
+}
+
+// testFinishSkipped finishes emails that a budget skipped: each counts as
+// failed and as skipped, keeps the reason in Outcome.Error, and is done.
+func testFinishSkipped(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := mustCreateNew(t, s, 4)
+	skipped := campaign.Outcome{Error: campaign.ErrCampaignBudget.Message}
+	now := base.Add(time.Second)
+	mustFinish(t, s, c.ID, 0, campaign.EmailSkipped, skipped, now)
+	want := *c
+	want.Failed, want.Skipped, want.UpdatedAt = 1, 1, now
+	EqualCampaign(t, mustGet(t, s, c), &want)
+
+	// A failure and another skip beside it.
+	failed := outcomeOf(campaign.EmailFailed, "a", 10)
+	mustFinish(t, s, c.ID, 1, campaign.EmailFailed, failed, now)
+	keySkipped := campaign.Outcome{Error: campaign.ErrKeyBudget.Message}
+	now = base.Add(2 * time.Second)
+	mustFinish(t, s, c.ID, 3, campaign.EmailSkipped, keySkipped, now)
+	want.Failed, want.Skipped, want.Usage, want.UpdatedAt = 3, 2, failed.Usage, now
+	got := mustGet(t, s, c)
+	EqualCampaign(t, got, &want)
+	if got.Unskipped() != 1 || got.Pending() != 1 {
+		t.Errorf("Unskipped = %d, Pending = %d; want 1, 1", got.Unskipped(), got.Pending())
+	}
+
+	for index, o := range map[int]campaign.Outcome{0: skipped, 3: keySkipped} {
+		e := mustEmail(t, s, c.ID, index)
+		if e.Status != campaign.EmailSkipped || e.Outcome == nil || !reflect.DeepEqual(*e.Outcome, o) || e.Version != 1 {
+			t.Errorf("email %d = %s %+v at version %d, want skipped %+v at 1", index, e.Status, e.Outcome, e.Version, o)
+		}
+	}
+	all, _ := AllItems(t, s, c.ID, 10)
+	if all[0].Status != campaign.EmailSkipped || all[3].Status != campaign.EmailSkipped {
+		t.Errorf("listed statuses = %s, %s; want skipped, skipped", all[0].Status, all[3].Status)
+	}
+	// Skipped is final, as failed is.
+	for _, status := range []campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailSkipped} {
+		if err := s.Finish(ctx, c.ID, 0, status, outcomeOf(status, "b", 5), base.Add(time.Hour)); !errors.Is(err, campaign.ErrAlreadyDone) {
+			t.Errorf("Finish (%s) of a skipped email: %v, want ErrAlreadyDone", status, err)
+		}
+	}
+	EqualCampaign(t, mustGet(t, s, c), &want)
 }
 
 func testFinish(t *testing.T, s campaign.Store) {

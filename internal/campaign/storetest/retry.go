@@ -21,6 +21,61 @@ var retryTests = []storeTest{
 	{"ResetRefusesWhatIsNotToRetry", testResetRefused},
 	{"ResetRaceHasOneWinner", testResetRace},
 	{"ResetMissingEmailIsNotFound", testResetMissing},
+	{"ResetFromSkippedMovesSkippedBack", testResetSkipped},
+}
+
+// testResetSkipped retries emails a budget skipped: Reset takes a skipped
+// email only when skipped is in from (it is not failed), and moves the
+// campaign's skipped counter back with its failed one.
+func testResetSkipped(t *testing.T, s campaign.Store) {
+	ctx := context.Background()
+	c := finishedCampaign(t, s, 3, campaign.StatusCompletedWithErrors)
+	items := NewItems(c)
+	mustFinish(t, s, c.ID, 0, campaign.EmailSkipped, outcomeOf(campaign.EmailSkipped, "a", 0), base)
+	failed := outcomeOf(campaign.EmailFailed, "b", 10)
+	mustFinish(t, s, c.ID, 1, campaign.EmailFailed, failed, base)
+	mustFinish(t, s, c.ID, 2, campaign.EmailSkipped, outcomeOf(campaign.EmailSkipped, "c", 0), base)
+	if err := s.Reopen(ctx, c.ID, 0, base.Add(time.Second)); err != nil {
+		t.Fatalf("Reopen: %v", err)
+	}
+	if got := mustGet(t, s, c); got.Failed != 3 || got.Skipped != 2 {
+		t.Fatalf("before Reset: %d failed, %d skipped; want 3, 2", got.Failed, got.Skipped)
+	}
+
+	now := base.Add(time.Minute)
+	onlyFailed := []campaign.EmailStatus{campaign.EmailFailed}
+	if err := s.Reset(ctx, c.ID, 0, onlyFailed, 1, now); !errors.Is(err, campaign.ErrAlreadyDone) {
+		t.Errorf("Reset of a skipped email from failed: %v, want ErrAlreadyDone", err)
+	}
+	if err := s.Reset(ctx, c.ID, 0, []campaign.EmailStatus{campaign.EmailSkipped}, 1, now); err != nil {
+		t.Fatalf("Reset 0 from skipped: %v", err)
+	}
+	want := mustGet(t, s, c)
+	if want.Failed != 2 || want.Skipped != 1 || want.Pending() != 1 {
+		t.Errorf("after Reset of a skipped email: %d failed, %d skipped, %d pending; want 2, 1, 1", want.Failed, want.Skipped, want.Pending())
+	}
+	if err := s.Reset(ctx, c.ID, 1, onlyFailed, 1, now); err != nil {
+		t.Fatalf("Reset 1 from failed: %v", err)
+	}
+	if err := s.Reset(ctx, c.ID, 2, []campaign.EmailStatus{campaign.EmailFailed, campaign.EmailSkipped}, 1, now); err != nil {
+		t.Fatalf("Reset 2 from failed or skipped: %v", err)
+	}
+	got := mustGet(t, s, c)
+	if got.Failed != 0 || got.Skipped != 0 || got.Pending() != 3 || got.Usage != failed.Usage {
+		t.Errorf("after every Reset: %d failed, %d skipped, %d pending, usage %+v; want 0, 0, 3, %+v",
+			got.Failed, got.Skipped, got.Pending(), got.Usage, failed.Usage)
+	}
+	for _, i := range []int{0, 2} {
+		want := items[i]
+		want.Round, want.Version = 1, 2
+		EqualEmail(t, mustEmail(t, s, c.ID, i), &want)
+	}
+	// Worked again, it counts as any email does.
+	mustFinish(t, s, c.ID, 0, campaign.EmailSucceeded, outcomeOf(campaign.EmailSucceeded, "d", 10), now)
+	mustFinish(t, s, c.ID, 2, campaign.EmailSkipped, outcomeOf(campaign.EmailSkipped, "e", 0), now)
+	if got := mustGet(t, s, c); got.Succeeded != 1 || got.Failed != 1 || got.Skipped != 1 {
+		t.Errorf("after Finish: %d succeeded, %d failed, %d skipped; want 1, 1, 1", got.Succeeded, got.Failed, got.Skipped)
+	}
 }
 
 var (

@@ -28,10 +28,12 @@ var reviseTests = []storeTest{
 }
 
 // outcomeOf returns an outcome as a model call of tokens tokens would
-// produce for status (failed has no email).
+// produce for status (failed has no email; skipped made no call).
 func outcomeOf(status campaign.EmailStatus, subject string, tokens int) campaign.Outcome {
 	u := email.Usage{PromptTokens: tokens - 1, CompletionTokens: 1, TotalTokens: tokens}
 	switch status {
+	case campaign.EmailSkipped:
+		return campaign.Outcome{Error: "budget: " + subject}
 	case campaign.EmailFailed:
 		return campaign.Outcome{Usage: u, Error: "model refused: " + subject}
 	case campaign.EmailNeedsReview:
@@ -137,12 +139,13 @@ func testCreateReviewFields(t *testing.T, s campaign.Store) {
 }
 
 // testReviseDraft regenerates an email of each finished status into each
-// other: the counters move from the old status to the new, the new usage
-// is added, and the review (which the draft clears) leaves its counter.
+// other (a skipped one too, as a regenerate after the budget was raised):
+// the counters move from the old status to the new, the new usage is
+// added, and the review (which the draft clears) leaves its counter.
 func testReviseDraft(t *testing.T, s campaign.Store) {
 	ctx := context.Background()
 	statuses := []campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailNeedsReview, campaign.EmailFailed}
-	for _, from := range statuses {
+	for _, from := range append(statuses, campaign.EmailSkipped) {
 		for _, to := range statuses {
 			t.Run(fmt.Sprintf("%sTo%s", from, to), func(t *testing.T) {
 				c := NewCampaign("tenant-a", 2)
@@ -156,7 +159,7 @@ func testReviseDraft(t *testing.T, s campaign.Store) {
 				first.Usage = first.Usage.AsBatch()
 				mustFinish(t, s, c.ID, 0, from, first, base)
 				version := 1
-				if from != campaign.EmailFailed {
+				if from == campaign.EmailSucceeded || from == campaign.EmailNeedsReview {
 					// A reviewed and edited draft: the new one clears it all.
 					decision := campaign.ReviewApproved
 					if from == campaign.EmailNeedsReview {
@@ -190,6 +193,7 @@ func testReviseDraft(t *testing.T, s campaign.Store) {
 					wantC.Succeeded += tally.Succeeded
 					wantC.NeedsReview += tally.NeedsReview
 					wantC.Failed += tally.Failed
+					wantC.Skipped += tally.Skipped
 				}
 				add(campaign.EmailSucceeded) // the bystander
 				add(to)
