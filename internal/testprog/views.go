@@ -11,6 +11,7 @@ type Campaign struct {
 	Succeeded   int    `json:"succeeded"`
 	Failed      int    `json:"failed"`
 	NeedsReview int    `json:"needs_review"`
+	Skipped     int    `json:"skipped"`
 	Pending     int    `json:"pending"`
 	CompletedAt string `json:"completed_at"`
 	Usage       struct {
@@ -19,8 +20,8 @@ type Campaign struct {
 }
 
 // Done reports whether every email of the campaign has an outcome
-// (succeeded, needs_review or failed: the API counts each once).
-func (c Campaign) Done() bool { return c.Succeeded+c.NeedsReview+c.Failed >= c.Total }
+// (succeeded, needs_review, failed or skipped: the API counts each once).
+func (c Campaign) Done() bool { return c.Succeeded+c.NeedsReview+c.Failed+c.Skipped >= c.Total }
 
 // Final reports whether the campaign's status is final: nothing more
 // happens to it.

@@ -23,7 +23,7 @@ const generated = `{"id": "em_1", "subject": "Idea for TechNova", "body": "Hi Sa
 	"quality": {"score": 100, "findings": []}, "needs_review": false, "warnings": []}`
 
 const campaignJSON = `{"campaign_id": "cmp_1", "name": "", "status": "completed", "total": 1, "succeeded": 1, "failed": 0,
-	"needs_review": 0, "pending": 0, "approved": 0, "rejected": 0, "unreviewed": 1, "retries": 0, "created_at": "2026-12-01T16:43:04.628Z", "updated_at": "2026-12-01T16:43:04.669Z",
+	"needs_review": 0, "skipped": 0, "pending": 0, "max_cost_usd": null, "approved": 0, "rejected": 0, "unreviewed": 1, "retries": 0, "created_at": "2026-12-01T16:43:04.628Z", "updated_at": "2026-12-01T16:43:04.669Z",
 	"completed_at": null, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_usd": 0}, "mode": "realtime", "warnings": []}`
 
 // batchCampaignJSON is a batch campaign with one batch the provider has and
