@@ -290,7 +290,10 @@ func (s *Store) reserveMeta(campaignID string, index int, maxCost, amount int64)
 	}
 	cond := e.alive(s) + " AND " + e.name("total") + " > " + e.num(index)
 	if maxCost > 0 {
-		cond += " AND " + e.name(attrCommitted) + " <= " + e.value(number(maxCost-amount))
+		// A campaign without spend or holds has no committed_micro_usd
+		// (omitempty); the caller refused an amount above the cap.
+		c := e.name(attrCommitted)
+		cond += " AND (attribute_not_exists(" + c + ") OR " + c + " <= " + e.value(number(maxCost-amount)) + ")"
 	}
 	return s.updateOf(key(campaignPK(campaignID), metaSK), e, cond)
 }
@@ -386,7 +389,8 @@ func (s *Store) Spend(ctx context.Context, tenant string, h campaign.Reservation
 	}
 	token := ""
 	if ref != "" {
-		sum := sha256.Sum256([]byte(tenant + "\x00" + ref))
+		// DynamoDB keeps tokens per account, not per table.
+		sum := sha256.Sum256([]byte(s.table + "\x00" + tenant + "\x00" + ref))
 		token = hex.EncodeToString(sum[:16]) // at most 36 characters
 	}
 	if err := s.transactLedger(ctx, token, updates...); err != nil {
