@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/campaign"
+	"github.com/ingren/ingren/internal/email"
 )
 
 // expiryTests are the cases that move the store's clock.
@@ -20,6 +21,53 @@ var expiryTests = []struct {
 	{"DeleteExpiredKeepsLiveCampaigns", testDeleteExpired},
 	{"ExpiredCampaignRefusesReviewAndRetry", testExpiredReviewWrites},
 	{"ExpiredCampaignsBatchesReadAsGone", testExpiredBatches},
+	{"LedgerOutlivesExpiredCampaigns", testLedgerOutlivesExpiry},
+}
+
+// testLedgerOutlivesExpiry books spend for a campaign that then expires
+// and is deleted: the tenant's usage and monthly spend stay, as they are
+// the tenant's bill, not the campaign's.
+func testLedgerOutlivesExpiry(t *testing.T, s campaign.Store, clock *Clock) {
+	ctx := context.Background()
+	tenant := "tenant-" + NewID()
+	c := expiring(tenant, 2, expiry)
+	MustCreate(t, s, c, NewItems(c))
+	if _, err := s.Reserve(ctx, c.ID, 0, tenant, campaign.Reservation{Amount: 500, Month: campaign.MonthOf(base)}, base); err != nil {
+		t.Fatalf("Reserve: %v", err)
+	}
+	o := outcomeOf(campaign.EmailSucceeded, "a", 10)
+	o.Usage.CostMicroUSD = 400
+	mustFinish(t, s, c.ID, 0, campaign.EmailSucceeded, o, base)
+	u := email.Usage{PromptTokens: 7, TotalTokens: 7, CostMicroUSD: 30}
+	if err := s.Spend(ctx, tenant, campaign.Reservation{}, 1, u, "call", base); err != nil {
+		t.Fatalf("Spend: %v", err)
+	}
+	day := campaign.DayOf(base)
+	want := []campaign.UsageRecord{
+		{Day: day, Emails: 1, Usage: u},
+		{Day: day, CampaignID: c.ID, Emails: 1, Usage: o.Usage},
+	}
+	wantMonth := campaign.MonthSpend{Month: campaign.MonthOf(base), SpentMicroUSD: 430}
+
+	clock.Set(expiry.Add(time.Hour))
+	for range 100 {
+		n, err := s.DeleteExpired(ctx, clock.Now(), 1)
+		if err != nil {
+			t.Fatalf("DeleteExpired: %v", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if _, err := s.Get(ctx, tenant, c.ID); !errors.Is(err, campaign.ErrNotFound) {
+		t.Fatalf("Get of the expired campaign: %v, want ErrNotFound", err)
+	}
+	if got := mustUsage(t, s, tenant, day, day); !reflect.DeepEqual(got, want) {
+		t.Errorf("Usage after the campaign expired =\n%+v\nwant\n%+v", got, want)
+	}
+	if got := mustMonth(t, s, tenant, campaign.MonthOf(base)); got != wantMonth {
+		t.Errorf("Month after the campaign expired = %+v, want %+v", got, wantMonth)
+	}
 }
 
 // expiring returns a campaign of total emails that expires at exp, a whole

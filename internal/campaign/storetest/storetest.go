@@ -4,7 +4,8 @@
 // Run is the one entry point. Its cases live one file per part of the port
 // (create.go, read.go, finish.go, claim.go, transition.go, tasks.go,
 // expiry.go; revise.go, hold.go, retry.go and filter.go for review and
-// retry; batch.go for batch mode); helpers.go has what they and the
+// retry; batch.go for batch mode; ledger.go and ledger_race.go for
+// budgets and the spend they book); helpers.go has what they and the
 // stores' own tests share.
 package storetest
 
@@ -20,7 +21,7 @@ import (
 // starts with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) campaign.Store) {
 	for _, tests := range [][]storeTest{createTests, readTests, finishTests, costTests, claimTests, transitionTests, taskTests,
-		reviseTests, holdTests, retryTests, filterTests, batchTests} {
+		reviseTests, holdTests, retryTests, filterTests, batchTests, ledgerTests} {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				tc.run(t, newStore(t, Now))
