@@ -81,4 +81,3 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	}
 	return fmt.Errorf("finish item %s/%d: changed by others %d times in a row while finishing it", campaignID, index, maxAttempts)
 }
-
