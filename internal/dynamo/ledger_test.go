@@ -244,6 +244,10 @@ func TestKeyHoldsAndSpend(t *testing.T) {
 	if err := s.Spend(ctx, tenant, h, 1, u, "req-1", now); err != nil {
 		t.Fatal(err)
 	}
+	// The caller's retry of the same call (ref) counts once.
+	if err := s.Spend(ctx, tenant, h, 1, u, "req-1", now); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.ReserveKey(ctx, tenant, campaign.Reservation{Amount: 40, Month: month, KeyLimit: 100}, now); err != nil {
 		t.Fatalf("a hold of 40 with 50 spent of 100: %v", err)
 	}
