@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -323,5 +324,55 @@ func TestLostLedgerWriteCountsOnce(t *testing.T) {
 				t.Errorf("month = %+v, want %+v", got, want)
 			}
 		})
+	}
+}
+
+// before runs do once, before the first call of op goes out.
+type before struct {
+	op   string
+	once sync.Once
+	do   func()
+	next http.RoundTripper
+}
+
+func (b *before) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+b.op) {
+		b.once.Do(b.do)
+	}
+	return b.next.RoundTrip(r)
+}
+
+// A Reserve that lands between Finish's read and its write changes the
+// hold Finish must release: Finish's condition sees it, and Finish reads
+// again rather than leave the hold counted forever.
+func TestFinishRereadsAHoldTakenMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	now := storetest.Now()
+	month := campaign.MonthOf(now)
+	client := testenv.DynamoDB(t)
+	table := testenv.CreateTable(t, client)
+	direct := dynamo.New(client, table, 0)
+	direct.Now = storetest.Now
+	c := storetest.NewCampaign("tenant-a", 1)
+	storetest.MustCreate(t, direct, c, storetest.NewItems(c))
+
+	rt := &before{op: "TransactWriteItems", next: http.DefaultTransport, do: func() {
+		if _, err := direct.Reserve(ctx, c.ID, 0, c.Tenant, campaign.Reservation{Amount: 40, Month: month}, now); err != nil {
+			t.Errorf("Reserve: %v", err)
+		}
+	}}
+	s := dynamo.New(dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: rt}
+	}), table, 0)
+	s.Now = storetest.Now
+	r := campaign.Outcome{Subject: "s", Usage: email.Usage{CostMicroUSD: 30}}
+	if err := s.Finish(ctx, c.ID, 0, campaign.EmailSucceeded, r, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, c); got.ReservedMicroUSD != 0 || got.Usage.CostMicroUSD != 30 {
+		t.Errorf("campaign holds %d and cost %d, want 0 and 30", got.ReservedMicroUSD, got.Usage.CostMicroUSD)
+	}
+	if m := mustMonth(t, s, c.Tenant, month); m != (campaign.MonthSpend{Month: month, SpentMicroUSD: 30}) {
+		t.Errorf("month = %+v, want 30 spent, nothing held", m)
 	}
 }
