@@ -60,10 +60,6 @@ func (e *expr) removeAttrs(attrs ...string) {
 	}
 }
 
-func (e *expr) addTo(attr string, n int) {
-	e.add = append(e.add, e.name(attr)+" "+e.num(n))
-}
-
 // addNonzero adds n to attr unless n is 0.
 func (e *expr) addNonzero(attr string, n int64) {
 	if n != 0 {
