@@ -63,6 +63,8 @@ func TestConflictsAreRetried(t *testing.T) {
 		{"FinishSucceedsAfterConflicts", "TransactWriteItems", transactionConflict, 5, finish, false},
 		{"FinishFailsAfterTooMany", "TransactWriteItems", transactionConflict, 1000, finish, true},
 		{"TransitionSucceedsAfterConflicts", "UpdateItem", writeConflict, 5, transition, false},
+		{"ReserveSucceedsAfterConflicts", "TransactWriteItems", transactionConflict, 5, reserve, false},
+		{"SpendSucceedsAfterConflicts", "TransactWriteItems", transactionConflict, 5, spend, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			client := testenv.DynamoDB(t)
@@ -103,6 +105,15 @@ func TestConflictsAreRetried(t *testing.T) {
 func finish(s campaign.Store, c *campaign.Campaign) error {
 	r := campaign.Outcome{Subject: "s", Usage: email.Usage{TotalTokens: 1}}
 	return s.Finish(context.Background(), c.ID, 0, campaign.EmailSucceeded, r, time.Now())
+}
+
+func reserve(s campaign.Store, c *campaign.Campaign) error {
+	_, err := s.Reserve(context.Background(), c.ID, 0, c.Tenant, campaign.Reservation{Amount: 5, KeyLimit: 10}, time.Now())
+	return err
+}
+
+func spend(s campaign.Store, c *campaign.Campaign) error {
+	return s.Spend(context.Background(), c.Tenant, campaign.Reservation{}, 1, email.Usage{CostMicroUSD: 5}, "ref", time.Now())
 }
 
 func transition(s campaign.Store, c *campaign.Campaign) error {

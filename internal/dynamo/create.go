@@ -50,6 +50,9 @@ func (s *Store) Create(ctx context.Context, c *campaign.Campaign, items []campai
 	if err := campaign.CheckEmails(c, items); err != nil {
 		return nil, err
 	}
+	if c.MaxCostMicroUSD < 0 || c.ReservedMicroUSD < 0 {
+		return nil, fmt.Errorf("create campaign: max cost %d and reserved %d micro-USD cannot be negative", c.MaxCostMicroUSD, c.ReservedMicroUSD)
+	}
 	if c.Mode != "" {
 		if err := campaign.CheckModes(c.Mode); err != nil {
 			return nil, fmt.Errorf("create campaign: %w", err)

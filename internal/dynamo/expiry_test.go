@@ -13,12 +13,15 @@ import (
 
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/campaign/storetest"
+	"github.com/ingren/ingren/internal/email"
 )
 
 // TestEveryRecordExpires checks that DynamoDB's TTL can delete a
 // whole campaign: every kind of record it writes (campaign, input chunks,
-// results written by Create and by Finish, leases, batches, the
-// idempotency claim) has expires_at, in Unix seconds, at most a day after the campaign's.
+// results written by Create, Reserve and Finish, leases, batches, the
+// idempotency claim) has expires_at, in Unix seconds, at most a day after
+// the campaign's; and the ledger's records, which outlive campaigns, have
+// theirs ledgerTTL after their last write.
 func TestEveryRecordExpires(t *testing.T) {
 	const ttl = 48 * time.Hour
 	s, client, table := newStore(t, ttl)
@@ -32,7 +35,13 @@ func TestEveryRecordExpires(t *testing.T) {
 	if err := s.Claim(ctx, c.ID, 1, "worker", now, now.Add(time.Minute)); err != nil {
 		t.Fatalf("Claim: %v", err)
 	}
-	if err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, campaign.Outcome{Subject: "s"}, now); err != nil {
+	if _, err := s.Reserve(ctx, c.ID, 1, c.Tenant, campaign.Reservation{Amount: 5}, now); err != nil {
+		t.Fatalf("Reserve: %v", err)
+	}
+	if _, err := s.Reserve(ctx, c.ID, 3, c.Tenant, campaign.Reservation{Amount: 5}, now); err != nil {
+		t.Fatalf("Reserve: %v", err)
+	}
+	if err := s.Finish(ctx, c.ID, 1, campaign.EmailSucceeded, campaign.Outcome{Subject: "s", Usage: email.Usage{CostMicroUSD: 3}}, now); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
 	b := &campaign.Batch{Key: "1-0", Attempt: 1, Indexes: []int{2}, Status: campaign.BatchPreparing}
@@ -80,10 +89,33 @@ func TestEveryRecordExpires(t *testing.T) {
 			t.Errorf("record %s: expires_at %d, want the campaign's %d", sk, n, campaignExpiry)
 		}
 	}
-	want := map[string]int{"META": 1, "INPUT": 2, "ITEM": 2, "LEASE": 1, "IDEM": 1, "BATCH": 1}
+	want := map[string]int{"META": 1, "INPUT": 2, "ITEM": 3, "LEASE": 1, "IDEM": 1, "BATCH": 1}
 	for kind, n := range want {
 		if kinds[kind] != n {
 			t.Errorf("%d %s records, want %d (records by kind: %v)", kinds[kind], kind, n, kinds)
 		}
+	}
+
+	ledger, err := client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: usagePK(c.Tenant)}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds = map[string]int{}
+	for _, rec := range ledger.Items {
+		sk := rec[attrSK].(*types.AttributeValueMemberS).Value
+		kind, _, _ := strings.Cut(sk, "#")
+		kinds[kind]++
+		exp, ok := rec["expires_at"].(*types.AttributeValueMemberN)
+		if !ok || exp.Value != strconv.FormatInt(now.Add(ledgerTTL).Unix(), 10) {
+			t.Errorf("ledger record %s: expires_at %v, want %d", sk, rec["expires_at"], now.Add(ledgerTTL).Unix())
+		}
+	}
+	if kinds["MONTH"] != 1 || kinds["DAY"] != 1 {
+		t.Errorf("ledger records by kind: %v, want a MONTH and a DAY", kinds)
 	}
 }

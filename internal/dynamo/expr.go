@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ingren/ingren/internal/email"
 )
 
 // expr builds an update expression, the condition or filter expression
@@ -58,8 +60,27 @@ func (e *expr) removeAttrs(attrs ...string) {
 	}
 }
 
-func (e *expr) addTo(attr string, n int) {
-	e.add = append(e.add, e.name(attr)+" "+e.num(n))
+// addNonzero adds n to attr unless n is 0.
+func (e *expr) addNonzero(attr string, n int64) {
+	if n != 0 {
+		e.add = append(e.add, e.name(attr)+" "+e.value(number(n)))
+	}
+}
+
+// addUsage adds u's counters to the record's attributes of the same
+// names (a campaign's, a day's).
+func (e *expr) addUsage(u email.Usage) {
+	for _, a := range []struct {
+		attr string
+		n    int64
+	}{
+		{"prompt_tokens", int64(u.PromptTokens)}, {"completion_tokens", int64(u.CompletionTokens)}, {"total_tokens", int64(u.TotalTokens)},
+		{"batch_prompt_tokens", int64(u.BatchPromptTokens)}, {"batch_completion_tokens", int64(u.BatchCompletionTokens)},
+		{"cost_micro_usd", u.CostMicroUSD}, {"unpriced", int64(u.Unpriced)},
+		{"cached_prompt_tokens", int64(u.CachedPromptTokens)},
+	} {
+		e.addNonzero(a.attr, a.n)
+	}
 }
 
 func (e *expr) update() *string {
@@ -116,4 +137,25 @@ func strs[T ~string](list []T) []string {
 		out[i] = string(v)
 	}
 	return out
+}
+
+// updateOf is a transaction's update of the record at k with e, on
+// condition cond ("" for none). Expression attribute names that the
+// expressions do not use are an error to DynamoDB: newExpr's #pk goes
+// when cond does not name it.
+func (s *Store) updateOf(k map[string]types.AttributeValue, e *expr, cond string) *types.Update {
+	if !strings.Contains(cond, "#pk") {
+		delete(e.names, "#pk")
+	}
+	u := &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       k,
+		UpdateExpression:          e.update(),
+		ExpressionAttributeNames:  e.names,
+		ExpressionAttributeValues: e.values,
+	}
+	if cond != "" {
+		u.ConditionExpression = aws.String(cond)
+	}
+	return u
 }

@@ -24,6 +24,12 @@ import (
 //	email lease   pk CAMPAIGN#<id>           sk LEASE#<index, 6 digits>
 //	batch        pk CAMPAIGN#<id>           sk BATCH#<key>
 //	idempotency  pk IDEM#<tenant>#<key>     sk IDEM
+//	month spend  pk USAGE#<tenant>          sk MONTH#<2006-01>
+//	day usage    pk USAGE#<tenant>          sk DAY#<2006-01-02>#<campaign id, or - for none>
+//
+// The ledger's records (month spend, day usage; ledger.go) outlive the
+// campaigns they count: their expires_at is ledgerTTL after their last
+// write.
 //
 // A campaign's inputs are stored in chunks of up to chunkEntries prospects
 // (and chunkBytes of JSON), not one record per prospect: DynamoDB's cost of
@@ -49,6 +55,9 @@ const (
 	leasePrefix    = "LEASE#"
 	batchPrefix    = "BATCH#"
 	idemPrefix     = "IDEM#"
+	usagePrefix    = "USAGE#"
+	monthPrefix    = "MONTH#"
+	dayPrefix      = "DAY#"
 	metaSK         = "META"
 	idemSK         = "IDEM"
 
@@ -69,8 +78,20 @@ type campaignRecord struct {
 	Succeeded   int    `dynamodbav:"succeeded"`
 	Failed      int    `dynamodbav:"failed"`
 	NeedsReview int    `dynamodbav:"needs_review"`
-	Approved    int    `dynamodbav:"approved"`
-	Rejected    int    `dynamodbav:"rejected"`
+	// Skipped is part of Failed; a record written before budgets has
+	// none and reads as 0.
+	Skipped  int `dynamodbav:"skipped,omitempty"`
+	Approved int `dynamodbav:"approved"`
+	Rejected int `dynamodbav:"rejected"`
+	// MaxCostMicroUSD is the campaign's cap (absent: none), and
+	// ReservedMicroUSD what its emails hold of it (Store.Reserve).
+	// CommittedMicroUSD is cost_micro_usd plus reserved_micro_usd, kept by
+	// the same ADDs: DynamoDB's conditions have no arithmetic, so a hold's
+	// condition compares it with the cap less the hold, computed here. A
+	// record written before budgets has none of them, and no cap.
+	MaxCostMicroUSD   int64 `dynamodbav:"max_cost_micro_usd,omitempty"`
+	ReservedMicroUSD  int64 `dynamodbav:"reserved_micro_usd,omitempty"`
+	CommittedMicroUSD int64 `dynamodbav:"committed_micro_usd,omitempty"`
 	// Round and Retrying: see campaign.Campaign. A record written before
 	// retries existed has neither and reads as round 0, not retrying.
 	Round            int  `dynamodbav:"round"`
@@ -147,6 +168,12 @@ type resultRecord struct {
 	// apart from Claim's lease record.
 	HoldOwner string `dynamodbav:"hold_owner,omitempty"`
 	HoldUntil int64  `dynamodbav:"hold_until,omitempty"`
+	// ReservedMonth and ReservedMicroUSD are a pending email's budget hold
+	// (Store.Reserve; campaign.Email.Reserved): ReservedMonth is set while
+	// it holds one, even of 0. Reserve writes a pending record for an
+	// email that has none to keep them on.
+	ReservedMonth    string `dynamodbav:"reserved_month,omitempty"`
+	ReservedMicroUSD int64  `dynamodbav:"reserved_micro_usd,omitempty"`
 }
 
 // Attribute names of the result record that the review writes name.
@@ -160,6 +187,10 @@ const (
 	attrReviewedAt = "reviewed_at"
 	attrHoldOwner  = "hold_owner"
 	attrHoldUntil  = "hold_until"
+
+	attrReservedMonth = "reserved_month"
+	attrReserved      = "reserved_micro_usd"
+	attrCommitted     = "committed_micro_usd"
 )
 
 // leaseRecord is an email's lease (Store.Claim). It is left in place when
@@ -188,6 +219,17 @@ func inputSK(first int) string                { return fmt.Sprintf("%s%06d", inp
 func leaseSK(index int) string                { return fmt.Sprintf("%s%06d", leasePrefix, index) }
 func idemPK(tenant, key string) string        { return idemPrefix + tenant + "#" + key }
 func gsi1SK(created string, id string) string { return created + "#" + id }
+func usagePK(tenant string) string            { return usagePrefix + tenant }
+func monthSK(month string) string             { return monthPrefix + month }
+
+// daySK is the sort key of a day's usage of campaignID: "-" stands for
+// none (generate-email calls), and sorts before every campaign id.
+func daySK(day, campaignID string) string {
+	if campaignID == "" {
+		campaignID = "-"
+	}
+	return dayPrefix + day + "#" + campaignID
+}
 
 func formatTime(t time.Time) string {
 	if t.IsZero() {
@@ -217,6 +259,7 @@ func toCampaignRecord(c *campaign.Campaign) campaignRecord {
 		Succeeded:             c.Succeeded,
 		Failed:                c.Failed,
 		NeedsReview:           c.NeedsReview,
+		Skipped:               c.Skipped,
 		Approved:              c.Approved,
 		Rejected:              c.Rejected,
 		Round:                 c.Round,
@@ -239,6 +282,9 @@ func toCampaignRecord(c *campaign.Campaign) campaignRecord {
 		UpdatedAt:             formatTime(c.UpdatedAt),
 		CompletedAt:           formatTime(c.CompletedAt),
 		ExpiresAt:             c.ExpiresAt.Unix(),
+		MaxCostMicroUSD:       c.MaxCostMicroUSD,
+		ReservedMicroUSD:      c.ReservedMicroUSD,
+		CommittedMicroUSD:     c.Usage.CostMicroUSD + c.ReservedMicroUSD,
 	}
 }
 
@@ -252,6 +298,7 @@ func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
 		Succeeded:   r.Succeeded,
 		Failed:      r.Failed,
 		NeedsReview: r.NeedsReview,
+		Skipped:     r.Skipped,
 		Approved:    r.Approved,
 		Rejected:    r.Rejected,
 		Round:       r.Round,
@@ -266,6 +313,9 @@ func (r *campaignRecord) campaign() (*campaign.Campaign, error) {
 		IdempotencyKey: r.IdempotencyKey,
 		RequestHash:    r.RequestHash,
 		ExpiresAt:      time.Unix(r.ExpiresAt, 0).UTC(),
+
+		MaxCostMicroUSD:  r.MaxCostMicroUSD,
+		ReservedMicroUSD: r.ReservedMicroUSD,
 	}
 	var err error
 	if c.CreatedAt, err = parseTime(r.CreatedAt); err != nil {

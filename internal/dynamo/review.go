@@ -25,7 +25,7 @@ import (
 // counters that move with it are in the same transaction.
 
 // finished are the statuses of an email with an outcome.
-var finished = []campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailNeedsReview, campaign.EmailFailed}
+var finished = []campaign.EmailStatus{campaign.EmailSucceeded, campaign.EmailNeedsReview, campaign.EmailFailed, campaign.EmailSkipped}
 
 // tally is what an email of status adds to its campaign's counters:
 // nothing while pending.
@@ -42,6 +42,9 @@ type counts struct {
 	campaign.Tally
 	approved, rejected int
 	usage              email.Usage
+	// released is the hold of the campaign's budget released
+	// (reserved_micro_usd) when usage is booked; negative takes one.
+	released int64
 }
 
 // move counts an email moving from status and review to others.
@@ -50,6 +53,7 @@ func (c *counts) move(fromStatus campaign.EmailStatus, fromReview campaign.Revie
 	c.Succeeded += to.Succeeded - from.Succeeded
 	c.NeedsReview += to.NeedsReview - from.NeedsReview
 	c.Failed += to.Failed - from.Failed
+	c.Skipped += to.Skipped - from.Skipped
 	one := func(r, want campaign.Review) int {
 		if r == want {
 			return 1
@@ -63,31 +67,28 @@ func (c *counts) move(fromStatus campaign.EmailStatus, fromReview campaign.Revie
 // metaUpdate is the transaction's update of the campaign record: c added
 // to its counters and updated_at now, if the campaign has not expired.
 func (s *Store) metaUpdate(campaignID string, c counts, now time.Time) *types.Update {
+	e := metaExpr(c, now)
+	return s.updateOf(key(campaignPK(campaignID), metaSK), e, e.alive(s))
+}
+
+// metaExpr adds c to a campaign record's counters (committed_micro_usd
+// with its cost and hold) and sets its updated_at to now.
+func metaExpr(c counts, now time.Time) *expr {
 	e := newExpr()
 	e.setTo("updated_at", &types.AttributeValueMemberS{Value: formatTime(now)})
 	for _, a := range []struct {
 		attr string
-		n    int
+		n    int64
 	}{
-		{"succeeded", c.Succeeded}, {"needs_review", c.NeedsReview}, {"failed", c.Failed},
-		{"approved", c.approved}, {"rejected", c.rejected},
-		{"prompt_tokens", c.usage.PromptTokens}, {"completion_tokens", c.usage.CompletionTokens}, {"total_tokens", c.usage.TotalTokens},
-		{"batch_prompt_tokens", c.usage.BatchPromptTokens}, {"batch_completion_tokens", c.usage.BatchCompletionTokens},
-		{"cost_micro_usd", int(c.usage.CostMicroUSD)}, {"unpriced", c.usage.Unpriced},
-		{"cached_prompt_tokens", c.usage.CachedPromptTokens},
+		{"succeeded", int64(c.Succeeded)}, {"needs_review", int64(c.NeedsReview)}, {"failed", int64(c.Failed)},
+		{"skipped", int64(c.Skipped)}, {"approved", int64(c.approved)}, {"rejected", int64(c.rejected)},
 	} {
-		if a.n != 0 {
-			e.addTo(a.attr, a.n)
-		}
+		e.addNonzero(a.attr, a.n)
 	}
-	return &types.Update{
-		TableName:                 aws.String(s.table),
-		Key:                       key(campaignPK(campaignID), metaSK),
-		UpdateExpression:          e.update(),
-		ConditionExpression:       aws.String(e.alive(s)),
-		ExpressionAttributeNames:  e.names,
-		ExpressionAttributeValues: e.values,
-	}
+	e.addUsage(c.usage)
+	e.addNonzero(attrReserved, -c.released)
+	e.addNonzero(attrCommitted, c.usage.CostMicroUSD-c.released)
+	return e
 }
 
 // ms is t as the store keeps it.
@@ -111,6 +112,22 @@ func checkRevision(r campaign.Revision) error {
 	if r.Draft == nil && r.Status != "" {
 		return fmt.Errorf("a revision without a new draft cannot set the status (%q)", r.Status)
 	}
+	if r.Draft == nil && r.Reserved != (campaign.Reservation{}) {
+		return errors.New("a revision without a new draft cannot release a hold")
+	}
+	if r.Draft != nil {
+		if err := checkUsage(r.Draft.Usage); err != nil {
+			return fmt.Errorf("the new draft's %w", err)
+		}
+		if r.Reserved.Amount < 0 {
+			return fmt.Errorf("a hold of %d micro-USD: it cannot be negative", r.Reserved.Amount)
+		}
+		if r.Reserved.Month != "" {
+			if err := checkMonth(&r.Reserved, time.Time{}); err != nil {
+				return err
+			}
+		}
+	}
 	if r.Review != nil && !slices.Contains([]campaign.Review{campaign.ReviewNone, campaign.ReviewApproved, campaign.ReviewRejected}, *r.Review) {
 		return fmt.Errorf("review %q is not approved, rejected or none", *r.Review)
 	}
@@ -133,6 +150,15 @@ func (s *Store) Revise(ctx context.Context, campaignID string, index, version in
 	}
 	if cur.Version != version || !slices.Contains(finished, cur.Status) {
 		return fail(campaign.ErrVersionMismatch)
+	}
+	var tenant string
+	if r.Draft != nil {
+		// The draft's spend goes to the campaign's tenant's ledger.
+		meta, err := s.getCampaign(ctx, campaignID)
+		if err != nil {
+			return fail(err)
+		}
+		tenant = meta.Tenant
 	}
 
 	next := resultRecord{
@@ -197,6 +223,11 @@ func (s *Store) Revise(ctx context.Context, campaignID string, index, version in
 		}},
 		{Update: s.metaUpdate(campaignID, c, now)},
 	}}
+	if r.Draft != nil {
+		// The draft's calls held r.Reserved of the key's month (ReserveKey);
+		// the campaign's hold is not theirs, so c.released stays 0.
+		in.TransactItems = append(in.TransactItems, s.book(tenant, campaignID, r.Reserved, written(r.Status), r.Draft.Usage, now)...)
+	}
 	if err := s.transact(ctx, in, campaign.ErrVersionMismatch); err != nil {
 		return fail(err)
 	}
@@ -483,6 +514,10 @@ func (r *resultRecord) version() int { return max(r.Version, 1) }
 func (r *resultRecord) apply(e *campaign.Email) error {
 	e.Status = campaign.EmailStatus(r.Status)
 	e.Version, e.Round = r.version(), r.Round
+	if r.Version == 0 && e.Status == campaign.EmailPending {
+		e.Version = 0 // Reserve's record of an email never finished
+	}
+	e.Reserved = campaign.Reservation{Amount: r.ReservedMicroUSD, Month: r.ReservedMonth}
 	e.Review, e.Note = campaign.Review(r.Review), r.Note
 	e.Outcome, e.Edit = nil, nil
 	if r.Output != "" {
