@@ -7,6 +7,7 @@ import (
 
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/fault"
+	"github.com/ingren/ingren/internal/tokens"
 )
 
 // Budgets hold: before a model call, the estimated cost of the call is
@@ -138,8 +139,8 @@ type Ledger interface {
 
 // checkBudgets refuses a campaign that no budget would let write an
 // email: one whose max_cost_usd cannot be kept because a model it uses
-// has no price (422 naming max_cost_usd), and one whose key's month is
-// spent already (ErrKeyBudget, 402). A budget with room left is kept
+// has no price (422 naming max_cost_usd), and one whose key's month has
+// no room left for its first email (402 budget_exceeded). A budget with room left is kept
 // email by email as the campaign runs.
 func (s *Service) checkBudgets(ctx context.Context, tenant string, sub *Submission, reqs []email.Request, now time.Time) error {
 	var limit int64
@@ -158,7 +159,23 @@ func (s *Service) checkBudgets(ctx context.Context, tenant string, sub *Submissi
 	if err != nil {
 		return fmt.Errorf("read the key's spend: %w", err)
 	}
-	if m.SpentMicroUSD+m.ReservedMicroUSD >= limit {
+	// Room for the first email at least, at the price it would hold.
+	next := int64(1)
+	if fp, ok := s.Composer.(firstPrompter); ok {
+		var memo tokens.Memo
+		model, prompt, completion, err := callTokens(fp, &memo, &reqs[0], s.model())
+		if err != nil {
+			return fmt.Errorf("estimate the first email: %w", err)
+		}
+		u := email.Usage{PromptTokens: prompt, CompletionTokens: completion}
+		if sub.Mode == ModeBatch {
+			u = u.AsBatch()
+		}
+		if usd, ok := s.prices().Cost(model, u); ok {
+			next = max(next, MicroUSD(usd))
+		}
+	}
+	if m.SpentMicroUSD+m.ReservedMicroUSD+next > limit {
 		return keyBudgetSpent(limit, m)
 	}
 	return nil
@@ -195,6 +212,6 @@ func (s *Service) checkPriced(reqs []email.Request, campaignCap bool) error {
 // keyBudgetSpent is ErrKeyBudget saying how much of which month is gone.
 func keyBudgetSpent(limit int64, m MonthSpend) error {
 	return &fault.Error{Code: fault.BudgetExceeded, Message: fmt.Sprintf(
-		"this API key's monthly budget of $%s for %s is spent ($%s spent, $%s held by calls in flight)",
+		"this API key's monthly budget of $%s for %s has no room for another email ($%s spent, $%s held by calls in flight)",
 		formatUSD(limit), m.Month, formatUSD(m.SpentMicroUSD), formatUSD(m.ReservedMicroUSD))}
 }
