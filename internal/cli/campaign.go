@@ -76,6 +76,8 @@ func campaignMain(ctx context.Context, args []string, env Env) int {
 type submitFlags struct {
 	opts  client.CSVOptions
 	batch bool
+	// maxCost is --max-cost: the campaign's max_cost_usd, 0 for none.
+	maxCost float64
 	// yes submits whatever the estimate; confirmAbove is the estimate in
 	// US dollars above which the user is asked.
 	yes          bool
@@ -101,6 +103,7 @@ func (s *submitFlags) register(fs *flag.FlagSet) {
 	})
 	fs.BoolVar(&s.opts.SkipInvalid, "skip-invalid", false, "submit the valid rows and print each row left out, rather than refusing the file (CSV)")
 	fs.BoolVar(&s.batch, "batch", false, "write the emails through the model provider's Batch API: half the price, within 24 hours (JSON and CSV)")
+	fs.Float64Var(&s.maxCost, "max-cost", 0, "cap what the campaign's model calls may cost, in US dollars: the prospects it leaves no room for end skipped (JSON and CSV)")
 	fs.Float64Var(&s.confirmAbove, "confirm-above", DefaultConfirmAbove, "ask before submitting a campaign estimated above this many US dollars")
 	fs.BoolVar(&s.yes, "yes", false, "submit without asking, whatever the estimate")
 }
@@ -126,6 +129,11 @@ func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string,
 				return nil, fmt.Errorf("%s: --batch: %w", file, err)
 			}
 		}
+		if s.maxCost != 0 {
+			if b, err = client.SetMaxCost(b, s.maxCost); err != nil {
+				return nil, fmt.Errorf("%s: --max-cost: %w", file, err)
+			}
+		}
 		est, err := c.EstimateJSON(ctx, b)
 		if err != nil {
 			return nil, err
@@ -144,6 +152,7 @@ func (s *submitFlags) submit(ctx context.Context, c *client.Client, file string,
 		if s.batch {
 			opts.Mode = client.ModeBatch
 		}
+		opts.MaxCostUSD = s.maxCost
 		if opts.Name == "" {
 			opts.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 		}

@@ -164,6 +164,9 @@ type SkippedRow struct {
 // CSVOptions are a CSV campaign's settings, sent beside the file.
 type CSVOptions struct {
 	Name, Ask, CalendarLink, SenderName, WebhookURL, Mode string
+	// MaxCostUSD caps what the campaign's model calls may cost; 0 for no
+	// cap.
+	MaxCostUSD float64
 	// SkipInvalid submits the valid rows and lists the others in
 	// Accepted.Skipped, rather than refusing the whole file.
 	SkipInvalid bool
@@ -203,23 +206,37 @@ func (c *Client) SubmitJSONOnce(ctx context.Context, body []byte, idempotencyKey
 // else with "mode" added first and every other byte kept. A body that
 // sets another mode is an error, as is one that is not a JSON object.
 func SetMode(body []byte, mode string) ([]byte, error) {
+	return setMember(body, "mode", mode)
+}
+
+// SetMaxCost is SetMode for the campaign's max_cost_usd.
+func SetMaxCost(body []byte, usd float64) ([]byte, error) {
+	return setMember(body, "max_cost_usd", usd)
+}
+
+// setMember returns body with its top-level member name set to value:
+// body itself when it has the member with that value already, an error
+// when it has it with another, else body with the member added first
+// and every other byte kept.
+func setMember[T comparable](body []byte, name string, value T) ([]byte, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil || top == nil {
 		return nil, fmt.Errorf("the campaign is not a JSON object: %v", err)
 	}
 	for k, v := range top {
-		// The API reads a member whose name differs only in case as mode.
-		if !strings.EqualFold(k, "mode") {
+		// The API reads a member whose name differs only in case as name.
+		if !strings.EqualFold(k, name) {
 			continue
 		}
-		var has string
-		if json.Unmarshal(v, &has) != nil || has != mode {
-			return nil, fmt.Errorf("the campaign sets %q to %s, not %q", k, v, mode)
+		var has T
+		if json.Unmarshal(v, &has) != nil || has != value {
+			want, _ := json.Marshal(value)
+			return nil, fmt.Errorf("the campaign sets %q to %s, not %s", k, v, want)
 		}
 		return body, nil
 	}
-	m, _ := json.Marshal(mode)
-	member := append([]byte(`"mode":`), m...)
+	m, _ := json.Marshal(value)
+	member := append([]byte(`"`+name+`":`), m...)
 	if len(top) > 0 {
 		member = append(member, ',')
 	}
@@ -294,6 +311,9 @@ func (c *Client) postCSV(ctx context.Context, name string, r io.Reader, opts CSV
 				q.Set(k, v)
 			}
 		}
+		if opts.MaxCostUSD != 0 {
+			q.Set("max_cost_usd", strconv.FormatFloat(opts.MaxCostUSD, 'f', -1, 64))
+		}
 		path := "/api/v1/campaigns"
 		if len(q) > 0 {
 			path += "?" + q.Encode()
@@ -312,6 +332,9 @@ func (c *Client) postCSV(ctx context.Context, name string, r io.Reader, opts CSV
 	}
 	if opts.Mode != "" {
 		meta["mode"] = opts.Mode
+	}
+	if opts.MaxCostUSD != 0 {
+		meta["max_cost_usd"] = opts.MaxCostUSD
 	}
 	defaults := map[string]string{}
 	for k, v := range map[string]string{"ask": opts.Ask, "calendar_link": opts.CalendarLink, "sender_name": opts.SenderName} {
