@@ -45,6 +45,18 @@ func missing(lines []string, want ...string) []string {
 	return out
 }
 
+// assertNoSecrets fails if the metrics name the API key, the OpenAI key or
+// a prospect (goodProspect's, testprog.Prospects').
+func assertNoSecrets(t *testing.T, lines []string, key string) {
+	t.Helper()
+	text := strings.Join(lines, "\n")
+	for _, secret := range []string{key, "sk-test", "Sarah", "TechNova", "Pat0", "Pat1"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("/metrics shows %q", secret)
+		}
+	}
+}
+
 // TestLocalMetrics: the local program serves GET /metrics on its own port
 // in Prometheus text format, with no API key, and counts a generate-email
 // call and a campaign's email there by model and status, naming no
@@ -69,12 +81,7 @@ func TestLocalMetrics(t *testing.T) {
 	); m != nil {
 		t.Errorf("after a generate-email call, /metrics lacks %q:\n%s", m, strings.Join(lines, "\n"))
 	}
-	text := strings.Join(lines, "\n")
-	for _, secret := range []string{key, "Sarah", "TechNova", "sk-test"} {
-		if strings.Contains(text, secret) {
-			t.Errorf("/metrics shows %q", secret)
-		}
-	}
+	assertNoSecrets(t, lines, key)
 
 	t.Run("CountsACampaignsEmails", func(t *testing.T) {
 		status, _, body := testprog.Do(t, "POST", base+"/api/v1/campaigns", key, map[string]any{
@@ -94,6 +101,7 @@ func TestLocalMetrics(t *testing.T) {
 			m := missing(lines, `ingren_emails_total{model="gpt-4o-mini",status="succeeded"} 3`,
 				`ingren_model_latency_seconds_count{model="gpt-4o-mini"} 3`)
 			if m == nil {
+				assertNoSecrets(t, lines, key)
 				break
 			}
 			if time.Now().After(deadline) {
