@@ -129,13 +129,13 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 		return nil, err
 	}
 	return &lambdaParts{
-		metrics:  sink,
 		cfg:      cfg,
 		log:      log,
 		store:    dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cfg.CampaignTTL),
 		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
 		composer: composer,
 		prices:   prices,
+		metrics:  sink,
 	}, nil
 }
 
