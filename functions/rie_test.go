@@ -256,8 +256,48 @@ func TestBinariesUnderRIE(t *testing.T) {
 	if up.Count() != 3 {
 		t.Errorf("model calls %d, want 3 (one single email, two campaign emails)", up.Count())
 	}
+	// The mains write their metrics to stdout as EMF lines, which Lambda
+	// sends to the log group, where CloudWatch reads them.
+	for _, want := range []struct {
+		l            *lambda
+		name, metric string
+	}{{api, "api", "ingren_model_latency_seconds"}, {api, "api", "ingren_emails_total"}, {worker, "worker", "ingren_emails_total"}} {
+		if !hasEMF(want.l.logs(), want.metric) {
+			t.Errorf("the %s binary wrote no EMF line of %s:\n%s", want.name, want.metric, want.l.logs())
+		}
+	}
 	// The goal is under 100 ms; it is recorded, not asserted, because a
 	// loaded CI machine is no measure of Lambda.
 	t.Logf("cold start (INIT REPORT): api %.1f ms, worker %.1f ms", apiInit, workerInit)
 	fmt.Fprintf(os.Stderr, "rie: cold start api=%.1fms worker=%.1fms\n", apiInit, workerInit)
+}
+
+// hasEMF reports whether log has an Embedded Metric Format line of
+// namespace Ingren that defines metric.
+func hasEMF(log, metric string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		i := strings.Index(line, `{"_aws":`)
+		if i < 0 {
+			continue
+		}
+		var emf struct {
+			AWS struct {
+				CloudWatchMetrics []struct {
+					Namespace string
+					Metrics   []struct{ Name string }
+				}
+			} `json:"_aws"`
+		}
+		if json.Unmarshal([]byte(line[i:]), &emf) != nil {
+			continue
+		}
+		for _, d := range emf.AWS.CloudWatchMetrics {
+			for _, m := range d.Metrics {
+				if d.Namespace == "Ingren" && m.Name == metric {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

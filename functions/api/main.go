@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	h, err := app.NewAPILambda(context.Background(), os.Getenv)
+	h, err := app.NewAPILambda(context.Background(), os.Getenv, app.WithMetrics(os.Stdout))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "api:", err)
 		os.Exit(1)

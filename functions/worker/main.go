@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	h, err := app.NewWorkerLambda(context.Background(), os.Getenv)
+	h, err := app.NewWorkerLambda(context.Background(), os.Getenv, app.WithMetrics(os.Stdout))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)

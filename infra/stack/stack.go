@@ -1,6 +1,7 @@
 // Package stack declares Ingren's AWS resources: the DynamoDB table, the work
 // queue and its dead-letter queue, the api and worker Lambda functions, the
-// API Gateway REST API with its usage plan, and the logs and alarms around them.
+// API Gateway REST API with its usage plan, and the logs, alarms and dashboard
+// around them.
 package stack
 
 import (
@@ -88,6 +89,9 @@ func New(ctx *pulumi.Context, cfg Config) (*Outputs, error) {
 	}
 	if err := newAlarms(ctx, cfg, prefix, q, worker, gw); err != nil {
 		return nil, fmt.Errorf("alarms: %w", err)
+	}
+	if _, err := newDashboard(ctx, prefix); err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 
 	return &Outputs{

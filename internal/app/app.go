@@ -13,6 +13,7 @@ import (
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/config"
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/metrics"
 	"github.com/ingren/ingren/internal/offline"
 	"github.com/ingren/ingren/internal/openai"
 	"github.com/ingren/ingren/internal/price"
@@ -40,17 +41,19 @@ func Prompts(cfg config.Config) (*prompt.Set, error) {
 }
 
 // Composer returns the email composer cfg asks for: its prompts, its model
-// writer, and the models a client may choose.
-func Composer(cfg config.Config, log *slog.Logger) (*email.Composer, error) {
+// writer, and the models a client may choose. Its repair rounds and its
+// writer's model calls are told to obs (nil for none).
+func Composer(cfg config.Config, log *slog.Logger, obs metrics.Sink) (*email.Composer, error) {
 	set, err := Prompts(cfg)
 	if err != nil {
 		return nil, err
 	}
-	writer, err := Writer(cfg, log)
+	writer, err := Writer(cfg, log, obs)
 	if err != nil {
 		return nil, err
 	}
-	return &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models()}, nil
+	// A nil obs stays nil through the conversions: no observer.
+	return &email.Composer{Writer: writer, Prompts: set, AllowedModels: cfg.Models(), Observer: obs}, nil
 }
 
 // Prices returns the price table cfg asks for: MODEL_PRICES's file, or
@@ -80,20 +83,22 @@ func BatchesOf(c *email.Composer) campaign.Batches {
 // server, or the offline template writer when none is configured. It logs
 // which, once, at start-up (the local program's start, a Lambda's cold
 // start): the model and base URL, never the key. The model client logs its
-// retries and rate-limit waits to log at debug.
-func Writer(cfg config.Config, log *slog.Logger) (email.Writer, error) {
+// retries and rate-limit waits to log at debug, and each model call and
+// repair round to obs (nil for none).
+func Writer(cfg config.Config, log *slog.Logger, obs openai.Observer) (email.Writer, error) {
 	if cfg.Offline() {
 		log.Warn("OFFLINE MODE: no OPENAI_API_KEY or OPENAI_BASE_URL is set; emails are composed from prompts/offline_email.txt and no model is used")
 		return offline.New(), nil
 	}
 	w, err := openai.New(openai.Config{
-		APIKey:  cfg.OpenAIAPIKey,
-		BaseURL: cfg.OpenAIBaseURL,
-		Model:   cfg.OpenAIModel,
-		Timeout: cfg.OpenAITimeout,
-		RPM:     cfg.OpenAIRPM,
-		TPM:     cfg.OpenAITPM,
-		Logger:  log,
+		APIKey:   cfg.OpenAIAPIKey,
+		BaseURL:  cfg.OpenAIBaseURL,
+		Model:    cfg.OpenAIModel,
+		Timeout:  cfg.OpenAITimeout,
+		RPM:      cfg.OpenAIRPM,
+		TPM:      cfg.OpenAITPM,
+		Logger:   log,
+		Observer: obs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("model client: %w", err)

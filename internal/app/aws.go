@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/ingren/ingren/internal/config"
 	"github.com/ingren/ingren/internal/dynamo"
 	"github.com/ingren/ingren/internal/email"
+	"github.com/ingren/ingren/internal/metrics"
 	"github.com/ingren/ingren/internal/price"
 	"github.com/ingren/ingren/internal/sqsevent"
 	"github.com/ingren/ingren/internal/sqsqueue"
@@ -55,6 +57,17 @@ var lambdaMaxListBytes = 4 << 20
 // policies must grant (testdata/iam/operations.json).
 var sdkMiddleware func(lambda string, cfg config.Config) []func(*middleware.Stack) error
 
+// Option changes what NewAPILambda and NewWorkerLambda build.
+type Option func(*options)
+
+type options struct{ metrics io.Writer }
+
+// WithMetrics has the Lambda write its metrics to w as CloudWatch Embedded
+// Metric Format lines (metrics.EMF). The mains pass os.Stdout, which Lambda
+// sends to the function's log group, where CloudWatch reads the metrics
+// out; without it the Lambda writes none.
+func WithMetrics(w io.Writer) Option { return func(o *options) { o.metrics = w } }
+
 // lambdaParts are what both Lambdas build at cold start.
 type lambdaParts struct {
 	cfg      config.Config
@@ -63,9 +76,16 @@ type lambdaParts struct {
 	queue    *sqsqueue.Queue
 	composer *email.Composer
 	prices   *price.Table
+	// metrics is told of every email, model call and repair round; nil
+	// for none.
+	metrics metrics.Sink
 }
 
-func newLambdaParts(ctx context.Context, lambda string, getenv func(string) string) (*lambdaParts, error) {
+func newLambdaParts(ctx context.Context, lambda string, getenv func(string) string, with []Option) (*lambdaParts, error) {
+	var o options
+	for _, opt := range with {
+		opt(&o)
+	}
 	cfg, err := config.FromEnv(getenv)
 	var missing []error
 	if cfg.TableName == "" {
@@ -96,7 +116,11 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 	if err := readSecrets(ctx, ssm.NewFromConfig(awsCfg), &cfg); err != nil {
 		return nil, err
 	}
-	composer, err := Composer(cfg, log)
+	var sink metrics.Sink // a nil interface, not a nil *EMF, when not asked for
+	if o.metrics != nil {
+		sink = metrics.NewEMF(o.metrics, nil)
+	}
+	composer, err := Composer(cfg, log, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +135,7 @@ func newLambdaParts(ctx context.Context, lambda string, getenv func(string) stri
 		queue:    sqsqueue.New(sqs.NewFromConfig(awsCfg), cfg.QueueURL),
 		composer: composer,
 		prices:   prices,
+		metrics:  sink,
 	}, nil
 }
 
@@ -134,8 +159,8 @@ func readSecrets(ctx context.Context, c *ssm.Client, cfg *config.Config) error {
 }
 
 // NewAPILambda builds the API Lambda's handler.
-func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), error) {
-	p, err := newLambdaParts(ctx, "api", getenv)
+func NewAPILambda(ctx context.Context, getenv func(string) string, opts ...Option) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), error) {
+	p, err := newLambdaParts(ctx, "api", getenv, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -151,8 +176,8 @@ func NewAPILambda(ctx context.Context, getenv func(string) string) (func(context
 // (webhook calls) go through the work queue, and each invocation works
 // them apart from its model work; records from DEAD_LETTER_QUEUE_ARN are
 // settled as dead letters.
-func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
-	p, err := newLambdaParts(ctx, "worker", getenv)
+func NewWorkerLambda(ctx context.Context, getenv func(string) string, opts ...Option) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	p, err := newLambdaParts(ctx, "worker", getenv, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +187,7 @@ func NewWorkerLambda(ctx context.Context, getenv func(string) string) (func(cont
 		Notifier:    webhook.New(webhook.Options{Secret: p.cfg.WebhookSecret, AllowPrivate: p.cfg.WebhookAllowPrivate}),
 		Concurrency: p.cfg.WorkerConcurrency, MaxReceive: p.cfg.MaxReceiveCount, RetryDelay: p.cfg.RetryDelay, Log: p.log,
 		Batches: BatchesOf(p.composer), BatchPollInterval: p.cfg.BatchPollInterval,
+		Observer: p.metrics,
 	}
 	return sqsevent.Handler(w, p.cfg.DeadLetterQueueARN), nil
 }

@@ -52,7 +52,7 @@ func Eval(ctx context.Context, cfg config.Config, args []string, out io.Writer, 
 		if err != nil {
 			return err
 		}
-		w, err := Writer(c, log)
+		w, err := Writer(c, log, nil)
 		if err != nil {
 			return err
 		}

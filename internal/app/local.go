@@ -19,6 +19,7 @@ import (
 	"github.com/ingren/ingren/internal/apikey"
 	"github.com/ingren/ingren/internal/campaign"
 	"github.com/ingren/ingren/internal/config"
+	"github.com/ingren/ingren/internal/metrics"
 	"github.com/ingren/ingren/internal/sqlite"
 	"github.com/ingren/ingren/internal/webhook"
 )
@@ -45,7 +46,8 @@ type Local struct {
 // campaigns that an earlier version stored under their unkeyed tenant ids
 // move to their keyed ones.
 func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err error) {
-	composer, err := Composer(cfg, log)
+	prom := metrics.NewPrometheus()
+	composer, err := Composer(cfg, log, prom)
 	if err != nil {
 		return nil, err
 	}
@@ -96,12 +98,13 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 		Notifier:    webhook.New(webhook.Options{Secret: cfg.WebhookSecret, AllowPrivate: cfg.WebhookAllowPrivate}),
 		Concurrency: cfg.WorkerConcurrency, MaxReceive: cfg.MaxReceiveCount, Lease: LocalQueueVisibility, Log: log,
 		Batches: BatchesOf(composer), BatchPollInterval: cfg.BatchPollInterval,
+		Observer: prom,
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout, Prices: prices,
 		Meter: newMeter(cfg, store, composer, prices, log)},
 		api.KeyAuth{Keys: keySet}, composer, svc, log)
 	return &Local{
-		Handler: h,
+		Handler: withMetrics(h, prom.Handler()),
 		poller:  &campaign.Poller{Queue: queue, Notices: notices, Worker: worker, Concurrency: cfg.WorkerConcurrency, Log: log},
 		queue:   queue,
 		notices: notices,
@@ -109,6 +112,21 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 		db:      db,
 		log:     log,
 	}, nil
+}
+
+// withMetrics serves GET /metrics with m, in Prometheus text format, and
+// every other request with h. It needs no API key: operators scrape
+// it, and it shows counts per model and status, nothing about a tenant or
+// a prospect (SECURITY.md). Only the local program serves it; on AWS the
+// metrics go to CloudWatch.
+func withMetrics(h, m http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			m.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // RunWorker works the queue until ctx ends. It first takes back the

@@ -60,7 +60,7 @@ func TestWriterLogsRetriesAtDebug(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := app.Writer(cfg, app.Logger(&logs, slog.LevelDebug))
+	w, err := app.Writer(cfg, app.Logger(&logs, slog.LevelDebug), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,9 @@ type Composer struct {
 	// A request that leaves it out gets the Writer's own model. Empty: no
 	// request may choose.
 	AllowedModels []string
+	// Observer is told of each repair round the Composer runs, for
+	// metrics; nil for none.
+	Observer RepairObserver
 
 	// prompt is Prompts' system prompt prepared for the lint, once: the
 	// prompt is the same for every email. A Composer is not copied once
@@ -133,6 +136,9 @@ func (c *Composer) compose(ctx context.Context, req *Request, first *Completion)
 	res := c.review(req, &d)
 	if res.NeedsReview && d.Model != OfflineModel {
 		// A template cannot fix itself: only a model gets a repair round.
+		if c.Observer != nil {
+			c.Observer.Repaired(d.Model, RepairQuality)
+		}
 		fixed, err := c.write(ctx, req, &d, problems(res.Emails))
 		res.Usage = res.Usage.Add(fixed.Usage)
 		if err == nil {

@@ -149,6 +149,27 @@ type Writer interface {
 	Write(ctx context.Context, p Prompt) (Draft, error)
 }
 
+// RepairReason says why a repair round ran.
+type RepairReason string
+
+// Repair reasons.
+const (
+	// RepairAnswer: the Writer could not use the model's answer (not the
+	// JSON asked for, a field missing) and asked again (Prompt.Repair).
+	RepairAnswer RepairReason = "answer"
+	// RepairQuality: the Composer's lint found an error-level problem in
+	// an email and fed it back to the model.
+	RepairQuality RepairReason = "quality"
+)
+
+// RepairObserver is told of each repair round, for metrics: a repair round
+// is a model call that costs as much as the first. It must not block: it
+// is called on the email's path.
+type RepairObserver interface {
+	// Repaired is one repair round of an answer model wrote.
+	Repaired(model string, reason RepairReason)
+}
+
 // Kind classifies a Writer failure.
 type Kind int
 

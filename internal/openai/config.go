@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ingren/ingren/internal/backoff"
+	"github.com/ingren/ingren/internal/email"
 )
 
 // Config configures a Writer. Zero values mean the documented defaults.
@@ -50,10 +51,27 @@ type Config struct {
 	// Logger gets debug lines about retries and the governor, never the
 	// key, prompts or answers; nil means none.
 	Logger *slog.Logger
+	// Observer is told of each HTTP attempt and each repair round, for
+	// metrics; nil means none.
+	Observer Observer
 
 	// Now and Sleep are the clock, for tests; nil means the real one.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Observer is told what the Writer's model calls do, for metrics. It must
+// not block: it is called on the call's path, from many goroutines at once.
+type Observer interface {
+	// RepairObserver is told of the Writer's own repair rounds
+	// (email.RepairAnswer).
+	email.RepairObserver
+	// ModelCalled is one HTTP attempt that asked model (the model the
+	// request named, as the caller chose it): how long it took on the
+	// Writer's clock, and the HTTP status of the answer, 0 when none came
+	// (a connection error, the timeout). A retried call is one attempt
+	// each.
+	ModelCalled(model string, took time.Duration, status int)
 }
 
 // Defaults.

@@ -156,7 +156,11 @@ func (w *Writer) send(ctx context.Context, req *goopenai.ChatCompletionRequest) 
 		actx, cancel = context.WithTimeout(actx, w.cfg.Timeout)
 		defer cancel()
 	}
+	start := w.cfg.Now()
 	resp, err := w.client.CreateChatCompletion(actx, *req)
+	if o := w.cfg.Observer; o != nil && a.sent {
+		o.ModelCalled(req.Model, w.cfg.Now().Sub(start), a.status)
+	}
 	if err == nil {
 		return resp, nil
 	}

@@ -82,6 +82,9 @@ func (w *Writer) Write(ctx context.Context, p email.Prompt) (email.Draft, error)
 	if err != nil {
 		return draft, err
 	}
+	if o := w.cfg.Observer; o != nil {
+		o.Repaired(draft.Model, email.RepairAnswer)
+	}
 	req.Messages = append(req.Messages, assistant(content),
 		goopenai.ChatCompletionMessage{Role: goopenai.ChatMessageRoleUser, Content: fix})
 	resp, err := w.complete(ctx, &b, &req)
