@@ -136,7 +136,7 @@ func keyBudgets(cfg config.Config) campaign.KeyBudgets {
 }
 
 // newMeter is the generate-email calls' budget keeper and bookkeeper.
-func newMeter(cfg config.Config, ledger campaign.Ledger, composer *email.Composer, prices campaign.Prices, log *slog.Logger) *campaign.Meter {
+func newMeter(cfg config.Config, ledger campaign.Ledger, composer *email.Composer, prices campaign.Prices, obs campaign.Observer, log *slog.Logger) *campaign.Meter {
 	return &campaign.Meter{Ledger: ledger, Composer: composer, KeyBudgets: keyBudgets(cfg), Prices: prices,
-		Model: cfg.OpenAIModel, Log: log}
+		Model: cfg.OpenAIModel, Observer: obs, Log: log}
 }

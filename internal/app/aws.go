@@ -166,9 +166,9 @@ func NewAPILambda(ctx context.Context, getenv func(string) string, opts ...Optio
 	}
 	svc := &campaign.Service{Store: p.store, Queue: p.queue, Composer: p.composer, Checker: p.composer, Prices: p.prices,
 		MaxProspects: p.cfg.MaxCampaignProspects, TTL: p.cfg.CampaignTTL, AllowedModels: p.cfg.Models(),
-		KeyBudgets: keyBudgets(p.cfg)}
+		KeyBudgets: keyBudgets(p.cfg), Observer: p.metrics}
 	h := api.NewServer(api.Config{CORSAllowOrigins: p.cfg.CORSAllowOrigins, EmailTimeout: p.cfg.OpenAITimeout, MaxListBytes: lambdaMaxListBytes, Prices: p.prices,
-		Meter: newMeter(p.cfg, p.store, p.composer, p.prices, p.log)}, apigw.Auth{}, p.composer, svc, p.log)
+		Meter: newMeter(p.cfg, p.store, p.composer, p.prices, p.metrics, p.log)}, apigw.Auth{}, p.composer, svc, p.log)
 	return apigw.Handler(h), nil
 }
 

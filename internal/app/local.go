@@ -91,7 +91,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 	}
 	svc := &campaign.Service{Store: store, Queue: queue, Composer: composer, Checker: composer, Prices: prices,
 		MaxProspects: cfg.MaxCampaignProspects, TTL: cfg.CampaignTTL, AllowedModels: cfg.Models(),
-		KeyBudgets: keyBudgets(cfg)}
+		KeyBudgets: keyBudgets(cfg), Observer: prom}
 	worker := &campaign.Worker{
 		Store: store, Queue: queue, Composer: composer, Notices: notices, Prices: prices,
 		KeyBudgets: keyBudgets(cfg), Model: cfg.OpenAIModel,
@@ -101,7 +101,7 @@ func NewLocal(cfg config.Config, keys []string, log *slog.Logger) (_ *Local, err
 		Observer: prom,
 	}
 	h := api.NewServer(api.Config{CORSAllowOrigins: cfg.CORSAllowOrigins, EmailTimeout: cfg.OpenAITimeout, Prices: prices,
-		Meter: newMeter(cfg, store, composer, prices, log)},
+		Meter: newMeter(cfg, store, composer, prices, prom, log)},
 		api.KeyAuth{Keys: keySet}, composer, svc, log)
 	return &Local{
 		Handler: withMetrics(h, prom.Handler()),
