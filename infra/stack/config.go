@@ -59,6 +59,11 @@ type Config struct {
 	// SQS's longest delay) is how often the worker checks a batch
 	// campaign's provider batches. Default unset: the worker's own, 1m.
 	BatchPollInterval time.Duration
+	// APIKeyBudgets (apiKeyBudgets) are the API keys' monthly budgets in
+	// US dollars, as the functions read API_KEY_BUDGETS: comma-separated
+	// id=usd, where id is an API Gateway key id or * for every key
+	// without its own (the stack's own key: "*=100"). Default none.
+	APIKeyBudgets string
 
 	// APIZip (apiZip) is the api function's zip, relative to infra/. Default ../dist/api.zip.
 	APIZip string
@@ -230,6 +235,7 @@ func Load(src Source) (Config, error) {
 	l.list(&c.AllowedModels, "allowedModels")
 	l.duration(&c.RetryDelay, "retryDelay")
 	l.duration(&c.BatchPollInterval, "batchPollInterval")
+	l.str(&c.APIKeyBudgets, "apiKeyBudgets")
 	l.str(&c.APIZip, "apiZip")
 	l.str(&c.WorkerZip, "workerZip")
 	l.int(&c.APIMemoryMB, "apiMemoryMb")
@@ -302,6 +308,15 @@ func (c Config) Validate() []string {
 	if c.BatchPollInterval != 0 {
 		check(c.BatchPollInterval >= time.Second && c.BatchPollInterval <= 15*time.Minute,
 			"batchPollInterval must be between 1s and 15m (SQS delays a message at most 15 minutes), got %v", c.BatchPollInterval)
+	}
+	for _, pair := range strings.Split(c.APIKeyBudgets, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		id, amount, ok := strings.Cut(pair, "=")
+		usd, err := strconv.ParseFloat(strings.TrimSpace(amount), 64)
+		check(ok && strings.TrimSpace(id) != "" && err == nil && usd > 0 && usd <= 1_000_000,
+			"apiKeyBudgets: %q is not id=usd (an API key id, or * for every key, and US dollars above 0 and at most 1000000)", pair)
 	}
 	if c.RetryDelay != 0 {
 		check(c.RetryDelay >= time.Second && c.RetryDelay <= 5*time.Minute,

@@ -132,9 +132,9 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name: "ErrDurationsOutOfRange",
-			src:  withKey(map[string]string{"retryDelay": "10m", "openaiTimeout": "120s", "workerTimeoutSeconds": "120", "batchPollInterval": "16m"}),
+			src:  withKey(map[string]string{"retryDelay": "10m", "openaiTimeout": "120s", "workerTimeoutSeconds": "120", "batchPollInterval": "16m", "apiKeyBudgets": "*=100,abc"}),
 			want: []string{"retryDelay must be between 1s and 5m", "openaiTimeout must be at least 1s and below workerTimeoutSeconds",
-				"batchPollInterval must be between 1s and 15m"},
+				"batchPollInterval must be between 1s and 15m", `apiKeyBudgets: "abc" is not id=usd`},
 		},
 		{
 			name: "ErrAllowedModelNotAName",

@@ -64,6 +64,9 @@ func environment(cfg Config, tbl *dynamodb.Table, q *queues, p *parameters) pulu
 	if cfg.BatchPollInterval > 0 {
 		env["BATCH_POLL_INTERVAL"] = pulumi.String(cfg.BatchPollInterval.String())
 	}
+	if cfg.APIKeyBudgets != "" {
+		env["API_KEY_BUDGETS"] = pulumi.String(cfg.APIKeyBudgets)
+	}
 	if cfg.RetryDelay > 0 {
 		env["RETRY_DELAY"] = pulumi.String(cfg.RetryDelay.String())
 	}

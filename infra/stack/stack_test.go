@@ -102,6 +102,7 @@ func TestAPIKeyRequired(t *testing.T) {
 		"GET /docs", "OPTIONS /docs", "ANY /docs", "GET /docs/{file}", "OPTIONS /docs/{file}", "ANY /docs/{file}",
 		"POST /api/v1/generate-email", "OPTIONS /api/v1/generate-email", "ANY /api/v1/generate-email",
 		"POST /api/v1/lint", "OPTIONS /api/v1/lint", "ANY /api/v1/lint",
+		"GET /api/v1/usage", "OPTIONS /api/v1/usage", "ANY /api/v1/usage",
 		"POST /api/v1/campaigns", "GET /api/v1/campaigns", "OPTIONS /api/v1/campaigns", "ANY /api/v1/campaigns",
 		"GET /api/v1/campaigns/{id}", "DELETE /api/v1/campaigns/{id}", "OPTIONS /api/v1/campaigns/{id}",
 		"ANY /api/v1/campaigns/{id}",
@@ -424,7 +425,7 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 		{
 			name: "OKDefaults",
 			absent: []string{"OPENAI_BASE_URL", "WEBHOOK_SECRET_PARAM", "OPENAI_RPM", "OPENAI_TPM",
-				"RETRY_DELAY", "OPENAI_TIMEOUT", "ALLOWED_MODELS", "BATCH_POLL_INTERVAL",
+				"RETRY_DELAY", "OPENAI_TIMEOUT", "ALLOWED_MODELS", "BATCH_POLL_INTERVAL", "API_KEY_BUDGETS",
 				// The functions' own defaults apply.
 				"OPENAI_MODEL", "WORKER_CONCURRENCY", "ITEM_TTL_DAYS", "MAX_CAMPAIGN_PROSPECTS"},
 		},
@@ -435,13 +436,14 @@ func TestFunctionsRunGoOnArmWithConfiguredEnvironment(t *testing.T) {
 				"openaiModel": "gpt-4o", "workerConcurrency": "4", "corsAllowOrigins": "https://app.example.com",
 				"itemTtlDays": "7", "maxCampaignProspects": "500", "openaiRpm": "500", "openaiTpm": "200000",
 				"retryDelay": "90s", "openaiTimeout": "45s", "allowedModels": `["gpt-4.1", "gpt-4o"]`,
-				"batchPollInterval": "5m",
+				"batchPollInterval": "5m", "apiKeyBudgets": "*=100,a1b2c3d4e5=25.50",
 			},
 			wantEnv: map[string]string{
 				"OPENAI_RPM": "500", "OPENAI_TPM": "200000",
 				// Durations as Go prints them; the configured model first,
 				// so it stays allowed.
 				"RETRY_DELAY": "1m30s", "OPENAI_TIMEOUT": "45s", "ALLOWED_MODELS": "gpt-4o,gpt-4.1", "BATCH_POLL_INTERVAL": "5m0s",
+				"API_KEY_BUDGETS": "*=100,a1b2c3d4e5=25.50",
 				"OPENAI_BASE_URL": "https://llm.example.com/v1", "WEBHOOK_SECRET_PARAM": "/ingren/dev/webhook-secret",
 				"OPENAI_MODEL": "gpt-4o", "WORKER_CONCURRENCY": "4", "CORS_ALLOW_ORIGINS": "https://app.example.com",
 				"ITEM_TTL_DAYS": "7", "MAX_CAMPAIGN_PROSPECTS": "500",

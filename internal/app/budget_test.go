@@ -151,7 +151,7 @@ func TestAWSCappedCampaign(t *testing.T) {
 		openaitest.WithLatency(20*time.Millisecond, 20*time.Millisecond))
 	w := newAWSWorld(t, up.URL, map[string]string{"WORKER_CONCURRENCY": "16"})
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	defer cancel() // before poll's cleanup waits for its goroutines
 	w.poll(t, ctx, nil)
 	api := func(tb testing.TB, method, path string, body any) (int, []byte) {
 		tb.Helper()

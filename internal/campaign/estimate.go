@@ -111,8 +111,8 @@ func (s *Service) estimateBudgeted(ctx context.Context, tenant string, sub *Subm
 	fits := func(room float64) int { return min(est.Total, int(room/(*cost/float64(est.Total)))) }
 	if sub.MaxCostUSD > 0 && *cost > sub.MaxCostUSD {
 		est.Warnings = append(est.Warnings, fmt.Sprintf(
-			"the estimate ($%.2f) is above max_cost_usd ($%s): about %d of the %d prospects fit, and the rest will end skipped",
-			*cost, formatUSD(MicroUSD(sub.MaxCostUSD)), fits(sub.MaxCostUSD), est.Total))
+			"the estimate ($%s) is above max_cost_usd ($%s): about %d of the %d prospects fit, and the rest will end skipped",
+			formatUSD(MicroUSD(*cost)), formatUSD(MicroUSD(sub.MaxCostUSD)), fits(sub.MaxCostUSD), est.Total))
 	}
 	if s.KeyBudgets != nil {
 		if limit := s.KeyBudgets.Limit(tenant); limit > 0 {
@@ -123,8 +123,8 @@ func (s *Service) estimateBudgeted(ctx context.Context, tenant string, sub *Subm
 			room := float64(limit-m.SpentMicroUSD-m.ReservedMicroUSD) / 1e6
 			if *cost > room {
 				est.Warnings = append(est.Warnings, fmt.Sprintf(
-					"the estimate ($%.2f) is above what this API key's monthly budget has left for %s ($%.2f): about %d of the %d prospects fit, and the rest will end skipped",
-					*cost, m.Month, room, fits(room), est.Total))
+					"the estimate ($%s) is above what this API key's monthly budget has left for %s ($%s): about %d of the %d prospects fit, and the rest will end skipped",
+					formatUSD(MicroUSD(*cost)), m.Month, formatUSD(MicroUSD(room)), fits(room), est.Total))
 			}
 		}
 	}

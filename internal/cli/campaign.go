@@ -254,7 +254,7 @@ func run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "download it with: %s\n", dl)
 		return code
 	}
-	fmt.Fprintf(env.Stderr, "wrote %s: %d with an email (%d need review), %d failed\n", *out, final.Drafts(), final.NeedsReview, final.Failed)
+	fmt.Fprintf(env.Stderr, "wrote %s: %d with an email (%d need review), %d failed, %d skipped\n", *out, final.Drafts(), final.NeedsReview, final.Failed, final.Skipped)
 	if final.Failed > 0 || final.Drafts() < final.Total {
 		return ExitSomeFailed
 	}
@@ -285,7 +285,13 @@ func printCampaign(env Env, c *client.Campaign) {
 	fmt.Fprintf(tw, "succeeded\t%d\n", c.Succeeded)
 	fmt.Fprintf(tw, "needs_review\t%d\n", c.NeedsReview)
 	fmt.Fprintf(tw, "failed\t%d\n", c.Failed)
+	if c.Skipped > 0 || c.MaxCostUSD != nil {
+		fmt.Fprintf(tw, "skipped\t%d\n", c.Skipped)
+	}
 	fmt.Fprintf(tw, "pending\t%d\n", c.Pending)
+	if c.MaxCostUSD != nil {
+		fmt.Fprintf(tw, "max_cost_usd\t%s\n", strconv.FormatFloat(*c.MaxCostUSD, 'f', -1, 64))
+	}
 	fmt.Fprintf(tw, "approved\t%d\n", c.Approved)
 	fmt.Fprintf(tw, "rejected\t%d\n", c.Rejected)
 	fmt.Fprintf(tw, "unreviewed\t%d\n", c.Unreviewed)

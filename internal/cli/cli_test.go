@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -523,6 +524,39 @@ func TestCampaignSubmitBatch(t *testing.T) {
 	}
 }
 
+// --max-cost caps a JSON or CSV campaign: the prospects the cap leaves
+// no room for end skipped, run says how many and exits 3, and status
+// shows the cap; a JSON file that sets another cap itself is refused
+// before anything is sent.
+func TestCampaignRunMaxCost(t *testing.T) {
+	up := openaitest.New(t, openaitest.WithCountTokens())
+	l := startLocal(t, up.URL, nil)
+	file := mustWrite(t, l.dir, "prospects.json", campaignOf(12))
+	// gpt-4o-mini's email here costs about $0.00017: room for two or three.
+	r := ingren(t, l.env, "campaign", "run", file, "--max-cost", "0.0005", "--yes")
+	if r.code != 3 || !regexp.MustCompile(`\d with an email \(0 need review\), 0 failed, (9|10) skipped`).MatchString(r.stderr) {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if got := up.Count(); got < 2 || got > 3 {
+		t.Errorf("%d model calls under a cap of about three emails", got)
+	}
+	csvFile := filepath.Join(testprog.ModuleRoot(t), "testdata/csv/salesnav.csv")
+	r = ingren(t, l.env, "campaign", "submit", csvFile, "--max-cost", "0.0005", "--yes")
+	id := strings.TrimSpace(r.stdout)
+	if r.code != 0 || !strings.HasPrefix(id, "cmp_") {
+		t.Fatalf("submit CSV: exit %d\n%s", r.code, r.stderr)
+	}
+	r = ingren(t, l.env, "campaign", "status", id)
+	if r.code != 0 || !regexp.MustCompile(`(?m)^max_cost_usd +0\.0005$`).MatchString(r.stdout) {
+		t.Errorf("status: exit %d\n%s", r.code, r.stdout)
+	}
+	capped := mustWrite(t, l.dir, "capped.json", map[string]any{"max_cost_usd": 1, "prospects": testprog.Prospects(1)})
+	r = ingren(t, l.env, "campaign", "submit", capped, "--max-cost", "0.0005")
+	if r.code != 1 || !strings.Contains(r.stderr, `--max-cost: the campaign sets "max_cost_usd" to 1, not 0.0005`) {
+		t.Fatalf("exit %d, stderr %q; want 1 and why", r.code, r.stderr)
+	}
+}
+
 // campaign run --batch against a provider with a Batch API: the CLI waits
 // for the batch, and the CSV it writes holds every email, written from the
 // batch's answers.
@@ -546,7 +580,7 @@ func TestCampaignRunBatch(t *testing.T) {
 // batchCampaign is a batch campaign as the API shows it: one batch the
 // provider is working, one it has not got yet, and a warning.
 const batchCampaign = `{"campaign_id": "cmp_1", "name": "Q4", "status": "running", "total": 3, "succeeded": 0, "failed": 0,
-	"needs_review": 0, "pending": 3, "approved": 0, "rejected": 0, "unreviewed": 0, "retries": 0,
+	"needs_review": 0, "skipped": 0, "pending": 3, "max_cost_usd": null, "approved": 0, "rejected": 0, "unreviewed": 0, "retries": 0,
 	"created_at": "2026-12-01T16:43:04.628Z", "updated_at": "2026-12-01T16:43:04.669Z", "completed_at": null,
 	"usage": {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60, "batch_prompt_tokens": 40, "batch_completion_tokens": 20, "cost_usd": 0.000009},
 	"mode": "batch", "warnings": ["the first batch expired: its lines were retried"],

@@ -79,7 +79,7 @@ func barProgress(env Env) (show func(*client.Campaign), done func()) {
 			)
 		}
 		_ = bar.Set(c.Done())
-		bar.Describe(fmt.Sprintf("%s, %d failed%s", c.Status, c.Failed, batchProgress(c)))
+		bar.Describe(fmt.Sprintf("%s, %d failed%s%s", c.Status, c.Failed, skippedProgress(c), batchProgress(c)))
 	}
 	done = func() {
 		if bar != nil {
@@ -102,7 +102,7 @@ func plainProgress(env Env) (show func(*client.Campaign), done func()) {
 		}
 		last = now
 		n := c.Done()
-		line := fmt.Sprintf("%s: %d/%d done, %d failed, %d need review%s", c.Status, n, c.Total, c.Failed, c.NeedsReview, batchProgress(c))
+		line := fmt.Sprintf("%s: %d/%d done, %d failed, %d need review%s%s", c.Status, n, c.Total, c.Failed, c.NeedsReview, skippedProgress(c), batchProgress(c))
 		// A batch campaign's emails come all at once when a batch ends:
 		// its rate says nothing of the time left.
 		if secs := now.Sub(start).Seconds(); n > 0 && secs >= 1 && !c.Final() && c.Mode != client.ModeBatch {
@@ -128,4 +128,12 @@ func batchProgress(c *client.Campaign) string {
 		total += b.Total
 	}
 	return fmt.Sprintf("; batch: %d/%d requests answered in %d batch(es)", answered, total, len(c.Batches))
+}
+
+// skippedProgress is ", N skipped" when a budget skipped prospects.
+func skippedProgress(c *client.Campaign) string {
+	if c.Skipped == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d skipped", c.Skipped)
 }

@@ -68,14 +68,18 @@ func (e *Error) Error() string {
 // Failed and Pending count each prospect once; Approved, Rejected and
 // Unreviewed split the drafts (succeeded and needs_review) by decision.
 type Campaign struct {
-	CampaignID  string     `json:"campaign_id"`
-	Name        string     `json:"name"`
-	Status      string     `json:"status"`
-	Total       int        `json:"total"`
-	Succeeded   int        `json:"succeeded"`
-	Failed      int        `json:"failed"`
-	NeedsReview int        `json:"needs_review"`
-	Pending     int        `json:"pending"`
+	CampaignID  string `json:"campaign_id"`
+	Name        string `json:"name"`
+	Status      string `json:"status"`
+	Total       int    `json:"total"`
+	Succeeded   int    `json:"succeeded"`
+	Failed      int    `json:"failed"`
+	NeedsReview int    `json:"needs_review"`
+	// Skipped are the prospects a budget left no room for.
+	Skipped int `json:"skipped"`
+	Pending int `json:"pending"`
+	// MaxCostUSD is the campaign's cap, nil for none.
+	MaxCostUSD  *float64   `json:"max_cost_usd"`
 	Approved    int        `json:"approved"`
 	Rejected    int        `json:"rejected"`
 	Unreviewed  int        `json:"unreviewed"`
