@@ -39,16 +39,17 @@ COSTS MONEY: one paid language-model call per prospect. Give the prospects in ex
   (column_map maps others); defaults give what the file lacks, above all cta.ask and sender.
 Returns campaign_id at once. Then poll get_campaign until its status is completed,
 completed_with_errors or cancelled, and read the emails with list_campaign_emails.
+Set max_cost_usd to cap what the campaign may cost: the prospects it leaves no room for end skipped.
 Set idempotency_key (any unique string) when you might retry: a retry with the same key and input
 returns the first campaign rather than starting, and paying for, another.`
 
 const getAbout = `Reads a campaign's progress (GET /api/v1/campaigns/{id}). Free.
 status is queued, running, or final: completed, completed_with_errors or cancelled.
-succeeded, needs_review, failed and pending count the prospects' emails, each once. Poll every few seconds
+succeeded, needs_review, failed, skipped (a budget left no room) and pending count the prospects' emails, each once. Poll every few seconds
 until the status is final, then read the emails with list_campaign_emails.`
 
 const listAbout = `Reads one page of a campaign's emails, in prospect order (GET /api/v1/campaigns/{id}/emails). Free.
-Each has the prospect's index and ref, its status (pending, succeeded, needs_review, failed), subject,
+Each has the prospect's index and ref, its status (pending, succeeded, needs_review, failed, skipped), subject,
 body, quality, and error when it failed. next_cursor is empty on the last page; otherwise pass it as
 cursor for the next one. Pages are small (limit) because each email lands in your context.`
 
@@ -173,6 +174,7 @@ func (t *tools) createCSV(ctx context.Context, in *campaignInput) (*client.Accep
 	return t.api.SubmitCSV(ctx, in.CSVPath, bytes.NewReader(file), client.CSVOptions{
 		Name: name, WebhookURL: in.WebhookURL, Defaults: defaults, ColumnMap: in.ColumnMap,
 		SkipInvalid: in.SkipInvalid, IdempotencyKey: in.IdempotencyKey, Mode: string(in.Mode),
+		MaxCostUSD: in.MaxCostUSD,
 	})
 }
 
@@ -218,8 +220,8 @@ func (t *tools) get(ctx context.Context, _ *sdk.CallToolRequest, in campaignID) 
 		return nil, nil, t.toolError(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Campaign %s (%s): %s. %d of %d prospects done: %d succeeded, %d need review, %d failed, %d pending.\n",
-		c.CampaignID, c.Name, c.Status, c.Done(), c.Total, c.Succeeded, c.NeedsReview, c.Failed, c.Pending)
+	fmt.Fprintf(&b, "Campaign %s (%s): %s. %d of %d prospects done: %d succeeded, %d need review, %d failed, %d skipped, %d pending.\n",
+		c.CampaignID, c.Name, c.Status, c.Done(), c.Total, c.Succeeded, c.NeedsReview, c.Failed, c.Skipped, c.Pending)
 	if c.Final() {
 		b.WriteString("The campaign is over: read its emails with list_campaign_emails.\n")
 	}

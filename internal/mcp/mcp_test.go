@@ -309,6 +309,21 @@ func TestTools(t *testing.T) {
 		mustFail(t, ctx, s, "lint_email", map[string]any{"subject": "Hi"}, "body")
 	})
 
+	t.Run("CampaignCapped", func(t *testing.T) {
+		// A cap below one email's expected price: every prospect ends
+		// skipped, and get_campaign says so.
+		acc, _ := mustOK[client.Accepted](t, ctx, s, "create_campaign", map[string]any{
+			"name": "mcp capped", "prospects": testprog.Prospects(3), "max_cost_usd": 0.000001,
+		})
+		c := waitFinal(t, ctx, s, acc.CampaignID)
+		if c.Status != "completed_with_errors" || c.Skipped != 3 || c.MaxCostUSD == nil || *c.MaxCostUSD != 0.000001 {
+			t.Fatalf("capped campaign %+v", c)
+		}
+		_, text := mustOK[client.Campaign](t, ctx, s, "get_campaign", map[string]any{"campaign_id": acc.CampaignID})
+		if !strings.Contains(text, "0 failed, 3 skipped") {
+			t.Errorf("get_campaign text %q", text)
+		}
+	})
 	t.Run("CampaignJSON", func(t *testing.T) {
 		acc, text := mustOK[client.Accepted](t, ctx, s, "create_campaign", map[string]any{
 			"name": "mcp test", "prospects": testprog.Prospects(5),
