@@ -489,7 +489,7 @@ func (w *Worker) reserveBatch(ctx context.Context, c *Campaign, pending []Email)
 				return fmt.Errorf("skip email %d: %w", pending[i].Index, err)
 			}
 			if err == nil && w.Observer != nil {
-				w.Observer.EmailFinished(EmailSkipped, "", email.Usage{})
+				w.Observer.EmailFinished(EmailSkipped, w.modelOf(&pending[i].Request), email.Usage{})
 			}
 			return nil
 		})

@@ -93,7 +93,8 @@ func (w *Worker) reserve(ctx context.Context, c *Campaign, it *Email, batch bool
 
 // skipEmail ends email index skipped for reason, and completes the
 // campaign when it was the last.
-func (w *Worker) skipEmail(ctx context.Context, c *Campaign, index int, reason string) error {
+func (w *Worker) skipEmail(ctx context.Context, c *Campaign, it *Email, reason string) error {
+	index := it.Index
 	w.log().InfoContext(ctx, "email skipped: a budget leaves no room", slog.String("reason", reason))
 	err := w.Store.Finish(ctx, c.ID, index, EmailSkipped, Outcome{Error: reason}, w.now())
 	if errors.Is(err, ErrAlreadyDone) {
@@ -103,9 +104,18 @@ func (w *Worker) skipEmail(ctx context.Context, c *Campaign, index int, reason s
 		return fmt.Errorf("skip email %d: %w", index, err)
 	}
 	if w.Observer != nil {
-		w.Observer.EmailFinished(EmailSkipped, "", email.Usage{})
+		w.Observer.EmailFinished(EmailSkipped, w.modelOf(&it.Request), email.Usage{})
 	}
 	return w.complete(ctx, c.Tenant, c.ID)
+}
+
+// modelOf is the model req would be written with: its own, or the
+// Writer's.
+func (w *Worker) modelOf(req *email.Request) string {
+	if req.Options.Model != "" {
+		return req.Options.Model
+	}
+	return w.Model
 }
 
 // formatUSD writes micro-dollars as dollars: cents, or the micro-dollar

@@ -109,7 +109,11 @@ func (m *Meter) Compose(ctx context.Context, tenant, ref string, req *email.Requ
 	if err != nil {
 		m.Release(ctx, tenant, r)
 		if m.Observer != nil {
-			m.Observer.EmailFinished(EmailFailed, "", email.Usage{})
+			model := req.Options.Model
+			if model == "" {
+				model = m.Model
+			}
+			m.Observer.EmailFinished(EmailFailed, model, email.Usage{})
 		}
 		return res, err
 	}

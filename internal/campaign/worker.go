@@ -437,7 +437,7 @@ func (w *Worker) writeEmail(ctx context.Context, m Delivery, msg message) (err e
 			return err
 		}
 		if skip != "" {
-			return w.skipEmail(ctx, c, it.Index, skip)
+			return w.skipEmail(ctx, c, it, skip)
 		}
 	}
 	var res email.Result
