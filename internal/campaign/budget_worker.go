@@ -12,10 +12,27 @@ import (
 )
 
 // holdMemo counts prompt tokens for budget holds, shared by a Worker's
-// goroutines: tokens.Memo is not safe for concurrent use on its own.
+// goroutines (tokens.Memo is not safe for concurrent use on its own). It
+// starts a new Memo every memoUses counts: each prospect's message is
+// new, and a Memo kept for a server's life would grow without bound; the
+// system prompt, which is what repeats, is counted again once per
+// memoUses.
 type holdMemo struct {
 	mu   sync.Mutex
 	memo tokens.Memo
+	uses int
+}
+
+const memoUses = 256
+
+// callTokens is callTokens through the memo.
+func (h *holdMemo) callTokens(fp firstPrompter, req *email.Request, def string) (model string, prompt, completion int, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.uses++; h.uses > memoUses {
+		h.memo, h.uses = tokens.Memo{}, 1
+	}
+	return callTokens(fp, &h.memo, req, def)
 }
 
 // budgeted reports whether c's emails hold budget before their calls,
@@ -36,9 +53,7 @@ func (w *Worker) holdAmount(req *email.Request, batch bool) (amount int64, model
 	if !isFP {
 		return 0, "", false, errors.New("the composer cannot render prompts to hold a budget with")
 	}
-	w.holds.mu.Lock()
-	model, prompt, completion, err := callTokens(fp, &w.holds.memo, req, w.Model)
-	w.holds.mu.Unlock()
+	model, prompt, completion, err := w.holds.callTokens(fp, req, w.Model)
 	if err != nil {
 		return 0, "", false, err
 	}

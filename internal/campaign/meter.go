@@ -59,9 +59,7 @@ func (m *Meter) Reserve(ctx context.Context, tenant string, req *email.Request) 
 	if !ok {
 		return Reservation{}, errors.New("the composer cannot render prompts to hold a budget with")
 	}
-	m.holds.mu.Lock()
-	model, prompt, completion, err := callTokens(fp, &m.holds.memo, req, m.Model)
-	m.holds.mu.Unlock()
+	model, prompt, completion, err := m.holds.callTokens(fp, req, m.Model)
 	if err != nil {
 		return Reservation{}, err
 	}
