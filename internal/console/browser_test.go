@@ -297,6 +297,38 @@ func TestRetryAndRegenerateInChromium(t *testing.T) {
 	s.noProblems()
 }
 
+// TestSkippedInChromium: a campaign whose max_cost_usd leaves room for
+// no email shows its prospects as skipped: the count, the badges, the
+// filter, and a retry that would give them another go.
+func TestSkippedInChromium(t *testing.T) {
+	up := openaitest.New(t)
+	s := openWith(t, "skipped", up)
+	api := testprog.HTTP(s.base, apiKey)
+	id := api.Submit(t, map[string]any{"name": "Capped", "prospects": testprog.Prospects(3), "max_cost_usd": 0.000001})
+	api.WaitFor(t, id, 2*time.Minute, testprog.Campaign.Final)
+
+	s.signIn()
+	s.do("open the campaign", chromedp.Navigate(s.base+"/#/campaigns/"+id))
+	s.wait("every prospect skipped", `document.querySelector(".count-skipped b")?.textContent === "3" &&
+		document.querySelector(".count-failed b")?.textContent === "0" &&
+		document.querySelector("#email-list")?.getAttribute("aria-busy") === "false" &&
+		document.querySelectorAll("#email-list tbody tr .badge.skipped").length === 3 &&
+		document.querySelector("#retry")?.textContent === "Retry failed (3)"`)
+	s.shot("skipped")
+	// As a person's choice in the list does: set it, and say it changed.
+	eval[bool](s, `(() => { const f = document.querySelector("#filter"); f.value = "skipped";
+		return f.dispatchEvent(new Event("change")); })()`)
+	s.wait("the filter lists them", `document.querySelector("#email-list")?.getAttribute("aria-busy") === "false" &&
+		document.querySelectorAll("#email-list tbody tr .badge.skipped").length === 3`)
+	if !slices.Contains(s.rec.Requests(), "GET "+s.base+"/api/v1/campaigns/"+id+"/emails?limit=1000&status=skipped") {
+		t.Errorf("the filter did not ask for the skipped emails; the page asked for %q", s.rec.Requests())
+	}
+	if up.Count() != 0 {
+		t.Errorf("%d model calls for a campaign with no room for one", up.Count())
+	}
+	s.noProblems()
+}
+
 // TestConsoleUnderAStagePrefix: on AWS the console is at the stage's URL,
 // /dev without a slash, where relative URLs would leave the stage. Behind
 // a proxy that serves the program under /dev as API Gateway does (and says

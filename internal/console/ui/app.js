@@ -28,6 +28,7 @@ const FILTERS = [
   ["approved", "Approved"],
   ["rejected", "Rejected"],
   ["failed", "Failed"],
+  ["skipped", "Skipped: no room in the budget"],
   ["pending", "Still being written"],
 ];
 
@@ -41,6 +42,7 @@ const LABELS = {
   succeeded: "Succeeded",
   needs_review: "Needs review",
   failed: "Failed",
+  skipped: "Skipped",
   approved: "Approved",
   rejected: "Rejected",
   unreviewed: "Unreviewed",
@@ -278,7 +280,7 @@ function campaignView(id) {
       st.campaign = res.data;
       renderHead();
       const counts = JSON.stringify([st.campaign.status, st.campaign.pending, st.campaign.succeeded, st.campaign.needs_review,
-        st.campaign.failed, st.campaign.retries]);
+        st.campaign.failed, st.campaign.skipped, st.campaign.retries]);
       if (counts !== st.seen) {
         st.seen = counts;
         await loadEmails();
@@ -349,12 +351,13 @@ function campaignView(id) {
         h("h1", { id: "campaign-title" }, c.name || "Campaign"), badge(c.status),
         h("span", { class: "muted small" }, c.campaign_id)),
       h("label", { for: "progress", class: "small muted" }, finished
-        ? "All " + c.total + " prospects written."
-        : done(c) + " of " + c.total + " prospects written; this page follows along."),
+        ? "All " + c.total + " prospects done."
+        : done(c) + " of " + c.total + " prospects done; this page follows along."),
       h("progress", { id: "progress", max: c.total || 1, value: done(c) }),
       h("ul", { class: "counts", "aria-label": "Counts" },
         count("pending", "Pending"), count("succeeded", "Succeeded"), count("needs_review", "Needs review", "Flagged by the quality check"),
-        count("failed", "Failed"), count("unreviewed", "To review"), count("approved", "Approved"), count("rejected", "Rejected")),
+        count("failed", "Failed"), ...(c.skipped ? [count("skipped", "Skipped", "A budget left no room for their model call")] : []),
+        count("unreviewed", "To review"), count("approved", "Approved"), count("rejected", "Rejected")),
       h("div", { class: "toolbar" },
         h("button", { type: "button", class: "primary", id: "download-approved", disabled: !c.approved,
           onclick: () => download("approved") }, "Download approved CSV (" + (c.approved || 0) + ")"),
@@ -362,7 +365,7 @@ function campaignView(id) {
         h("span", { class: "spacer" }),
         h("button", { type: "button", id: "retry", disabled: !finished || c.status === "cancelled",
           title: finished ? "" : "Retry is possible once the campaign has finished",
-          onclick: () => retry(includeFlagged.checked) }, "Retry failed (" + (c.failed || 0) + ")"),
+          onclick: () => retry(includeFlagged.checked) }, "Retry failed (" + ((c.failed || 0) + (c.skipped || 0)) + ")"),
         h("span", { class: "row" }, includeFlagged, h("label", { for: "retry-flagged" }, "and the flagged ones not yet approved"))));
   }
 
