@@ -471,7 +471,7 @@ func renderCapped(r *results, sc scale) string {
 	if c.heldPerEmail > 0 {
 		fits = strconvI(int(c.maxCost / c.heldPerEmail))
 	}
-	fmt.Fprintf(&b, "\nThe cap holds %s emails' estimates (cap ÷ estimate per email) and %d were written; "+
+	fmt.Fprintf(&b, "\nThe cap holds about %s emails' estimates (cap ÷ the mean estimate per email) and %d were written; "+
 		"spent $%.4f against a bound of $%.4f: %s.\n\n", fits, c.succeeded, spent, bound, verdictAtMostUSD(spent, bound))
 	return b.String()
 }
@@ -499,7 +499,7 @@ func TestRenderCapped(t *testing.T) {
 		// 458 emails: $0.07557, under the cap.
 		{"UnderCap", 458, []string{"| capped at half | $0.082500 | $0.0756 (null) | 0.92× | 458 / 542 / 0 | 458 | 25.0 s | 0.50× |",
 			"| uncapped | — | $0.1650 (null) | — | 1000 / 0 / 0 | 1,000 | 50.0 s | 1.00× |",
-			"The cap holds 458 emails' estimates", "bound of $0.0878: met."}},
+			"The cap holds about 458 emails' estimates", "bound of $0.0878: met."}},
 		// 531 emails: $0.08762 ≤ $0.0825 + 32 × $0.000165 = $0.08778.
 		{"InFlightAboveCap", 531, []string{"1.06×", "met."}},
 		// 540 emails: $0.0891, above the bound by $0.00132.
