@@ -85,7 +85,7 @@ func render(r *results, sc scale) string {
 	if rt := realtimeRun(r); rt != nil && r.capped.name != "" {
 		spent, bound := cappedBound(r.capped, *rt)
 		g.Add(fmt.Sprintf("%s-prospect campaign, max_cost_usd half the realtime run's cost", bench.Thousands(float64(sc.campaign), 0)),
-			"spend ≤ cap + 32 calls in flight", fmt.Sprintf("$%.4f of $%.4f (%.2f×), bound $%.4f", spent, r.capped.maxCost, ratio(spent, r.capped.maxCost), bound),
+			"spend ≤ cap + 32 calls in flight", fmt.Sprintf("$%.4f of $%.4f (%.3f×), bound $%.4f", spent, r.capped.maxCost, ratio(spent, r.capped.maxCost), bound),
 			verdictAtMostUSD(spent, bound))
 	}
 	peak := max(r.rssWarn, r.rssInfo)
@@ -449,14 +449,15 @@ func renderCapped(r *results, sc scale) string {
 	fmt.Fprintf(&b, "### A capped campaign\n\nThe same %s-prospect realtime campaign with `\"max_cost_usd\"` set to half what the "+
 		"uncapped run above cost ($%.4f ÷ 2), against the same drained upstream. Before its model call each email holds the dry run's "+
 		"estimate of it ($%.6f), and a prospect the cap has no room left for ends `skipped`; the call settles at its real cost. "+
-		"Spent is the campaign's usage at gpt-4o-mini's list prices (the program's own `usage.cost_usd` in brackets); the bound is the cap "+
+		"Spent is the campaign's usage at gpt-4o-mini's list prices (in brackets the program's own `usage.cost_usd`, the sum of "+
+		"each email's cost rounded to the micro-dollar, which is what the cap is kept against); the bound is the cap "+
 		"plus 32 calls in flight (WORKER_CONCURRENCY) at the uncapped run's mean price per email ($%.6f).\n\n",
 		bench.Thousands(float64(sc.campaign), 0), modelCost(rt.usage), c.heldPerEmail, (bound-c.maxCost)/32)
 	t := bench.Table{Header: []string{"Run", "max_cost_usd", "model cost spent", "spent / cap", "written / skipped / failed", "realtime model calls", "submit → final", "vs uncapped"}}
 	for _, x := range []*bulkRun{rt, &c} {
 		name, capped, perCap := "uncapped", "—", "—"
 		if x.maxCost > 0 {
-			name, capped, perCap = "capped at half", fmt.Sprintf("$%.6f", x.maxCost), fmt.Sprintf("%.2f×", ratio(modelCost(x.usage), x.maxCost))
+			name, capped, perCap = "capped at half", fmt.Sprintf("$%.6f", x.maxCost), fmt.Sprintf("%.3f×", ratio(modelCost(x.usage), x.maxCost))
 		}
 		own := "null"
 		if x.usage.CostUSD != nil {
@@ -497,11 +498,11 @@ func TestRenderCapped(t *testing.T) {
 		want   []string
 	}{
 		// 458 emails: $0.07557, under the cap.
-		{"UnderCap", 458, []string{"| capped at half | $0.082500 | $0.0756 (null) | 0.92× | 458 / 542 / 0 | 458 | 25.0 s | 0.50× |",
+		{"UnderCap", 458, []string{"| capped at half | $0.082500 | $0.0756 (null) | 0.916× | 458 / 542 / 0 | 458 | 25.0 s | 0.50× |",
 			"| uncapped | — | $0.1650 (null) | — | 1000 / 0 / 0 | 1,000 | 50.0 s | 1.00× |",
 			"The cap holds about 458 emails' estimates", "bound of $0.0878: met."}},
 		// 531 emails: $0.08762 ≤ $0.0825 + 32 × $0.000165 = $0.08778.
-		{"InFlightAboveCap", 531, []string{"1.06×", "met."}},
+		{"InFlightAboveCap", 531, []string{"1.062×", "met."}},
 		// 540 emails: $0.0891, above the bound by $0.00132.
 		{"AboveBound", 540, []string{"**missed** by $0.0013"}},
 	} {
