@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -120,6 +121,13 @@ type bulkRun struct {
 	batch   bool
 	usage   benchUsage
 	batches openaitest.BatchStats
+	// maxCost is the campaign's max_cost_usd as its view showed it (0:
+	// none); skipped the prospects it left no room for; heldPerEmail the
+	// dry run's realtime estimate per prospect, what each email holds
+	// before its call.
+	maxCost      float64
+	skipped      int
+	heldPerEmail float64
 }
 
 // benchUsage is a campaign view's usage.
@@ -128,6 +136,8 @@ type benchUsage struct {
 	CompletionTokens      int `json:"completion_tokens"`
 	BatchPromptTokens     int `json:"batch_prompt_tokens"`
 	BatchCompletionTokens int `json:"batch_completion_tokens"`
+	// CostUSD is the program's own price of the usage (null unpriced).
+	CostUSD *float64 `json:"cost_usd"`
 }
 
 type submitRun struct {
@@ -157,6 +167,7 @@ type results struct {
 	rssInfo     int64
 	bulk        []bulkRun
 	batch       bulkRun
+	capped      bulkRun
 	subLocal    submitRun
 	subAWS      submitRun
 	coldAPI     []time.Duration
@@ -470,16 +481,42 @@ func (s *suite) bulk(t *testing.T) {
 		drain     bool
 	}{
 		{"OPENAI_RPM unset, upstream bucket drained", "", true},
-		{"OPENAI_RPM=1200, upstream bucket drained", strconv.Itoa(bulkRPM), true},
+		{realtimeRunName, strconv.Itoa(bulkRPM), true},
 		{"OPENAI_RPM=1200, upstream bucket full", strconv.Itoa(bulkRPM), false},
 	} {
 		t.Run(strings.NewReplacer(" ", "_", ",", "").Replace(c.name), func(t *testing.T) {
-			s.res.bulk = append(s.res.bulk, s.bulkOne(t, c.name, c.rpm, c.drain, false))
+			s.res.bulk = append(s.res.bulk, s.bulkOne(t, c.name, c.rpm, c.drain, false, 0))
 		})
 	}
 	t.Run("batch_mode", func(t *testing.T) {
-		s.res.batch = s.bulkOne(t, batchRunName, strconv.Itoa(bulkRPM), true, true)
+		s.res.batch = s.bulkOne(t, batchRunName, strconv.Itoa(bulkRPM), true, true, 0)
 	})
+	t.Run("capped", func(t *testing.T) {
+		rt := realtimeRun(s.res)
+		if rt == nil || !rt.finished || modelCost(rt.usage) == 0 {
+			t.Fatalf("the run %q did not finish: no cost to halve", realtimeRunName)
+		}
+		half := math.Round(modelCost(rt.usage)/2*1e6) / 1e6 // max_cost_usd is kept to the micro-dollar
+		s.res.capped = s.bulkOne(t, cappedRunName, strconv.Itoa(bulkRPM), true, false, half)
+	})
+}
+
+// realtimeRunName is the realtime run the batch-mode and capped runs are
+// compared with: the same upstream state and OPENAI_RPM.
+const realtimeRunName = "OPENAI_RPM=1200, upstream bucket drained"
+
+// The capped run: the same realtime campaign with max_cost_usd set to
+// half what the realtime run's usage cost.
+const cappedRunName = `"max_cost_usd": half, OPENAI_RPM=1200, upstream bucket drained`
+
+// realtimeRun is r's run named realtimeRunName, nil when it did not run.
+func realtimeRun(r *results) *bulkRun {
+	for i := range r.bulk {
+		if r.bulk[i].name == realtimeRunName {
+			return &r.bulk[i]
+		}
+	}
+	return nil
 }
 
 // The batch-mode run: the same campaign with "mode": "batch", against the
@@ -490,18 +527,15 @@ const (
 	batchStage   = 5 * time.Second
 )
 
-func (s *suite) bulkOne(t *testing.T, name, rpm string, drained, batch bool) bulkRun {
+// bulkOne runs one campaign; maxCost > 0 submits it with that
+// max_cost_usd, after a dry run of the same body for the estimate.
+func (s *suite) bulkOne(t *testing.T, name, rpm string, drained, batch bool, maxCost float64) bulkRun {
 	cfg := openaitest.Config{Latency: bulkLatency, Jitter: bulkJitter, RPM: bulkRPM}
 	if batch {
 		cfg.Batch = openaitest.BatchConfig{StageTime: batchStage}
 	}
 	h, upURL, _ := s.upstream(t, cfg)
 	out := bulkRun{name: name, rpm: rpm, batch: batch, ideal: time.Duration(float64(s.sc.campaign) / (bulkRPM / 60.0) * float64(time.Second))}
-	if drained {
-		out.drained = drain(t, strings.TrimSuffix(upURL, "/v1")+"/v1/chat/completions")
-	}
-	before, count0 := h.StatusCounts(), h.Count()
-	h.ResetPeak()
 	env := map[string]string{"WORKER_CONCURRENCY": "32", "LOG_LEVEL": "info"}
 	if rpm != "" {
 		env["OPENAI_RPM"] = rpm
@@ -513,7 +547,38 @@ func (s *suite) bulkOne(t *testing.T, name, rpm string, drained, batch bool) bul
 		body = append([]byte(`{"mode":"batch",`), body[1:]...)
 		logName = "bulk-batch"
 	}
+	if maxCost > 0 {
+		body = append([]byte(`{"max_cost_usd":`+strconv.FormatFloat(maxCost, 'f', -1, 64)+`,`), body[1:]...)
+		logName = "bulk-capped"
+	}
 	p := s.program(t, s.bins["ingren"], logName, upURL, env)
+	if maxCost > 0 {
+		// The dry run counts tokens as the workers' holds do; it calls no
+		// model, so it is done before the clock starts.
+		st, b := s.call(t, "POST", p.URL+"/api/v1/campaigns?dry_run=true", body)
+		if st != http.StatusOK {
+			t.Fatalf("dry run: %d %s", st, b)
+		}
+		est := testprog.MustDecode[struct {
+			Total    int `json:"total"`
+			Estimate struct {
+				CostUSD struct {
+					Realtime *float64 `json:"realtime"`
+				} `json:"cost_usd"`
+			} `json:"estimate"`
+		}](t, b)
+		if est.Total == 0 || est.Estimate.CostUSD.Realtime == nil {
+			t.Fatalf("dry run: no realtime estimate: %s", b)
+		}
+		out.heldPerEmail = *est.Estimate.CostUSD.Realtime / float64(est.Total)
+	}
+	// Drained last, so that the bucket does not refill while the
+	// program starts (or answers the dry run).
+	if drained {
+		out.drained = drain(t, strings.TrimSuffix(upURL, "/v1")+"/v1/chat/completions")
+	}
+	before, count0 := h.StatusCounts(), h.Count()
+	h.ResetPeak()
 	cpu0, m0, u0 := p.CPU(), bench.ReadMachineCPU(), bench.SelfCPU()
 	start := time.Now()
 	st, b := s.call(t, "POST", p.URL+"/api/v1/campaigns", body)
@@ -541,9 +606,14 @@ func (s *suite) bulkOne(t *testing.T, name, rpm string, drained, batch bool) bul
 			Succeeded   int        `json:"succeeded"`
 			NeedsReview int        `json:"needs_review"`
 			Failed      int        `json:"failed"`
+			Skipped     int        `json:"skipped"`
+			MaxCostUSD  *float64   `json:"max_cost_usd"`
 			Usage       benchUsage `json:"usage"`
 		}](t, b)
-		out.status, out.succeeded, out.failed, out.usage = v.Status, v.Succeeded+v.NeedsReview, v.Failed, v.Usage
+		out.status, out.succeeded, out.failed, out.skipped, out.usage = v.Status, v.Succeeded+v.NeedsReview, v.Failed, v.Skipped, v.Usage
+		if v.MaxCostUSD != nil {
+			out.maxCost = *v.MaxCostUSD
+		}
 		if v.Status == "completed" || v.Status == "completed_with_errors" || v.Status == "cancelled" {
 			out.elapsed, out.finished = time.Since(start), true
 			break

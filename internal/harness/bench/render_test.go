@@ -2,8 +2,10 @@ package bench_test
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/ingren/ingren/internal/email"
@@ -79,6 +81,12 @@ func render(r *results, sc scale) string {
 			continue
 		}
 		g.Add(name, "< 100 ms", bench.Ms(median(c.runs)), verdictAtMost(median(c.runs), goalColdStart-1))
+	}
+	if rt := realtimeRun(r); rt != nil && r.capped.name != "" {
+		spent, bound := cappedBound(r.capped, *rt)
+		g.Add(fmt.Sprintf("%s-prospect campaign, max_cost_usd half the realtime run's cost", bench.Thousands(float64(sc.campaign), 0)),
+			"spend ≤ cap + 32 calls in flight", fmt.Sprintf("$%.4f of $%.4f (%.3f×), bound $%.4f", spent, r.capped.maxCost, ratio(spent, r.capped.maxCost), bound),
+			verdictAtMostUSD(spent, bound))
 	}
 	peak := max(r.rssWarn, r.rssInfo)
 	for _, c := range r.bulk {
@@ -167,6 +175,7 @@ func render(r *results, sc scale) string {
 	}
 	b.WriteString(bt.Markdown() + "\n")
 	b.WriteString(renderModes(r, sc))
+	b.WriteString(renderCapped(r, sc))
 
 	// Submit.
 	fmt.Fprintf(&b, "### Submit\n\nOne POST of %s prospects (%s of JSON), timed to its 202. The Lambda row calls "+
@@ -378,12 +387,7 @@ func modelCost(u benchUsage) float64 {
 // same upstream state (bucket drained, OPENAI_RPM=1200).
 func renderModes(r *results, sc scale) string {
 	benchPrice, _ := price.Default().Lookup(benchModel)
-	var rt *bulkRun
-	for i := range r.bulk {
-		if r.bulk[i].name == "OPENAI_RPM=1200, upstream bucket drained" {
-			rt = &r.bulk[i]
-		}
-	}
+	rt := realtimeRun(r)
 	if rt == nil || r.batch.name == "" {
 		return ""
 	}
@@ -412,4 +416,107 @@ func renderModes(r *results, sc scale) string {
 	}
 	b.WriteString(t.Markdown() + "\n")
 	return b.String()
+}
+
+// cappedBound is what the capped run spent (its usage at benchModel's
+// prices) and the most it may: its cap plus WORKER_CONCURRENCY calls in
+// flight, each at the mean price of one email of the uncapped run rt.
+func cappedBound(c, rt bulkRun) (spent, bound float64) {
+	perEmail := 0.0
+	if rt.succeeded > 0 {
+		perEmail = modelCost(rt.usage) / float64(rt.succeeded)
+	}
+	return modelCost(c.usage), c.maxCost + 32*perEmail
+}
+
+func verdictAtMostUSD(got, goal float64) string {
+	if got <= goal {
+		return "met"
+	}
+	return fmt.Sprintf("**missed** by $%.4f", got-goal)
+}
+
+// renderCapped compares the capped run with the uncapped realtime one it
+// halves the cost of.
+func renderCapped(r *results, sc scale) string {
+	rt := realtimeRun(r)
+	if rt == nil || r.capped.name == "" {
+		return ""
+	}
+	c := r.capped
+	spent, bound := cappedBound(c, *rt)
+	var b strings.Builder
+	fmt.Fprintf(&b, "### A capped campaign\n\nThe same %s-prospect realtime campaign with `\"max_cost_usd\"` set to half what the "+
+		"uncapped run above cost ($%.4f ÷ 2), against the same drained upstream. Before its model call each email holds the dry run's "+
+		"estimate of it ($%.6f), and a prospect the cap has no room left for ends `skipped`; the call settles at its real cost. "+
+		"Spent is the campaign's usage at gpt-4o-mini's list prices (in brackets the program's own `usage.cost_usd`, the sum of "+
+		"each email's cost rounded to the micro-dollar, which is what the cap is kept against); the bound is the cap "+
+		"plus 32 calls in flight (WORKER_CONCURRENCY) at the uncapped run's mean price per email ($%.6f).\n\n",
+		bench.Thousands(float64(sc.campaign), 0), modelCost(rt.usage), c.heldPerEmail, (bound-c.maxCost)/32)
+	t := bench.Table{Header: []string{"Run", "max_cost_usd", "model cost spent", "spent / cap", "written / skipped / failed", "realtime model calls", "submit → final", "vs uncapped"}}
+	for _, x := range []*bulkRun{rt, &c} {
+		name, capped, perCap := "uncapped", "—", "—"
+		if x.maxCost > 0 {
+			name, capped, perCap = "capped at half", fmt.Sprintf("$%.6f", x.maxCost), fmt.Sprintf("%.3f×", ratio(modelCost(x.usage), x.maxCost))
+		}
+		own := "null"
+		if x.usage.CostUSD != nil {
+			own = fmt.Sprintf("$%.6f", *x.usage.CostUSD)
+		}
+		t.Add(name, capped, fmt.Sprintf("$%.4f (%s)", modelCost(x.usage), own), perCap,
+			fmt.Sprintf("%d / %d / %d", x.succeeded, x.skipped, x.failed), bench.Thousands(float64(x.calls), 0),
+			secs(x.elapsed), fmt.Sprintf("%.2f×", ratio(x.elapsed.Seconds(), rt.elapsed.Seconds())))
+	}
+	b.WriteString(t.Markdown())
+	fits := "—"
+	if c.heldPerEmail > 0 {
+		fits = strconvI(int(c.maxCost / c.heldPerEmail))
+	}
+	fmt.Fprintf(&b, "\nThe cap holds about %s emails' estimates (cap ÷ the mean estimate per email) and %d were written; "+
+		"spent $%.4f against a bound of $%.4f: %s.\n\n", fits, c.succeeded, spent, bound, verdictAtMostUSD(spent, bound))
+	return b.String()
+}
+
+// TestRenderCapped checks the capped section's figures and verdicts on
+// made-up runs: spent against the cap, and the bound of 32 calls in flight.
+func TestRenderCapped(t *testing.T) {
+	// 1,000 emails of 700 prompt and 100 completion tokens: $0.000165 each
+	// at gpt-4o-mini's $0.15/M and $0.60/M, $0.165 in all.
+	rt := bulkRun{name: realtimeRunName, finished: true, succeeded: 1000, calls: 1000, elapsed: 50 * time.Second,
+		usage: benchUsage{PromptTokens: 700_000, CompletionTokens: 100_000}}
+	if got := modelCost(rt.usage); math.Abs(got-0.165) > 1e-9 {
+		t.Fatalf("modelCost = %v, want 0.165 (the embedded prices changed?)", got)
+	}
+	capped := func(emails int) bulkRun {
+		return bulkRun{name: cappedRunName, finished: true, maxCost: 0.0825, heldPerEmail: 0.00018,
+			succeeded: emails, skipped: 1000 - emails, calls: emails, elapsed: 25 * time.Second,
+			usage: benchUsage{PromptTokens: 700 * emails, CompletionTokens: 100 * emails}}
+	}
+	for _, tc := range []struct {
+		name   string
+		emails int
+		want   []string
+	}{
+		// 458 emails: $0.07557, under the cap.
+		{"UnderCap", 458, []string{"| capped at half | $0.082500 | $0.0756 (null) | 0.916× | 458 / 542 / 0 | 458 | 25.0 s | 0.50× |",
+			"| uncapped | — | $0.1650 (null) | — | 1000 / 0 / 0 | 1,000 | 50.0 s | 1.00× |",
+			"The cap holds about 458 emails' estimates", "bound of $0.0878: met."}},
+		// 531 emails: $0.08762 ≤ $0.0825 + 32 × $0.000165 = $0.08778.
+		{"InFlightAboveCap", 531, []string{"1.062×", "met."}},
+		// 540 emails: $0.0891, above the bound by $0.00132.
+		{"AboveBound", 540, []string{"**missed** by $0.0013"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &results{bulk: []bulkRun{rt}, capped: capped(tc.emails)}
+			out := renderCapped(r, fullScale)
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in:\n%s", w, out)
+				}
+			}
+		})
+	}
+	if out := renderCapped(&results{bulk: []bulkRun{rt}}, fullScale); out != "" {
+		t.Errorf("NotRun: want no section, got %q", out)
+	}
 }
