@@ -126,7 +126,7 @@ func (s *Store) Unreserve(ctx context.Context, campaignID string, index int, ten
 	if err := releaseCampaign(ctx, tx, campaignID, held.Amount); err != nil {
 		return fail(err)
 	}
-	if err := book(ctx, tx, tenant, held, "", "", 0, email.Usage{}); err != nil {
+	if err := book(ctx, s.prepared.on(tx), tenant, held, "", "", 0, email.Usage{}); err != nil {
 		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -186,18 +186,35 @@ func (s *Store) Spend(ctx context.Context, tenant string, h campaign.Reservation
 	if err := checkSpend(emails, u); err != nil {
 		return fail(err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	err := s.spends.do(&spend{tenant: tenant, h: h, day: campaign.DayOf(now), emails: emails, u: u}, func(batch []*spend) error {
+		// The calls booked together: one transaction, one commit.
+		ctx := context.WithoutCancel(ctx)
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		ex := s.prepared.on(tx)
+		for _, sp := range batch {
+			if err := book(ctx, ex, sp.tenant, sp.h, sp.day, "", sp.emails, sp.u); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	})
 	if err != nil {
 		return fail(err)
 	}
-	defer tx.Rollback()
-	if err := book(ctx, tx, tenant, h, campaign.DayOf(now), "", emails, u); err != nil {
-		return fail(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fail(err)
-	}
 	return nil
+}
+
+// spend is one Spend's booking.
+type spend struct {
+	tenant string
+	h      campaign.Reservation
+	day    string
+	emails int
+	u      email.Usage
 }
 
 // ReleaseKey releases hold h of the tenant's month in one UPDATE.
@@ -209,7 +226,7 @@ func (s *Store) ReleaseKey(ctx context.Context, tenant string, h campaign.Reserv
 	if err := checkHold(tenant, h); err != nil {
 		return fail(err)
 	}
-	if err := book(ctx, s.db, tenant, h, "", "", 0, email.Usage{}); err != nil {
+	if err := book(ctx, s.prepared.on(s.db), tenant, h, "", "", 0, email.Usage{}); err != nil {
 		return fail(err)
 	}
 	return nil

@@ -116,7 +116,7 @@ func (s *Store) bookDraft(ctx context.Context, tx *sql.Tx, campaignID string, r 
 	if err != nil {
 		return err
 	}
-	return book(ctx, tx, tenant, h, campaign.DayOf(now), campaignID, t.Succeeded, r.Draft.Usage)
+	return book(ctx, s.prepared.on(tx), tenant, h, campaign.DayOf(now), campaignID, t.Succeeded, r.Draft.Usage)
 }
 
 // checkRevision refuses a Revision that Revise cannot apply as a whole.

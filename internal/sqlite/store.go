@@ -28,6 +28,10 @@ const defaultLimit = 100
 // SQLite tables, each write one transaction.
 type Store struct {
 	db *sql.DB
+	// prepared holds the hot paths' statements.
+	prepared stmts
+	// spends groups concurrent Spends into one transaction.
+	spends group[*spend]
 	// Now is the clock that says which campaigns have expired (NewStore
 	// sets time.Now). Tests set it before using the Store.
 	Now func() time.Time
@@ -44,7 +48,7 @@ func NewStore(db *sql.DB) (*Store, error) {
 	if err := addColumns(context.Background(), db); err != nil {
 		return nil, fmt.Errorf("add campaign columns: %w", err)
 	}
-	return &Store{db: db, Now: time.Now}, nil
+	return &Store{db: db, prepared: stmts{db: db}, Now: time.Now}, nil
 }
 
 // notExpired is the condition on a campaigns row that it has not expired;
@@ -392,7 +396,7 @@ func (s *Store) Finish(ctx context.Context, campaignID string, index int, status
 	if held.Month == "" {
 		held.Month = campaign.MonthOf(now)
 	}
-	if err := book(ctx, tx, tenant, held, campaign.DayOf(now), campaignID, tally.Succeeded, r.Usage); err != nil {
+	if err := book(ctx, s.prepared.on(tx), tenant, held, campaign.DayOf(now), campaignID, tally.Succeeded, r.Usage); err != nil {
 		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
