@@ -18,7 +18,7 @@ func TestTuneGC(t *testing.T) {
 		percent int
 		limit   int64
 	}{
-		{"OKUnsetTunes", nil, 400, 48 << 20},
+		{"OKUnsetTunes", nil, 400, 40 << 20},
 		{"OKSetWins", map[string]string{"GOGC": "100", "GOMEMLIMIT": "1GiB"}, 100, math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
