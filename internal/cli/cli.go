@@ -76,10 +76,11 @@ Usage:
   ingren campaign retry ID     write a finished campaign's failed emails again
   ingren generate FILE.json    write one email and print it
   ingren lint FILE             check an email (text or .json) as written emails are checked
+  ingren usage                 print what your key used and spent, per day and campaign, and its budget
   ingren mcp                   serve Ingren's tools to an AI agent (Model Context Protocol, stdio)
   ingren help [COMMAND]        describe a command (or run any command with -h)
 
-The campaign, generate, lint and mcp commands call the API at INGREN_URL (default
+The campaign, generate, lint, usage and mcp commands call the API at INGREN_URL (default
 http://localhost:8080) with the key INGREN_API_KEY; without one, they use the
 key the local program keeps in DATA_DIR/api_key (default ./data/api_key).
 `
@@ -101,6 +102,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return generate(ctx, args[1:], env)
 	case "lint":
 		return lintCmd(ctx, args[1:], env)
+	case "usage":
+		return usageCmd(ctx, args[1:], env)
 	case "mcp":
 		return mcpCmd(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":

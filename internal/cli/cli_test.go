@@ -550,6 +550,20 @@ func TestCampaignRunMaxCost(t *testing.T) {
 	if r.code != 0 || !regexp.MustCompile(`(?m)^max_cost_usd +0\.0005$`).MatchString(r.stdout) {
 		t.Errorf("status: exit %d\n%s", r.code, r.stdout)
 	}
+	// usage: what the two campaigns spent, each on its line, once the
+	// second has ended too.
+	if r = ingren(t, l.env, "campaign", "watch", id); r.code != 0 && r.code != 3 {
+		t.Fatalf("watch: exit %d\n%s", r.code, r.stderr)
+	}
+	r = ingren(t, l.env, "usage")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^key +key_[0-9a-f]{16}$`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, id+` "salesnav"`) || !regexp.MustCompile(`(?m)^campaign cmp_\w+ "cli test" +\d emails, \d+ tokens \(\d+ prompt, \d+ completion\), \$0\.000\d$`).MatchString(r.stdout) {
+		t.Errorf("usage: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = ingren(t, l.env, "usage", "-from", "2026-12-31", "-to", "2026-12-01")
+	if r.code != 1 || !strings.Contains(r.stderr, "to must not be before from") {
+		t.Errorf("usage with days out of order: exit %d\n%s", r.code, r.stderr)
+	}
 	capped := mustWrite(t, l.dir, "capped.json", map[string]any{"max_cost_usd": 1, "prospects": testprog.Prospects(1)})
 	r = ingren(t, l.env, "campaign", "submit", capped, "--max-cost", "0.0005")
 	if r.code != 1 || !strings.Contains(r.stderr, `--max-cost: the campaign sets "max_cost_usd" to 1, not 0.0005`) {

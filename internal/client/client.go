@@ -746,3 +746,68 @@ func IsStatus(err error, statuses ...int) bool {
 	}
 	return false
 }
+
+// UsageReport is GET /api/v1/usage's answer: the key's use of the model
+// over some days, per day and per campaign, and its monthly budget.
+type UsageReport struct {
+	// Tenant is the key's tenant id, the name API_KEY_BUDGETS uses.
+	Tenant    string        `json:"tenant"`
+	From      string        `json:"from"`
+	To        string        `json:"to"`
+	Total     UsageLine     `json:"total"`
+	Days      []UsageDay    `json:"days"`
+	Campaigns []UsageOfCmp  `json:"campaigns"`
+	Single    UsageLine     `json:"single_emails"`
+	Budget    *BudgetReport `json:"budget"`
+}
+
+// UsageLine is the emails written and what their calls used and cost.
+type UsageLine struct {
+	Emails int `json:"emails"`
+	Usage  struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+		Usage
+	} `json:"usage"`
+}
+
+// UsageDay is one UTC day's line.
+type UsageDay struct {
+	Date string `json:"date"`
+	UsageLine
+}
+
+// UsageOfCmp is one campaign's line; Name is nil when it has none or
+// expired.
+type UsageOfCmp struct {
+	CampaignID string  `json:"campaign_id"`
+	Name       *string `json:"name"`
+	UsageLine
+}
+
+// BudgetReport is the key's monthly budget and what is gone of it.
+type BudgetReport struct {
+	Month        string  `json:"month"`
+	LimitUSD     float64 `json:"limit_usd"`
+	SpentUSD     float64 `json:"spent_usd"`
+	ReservedUSD  float64 `json:"reserved_usd"`
+	RemainingUSD float64 `json:"remaining_usd"`
+}
+
+// Usage reads the key's usage from day from through day to (YYYY-MM-DD,
+// UTC); "" leaves either to the API (this month so far).
+func (c *Client) Usage(ctx context.Context, from, to string) (*UsageReport, error) {
+	q := url.Values{}
+	if from != "" {
+		q.Set("from", from)
+	}
+	if to != "" {
+		q.Set("to", to)
+	}
+	path := "/api/v1/usage"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out UsageReport
+	return &out, c.do(ctx, "GET", path, "", nil, &out)
+}

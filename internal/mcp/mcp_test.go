@@ -3,6 +3,7 @@ package mcp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,7 +199,7 @@ func TestToolList(t *testing.T) {
 			}
 		}
 	})
-	want := []string{"create_campaign", "generate_email", "get_campaign", "lint_email", "list_campaign_emails"}
+	want := []string{"create_campaign", "generate_email", "get_campaign", "get_usage", "lint_email", "list_campaign_emails"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("tools %v, want %v", names, want)
 	}
@@ -226,6 +227,9 @@ func TestToolList(t *testing.T) {
 		{"CampaignCSVPath", at(t, schemas["create_campaign"], "properties", "csv_path", "type"), "string"},
 		{"GetRequired", at(t, schemas["get_campaign"], "required"), []any{"campaign_id"}},
 		{"ListLimit", at(t, schemas["list_campaign_emails"], "properties", "limit", "maximum"), 100.0},
+		{"CampaignMaxCost", at(t, schemas["create_campaign"], "properties", "max_cost_usd", "type"), "number"},
+		{"UsageNothingRequired", schemas["get_usage"].(map[string]any)["required"], nil},
+		{"UsageFromIsADay", at(t, schemas["get_usage"], "properties", "from", "pattern"), `^\d{4}-\d{2}-\d{2}$`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, _ := json.Marshal(tc.got)
@@ -323,6 +327,20 @@ func TestTools(t *testing.T) {
 		if !strings.Contains(text, "0 failed, 3 skipped") {
 			t.Errorf("get_campaign text %q", text)
 		}
+	})
+	t.Run("Usage", func(t *testing.T) {
+		// The campaigns above, as the key's usage: offline drafts cost
+		// nothing, and the key has no budget.
+		u, text := mustOK[client.UsageReport](t, ctx, s, "get_usage", map[string]any{})
+		today := time.Now().UTC().Format(time.DateOnly)
+		if u.To != today || len(u.Days) != 1 || u.Days[0].Date != today || u.Total.Emails == 0 || u.Budget != nil ||
+			u.Total.Usage.CostUSD == nil || *u.Total.Usage.CostUSD != 0 {
+			t.Fatalf("usage %+v", u)
+		}
+		if !strings.Contains(text, fmt.Sprintf("%d emails", u.Total.Emails)) || !strings.Contains(text, "no monthly budget") {
+			t.Errorf("text %q", text)
+		}
+		mustFail(t, ctx, s, "get_usage", map[string]any{"from": "2026-12-02", "to": "2026-12-01"}, "to must not be before from")
 	})
 	t.Run("CampaignJSON", func(t *testing.T) {
 		acc, text := mustOK[client.Accepted](t, ctx, s, "create_campaign", map[string]any{

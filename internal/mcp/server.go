@@ -33,7 +33,8 @@ import (
 const instructions = `Ingren writes personalized cold sales emails and checks them.
 generate_email writes one email; create_campaign writes one per prospect in the background
 (then poll get_campaign and read list_campaign_emails). Both call a paid language model.
-lint_email checks an email written elsewhere and is free. An email with needs_review true
+lint_email checks an email written elsewhere and is free; get_usage says what the key spent and
+what its budget has left. An email with needs_review true
 has an error-level finding (an invented number, a placeholder...) and must not be sent as it is.`
 
 // NewServer returns the MCP server whose tools call the API through c.
@@ -43,6 +44,7 @@ func NewServer(c *client.Client) *sdk.Server {
 	t := &tools{api: c}
 	t.addEmail(s)
 	t.addCampaigns(s)
+	t.addUsage(s)
 	return s
 }
 
