@@ -260,3 +260,38 @@ func TestLocalUsageRefusesBadDays(t *testing.T) {
 		t.Errorf("an empty year: %d %s", status, body)
 	}
 }
+
+// TestLocalCappedBatchCampaign: a batch campaign holds each email's
+// expected cost at the batch price before its batch is sent, so the
+// batch carries only the lines the cap has room for; the rest end
+// skipped without a line, and nothing goes realtime.
+func TestLocalCappedBatchCampaign(t *testing.T) {
+	up := openaitest.New(t, openaitest.WithCountTokens(), openaitest.WithBatch(openaitest.BatchConfig{StageTime: 100 * time.Millisecond}))
+	base := startLocal(t, up.URL, func(c *config.Config) { c.BatchPollInterval = time.Second })
+	api := testprog.HTTP(base, testKey)
+	prospects := testprog.Prospects(8)
+	// What one email is expected to cost in batch mode, as each holds it.
+	status, body := api(t, "POST", campaignsURL+"?dry_run=true", map[string]any{"mode": "batch", "prospects": prospects[:1]})
+	est := testprog.MustDecode[struct {
+		Estimate struct {
+			CostUSD struct {
+				Batch float64 `json:"batch"`
+			} `json:"cost_usd"`
+		} `json:"estimate"`
+	}](t, body)
+	one := micro(est.Estimate.CostUSD.Batch)
+	if status != http.StatusOK || one == 0 {
+		t.Fatalf("dry run: %d %s", status, body)
+	}
+	// Room for three such holds (the others' prompts differ by a token or
+	// two), not four.
+	capped := 3*one + one/2
+	id := api.Submit(t, map[string]any{"mode": "batch", "prospects": prospects, "max_cost_usd": float64(capped) / 1e6})
+	c := api.WaitFor(t, id, 60*time.Second, testprog.Campaign.Final)
+	if c.Status != "completed_with_errors" || c.Succeeded+c.NeedsReview != 3 || c.Skipped != 5 {
+		t.Fatalf("capped batch campaign %+v, want 3 written and 5 skipped", c)
+	}
+	if st := up.BatchStats(); st.BatchesCreated != 1 || st.LinesAnswered != 3 || up.Count() != 0 {
+		t.Errorf("upstream: %+v and %d realtime calls; want one batch of the 3 lines the cap holds, none realtime", st, up.Count())
+	}
+}
