@@ -323,6 +323,18 @@ func TestSkippedInChromium(t *testing.T) {
 	if !slices.Contains(s.rec.Requests(), "GET "+s.base+"/api/v1/campaigns/"+id+"/emails?limit=1000&status=skipped") {
 		t.Errorf("the filter did not ask for the skipped emails; the page asked for %q", s.rec.Requests())
 	}
+	// Retry failed gives the skipped prospects another go: within a cap
+	// that still has no room, they end skipped again.
+	s.do("retry the skipped", chromedp.Click(chromedp.CSS("#retry")))
+	s.wait("the retry accepted", `document.querySelector("#flash")?.textContent.includes("3 prospects are being written again")`)
+	if got := api.WaitFor(t, id, 2*time.Minute, testprog.Campaign.Final); got.Skipped != 3 || got.Status != "completed_with_errors" {
+		t.Errorf("after the retry: %+v", got)
+	}
+	s.wait("the page follows the retry to its end", `document.querySelector("#campaign-title + .badge")?.textContent === "Completed with errors" &&
+		document.querySelector(".count-skipped b")?.textContent === "3"`)
+	if !slices.Contains(s.rec.Requests(), "POST "+s.base+"/api/v1/campaigns/"+id+"/retry") {
+		t.Errorf("the page did not retry; it asked for %q", s.rec.Requests())
+	}
 	if up.Count() != 0 {
 		t.Errorf("%d model calls for a campaign with no room for one", up.Count())
 	}
