@@ -2,12 +2,12 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ingren/ingren/internal/email"
 	"github.com/ingren/ingren/internal/fault"
-	"github.com/ingren/ingren/internal/tokens"
 )
 
 // Budgets hold: before a model call, the estimated cost of the call is
@@ -140,45 +140,35 @@ type Ledger interface {
 // checkBudgets refuses a campaign that no budget would let write an
 // email: one whose max_cost_usd cannot be kept because a model it uses
 // has no price (422 naming max_cost_usd), and one whose key's month has
-// no room left for its first email (402 budget_exceeded). A budget with room left is kept
-// email by email as the campaign runs.
-func (s *Service) checkBudgets(ctx context.Context, tenant string, sub *Submission, reqs []email.Request, now time.Time) error {
-	var limit int64
-	if s.KeyBudgets != nil {
-		limit = s.KeyBudgets.Limit(tenant)
-	}
+// no room left for its first email (402 budget_exceeded). A budget with
+// room left is kept email by email as the campaign runs. It returns the
+// key's limit (0 for none) and, with one, the month it read.
+func (s *Service) checkBudgets(ctx context.Context, tenant string, sub *Submission, reqs []email.Request, now time.Time) (limit int64, m MonthSpend, err error) {
+	limit = keyLimit(s.KeyBudgets, tenant)
 	if sub.MaxCostUSD > 0 || limit > 0 {
 		if err := s.checkPriced(reqs, sub.MaxCostUSD > 0); err != nil {
-			return err
+			return 0, MonthSpend{}, err
 		}
 	}
 	if limit == 0 {
-		return nil
+		return 0, MonthSpend{}, nil
 	}
-	m, err := s.Store.Month(ctx, tenant, MonthOf(now))
-	if err != nil {
-		return fmt.Errorf("read the key's spend: %w", err)
+	if m, err = s.Store.Month(ctx, tenant, MonthOf(now)); err != nil {
+		return 0, MonthSpend{}, fmt.Errorf("read the key's spend: %w", err)
 	}
 	// Room for the first email at least, at the price it would hold.
-	next := int64(1)
-	if fp, ok := s.Composer.(firstPrompter); ok {
-		var memo tokens.Memo
-		model, prompt, completion, err := callTokens(fp, &memo, &reqs[0], s.model())
-		if err != nil {
-			return fmt.Errorf("estimate the first email: %w", err)
-		}
-		u := email.Usage{PromptTokens: prompt, CompletionTokens: completion}
-		if sub.Mode == ModeBatch {
-			u = u.AsBatch()
-		}
-		if usd, ok := s.prices().Cost(model, u); ok {
-			next = max(next, MicroUSD(usd))
-		}
+	var memo holdMemo
+	next, _, _, err := memo.expected(s.Composer, s.prices(), &reqs[0], s.model(), sub.Mode == ModeBatch)
+	switch {
+	case errors.Is(err, errNoPrompts):
+		next = 1
+	case err != nil:
+		return 0, MonthSpend{}, fmt.Errorf("estimate the first email: %w", err)
 	}
-	if m.SpentMicroUSD+m.ReservedMicroUSD+next > limit {
-		return keyBudgetSpent(limit, m)
+	if m.SpentMicroUSD+m.ReservedMicroUSD+max(next, 1) > limit {
+		return 0, MonthSpend{}, keyBudgetSpent(limit, m)
 	}
-	return nil
+	return limit, m, nil
 }
 
 // checkPriced refuses requests of a model without a price when a budget

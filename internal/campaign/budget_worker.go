@@ -35,41 +35,52 @@ func (h *holdMemo) callTokens(fp firstPrompter, req *email.Request, def string) 
 	return callTokens(fp, &h.memo, req, def)
 }
 
-// budgeted reports whether c's emails hold budget before their calls,
-// and the tenant's monthly limit: when the campaign has a max_cost_usd or
-// its key a monthly budget.
-func (w *Worker) budgeted(c *Campaign) (keyLimit int64, ok bool) {
-	if w.KeyBudgets != nil {
-		keyLimit = w.KeyBudgets.Limit(c.Tenant)
-	}
-	return keyLimit, keyLimit > 0 || c.MaxCostMicroUSD > 0
-}
+// errNoPrompts is a composer that cannot render the prompts a hold is
+// counted from.
+var errNoPrompts = errors.New("the composer cannot render prompts to hold a budget with")
 
-// holdAmount is the expected cost of req's call in micro-dollars, at the
-// batch price when batch: the same count as the campaign's estimate
-// (Service.Estimate). ok is false when the model has no price.
-func (w *Worker) holdAmount(req *email.Request, batch bool) (amount int64, model string, ok bool, err error) {
-	fp, isFP := w.Composer.(firstPrompter)
-	if !isFP {
-		return 0, "", false, errors.New("the composer cannot render prompts to hold a budget with")
+// expected is what the first call of req is expected to cost in
+// micro-dollars, rendered by composer as the worker renders it and
+// counted as the campaign's estimate counts it (Service.Estimate), at the
+// batch price when batch; def is the model of a request that names none.
+// It is at least 1: a hold of nothing would let every call through a
+// spent budget. priced is false when prices have no price for the model;
+// a composer that cannot render prompts is errNoPrompts.
+func (h *holdMemo) expected(composer any, prices Prices, req *email.Request, def string, batch bool) (amount int64, model string, priced bool, err error) {
+	fp, ok := composer.(firstPrompter)
+	if !ok {
+		return 0, "", false, errNoPrompts
 	}
-	model, prompt, completion, err := w.holds.callTokens(fp, req, w.Model)
+	model, prompt, completion, err := h.callTokens(fp, req, def)
 	if err != nil {
 		return 0, "", false, err
 	}
-	if w.Prices == nil {
-		return 0, model, false, nil
-	}
 	u := email.Usage{PromptTokens: prompt, CompletionTokens: completion}
 	if batch {
-		u.BatchPromptTokens, u.BatchCompletionTokens = prompt, completion
+		u = u.AsBatch()
 	}
-	usd, ok := w.Prices.Cost(model, u)
+	usd, ok := CostOf(prices, model, u)
 	if !ok {
 		return 0, model, false, nil
 	}
-	// A hold of nothing would let every call through a spent budget.
 	return max(MicroUSD(usd), 1), model, true, nil
+}
+
+// keyLimit is tenant's monthly budget in micro-dollars in budgets (nil:
+// none), 0 for none.
+func keyLimit(budgets KeyBudgets, tenant string) int64 {
+	if budgets == nil {
+		return 0
+	}
+	return budgets.Limit(tenant)
+}
+
+// budgeted reports whether c's emails hold budget before their calls,
+// and the tenant's monthly limit: when the campaign has a max_cost_usd or
+// its key a monthly budget.
+func (w *Worker) budgeted(c *Campaign) (limit int64, ok bool) {
+	limit = keyLimit(w.KeyBudgets, c.Tenant)
+	return limit, limit > 0 || c.MaxCostMicroUSD > 0
 }
 
 // reserve holds the expected cost of email it's model call against the
@@ -79,11 +90,11 @@ func (w *Worker) holdAmount(req *email.Request, batch bool) (amount int64, model
 // when the call may go ahead. An email holding a reservation already
 // (its earlier delivery took it and died) keeps it.
 func (w *Worker) reserve(ctx context.Context, c *Campaign, it *Email, batch bool) (skip string, err error) {
-	keyLimit, ok := w.budgeted(c)
+	limit, ok := w.budgeted(c)
 	if !ok || it.Reserved.Amount > 0 {
 		return "", nil
 	}
-	amount, model, priced, err := w.holdAmount(&it.Request, batch)
+	amount, model, priced, err := w.holds.expected(w.Composer, w.Prices, &it.Request, w.Model, batch)
 	if err != nil {
 		return "", fmt.Errorf("hold the budget of email %d: %w", it.Index, err)
 	}
@@ -91,7 +102,7 @@ func (w *Worker) reserve(ctx context.Context, c *Campaign, it *Email, batch bool
 		return fmt.Sprintf("model %q has no price, so no budget can be kept: set MODEL_PRICES", model), nil
 	}
 	now := w.now()
-	r := Reservation{Amount: amount, Month: MonthOf(now), KeyLimit: keyLimit}
+	r := Reservation{Amount: amount, Month: MonthOf(now), KeyLimit: limit}
 	_, err = w.Store.Reserve(ctx, c.ID, it.Index, c.Tenant, r, now)
 	switch {
 	case errors.Is(err, ErrCampaignBudget):
@@ -99,7 +110,7 @@ func (w *Worker) reserve(ctx context.Context, c *Campaign, it *Email, batch bool
 			formatUSD(c.MaxCostMicroUSD), formatUSD(amount)), nil
 	case errors.Is(err, ErrKeyBudget):
 		return fmt.Sprintf("the API key's monthly budget of $%s for %s leaves no room for this email (about $%s)",
-			formatUSD(keyLimit), r.Month, formatUSD(amount)), nil
+			formatUSD(limit), r.Month, formatUSD(amount)), nil
 	case err != nil:
 		return "", err
 	}

@@ -93,8 +93,8 @@ func (s *Service) EstimateInputs(ctx context.Context, tenant string, head Submis
 // its budgets checked as Submit checks them, and a warning when one of
 // them would skip prospects.
 func (s *Service) estimateBudgeted(ctx context.Context, tenant string, sub *Submission, reqs []email.Request, warnings []string) (*Estimate, error) {
-	now := s.now()
-	if err := s.checkBudgets(ctx, tenant, sub, reqs, now); err != nil {
+	limit, m, err := s.checkBudgets(ctx, tenant, sub, reqs, s.now())
+	if err != nil {
 		return nil, err
 	}
 	est, err := s.estimate(ctx, reqs, warnings)
@@ -114,18 +114,12 @@ func (s *Service) estimateBudgeted(ctx context.Context, tenant string, sub *Subm
 			"the estimate ($%s) is above max_cost_usd ($%s): about %d of the %d prospects fit, and the rest will end skipped",
 			formatUSD(MicroUSD(*cost)), formatUSD(MicroUSD(sub.MaxCostUSD)), fits(sub.MaxCostUSD), est.Total))
 	}
-	if s.KeyBudgets != nil {
-		if limit := s.KeyBudgets.Limit(tenant); limit > 0 {
-			m, err := s.Store.Month(ctx, tenant, MonthOf(now))
-			if err != nil {
-				return nil, fmt.Errorf("read the key's spend: %w", err)
-			}
-			room := float64(limit-m.SpentMicroUSD-m.ReservedMicroUSD) / 1e6
-			if *cost > room {
-				est.Warnings = append(est.Warnings, fmt.Sprintf(
-					"the estimate ($%s) is above what this API key's monthly budget has left for %s ($%s): about %d of the %d prospects fit, and the rest will end skipped",
-					formatUSD(MicroUSD(*cost)), m.Month, formatUSD(MicroUSD(room)), fits(room), est.Total))
-			}
+	if limit > 0 {
+		room := float64(limit-m.SpentMicroUSD-m.ReservedMicroUSD) / 1e6
+		if *cost > room {
+			est.Warnings = append(est.Warnings, fmt.Sprintf(
+				"the estimate ($%s) is above what this API key's monthly budget has left for %s ($%s): about %d of the %d prospects fit, and the rest will end skipped",
+				formatUSD(MicroUSD(*cost)), m.Month, formatUSD(MicroUSD(room)), fits(room), est.Total))
 		}
 	}
 	return est, nil

@@ -48,29 +48,21 @@ func (m *Meter) now() time.Time {
 // without room, or a model without a price, is an error for the caller
 // (402 budget_exceeded, 422 naming options.model).
 func (m *Meter) Reserve(ctx context.Context, tenant string, req *email.Request) (Reservation, error) {
-	var limit int64
-	if m.KeyBudgets != nil {
-		limit = m.KeyBudgets.Limit(tenant)
-	}
+	limit := keyLimit(m.KeyBudgets, tenant)
 	if limit == 0 {
 		return Reservation{}, nil
 	}
-	fp, ok := m.Composer.(firstPrompter)
-	if !ok {
-		return Reservation{}, errors.New("the composer cannot render prompts to hold a budget with")
-	}
-	model, prompt, completion, err := m.holds.callTokens(fp, req, m.Model)
+	amount, model, priced, err := m.holds.expected(m.Composer, m.Prices, req, m.Model, false)
 	if err != nil {
 		return Reservation{}, err
 	}
-	usd, ok := CostOf(m.Prices, model, email.Usage{PromptTokens: prompt, CompletionTokens: completion})
-	if !ok {
+	if !priced {
 		var v fault.Fields
 		v.Add("options.model", "%q has no price, and this API key has a monthly budget that needs one (set MODEL_PRICES)", model)
 		return Reservation{}, v.Err()
 	}
 	now := m.now()
-	r := Reservation{Amount: max(MicroUSD(usd), 1), Month: MonthOf(now), KeyLimit: limit}
+	r := Reservation{Amount: amount, Month: MonthOf(now), KeyLimit: limit}
 	if err := m.Ledger.ReserveKey(ctx, tenant, r, now); err != nil {
 		if errors.Is(err, ErrKeyBudget) {
 			spent, merr := m.Ledger.Month(ctx, tenant, r.Month)

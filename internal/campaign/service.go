@@ -90,7 +90,7 @@ func (s *Service) maxProspects() int {
 // body, hashed, tells a replay of an idempotency key from another request.
 func (s *Service) submit(ctx context.Context, tenant, idemKey string, body []byte, sub *Submission, reqs []email.Request, warnings []string) (*Submitted, error) {
 	now := s.now()
-	if err := s.checkBudgets(ctx, tenant, sub, reqs, now); err != nil {
+	if _, _, err := s.checkBudgets(ctx, tenant, sub, reqs, now); err != nil {
 		return nil, err
 	}
 	ttl := s.TTL

@@ -123,14 +123,12 @@ func (s *Service) Usage(ctx context.Context, tenant, from, to string) (*UsageRep
 		rep.Campaigns = append(rep.Campaigns, *c)
 	}
 	sort.Slice(rep.Campaigns, func(i, j int) bool { return rep.Campaigns[i].CampaignID < rep.Campaigns[j].CampaignID })
-	if s.KeyBudgets != nil {
-		if limit := s.KeyBudgets.Limit(tenant); limit > 0 {
-			m, err := s.Store.Month(ctx, tenant, MonthOf(now))
-			if err != nil {
-				return nil, fmt.Errorf("read the key's spend: %w", err)
-			}
-			rep.Budget = &BudgetState{Month: m.Month, LimitMicroUSD: limit, SpentMicroUSD: m.SpentMicroUSD, ReservedMicroUSD: m.ReservedMicroUSD}
+	if limit := keyLimit(s.KeyBudgets, tenant); limit > 0 {
+		m, err := s.Store.Month(ctx, tenant, MonthOf(now))
+		if err != nil {
+			return nil, fmt.Errorf("read the key's spend: %w", err)
 		}
+		rep.Budget = &BudgetState{Month: m.Month, LimitMicroUSD: limit, SpentMicroUSD: m.SpentMicroUSD, ReservedMicroUSD: m.ReservedMicroUSD}
 	}
 	return rep, nil
 }
