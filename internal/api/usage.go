@@ -50,12 +50,7 @@ type budgetView struct {
 }
 
 func lineView(l campaign.UsageLine) usageLineView {
-	v := usageLineView{Emails: l.Emails, Usage: usageView{Usage: l.Usage}}
-	if l.Usage.Unpriced == 0 {
-		usd := float64(l.Usage.CostMicroUSD) / 1e6
-		v.Usage.CostUSD = &usd
-	}
-	return v
+	return usageLineView{Emails: l.Emails, Usage: usageView{Usage: l.Usage, CostUSD: costUSD(campaign.SummedCost(l.Usage))}}
 }
 
 func (s *Server) getUsage(w http.ResponseWriter, r *http.Request) error {

@@ -65,11 +65,15 @@ func (e *Email) Cost(prices Prices) (usd float64, ok bool) {
 // Cost is what the campaign's emails cost so far, in US dollars, from
 // the stores' counter; ok is false when some outcome had no price (see
 // CostWarning).
-func (c *Campaign) Cost() (usd float64, ok bool) {
-	if c.Usage.Unpriced > 0 {
+func (c *Campaign) Cost() (usd float64, ok bool) { return SummedCost(c.Usage) }
+
+// SummedCost is what the calls summed in u cost, in US dollars, from its
+// cost counter; ok is false when some of them had no price.
+func SummedCost(u email.Usage) (usd float64, ok bool) {
+	if u.Unpriced > 0 {
 		return 0, false
 	}
-	return float64(c.Usage.CostMicroUSD) / 1e6, true
+	return float64(u.CostMicroUSD) / 1e6, true
 }
 
 // CostWarning is what the campaign's owner should know about its cost:
