@@ -62,14 +62,8 @@ func (s *Store) Reserve(ctx context.Context, campaignID string, index int, tenan
 	if capped != 0 && cost+reserve+h.Amount > capped {
 		return fail(campaign.ErrCampaignBudget)
 	}
-	if h.KeyLimit != 0 {
-		m, err := month(ctx, tx, tenant, h.Month)
-		if err != nil {
-			return fail(err)
-		}
-		if m.SpentMicroUSD+m.ReservedMicroUSD+h.Amount > h.KeyLimit {
-			return fail(campaign.ErrKeyBudget)
-		}
+	if err := fitsKeyLimit(ctx, tx, tenant, h); err != nil {
+		return fail(err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET reserved_amount = ?, reserved_month = ?
 		WHERE campaign_id = ? AND idx = ?`, h.Amount, h.Month, campaignID, index); err != nil {
@@ -153,14 +147,8 @@ func (s *Store) ReserveKey(ctx context.Context, tenant string, h campaign.Reserv
 		return fail(err)
 	}
 	defer tx.Rollback()
-	if h.KeyLimit != 0 {
-		m, err := month(ctx, tx, tenant, h.Month)
-		if err != nil {
-			return fail(err)
-		}
-		if m.SpentMicroUSD+m.ReservedMicroUSD+h.Amount > h.KeyLimit {
-			return fail(campaign.ErrKeyBudget)
-		}
+	if err := fitsKeyLimit(ctx, tx, tenant, h); err != nil {
+		return fail(err)
 	}
 	if err := holdMonth(ctx, tx, tenant, h); err != nil {
 		return fail(err)
@@ -337,6 +325,22 @@ func month(ctx context.Context, q querier, tenant, m string) (campaign.MonthSpen
 		return campaign.MonthSpend{}, err
 	}
 	return out, nil
+}
+
+// fitsKeyLimit is ErrKeyBudget when h.KeyLimit (0: none) has no room for
+// h.Amount beside what the tenant's month spent and holds.
+func fitsKeyLimit(ctx context.Context, q querier, tenant string, h campaign.Reservation) error {
+	if h.KeyLimit == 0 {
+		return nil
+	}
+	m, err := month(ctx, q, tenant, h.Month)
+	if err != nil {
+		return err
+	}
+	if m.SpentMicroUSD+m.ReservedMicroUSD+h.Amount > h.KeyLimit {
+		return campaign.ErrKeyBudget
+	}
+	return nil
 }
 
 // holdMonth adds h.Amount to what the tenant's month holds.
