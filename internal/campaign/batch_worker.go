@@ -484,12 +484,8 @@ func (w *Worker) reserveBatch(ctx context.Context, c *Campaign, pending []Email)
 				keep[i] = true
 				return nil
 			}
-			err = w.Store.Finish(gctx, c.ID, pending[i].Index, EmailSkipped, Outcome{Error: skip}, w.now())
-			if err != nil && !errors.Is(err, ErrAlreadyDone) {
-				return fmt.Errorf("skip email %d: %w", pending[i].Index, err)
-			}
-			if err == nil && w.Observer != nil {
-				w.Observer.EmailFinished(EmailSkipped, w.modelOf(&pending[i].Request), email.Usage{})
+			if err := w.finishSkipped(gctx, c, &pending[i], skip); err != nil && !errors.Is(err, ErrAlreadyDone) {
+				return err
 			}
 			return nil
 		})

@@ -120,19 +120,31 @@ func (w *Worker) reserve(ctx context.Context, c *Campaign, it *Email, batch bool
 // skipEmail ends email index skipped for reason, and completes the
 // campaign when it was the last.
 func (w *Worker) skipEmail(ctx context.Context, c *Campaign, it *Email, reason string) error {
-	index := it.Index
 	w.log().InfoContext(ctx, "email skipped: a budget leaves no room", slog.String("reason", reason))
-	err := w.Store.Finish(ctx, c.ID, index, EmailSkipped, Outcome{Error: reason}, w.now())
+	err := w.finishSkipped(ctx, c, it, reason)
 	if errors.Is(err, ErrAlreadyDone) {
 		return w.completeRedelivered(ctx, c.Tenant, c.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("skip email %d: %w", index, err)
+		return err
+	}
+	return w.complete(ctx, c.Tenant, c.ID)
+}
+
+// finishSkipped records email it skipped for reason, and tells the
+// Observer. ErrAlreadyDone when it was written meanwhile.
+func (w *Worker) finishSkipped(ctx context.Context, c *Campaign, it *Email, reason string) error {
+	err := w.Store.Finish(ctx, c.ID, it.Index, EmailSkipped, Outcome{Error: reason}, w.now())
+	if errors.Is(err, ErrAlreadyDone) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("skip email %d: %w", it.Index, err)
 	}
 	if w.Observer != nil {
 		w.Observer.EmailFinished(EmailSkipped, w.modelOf(&it.Request), email.Usage{})
 	}
-	return w.complete(ctx, c.Tenant, c.ID)
+	return nil
 }
 
 // modelOf is the model req would be written with: its own, or the
